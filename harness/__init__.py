@@ -1,0 +1,35 @@
+"""harness: record, replay and validate the Pump.fun REST, PumpData Socket.IO and corto.fun
+Data Stream APIs.
+
+The public entry points are imported lazily, so ``import harness`` stays cheap for the CLI and the
+pytest plugin.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+from typing import TYPE_CHECKING, Any
+
+try:
+    __version__ = metadata.version("harness")
+except metadata.PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0+unknown"
+
+if TYPE_CHECKING:
+    from harness.server.app import MockServer  # type: ignore[import-not-found]
+    from harness.validation import validate  # type: ignore[import-not-found]
+
+__all__ = ["MockServer", "__version__", "validate"]
+
+_LAZY = {
+    "validate": "harness.validation",
+    "MockServer": "harness.server.app",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'harness' has no attribute {name!r}")

@@ -1,0 +1,86 @@
+"""Entry point of the ``harness`` command: argument parsing, dispatch and exit codes.
+
+Exit codes: 0 success, 1 the command found problems (violations, drift), 2 bad usage or
+unreadable input. Errors that a user can fix are one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from harness import __version__
+
+COMMANDS: tuple[str, ...] = (
+    "harness.cli.serve",
+    "harness.cli.record",
+    "harness.cli.validate",
+    "harness.cli.inspect",
+    "harness.cli.synth",
+    "harness.cli.fuzz",
+)
+"""Subcommand modules in the order ``harness --help`` lists them; missing ones are skipped."""
+
+
+class UsageError(Exception):
+    """Bad arguments or unreadable input: printed as one line, exit code 2."""
+
+
+def _load_commands() -> list[ModuleType]:
+    modules = []
+    for name in COMMANDS:
+        try:
+            modules.append(importlib.import_module(name))
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+    return modules
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="harness",
+        description=(
+            "Record, replay and validate the Pump.fun REST, PumpData Socket.IO and "
+            "corto.fun Data Stream APIs."
+        ),
+        epilog="Run 'harness COMMAND --help' for the options of one command.",
+    )
+    parser.add_argument("--version", action="version", version=f"harness {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in _load_commands():
+        cmd = sub.add_parser(
+            module.NAME,
+            help=module.HELP,
+            description=getattr(module, "DESCRIPTION", module.HELP),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        module.add_arguments(cmd)
+        cmd.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from harness.store import TapeError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args._run(args)
+    except (UsageError, TapeError) as exc:
+        print(f"harness {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

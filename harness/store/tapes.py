@@ -1,0 +1,284 @@
+"""Tape files on disk: a streaming reader and an append-and-flush writer.
+
+Owns file handling only (plain ``.jsonl`` or gzip ``.jsonl.gz``); the line format is
+:mod:`harness.core.tape`'s. The reader never holds more than one line in memory, reports and
+skips a torn last line (a killed writer), and turns every other defect into a :class:`TapeError`
+that names the file and the line.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Self
+
+from harness.core.frames import Frame, TapeHeader
+from harness.core.tape import (
+    FORMAT_VERSION,
+    TapeFormatError,
+    decode_frame,
+    decode_header,
+    decode_line,
+    encode_frame,
+    encode_header,
+    header_version,
+    is_header_record,
+    migrate,
+)
+
+TAPE_SUFFIXES = (".jsonl", ".jsonl.gz")
+
+
+class TapeError(Exception):
+    """A tape that cannot be read. ``str()`` is one line: ``file:line: what is wrong``."""
+
+    def __init__(self, path: Path | str, line: int | None, message: str) -> None:
+        self.path = Path(path)
+        self.line = line
+        self.message = message
+        where = f"{self.path}:{line}" if line is not None else f"{self.path}"
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True, slots=True)
+class TapeProblem:
+    """A defect the reader tolerated (today: only a torn last line)."""
+
+    line: int
+    message: str
+
+
+def is_gzip_path(path: Path | str) -> bool:
+    return str(path).endswith(".gz")
+
+
+def find_tapes(paths: list[Path]) -> list[Path]:
+    """Expand directories into the tapes they hold (sorted); keep files as given.
+
+    Raises :class:`TapeError` for a missing path or a directory without tapes.
+    """
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.name.endswith(TAPE_SUFFIXES))
+            if not found:
+                raise TapeError(path, None, "directory holds no tapes (*.jsonl, *.jsonl.gz)")
+            out.extend(found)
+        elif path.exists():
+            out.append(path)
+        else:
+            raise TapeError(path, None, "no such file or directory")
+    return out
+
+
+class TapeReader:
+    """Streams a tape: ``header`` at once, then frames one line at a time.
+
+    >>> with TapeReader(path) as tape:                         # doctest: +SKIP
+    ...     for line_no, frame in tape.records():
+    ...         ...
+    ...     tape.problems                                       # a torn last line, if any
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.problems: list[TapeProblem] = []
+        self.bytes_read = 0
+        if self.path.is_dir():
+            raise TapeError(self.path, None, "is a directory, not a tape")
+        try:
+            raw: IO[bytes] = open(self.path, "rb")  # noqa: SIM115 (closed in close())
+        except FileNotFoundError:
+            raise TapeError(self.path, None, "no such file") from None
+        except OSError as exc:
+            raise TapeError(self.path, None, f"cannot open: {exc.strerror}") from None
+        self._raw = raw
+        self._file: IO[bytes] = (
+            gzip.GzipFile(fileobj=raw) if is_gzip_path(self.path) else raw  # type: ignore[assignment]
+        )
+        self._line_no = 0
+        self._pending: bytes | None = None
+        self._version = FORMAT_VERSION
+        try:
+            self.header = self._read_header()
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def size(self) -> int:
+        """Size of the file on disk in bytes (compressed size for gzip tapes)."""
+        return os.fstat(self._raw.fileno()).st_size
+
+    @property
+    def position(self) -> int:
+        """How far into the file on disk the reader is, for progress bars."""
+        return self._raw.tell()
+
+    def _next_line(self) -> bytes | None:
+        """The next raw line (with its newline if it had one), or None at the end."""
+        if self._pending is not None:
+            line, self._pending = self._pending, None
+            return line
+        try:
+            line = self._file.readline()
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            # A gzip stream cut short by a killed writer: what was flushed before is intact.
+            self.problems.append(
+                TapeProblem(
+                    self._line_no + 1, f"compressed stream ends early ({exc}); rest skipped"
+                )
+            )
+            return None
+        if not line:
+            return None
+        self._line_no += 1
+        self.bytes_read += len(line)
+        return line
+
+    def _read_header(self) -> TapeHeader:
+        line = self._next_line()
+        if line is None:
+            raise TapeError(self.path, None, "empty file: a tape starts with a header line")
+        try:
+            record = decode_line(line)
+        except TapeFormatError as exc:
+            raise TapeError(self.path, 1, f"header line: {exc}") from None
+        if not is_header_record(record):
+            raise TapeError(
+                self.path, 1, 'no tape header: line 1 must be {"format": "harness-tape", ...}'
+            )
+        try:
+            self._version = header_version(record)
+            return decode_header(record)
+        except TapeFormatError as exc:
+            raise TapeError(self.path, 1, str(exc)) from None
+
+    def records(self) -> Iterator[tuple[int, Frame]]:
+        """Yield ``(line number, frame)`` for every frame, in file order."""
+        while (line := self._next_line()) is not None:
+            line_no = self._line_no
+            if not line.strip():
+                continue
+            torn = not line.endswith(b"\n")
+            try:
+                record = decode_line(line)
+                if self._version != FORMAT_VERSION:
+                    record = migrate(record, self._version)
+                frame = decode_frame(record)
+            except TapeFormatError as exc:
+                if torn and self._at_end():
+                    self.problems.append(
+                        TapeProblem(line_no, f"torn last line ({len(line)} bytes) skipped: {exc}")
+                    )
+                    return
+                raise TapeError(self.path, line_no, str(exc)) from None
+            yield line_no, frame
+
+    def _at_end(self) -> bool:
+        nxt = self._next_line()
+        if nxt is None:
+            return True
+        self._pending = nxt
+        self._line_no -= 1
+        self.bytes_read -= len(nxt)
+        return False
+
+    def __iter__(self) -> Iterator[Frame]:
+        for _, frame in self.records():
+            yield frame
+
+    def close(self) -> None:
+        if self._file is not self._raw:
+            self._file.close()
+        self._raw.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def read_tape(path: Path | str) -> tuple[TapeHeader, list[Frame]]:
+    """Load a whole tape into memory (for small tapes and tests; stream big ones)."""
+    with TapeReader(path) as reader:
+        return reader.header, list(reader)
+
+
+class TapeWriter:
+    """Appends frames to a new tape, flushing each one, so a killed writer leaves a readable tape.
+
+    Frames are written as given: redact them first (:class:`harness.core.redact.Redactor`);
+    the recorder does.
+    """
+
+    def __init__(self, path: Path | str, header: TapeHeader) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.frames_written = 0
+        self.bytes_written = 0
+        raw: IO[bytes] = open(self.path, "xb")  # noqa: SIM115 (closed in close())
+        self._raw = raw
+        self._file: IO[bytes] = (
+            gzip.GzipFile(fileobj=raw, mode="wb", mtime=0)  # type: ignore[assignment]
+            if is_gzip_path(self.path)
+            else raw
+        )
+        self._write_line(encode_header(header))
+
+    def write(self, frame: Frame) -> None:
+        self._write_line(encode_frame(frame))
+        self.frames_written += 1
+
+    def _write_line(self, line: str) -> None:
+        data = line.encode("utf-8") + b"\n"
+        self._file.write(data)
+        self._file.flush()  # gzip: Z_SYNC_FLUSH, so every whole line is decodable
+        if self._file is not self._raw:
+            self._raw.flush()
+        self.bytes_written += len(data)
+
+    def close(self) -> None:
+        if self._file is not self._raw:
+            self._file.close()
+        self._raw.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def dump_tape(path: Path | str, header: TapeHeader, frames: list[Frame]) -> Path:
+    """Write a whole tape at once; returns its path."""
+    with TapeWriter(path, header) as writer:
+        for frame in frames:
+            writer.write(frame)
+    return Path(path)
+
+
+def encode_tape(header: TapeHeader, frames: list[Frame]) -> bytes:
+    """The bytes of a plain tape, as :class:`TapeWriter` would write them."""
+    buf = io.StringIO()
+    buf.write(encode_header(header) + "\n")
+    for frame in frames:
+        buf.write(encode_frame(frame) + "\n")
+    return buf.getvalue().encode("utf-8")
