@@ -1,0 +1,1 @@
+"""Hypothesis strategies for tape frames and the three APIs' messages."""

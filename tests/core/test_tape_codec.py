@@ -1,0 +1,140 @@
+"""The tape line format: canonical encoding, decoding errors, header versions and migrations."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from harness.core import tape
+from harness.core.frames import C2S, S2C, HttpExchange, HttpRequest, HttpResponse, SioEvent, WsText
+from harness.core.tape import (
+    FORMAT_VERSION,
+    TapeFormatError,
+    decode_frame,
+    decode_header,
+    decode_line,
+    encode_frame,
+    encode_header,
+    tape_filename,
+)
+from tests.helpers import header
+
+
+def test_encoding_is_canonical_sorted_and_compact() -> None:
+    line = encode_frame(WsText(t=1.23456789, conn="ws-1", direction=S2C, data="é"))
+    assert line == '{"conn":"ws-1","data":"é","dir":"s2c","kind":"text","proto":"ws","t":1.234568}'
+
+
+def test_binary_body_is_base64_and_text_body_is_text() -> None:
+    frame = HttpExchange(
+        t=0,
+        conn="http-1",
+        request=HttpRequest("GET", "/coins/latest"),
+        response=HttpResponse(200, (("ETag", 'W/"a"'),), b"\xff\xfe"),
+    )
+    rec = json.loads(encode_frame(frame))
+    assert rec["response"]["body_b64"] == "//4="
+    assert rec["request"]["body"] == ""
+    assert decode_frame(rec) == frame
+
+
+def test_header_round_trip_and_fields() -> None:
+    h = header(apis=("corto",), label="demo", source="synth", upstreams=(("ws", "wss://x"),))
+    rec = json.loads(encode_header(h))
+    assert rec["format"] == "harness-tape" and rec["version"] == FORMAT_VERSION
+    assert rec["recorded"]["upstreams"] == {"ws": "wss://x"}
+    assert decode_header(rec) == h
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        ({"format": "other", "version": 1}, "not a harness tape header"),
+        ({"format": "harness-tape"}, "no valid format version"),
+        (
+            {"format": "harness-tape", "version": FORMAT_VERSION + 1, "created": "x"},
+            "please upgrade",
+        ),
+        ({"format": "harness-tape", "version": 1}, "lacks required field 'created'"),
+    ],
+)
+def test_bad_headers_say_why(record: dict[str, object], message: str) -> None:
+    with pytest.raises(TapeFormatError, match=message):
+        decode_header(record)
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        ([], "must be a JSON object"),
+        ({"t": 0, "conn": "c"}, "lacks required field 'proto'"),
+        ({"t": 0, "conn": "c", "proto": "ftp", "kind": "x"}, "unknown protocol 'ftp'"),
+        (
+            {"t": 0, "conn": "c", "proto": "ws", "kind": "ping"},
+            "unknown frame kind 'ping'.*known: binary, close, open, text",
+        ),
+        (
+            {"t": 0, "conn": "c", "proto": "ws", "kind": "text", "dir": "s2c"},
+            "lacks required field 'data'",
+        ),
+        (
+            {"t": "0", "conn": "c", "proto": "ws", "kind": "text", "dir": "s2c", "data": ""},
+            "'t' must be a number",
+        ),
+        (
+            {"t": 0, "conn": "c", "proto": "ws", "kind": "text", "dir": "up", "data": ""},
+            "malformed ws text",
+        ),
+        (
+            {"t": 0, "conn": "c", "proto": "sio", "kind": "ack", "dir": "s2c", "ack_id": "1"},
+            "'ack_id' must be an integer",
+        ),
+        (
+            {"t": 0, "conn": "c", "proto": "ws", "kind": "binary", "dir": "s2c", "data_b64": "!!"},
+            "malformed ws binary",
+        ),
+    ],
+)
+def test_bad_frames_say_why(record: object, message: str) -> None:
+    with pytest.raises(TapeFormatError, match=message):
+        decode_frame(record)
+
+
+def test_decode_line_rejects_non_json_and_non_objects() -> None:
+    with pytest.raises(TapeFormatError, match="not JSON"):
+        decode_line("{nope")
+    with pytest.raises(TapeFormatError, match="must be a JSON object"):
+        decode_line("[1]")
+
+
+def test_migration_chain_runs_each_step_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A future format change registers its converter here; the chain runs them in version order.
+    monkeypatch.setattr(tape, "FORMAT_VERSION", 3)
+    monkeypatch.setattr(
+        tape,
+        "MIGRATIONS",
+        {
+            1: lambda r: {**r, "steps": [*r.get("steps", []), 1]},
+            2: lambda r: {**r, "steps": [*r.get("steps", []), 2]},
+        },
+    )
+    assert tape.migrate({"x": 1}, 1) == {"x": 1, "steps": [1, 2]}
+    assert tape.migrate({"x": 1}, 2) == {"x": 1, "steps": [2]}
+    monkeypatch.setattr(tape, "MIGRATIONS", {2: lambda r: r})
+    with pytest.raises(TapeFormatError, match="no migration from tape format version 1"):
+        tape.migrate({}, 1)
+
+
+def test_tape_filename_is_utc_stamped_and_label_safe() -> None:
+    moment = datetime(2026, 11, 23, 3, 4, 5, tzinfo=timezone(timedelta(hours=2)))
+    assert tape_filename(moment, "pump fun/latest") == "20261123T010405Z-pump-fun-latest.jsonl"
+    assert tape_filename(moment.astimezone(UTC), "", gzip=True) == "20261123T010405Z-tape.jsonl.gz"
+
+
+def test_sio_event_without_ack_id_omits_it() -> None:
+    rec = json.loads(
+        encode_frame(SioEvent(t=0, conn="s", direction=C2S, name="subscribe", args=({},)))
+    )
+    assert "ack_id" not in rec

@@ -1,0 +1,36 @@
+"""Helpers shared by the test suite."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from harness.core.frames import Recorded, TapeHeader
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(
+    *args: str, cwd: Path | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m harness ARGS`` against this source tree, as a user would run the command."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *args],
+        cwd=cwd or ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def header(**recorded: object) -> TapeHeader:
+    return TapeHeader(
+        created="2026-11-23T00:00:00Z",
+        harness_version="test",
+        recorded=Recorded(**recorded),  # type: ignore[arg-type]
+    )
