@@ -33,8 +33,7 @@ print(json.dumps({"count": count, "seconds": elapsed,
 _EVENT = json.dumps(
     {
         "schemaVersion": "buy_sell_event_v1",
-        "signature": "5GL8LJGm6gcRFRRCd6ss5eyHLV1yipJnovh6zQWUASJTdUJVE2ZKRmJ2KpDxRwTdPmCUe"
-        "ZGzCmd11W",
+        "signature": "5GL8LJGm6gcRFRRCd6ss5eyHLV1yipJnovh6zQWUASJTdUJVE2ZKRmJ2KpDxRwTdPmCUeZGzCmd11W",
         "mint": "CxLHsqvjfisgPAGwcZJsTn6nzZXJLxmVYM7v9pump",
         "txType": "buy",
         "pool": "pump-fun",
@@ -49,9 +48,7 @@ _EVENT = json.dumps(
 
 
 def make_tape(path: Path, megabytes: float) -> int:
-    header = TapeHeader(
-        created="2026-01-01T00:00:00Z", harness_version="bench", recorded=Recorded()
-    )
+    header = TapeHeader(created="2026-01-01T00:00:00Z", harness_version="bench", recorded=Recorded())
     frames = 0
     with TapeWriter(path, header) as writer:
         while writer.bytes_written < megabytes * 1e6:

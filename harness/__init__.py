@@ -16,7 +16,7 @@ except metadata.PackageNotFoundError:  # running from a source tree that is not 
     __version__ = "0.0.0+unknown"
 
 if TYPE_CHECKING:
-    from harness.server.app import MockServer  # type: ignore[import-not-found]
+    from harness.server.app import MockServer
     from harness.validation import validate  # type: ignore[import-not-found]
 
 __all__ = ["MockServer", "__version__", "validate"]

@@ -12,9 +12,7 @@ from harness.core.frames import Recorded, TapeHeader
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_cli(
-    *args: str, cwd: Path | None = None, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """Run ``python -m harness ARGS`` against this source tree, as a user would run the command."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     return subprocess.run(

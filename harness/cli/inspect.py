@@ -21,9 +21,7 @@ example:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "tapes", nargs="+", type=Path, metavar="TAPE", help="tape file or directory"
-    )
+    parser.add_argument("tapes", nargs="+", type=Path, metavar="TAPE", help="tape file or directory")
     parser.add_argument("--format", choices=("text", "json"), default="text")
 
 
@@ -75,14 +73,11 @@ def _report(path: Path, reader: Any, s: Any) -> dict[str, Any]:
         "end": s.last_t,
         "duration": s.duration,
         "connections": {p: len(c) for p, c in sorted(s.conns_by_protocol.items())},
-        "protocols": {
-            p: {"frames": n, "per_s": s.rate(n)} for p, n in sorted(s.by_protocol.items())
-        },
+        "protocols": {p: {"frames": n, "per_s": s.rate(n)} for p, n in sorted(s.by_protocol.items())},
         "directions": {f"{p} {d}": n for (p, d), n in sorted(s.by_direction.items())},
         "kinds": {f"{p} {k}": n for (p, k), n in sorted(s.by_kind.items())},
         "families": {
-            f"{a} {f}": {"messages": n, "per_s": s.rate(n)}
-            for (a, f), n in sorted(s.by_family.items())
+            f"{a} {f}": {"messages": n, "per_s": s.rate(n)} for (a, f), n in sorted(s.by_family.items())
         },
         "out_of_order_frames": s.out_of_order,
         "problems": [{"line": p.line, "message": p.message} for p in reader.problems],
@@ -99,13 +94,9 @@ def _text(r: dict[str, Any]) -> str:
         lines.append(f"upstream  {name}: {url}")
     lines.append(f"redaction {', '.join(r['redaction']) or 'none recorded'}")
     if r["frames"]:
-        lines.append(
-            f"span      t={r['start']:.3f}s .. {r['end']:.3f}s  (duration {r['duration']:.3f} s)"
-        )
+        lines.append(f"span      t={r['start']:.3f}s .. {r['end']:.3f}s  (duration {r['duration']:.3f} s)")
     conns = ", ".join(f"{p} {n}" for p, n in r["connections"].items()) or "none"
-    lines.append(
-        f"frames    {r['frames']} in {sum(r['connections'].values())} connections ({conns})"
-    )
+    lines.append(f"frames    {r['frames']} in {sum(r['connections'].values())} connections ({conns})")
     rows: list[tuple[str, ...]] = [("protocol", "frames", "per s")]
     rows += [(p, str(v["frames"]), f"{v['per_s']:.2f}") for p, v in r["protocols"].items()]
     lines += ["", *_table(rows)]
@@ -119,9 +110,7 @@ def _text(r: dict[str, Any]) -> str:
         rows += [(k, str(v["messages"]), f"{v['per_s']:.2f}") for k, v in r["families"].items()]
         lines += ["", *_table(rows)]
     if r["out_of_order_frames"]:
-        lines.append(
-            f"\nwarning: {r['out_of_order_frames']} frames are earlier than the one before"
-        )
+        lines.append(f"\nwarning: {r['out_of_order_frames']} frames are earlier than the one before")
     for p in r["problems"]:
         lines.append(f"\nline {p['line']}: {p['message']}")
     return "\n".join(lines)
@@ -131,9 +120,7 @@ def _table(rows: Sequence[Sequence[str]]) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     out = []
     for i, row in enumerate(rows):
-        cells = [row[0].ljust(widths[0])] + [
-            c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)
-        ]
+        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
         out.append("  ".join(cells))
         if i == 0:
             out.append("  ".join("-" * w for w in widths))

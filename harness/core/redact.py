@@ -40,9 +40,7 @@ from harness.core.frames import (
     WsText,
 )
 
-DEFAULT_HEADERS = frozenset(
-    {"authorization", "cookie", "set-cookie", "x-api-key", "proxy-authorization"}
-)
+DEFAULT_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "x-api-key", "proxy-authorization"})
 DEFAULT_QUERY_PARAMS = frozenset({"api_key", "token", "apikey"})
 PLACEHOLDER = re.compile(r"REDACTED-[0-9a-f]{16}")
 _AUTH_SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9._~+/-]*)\s+(?P<credentials>\S.*)$")
@@ -146,9 +144,7 @@ class Redactor:
             if any(k.lower() in self.rules.query_params for k, _ in pairs):
                 query = "&".join(
                     f"{quote(k, safe='')}="
-                    + quote(
-                        self.placeholder(v) if k.lower() in self.rules.query_params else v, safe=""
-                    )
+                    + quote(self.placeholder(v) if k.lower() in self.rules.query_params else v, safe="")
                     for k, v in pairs
                 )
         return self.text(urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment)))
@@ -184,10 +180,7 @@ class Redactor:
     def json(self, value: JsonValue, *, secret: bool = False) -> JsonValue:
         """Redact a decoded JSON value: every scalar under a secret key, and patterns in strings."""
         if isinstance(value, dict):
-            return {
-                k: self.json(v, secret=secret or k in self.rules.json_keys)
-                for k, v in value.items()
-            }
+            return {k: self.json(v, secret=secret or k in self.rules.json_keys) for k, v in value.items()}
         if isinstance(value, list | tuple):
             return [self.json(v, secret=secret) for v in value]
         if secret and value is not None and not isinstance(value, bool):

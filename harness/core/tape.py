@@ -230,9 +230,7 @@ def decode_frame(obj: object) -> Frame:
     except KeyError:
         raise TapeFormatError("frame lacks required field 'proto'") from None
     except ValueError:
-        raise TapeFormatError(
-            f"unknown protocol {obj['proto']!r} (expected one of http, ws, sio)"
-        ) from None
+        raise TapeFormatError(f"unknown protocol {obj['proto']!r} (expected one of http, ws, sio)") from None
     kind = obj.get("kind")
     cls = FRAME_TYPE_BY_KEY.get((proto, kind))  # type: ignore[arg-type]
     if cls is None:
@@ -243,9 +241,7 @@ def decode_frame(obj: object) -> Frame:
     try:
         return _DECODERS[cls](obj)
     except KeyError as exc:
-        raise TapeFormatError(
-            f"{proto.value} {kind} frame lacks required field {exc.args[0]!r}"
-        ) from None
+        raise TapeFormatError(f"{proto.value} {kind} frame lacks required field {exc.args[0]!r}") from None
     except (TypeError, ValueError, AttributeError, binascii.Error) as exc:
         raise TapeFormatError(f"malformed {proto.value} {kind} frame: {exc}") from None
 
@@ -420,9 +416,7 @@ def _headers_in(raw: JsonValue) -> Headers:
         raise TypeError("headers must be a list of [name, value] pairs")
     out: list[tuple[str, str]] = []
     for pair in raw:
-        if not (
-            isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair)
-        ):
+        if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
             raise TypeError(f"header {pair!r} is not a [name, value] pair of strings")
         out.append((pair[0], pair[1]))
     return tuple(out)

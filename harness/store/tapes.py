@@ -131,9 +131,7 @@ class TapeReader:
         except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
             # A gzip stream cut short by a killed writer: what was flushed before is intact.
             self.problems.append(
-                TapeProblem(
-                    self._line_no + 1, f"compressed stream ends early ({exc}); rest skipped"
-                )
+                TapeProblem(self._line_no + 1, f"compressed stream ends early ({exc}); rest skipped")
             )
             return None
         if not line:
@@ -151,9 +149,7 @@ class TapeReader:
         except TapeFormatError as exc:
             raise TapeError(self.path, 1, f"header line: {exc}") from None
         if not is_header_record(record):
-            raise TapeError(
-                self.path, 1, 'no tape header: line 1 must be {"format": "harness-tape", ...}'
-            )
+            raise TapeError(self.path, 1, 'no tape header: line 1 must be {"format": "harness-tape", ...}')
         try:
             self._version = header_version(record)
             return decode_header(record)

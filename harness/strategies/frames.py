@@ -38,9 +38,7 @@ json_scalars = (
 )
 json_values: st.SearchStrategy[Any] = st.recursive(
     json_scalars,
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
-    ),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=12,
 )
 paths = st.from_regex(r"\A/[a-z/]{0,20}(\?[a-z]{1,6}=[A-Za-z0-9]{0,10})?\Z")
@@ -113,10 +111,6 @@ def frames() -> st.SearchStrategy[Frame]:
             ack_id=st.integers(0, 2**31),
             args=st.lists(json_values, max_size=3).map(tuple),
         ),
-        st.builds(
-            SioConnectError, t=times, conn=conns, message=st.text(max_size=30), data=json_values
-        ),
-        st.builds(
-            SioDisconnect, t=times, conn=conns, direction=directions, reason=st.text(max_size=20)
-        ),
+        st.builds(SioConnectError, t=times, conn=conns, message=st.text(max_size=30), data=json_values),
+        st.builds(SioDisconnect, t=times, conn=conns, direction=directions, reason=st.text(max_size=20)),
     )

@@ -25,9 +25,7 @@ def tape(tmp_path: Path) -> Path:
         WsText(t=0.5, conn="ws-1", direction=C2S, data='{"type":"subscribe","mode":"all"}'),
         WsText(t=2.1, conn="ws-1", direction=S2C, data='{"txType":"buy"}'),
     ]
-    path = dump_tape(
-        tmp_path / "t.jsonl", header(apis=("corto",), label="demo", source="test"), frames
-    )
+    path = dump_tape(tmp_path / "t.jsonl", header(apis=("corto",), label="demo", source="test"), frames)
     with path.open("a") as f:
         f.write('{"t": 3, "con')
     return path

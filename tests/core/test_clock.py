@@ -52,9 +52,7 @@ def test_reset_and_negative_advance() -> None:
         clock.advance(-1, 0)
 
 
-@pytest.mark.parametrize(
-    ("text", "value"), [("max", math.inf), ("MAX", math.inf), ("2", 2.0), ("0.5", 0.5)]
-)
+@pytest.mark.parametrize(("text", "value"), [("max", math.inf), ("MAX", math.inf), ("2", 2.0), ("0.5", 0.5)])
 def test_parse_speed(text: str, value: float) -> None:
     assert parse_speed(text) == value
 

@@ -46,9 +46,7 @@ def test_userinfo_password_is_redacted() -> None:
 
 
 def test_sio_auth_values_all_redacted_structure_kept() -> None:
-    frame = R.frame(
-        SioConnect(t=0, conn="s", auth={"api_key": "pd_x", "extra": {"n": 5, "ok": True}})
-    )
+    frame = R.frame(SioConnect(t=0, conn="s", auth={"api_key": "pd_x", "extra": {"n": 5, "ok": True}}))
     assert isinstance(frame, SioConnect)
     assert frame.auth["extra"]["ok"] is True
     assert PLACEHOLDER.fullmatch(frame.auth["api_key"])
@@ -64,27 +62,21 @@ def test_json_text_untouched_without_secret_keys_byte_for_byte() -> None:
 
 def test_user_rules_json_keys_headers_patterns() -> None:
     r = Redactor(
-        RedactionRules.with_extra(
-            headers=["X-Private"], json_keys=["secret"], patterns=[r"sk_\w+"]
-        ),
+        RedactionRules.with_extra(headers=["X-Private"], json_keys=["secret"], patterns=[r"sk_\w+"]),
         b"k",
     )
     frame = r.frame(
         HttpExchange(
             t=0,
             conn="h",
-            request=HttpRequest(
-                "POST", "/x", (("X-Private", "v"),), b'{"secret": "s1", "other": "sk_abc1"}'
-            ),
+            request=HttpRequest("POST", "/x", (("X-Private", "v"),), b'{"secret": "s1", "other": "sk_abc1"}'),
             response=HttpResponse(200, (), b"token sk_zzz here"),
         )
     )
     assert isinstance(frame, HttpExchange)
     body = json.loads(frame.request.body)
     assert PLACEHOLDER.fullmatch(body["secret"]) and PLACEHOLDER.fullmatch(body["other"])
-    assert frame.response.body.startswith(b"token REDACTED-") and frame.response.body.endswith(
-        b" here"
-    )
+    assert frame.response.body.startswith(b"token REDACTED-") and frame.response.body.endswith(b" here")
     assert PLACEHOLDER.fullmatch(frame.request.headers[0][1])
 
 
@@ -96,9 +88,9 @@ def test_patterns_never_eat_placeholders() -> None:
 
 
 def test_placeholders_depend_on_the_key() -> None:
-    assert Redactor(RedactionRules(), b"a").placeholder("s") != Redactor(
-        RedactionRules(), b"b"
-    ).placeholder("s")
+    assert Redactor(RedactionRules(), b"a").placeholder("s") != Redactor(RedactionRules(), b"b").placeholder(
+        "s"
+    )
 
 
 def test_bad_pattern_and_empty_key_are_refused() -> None:

@@ -134,7 +134,5 @@ def test_tape_filename_is_utc_stamped_and_label_safe() -> None:
 
 
 def test_sio_event_without_ack_id_omits_it() -> None:
-    rec = json.loads(
-        encode_frame(SioEvent(t=0, conn="s", direction=C2S, name="subscribe", args=({},)))
-    )
+    rec = json.loads(encode_frame(SioEvent(t=0, conn="s", direction=C2S, name="subscribe", args=({},))))
     assert "ack_id" not in rec

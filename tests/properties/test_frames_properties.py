@@ -101,9 +101,7 @@ def _secret_frames(secret: str) -> list[Frame]:
 
 @given(secrets, st.binary(min_size=1, max_size=16))
 @settings(max_examples=50, suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_no_generated_secret_survives_in_the_written_bytes(
-    tmp_path: Path, secret: str, key: bytes
-) -> None:
+def test_no_generated_secret_survives_in_the_written_bytes(tmp_path: Path, secret: str, key: bytes) -> None:
     redactor = Redactor(RULES, key)
     path = tmp_path / f"{abs(hash((secret, key)))}.jsonl.gz"
     with TapeWriter(path, header()) as writer:

@@ -57,9 +57,7 @@ def test_bad_line_in_the_middle_is_fatal_with_file_and_line(tmp_path: Path) -> N
 def test_unknown_kind_names_file_and_line(tmp_path: Path) -> None:
     path = dump_tape(tmp_path / "t.jsonl", header(), FRAMES)
     with path.open("a") as f:
-        f.write(
-            json.dumps({"t": 1, "conn": "c", "proto": "ws", "kind": "pong", "dir": "s2c"}) + "\n"
-        )
+        f.write(json.dumps({"t": 1, "conn": "c", "proto": "ws", "kind": "pong", "dir": "s2c"}) + "\n")
     with (
         TapeReader(path) as reader,
         pytest.raises(TapeError, match=r":7: unknown frame kind 'pong'"),
@@ -70,15 +68,11 @@ def test_unknown_kind_names_file_and_line(tmp_path: Path) -> None:
 def test_newer_version_says_upgrade(tmp_path: Path) -> None:
     path = tmp_path / "new.jsonl"
     path.write_text(json.dumps({"format": "harness-tape", "version": 99, "created": "x"}) + "\n")
-    with pytest.raises(
-        TapeError, match=r"new.jsonl:1: tape format version 99 is newer.*please upgrade"
-    ):
+    with pytest.raises(TapeError, match=r"new.jsonl:1: tape format version 99 is newer.*please upgrade"):
         TapeReader(path)
 
 
-def test_older_version_runs_the_migration_chain(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_older_version_runs_the_migration_chain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Pretend the current format is 2 and version 1 named the text payload "text" instead of "data".
     def v1_to_v2(record: dict[str, object]) -> dict[str, object]:
         if record.get("kind") == "text" and "text" in record:

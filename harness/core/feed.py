@@ -1,0 +1,92 @@
+"""A replay feed: tape items in time order, with a cursor and optional looping.
+
+Owns "what is due by replay time T" for one stream of items shared by every client of an API
+(DESIGN.md "Time"). With ``loop`` the feed restarts at its end: pass ``k`` starts at
+``k * period`` (``period`` = the last item's time plus a gap), so replay time keeps growing.
+Pure: replay time is an argument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Due(Generic[T]):
+    """An item that became due: its scheduled replay time (loop offset included) and the pass."""
+
+    t: float
+    item: T
+    loop: int
+
+
+class Feed(Generic[T]):
+    """Items sorted by time (stable for equal times). ``take_due(now)`` advances the cursor."""
+
+    def __init__(
+        self, items: Sequence[tuple[float, T]], *, loop: bool = False, loop_gap: float = 1.0
+    ) -> None:
+        self._items = sorted(items, key=lambda pair: pair[0])
+        self.loop = loop and bool(self._items)
+        last = self._items[-1][0] if self._items else 0.0
+        self.period = max(last + loop_gap, 1e-3)
+        self._index = 0
+        self._pass = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @property
+    def duration(self) -> float:
+        return self._items[-1][0] if self._items else 0.0
+
+    @property
+    def exhausted(self) -> bool:
+        return not self.loop and self._index >= len(self._items)
+
+    def _time_of(self, index: int, loop: int) -> float:
+        return self._items[index][0] + loop * self.period
+
+    def next_time(self) -> float | None:
+        """Replay time of the next item not yet taken, or None when the feed is done."""
+        if not self._items or self.exhausted:
+            return None
+        return self._time_of(self._index, self._pass)
+
+    def take_due(self, now: float) -> list[Due[T]]:
+        """Every item due at or before ``now`` not yet taken, in order."""
+        return list(self._iter_due(now))
+
+    def _iter_due(self, now: float) -> Iterator[Due[T]]:
+        while self._items and not self.exhausted:
+            t = self._time_of(self._index, self._pass)
+            if t > now:
+                return
+            yield Due(t, self._items[self._index][1], self._pass)
+            self._index += 1
+            if self._index >= len(self._items) and self.loop:
+                self._index = 0
+                self._pass += 1
+
+    def items_until(self, now: float) -> Iterator[tuple[float, T]]:
+        """All items whose time (within the current pass) is at or before ``now``, without moving
+        the cursor: what a timeline "knows" at ``now``."""
+        offset = self._pass * self.period if self.loop else 0.0
+        local = now - offset
+        for t, item in self._items:
+            if t > local:
+                return
+            yield t, item
+
+    def rewind(self) -> None:
+        self._index = 0
+        self._pass = 0
+
+    def seek(self, now: float) -> None:
+        """Skip every item due at or before ``now`` (used when a clock jumps past them unobserved)."""
+        for _ in self._iter_due(now):
+            pass

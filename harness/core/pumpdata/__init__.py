@@ -1,0 +1,1 @@
+"""PumpData Socket.IO contract rules (CONTRACTS.md section 2)."""

@@ -1,0 +1,24 @@
+"""The PumpData emulation's choices where the contract is silent (CONTRACTS.md 6.6-6.9).
+
+Each field is documented in the README's "PumpData Socket.IO" section with its default.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class PumpdataConfig:
+    require_api_key: bool = False
+    """Refuse a connect without a non-empty ``auth.api_key`` (connect_error saying why)."""
+    max_subscriptions: int = 50
+    """Subscriptions per connection before ``limit_exceeded`` (undocumented maximum, 6.7)."""
+    history_window_s: float = 120.0
+    """``ohlcv_history`` serves candles from this rolling window before replay time (2.2)."""
+    unavailable_rate: float = 0.0
+    """Share of subscribe calls answered ``unavailable`` (a seeded, injectable fault)."""
+    billing_error_after: int | None = None
+    """Emit ``billing_error`` and disconnect a client after this many delivered events (fault)."""
+    flat_empty_seconds: bool = False
+    """Emit flat candles for silent seconds instead of skipping them (2.4(b), 6.6)."""

@@ -1,0 +1,254 @@
+"""Pump.fun REST replay: what each resource looked like at replay time T.
+
+Owns the timeline rules of the REST emulation (issue "Mock server core"):
+* a resource shows the representation the tape observed last at or before T (the earliest one
+  before the first observation), so a client polling every few seconds sees the data change as it
+  changed when recorded; a recorded 304 confirms the representation before it;
+* ``/trades/all/{mint}`` is answered from every trade of that mint known at T (from any recorded
+  ``/trades/all`` or ``/trades/latest`` body), newest first, with ``limit`` / ``offset`` /
+  ``minimumSize`` applied, also for values never recorded;
+* a miss names the closest recorded paths.
+Pure: frames in, bytes out; the ETag of a synthesised body is computed by the caller.
+"""
+
+from __future__ import annotations
+
+import bisect
+import difflib
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlsplit
+
+from harness.core.frames import Frame, Headers, HttpExchange
+
+TRADES_ALL_PREFIX = "/trades/all/"
+TRADES_LATEST = "/trades/latest"
+
+# Headers the emulator sets itself rather than replaying (framing, caching, rate limits).
+OWN_HEADERS = frozenset(
+    {
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "date",
+        "etag",
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-ratelimit-reset",
+        "retry-after",
+        "content-encoding",
+        "set-cookie",
+    }
+)
+
+DEFAULT_TRADES_LIMIT = 50
+"""``limit`` when a ``/trades/all`` request has none (undocumented; the OpenAPI dump marks it required)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Representation:
+    t: float
+    status: int
+    headers: Headers
+    body: bytes
+    etag: str | None
+    """The recorded ETag, verbatim (``W/`` kept); None when the tape has none."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueryError:
+    """A malformed query value: 400 with this message."""
+
+    parameter: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class TradesQuery:
+    limit: int = DEFAULT_TRADES_LIMIT
+    offset: int = 0
+    minimum_size: float = 0.0
+    """Minimum ``sol_amount`` in lamports [inferred: CONTRACTS.md 6.12 leaves the unit open]."""
+
+
+def split_target(url: str) -> tuple[str, list[tuple[str, str]]]:
+    """Path and query pairs of a request target (a path or an absolute URL)."""
+    parts = urlsplit(url)
+    return parts.path or "/", parse_qsl(parts.query, keep_blank_values=True)
+
+
+def _non_negative_int(name: str, raw: str) -> int | QueryError:
+    try:
+        value = int(raw)
+    except ValueError:
+        return QueryError(name, f"{name} must be a non-negative integer, got {raw!r}")
+    if value < 0:
+        return QueryError(name, f"{name} must be a non-negative integer, got {raw!r}")
+    return value
+
+
+def parse_trades_query(query: Mapping[str, str]) -> TradesQuery | QueryError:
+    """``limit``, ``offset`` and ``minimumSize`` of ``/trades/all/{mint}``, checked."""
+    limit = _non_negative_int("limit", query["limit"]) if "limit" in query else DEFAULT_TRADES_LIMIT
+    if isinstance(limit, QueryError):
+        return limit
+    offset = _non_negative_int("offset", query["offset"]) if "offset" in query else 0
+    if isinstance(offset, QueryError):
+        return offset
+    minimum = 0.0
+    if "minimumSize" in query:
+        raw = query["minimumSize"]
+        try:
+            minimum = float(raw)
+        except ValueError:
+            return QueryError("minimumSize", f"minimumSize must be a number, got {raw!r}")
+        if math.isnan(minimum) or minimum < 0:
+            return QueryError("minimumSize", f"minimumSize must be a number >= 0, got {raw!r}")
+    return TradesQuery(limit, offset, minimum)
+
+
+def _trade_key(trade: Mapping[str, object]) -> tuple[float, float, float]:
+    def num(name: str) -> float:
+        value = trade.get(name)
+        return float(value) if isinstance(value, int | float) else 0.0
+
+    return num("timestamp"), num("slot"), num("tx_index")
+
+
+def _json_list(body: bytes) -> list[object] | None:
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return None
+    if isinstance(value, list):
+        return value
+    if isinstance(value, dict):
+        return [value]
+    return None
+
+
+@dataclass(slots=True)
+class _Resource:
+    times: list[float] = field(default_factory=list)
+    reps: list[Representation] = field(default_factory=list)
+
+    def add(self, rep: Representation) -> None:
+        index = bisect.bisect_right(self.times, rep.t)
+        self.times.insert(index, rep.t)
+        self.reps.insert(index, rep)
+
+    def at(self, now: float) -> Representation:
+        index = bisect.bisect_right(self.times, now) - 1
+        return self.reps[max(index, 0)]
+
+
+class Timeline:
+    """Every recorded representation of every path, and every trade by mint, by time."""
+
+    def __init__(self, frames: Iterable[Frame]) -> None:
+        self._resources: dict[tuple[str, str], _Resource] = {}
+        self._trades: dict[str, dict[str, tuple[float, dict[str, object]]]] = {}
+        self._etag_of_body: dict[tuple[str, bytes], str] = {}
+        self._mints: set[str] = set()
+        self.exchanges = 0
+        self.rate_headers: list[tuple[str | None, str | None, str | None]] = []
+        for frame in frames:
+            if isinstance(frame, HttpExchange):
+                self._add(frame)
+
+    def _add(self, ex: HttpExchange) -> None:
+        self.exchanges += 1
+        path, _ = split_target(ex.request.url)
+        resp = ex.response
+        self.rate_headers.append(
+            (
+                resp.header("x-ratelimit-limit"),
+                resp.header("x-ratelimit-remaining"),
+                resp.header("x-ratelimit-reset"),
+            )
+        )
+        if resp.status in (304, 429):
+            return  # 304 confirms what was there; 429 is the recorder's budget, not the data's
+        t = ex.t + ex.latency
+        rep = Representation(t, resp.status, resp.headers, resp.body, resp.header("etag"))
+        self._resources.setdefault((ex.request.method.upper(), path), _Resource()).add(rep)
+        if rep.etag is not None:
+            self._etag_of_body[(path, resp.body)] = rep.etag
+        if resp.status != 200:
+            return
+        if path.startswith(TRADES_ALL_PREFIX):
+            self._mints.add(path[len(TRADES_ALL_PREFIX) :])
+        if path.startswith(TRADES_ALL_PREFIX) or path == TRADES_LATEST:
+            for trade in _json_list(resp.body) or []:
+                self._add_trade(t, trade)
+        if path.startswith("/coins/"):
+            for coin in _json_list(resp.body) or []:
+                if isinstance(coin, dict) and isinstance(coin.get("mint"), str):
+                    self._mints.add(coin["mint"])
+
+    def _add_trade(self, t: float, trade: object) -> None:
+        if not isinstance(trade, dict):
+            return
+        mint, signature = trade.get("mint"), trade.get("signature")
+        if not isinstance(mint, str) or not isinstance(signature, str):
+            return
+        self._mints.add(mint)
+        known = self._trades.setdefault(mint, {})
+        # A /trades/latest body lacks tx_index and user details: prefer the richest copy.
+        previous = known.get(signature)
+        if previous is None or len(trade) > len(previous[1]):
+            first_seen = t if previous is None else min(previous[0], t)
+            known[signature] = (first_seen, trade)
+
+    # --- queries -------------------------------------------------------------------------------
+
+    @property
+    def paths(self) -> list[str]:
+        return sorted({path for _, path in self._resources})
+
+    def methods(self, path: str) -> list[str]:
+        return sorted(method for method, p in self._resources if p == path)
+
+    def representation(self, method: str, path: str, now: float) -> Representation | None:
+        resource = self._resources.get((method.upper(), path))
+        if resource is None and method.upper() == "HEAD":
+            resource = self._resources.get(("GET", path))
+        return None if resource is None else resource.at(now)
+
+    def knows_mint(self, mint: str) -> bool:
+        return mint in self._mints
+
+    def recorded_etag(self, path: str, body: bytes) -> str | None:
+        return self._etag_of_body.get((path, body))
+
+    def trades(self, mint: str, query: TradesQuery, now: float) -> list[dict[str, object]]:
+        """Trades of ``mint`` known at ``now``, newest first, filtered and paged."""
+        known = [
+            trade
+            for first_seen, trade in self._trades.get(mint, {}).values()
+            if first_seen <= now and _sol_amount(trade) >= query.minimum_size
+        ]
+        known.sort(key=_trade_key, reverse=True)
+        return known[query.offset : query.offset + query.limit]
+
+    def closest_paths(self, path: str, n: int = 3) -> list[str]:
+        paths = self.paths
+        close = difflib.get_close_matches(path, paths, n=n, cutoff=0.3)
+        if close:
+            return close
+        # Same first segment (e.g. /coins/<other mint>) is the next best hint.
+        head = path.strip("/").split("/")[0]
+        return [p for p in paths if p.strip("/").split("/")[0] == head][:n]
+
+
+def _sol_amount(trade: Mapping[str, object]) -> float:
+    value = trade.get("sol_amount")
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
+def encode_json(value: object) -> bytes:
+    """Compact JSON, as Express/NestJS send it."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")

@@ -1,0 +1,255 @@
+"""``MockServer``: one aiohttp application on one port serving all three APIs from tapes.
+
+Owns the server's lifecycle (listen, serve, shut down), the composition of the emulators around
+one :class:`~harness.server.scheduler.Scheduler`, the collection of contract violations, and the
+Python API that tests and the pytest plugin use::
+
+    async with MockServer(["fixtures/demo"], manual=True) as server:
+        server.urls["rest"]            # http://127.0.0.1:PORT
+        await server.advance(5)        # replay time moves 5 s, everything due is delivered
+        server.violations              # what broke the contract, from either side
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import math
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from aiohttp import web
+
+from harness.core.frames import C2S, Frame, HttpExchange
+from harness.server.config import ClockStart, ServerConfig
+from harness.server.context import Emulator, LoadedTapes, ServedViolation
+from harness.server.scheduler import Scheduler
+from harness.store import TapeReader, find_tapes
+
+DEMO_TAPES = Path(__file__).resolve().parents[2] / "fixtures" / "demo"
+"""The demo tapes served when no tape is given (made by ``harness synth --seed 7``)."""
+
+EMULATORS = (
+    ("harness.server.rest", "RestEmulator"),
+    ("harness.server.corto", "CortoEmulator"),
+    ("harness.server.pumpdata", "PumpdataEmulator"),
+)
+"""One emulator per API, by module and class; each takes the server (its ServerContext)."""
+
+MAX_VIOLATIONS = 10_000
+"""Violations kept per server (older ones are counted, not kept), so memory stays bounded."""
+
+
+def load_tapes(paths: Sequence[Path | str]) -> LoadedTapes:
+    """Read tapes (files or directories) and split their frames by protocol, in time order."""
+    loaded = LoadedTapes()
+    buckets: dict[str, list[Frame]] = {"http": loaded.http, "ws": loaded.ws, "sio": loaded.sio}
+    files = find_tapes([Path(p) for p in paths])
+    for index, path in enumerate(files, start=1):
+        with TapeReader(path) as reader:
+            loaded.headers.append((str(path), reader.header))
+            for frame in reader:
+                # Every tape starts at t=0; connection ids are made unique across tapes.
+                if len(files) > 1:
+                    frame = dataclasses.replace(frame, conn=f"{index}:{frame.conn}")
+                buckets[frame.protocol.value].append(frame)
+    for frames in buckets.values():
+        frames.sort(key=lambda f: f.t)
+    return loaded
+
+
+def _from_client(frame: Frame, prefix: str) -> bool:
+    if isinstance(frame, HttpExchange):
+        return prefix.startswith("/request")
+    return frame.direction is C2S
+
+
+class MockServer:
+    """The three services replayed from tapes on one port. See the module docstring."""
+
+    def __init__(
+        self,
+        tapes: Sequence[Path | str] | None = None,
+        config: ServerConfig | None = None,
+        **options: Any,
+    ) -> None:
+        base = config or ServerConfig()
+        if "speed" in options and isinstance(options["speed"], str):
+            from harness.core.clock import parse_speed
+
+            options["speed"] = parse_speed(options["speed"])
+        self.config = dataclasses.replace(base, **options) if options else base
+        self.tape_paths = list(tapes) if tapes else [DEMO_TAPES]
+        self.tapes = load_tapes(self.tape_paths)
+        self.scheduler = Scheduler(self.config.clock())
+        self.counters: Counter[str] = Counter()
+        self._violations: list[ServedViolation] = []
+        self._runner: web.AppRunner | None = None
+        self._validator: Any = None
+        self._tracker: Any = None
+        self.app = web.Application()
+        self.emulators: list[Emulator] = self._make_emulators()
+        self.scheduler.emulators = list(self.emulators)
+        from harness.server.control import setup_control
+
+        setup_control(self.app, self)
+        # The REST emulator's catch-all route goes last, after the fixed paths.
+        for emulator in sorted(self.emulators, key=lambda e: e.name == "pumpfun"):
+            emulator.setup(self.app)
+        self.host = self.config.host
+        self.port = self.config.port
+
+    def _make_emulators(self) -> list[Emulator]:
+        emulators: list[Emulator] = []
+        for module_name, class_name in EMULATORS:
+            try:
+                module = importlib.import_module(module_name)
+            except ModuleNotFoundError as exc:
+                if exc.name != module_name:
+                    raise
+                continue
+            emulators.append(getattr(module, class_name)(self))
+        return emulators
+
+    # --- ServerContext -------------------------------------------------------------------------
+
+    def now(self) -> float:
+        return self.scheduler.now()
+
+    def touch(self) -> None:
+        self.scheduler.touch()
+
+    def wake(self) -> None:
+        self.scheduler.wake()
+
+    def report(self, violation: ServedViolation) -> None:
+        self.counters["violations"] += 1
+        if len(self._violations) < MAX_VIOLATIONS:
+            self._violations.append(violation)
+
+    def check_frame(self, frame: Frame, *, conn: str = "") -> list[ServedViolation]:
+        """Validate every message ``frame`` carries (classified as a tape's frames are);
+        violations are kept and returned. ``conn`` names the client for the report."""
+        if not self.config.validate:
+            return []
+        if self._validator is None:
+            from harness.core.families import FamilyTracker
+            from harness.validation import validate
+
+            self._validator = validate
+            self._tracker = FamilyTracker()
+        found = []
+        for api, family, message, prefix in self._tracker.classify(frame):
+            source = "client" if _from_client(frame, prefix) else "server"
+            for v in self._validator(message, api=api, family=family):
+                violation = ServedViolation(
+                    api=v.api,
+                    family=v.family,
+                    pointer=prefix + v.pointer,
+                    rule=v.rule,
+                    message=v.message,
+                    source=source,
+                    conn=conn or frame.conn,
+                    t=self._now_or_zero(),
+                )
+                self.report(violation)
+                found.append(violation)
+        return found
+
+    def _now_or_zero(self) -> float:
+        try:
+            return self.now()
+        except RuntimeError:
+            return 0.0
+
+    # --- public API ----------------------------------------------------------------------------
+
+    @property
+    def violations(self) -> list[ServedViolation]:
+        return list(self._violations)
+
+    def clear_violations(self) -> list[ServedViolation]:
+        seen, self._violations = self._violations, []
+        return seen
+
+    async def advance(self, seconds: float) -> float:
+        """Move replay time forward; everything due on the way is delivered. Returns the new time."""
+        if math.isnan(seconds) or seconds < 0:
+            raise ValueError(f"the replay clock only moves forward (asked for {seconds} s)")
+        return await self.scheduler.advance(seconds)
+
+    async def reset(self) -> None:
+        """Back to a fresh state: clock at 0, feeds rewound, subscriptions, budgets and
+        violations cleared (what the pytest plugin does between tests)."""
+        await self.scheduler.reset()
+        self._violations.clear()
+        self.counters.clear()
+
+    @property
+    def urls(self) -> dict[str, str]:
+        base = f"http://{self.host}:{self.port}"
+        return {
+            "rest": base,
+            "socketio": base,
+            "websocket": f"ws://{self.host}:{self.port}/data-stream",
+            "control": f"{base}/_harness",
+        }
+
+    def state(self) -> dict[str, Any]:
+        clock = self.scheduler.clock
+        return {
+            "clock": {
+                "mode": clock.mode.value,
+                "speed": self.config.speed_text,
+                "started": clock.started,
+                "now": self._now_or_zero(),
+                "loop": self.config.loop,
+            },
+            "tapes": self.tapes.paths,
+            "apis": {e.name: e.state() for e in self.emulators},
+            "counters": dict(self.counters),
+            "violations": len(self._violations),
+        }
+
+    async def start(self) -> Self:
+        self._runner = web.AppRunner(self.app, handle_signals=False, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.config.host, self.config.port, reuse_address=True)
+        await site.start()
+        server = site._server
+        sockets = getattr(server, "sockets", None) or []
+        if sockets:
+            self.host, self.port = sockets[0].getsockname()[:2]
+        self.scheduler.start()
+        if self.config.start is ClockStart.LISTEN:
+            self.scheduler.start_now()
+        return self
+
+    async def close(self) -> None:
+        await self.scheduler.stop()
+        for emulator in self.emulators:
+            await emulator.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Self:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def write_ready_file(self, path: Path) -> None:
+        """The URLs as JSON, written atomically once the server listens."""
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(self.urls, indent=2) + "\n")
+        tmp.replace(path)

@@ -1,0 +1,66 @@
+"""Everything a mock server can be told: clock, tapes, per-API choices, faults.
+
+One frozen value, built by ``harness serve``'s options, by ``MockServer(...)`` keyword arguments
+or by the pytest plugin; the README documents every default.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from harness.core.clock import ReplayClock
+from harness.core.corto.config import CortoConfig
+from harness.core.faults import FaultRule
+from harness.core.pumpdata.config import PumpdataConfig
+from harness.core.ratelimit import RateLimitConfig
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+
+
+class ClockStart(StrEnum):
+    """When a real-time (or ``max``) clock starts running."""
+
+    FIRST_CLIENT = "first-client"
+    """At the first connection or request of any client (the default)."""
+    LISTEN = "listen"
+    """As soon as the server listens."""
+
+
+@dataclass(frozen=True, slots=True)
+class PumpfunConfig:
+    rate_limit: RateLimitConfig | None = None
+    """None: calibrated from the tape's recorded headers, else :class:`RateLimitConfig` defaults."""
+    require_auth: bool = False
+    """401 for requests without ``Authorization: Bearer ...`` (CONTRACTS.md 1.5: auth is optional)."""
+    replay_latency: bool = False
+    """Delay each answer by its recorded latency (off: answer at once)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    speed: float = 1.0
+    """Replay speed factor; ``math.inf`` is ``max``."""
+    manual: bool = False
+    """Manual clock: nothing moves until advanced."""
+    loop: bool = False
+    start: ClockStart = ClockStart.FIRST_CLIENT
+    validate: bool = True
+    """Check every message sent and received against the schemas; collect violations."""
+    seed: int = 0
+    """Seed of every random choice (faults), so a run is reproducible."""
+    faults: tuple[FaultRule, ...] = ()
+    pumpfun: PumpfunConfig = field(default_factory=PumpfunConfig)
+    corto: CortoConfig = field(default_factory=CortoConfig)
+    pumpdata: PumpdataConfig = field(default_factory=PumpdataConfig)
+
+    def clock(self) -> ReplayClock:
+        return ReplayClock.for_speed(self.speed, manual=self.manual)
+
+    @property
+    def speed_text(self) -> str:
+        return "max" if math.isinf(self.speed) else f"{self.speed:g}"

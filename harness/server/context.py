@@ -1,0 +1,121 @@
+"""What the server shares with its emulators: the clock, violations, the loaded tapes, wake-ups.
+
+An emulator (one per API) implements :class:`Emulator` and is handed a :class:`ServerContext`.
+The scheduler asks every emulator for its next wake-up (the replay time of its next feed item or
+timer) and calls :meth:`Emulator.tick` at each, in time order, so behaviour is the same whether
+the clock runs in real time, at ``max`` speed or is stepped by a test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from harness.core.frames import Frame, TapeHeader
+
+
+@dataclass(slots=True)
+class LoadedTapes:
+    """Every frame of the tapes the server replays, split by protocol, in time order."""
+
+    headers: list[tuple[str, TapeHeader]] = field(default_factory=list)
+    http: list[Frame] = field(default_factory=list)
+    ws: list[Frame] = field(default_factory=list)
+    sio: list[Frame] = field(default_factory=list)
+
+    @property
+    def paths(self) -> list[str]:
+        return [path for path, _ in self.headers]
+
+
+@dataclass(frozen=True, slots=True)
+class ServedViolation:
+    """A contract violation seen by the server, with where it was seen.
+
+    ``source`` is ``"server"`` for what the server sent (a tape that breaks the contract) and
+    ``"client"`` for what a client sent.
+    """
+
+    api: str
+    family: str
+    pointer: str
+    rule: str
+    message: str
+    source: str
+    conn: str = ""
+    t: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "api": self.api,
+            "family": self.family,
+            "pointer": self.pointer,
+            "rule": self.rule,
+            "message": self.message,
+            "source": self.source,
+            "conn": self.conn,
+            "t": self.t,
+        }
+
+    def __str__(self) -> str:
+        where = f" ({self.source} {self.conn})".rstrip() if self.conn else f" ({self.source})"
+        return f"{self.api} {self.family} {self.pointer or '/'}: {self.rule}: {self.message}{where}"
+
+
+class ServerContext(Protocol):
+    def now(self) -> float:
+        """Replay time now."""
+
+    def touch(self) -> None:
+        """A client connected or sent something: starts a real-time clock that waits for one."""
+
+    def wake(self) -> None:
+        """Something changed the emulators' wake-ups (a subscription, a timer): re-plan."""
+
+    def report(self, violation: ServedViolation) -> None: ...
+
+    def check_frame(self, frame: Frame, *, conn: str = "") -> list[ServedViolation]:
+        """Validate every message ``frame`` carries against the contract (classified as a
+        tape's frames are: direction, protocol, path or event). Violations are kept and returned.
+        Emulators build the frame of what they sent or received and pass it here."""
+
+    @property
+    def tapes(self) -> LoadedTapes: ...
+
+    @property
+    def counters(self) -> dict[str, int]:
+        """Named counters shown by ``/_harness/state`` (slow-client disconnects, faults ...)."""
+
+
+class Emulator(Protocol):
+    """One API's behaviour on the shared application."""
+
+    name: str
+
+    def setup(self, app: web.Application) -> None:
+        """Add routes (or attach a Socket.IO server) to ``app``."""
+
+    def next_wakeup(self) -> float | None:
+        """Replay time of the next feed item or timer this emulator must act on, if any."""
+
+    async def tick(self, now: float) -> None:
+        """Deliver everything due at or before replay time ``now``. Must not block on a client."""
+
+    def active(self) -> bool:
+        """Whether some client is subscribed (in ``max`` mode the feed only runs while one is)."""
+
+    async def drained(self, timeout: float) -> None:
+        """Wait (at most ``timeout`` s) until clients have taken what was queued (``max`` mode)."""
+
+    async def reset(self) -> None:
+        """Per-test reset: feed back to the start, subscriptions, budgets and timers cleared."""
+
+    def state(self) -> dict[str, Any]: ...
+
+    async def close(self) -> None: ...
+
+
+EmulatorFactory = Callable[[ServerContext], Emulator]
