@@ -172,7 +172,7 @@ class Timeline:
         )
         if resp.status in (304, 429):
             return  # 304 confirms what was there; 429 is the recorder's budget, not the data's
-        t = ex.t + ex.latency
+        t = ex.t  # the time the request was sent: what a client asking then was shown
         rep = Representation(t, resp.status, resp.headers, resp.body, resp.header("etag"))
         self._resources.setdefault((ex.request.method.upper(), path), _Resource()).add(rep)
         if rep.etag is not None:

@@ -1,0 +1,193 @@
+"""``harness serve [TAPE|DIR ...]``: replay tapes as the three services on one port."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+NAME = "serve"
+HELP = "replay tapes as the Pump.fun REST, PumpData Socket.IO and corto.fun WebSocket services"
+DESCRIPTION = """\
+Serve all three APIs from tapes on one port: REST at /coins/..., /trades/..., /sol-price;
+Socket.IO at /socket.io/; the Data Stream WebSocket at /data-stream; control endpoints at
+/_harness/ (state, advance, violations, reset). With no tape, the demo tapes in fixtures/demo.
+
+examples:
+  harness serve                                   demo tapes on 127.0.0.1:8765, real time
+  harness serve recordings/ --speed 10 --loop     ten times faster, forever
+  harness serve tape.jsonl --manual --port 0 --ready-file urls.json
+  harness serve --fault '/trades/*:status=503,p=0.2' --fault '*:latency=150ms'
+"""
+
+API_MODULES = {"harness.server.corto": "corto", "harness.server.pumpdata": "pumpdata"}
+"""Emulator modules that add their own options (``add_cli_options``, ``config_from_args``), and the
+:class:`~harness.server.config.ServerConfig` field their config goes to."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("tapes", nargs="*", type=Path, metavar="TAPE|DIR", help="tapes to replay")
+    group = parser.add_argument_group("server")
+    group.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    group.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
+    group.add_argument("--ready-file", type=Path, help="write the URLs as JSON here once listening")
+    group.add_argument("--seed", type=int, default=0, help="seed of every random choice (faults)")
+    group.add_argument("--no-validate", action="store_true", help="do not check messages against the schemas")
+    clock = parser.add_argument_group("replay clock")
+    clock.add_argument(
+        "--speed", default="1", help="replay speed factor, or 'max' (as fast as clients read); default 1"
+    )
+    clock.add_argument(
+        "--manual",
+        action="store_true",
+        help="manual clock: nothing moves until POST /_harness/advance",
+    )
+    clock.add_argument("--loop", action="store_true", help="restart the feed at its end")
+    clock.add_argument(
+        "--start",
+        choices=("first-client", "listen"),
+        default="first-client",
+        help="when the clock starts: at the first client (default) or at once",
+    )
+    rest = parser.add_argument_group("Pump.fun REST")
+    rest.add_argument("--require-auth", action="store_true", help="answer 401 without Authorization: Bearer")
+    rest.add_argument(
+        "--rate-limit",
+        metavar="N/SECONDS",
+        help="requests per window per client, e.g. 120/60 (default: from the tape, else 120/60)",
+    )
+    rest.add_argument(
+        "--rate-reset",
+        choices=("delta", "epoch"),
+        help="x-ratelimit-reset as seconds until reset (default) or unix epoch seconds",
+    )
+    rest.add_argument("--no-rate-limit", action="store_true", help="never answer 429")
+    rest.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="PATTERN:ACTION[,p=P]",
+        help="seeded fault on matching paths: latency=250ms, status=503, reset (repeatable)",
+    )
+    for module in _api_modules():
+        module.add_cli_options(parser)
+
+
+def _api_modules() -> list[Any]:
+    modules = []
+    for name in API_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        if hasattr(module, "add_cli_options"):
+            modules.append(module)
+    return modules
+
+
+def config_from_args(args: argparse.Namespace) -> Any:
+    import dataclasses
+
+    from harness.cli.main import UsageError
+    from harness.core.clock import parse_speed
+    from harness.core.faults import parse_fault
+    from harness.core.ratelimit import RateLimitConfig, ResetUnit
+    from harness.server.config import ClockStart, PumpfunConfig, ServerConfig
+
+    try:
+        speed = parse_speed(args.speed)
+        faults = tuple(parse_fault(spec) for spec in args.fault)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be 0-65535, got {args.port}")
+    rate: RateLimitConfig | None = None
+    if args.rate_limit or args.rate_reset or args.no_rate_limit:
+        rate = RateLimitConfig()
+        if args.rate_limit:
+            limit, _, window = args.rate_limit.partition("/")
+            try:
+                rate = dataclasses.replace(rate, limit=int(limit), window=float(window or 60))
+            except ValueError:
+                raise UsageError(
+                    f"--rate-limit takes N/SECONDS like 120/60, got {args.rate_limit!r}"
+                ) from None
+            if rate.limit < 1 or not rate.window > 0 or math.isinf(rate.window):
+                raise UsageError(f"--rate-limit needs N >= 1 and SECONDS > 0, got {args.rate_limit!r}")
+        if args.rate_reset:
+            rate = dataclasses.replace(rate, reset_unit=ResetUnit(args.rate_reset))
+        if args.no_rate_limit:
+            rate = dataclasses.replace(rate, enabled=False)
+    config = ServerConfig(
+        host=args.host,
+        port=args.port,
+        speed=speed,
+        manual=args.manual,
+        loop=args.loop,
+        start=ClockStart(args.start),
+        validate=not args.no_validate,
+        seed=args.seed,
+        faults=faults,
+        pumpfun=PumpfunConfig(rate_limit=rate, require_auth=args.require_auth),
+    )
+    for module in _api_modules():
+        try:
+            api_config = module.config_from_args(args)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        config = dataclasses.replace(config, **{API_MODULES[module.__name__]: api_config})
+    return config
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    config = config_from_args(args)
+    return asyncio.run(_serve(args, config))
+
+
+async def _serve(args: argparse.Namespace, config: Any) -> int:
+    import asyncio
+    import signal
+
+    from harness.cli.main import UsageError
+    from harness.server.app import MockServer
+
+    server = MockServer(args.tapes or None, config=config)
+    try:
+        await server.start()
+    except OSError as exc:
+        await server.close()
+        raise UsageError(
+            f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
+            " (pick another with --port, or --port 0 for a free one)"
+        ) from None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    urls = server.urls
+    tapes = server.tapes
+    clock = "manual" if config.manual else f"speed {config.speed_text}"
+    print(
+        f"harness serve: {len(tapes.paths)} tape(s), {len(tapes.http)} http / {len(tapes.ws)} ws / "
+        f"{len(tapes.sio)} sio frames, clock {clock}{', loop' if config.loop else ''}",
+        flush=True,
+    )
+    print(f"  Pump.fun REST       {urls['rest']}", flush=True)
+    print(f"  PumpData Socket.IO  {urls['socketio']}  (path /socket.io/)", flush=True)
+    print(f"  corto.fun WebSocket {urls['websocket']}", flush=True)
+    print(f"  control             {urls['control']}/state", flush=True)
+    if args.ready_file:
+        server.write_ready_file(args.ready_file)
+    try:
+        await stop.wait()
+    finally:
+        print("harness serve: shutting down", file=sys.stderr, flush=True)
+        await server.close()
+    return 0

@@ -1,0 +1,144 @@
+"""Core rules of the REST emulation: conditional requests, rate budgets, faults, feeds, queries."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.core.conditional import not_modified, opaque, parse_if_none_match
+from harness.core.faults import FaultKind, parse_fault, plan
+from harness.core.feed import Feed
+from harness.core.pumpfun.timeline import QueryError, TradesQuery, parse_trades_query
+from harness.core.ratelimit import RateLimitConfig, ResetUnit, calibrate, consume, peek
+
+
+@pytest.mark.parametrize(
+    ("header", "etag", "expected"),
+    [
+        ('W/"a"', '"a"', True),
+        ('"a"', 'W/"a"', True),
+        ('"b", W/"a"', '"a"', True),
+        ("*", 'W/"x"', True),
+        ('"b"', '"a"', False),
+        (None, '"a"', False),
+        ('"a"', None, False),
+        ("garbage", '"a"', False),
+        ('garbage, "a"', '"a"', True),
+    ],
+)
+def test_if_none_match_weak_comparison(header: str | None, etag: str | None, expected: bool) -> None:
+    assert not_modified(header, etag) is expected
+
+
+def test_entity_tag_parsing() -> None:
+    assert opaque('W/"x-1"') == "x-1" and opaque("x") is None
+    assert parse_if_none_match(' "a" ,W/"b",  "c"') == ["a", "b", "c"]
+    assert parse_if_none_match(" * ") is None
+
+
+def test_fixed_window_budget() -> None:
+    config = RateLimitConfig(limit=2, window=10)
+    budget, d1 = consume(None, config, 0.0)
+    budget, d2 = consume(budget, config, 1.0)
+    budget, d3 = consume(budget, config, 2.0)
+    assert (d1.allowed, d1.remaining, d2.remaining, d3.allowed) == (True, 1, 0, False)
+    assert d3.reset_in == 8.0 and d3.retry_after == 8
+    budget, d4 = consume(budget, config, 10.0)
+    assert d4.allowed and d4.remaining == 1 and d4.reset_in == 10.0
+    assert peek(budget, config, 11.0).remaining == 1
+
+
+def test_headers_in_both_reset_units() -> None:
+    _, decision = consume(None, RateLimitConfig(limit=5, window=60), 0.0)
+    assert dict(decision.headers(RateLimitConfig(), 1000.0))["x-ratelimit-reset"] == "60"
+    epoch = RateLimitConfig(reset_unit=ResetUnit.EPOCH)
+    assert dict(decision.headers(epoch, 1_800_000_000.2))["x-ratelimit-reset"] == "1800000061"
+
+
+def test_calibration_from_recorded_headers() -> None:
+    default = RateLimitConfig()
+    assert calibrate([], default) == default
+    delta = calibrate([("100", "99", "59"), ("100", "98", "58.5"), ("x", None, "bad")], default)
+    assert (delta.limit, delta.window, delta.reset_unit) == (100, 59.0, ResetUnit.DELTA)
+    epoch = calibrate([("30", "1", "1783091197")], default)
+    assert (epoch.limit, epoch.reset_unit) == (30, ResetUnit.EPOCH)
+
+
+@pytest.mark.parametrize(
+    ("spec", "kind", "value", "p"),
+    [
+        ("/trades/*:latency=250ms", FaultKind.LATENCY, 0.25, 1.0),
+        ("*:latency=1.5s,p=0.5", FaultKind.LATENCY, 1.5, 0.5),
+        ("/coins/latest:status=503,p=0.3", FaultKind.STATUS, 503, 0.3),
+        ("*:reset", FaultKind.RESET, 0, 1.0),
+    ],
+)
+def test_parse_fault(spec: str, kind: FaultKind, value: float, p: float) -> None:
+    rule = parse_fault(spec)
+    assert (rule.kind, rule.value, rule.probability) == (kind, value, p)
+    assert parse_fault(str(rule)) == rule
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("status=503", "expected PATTERN:ACTION"),
+        ("*:status=200", "HTTP error status"),
+        ("*:latency=fast", "duration like 250ms"),
+        ("*:explode", "unknown action"),
+        ("*:reset,p=2", r"p must be a number in \[0, 1\]"),
+        ("*:reset,q=1", "unknown option 'q'"),
+    ],
+)
+def test_bad_fault_specs(spec: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_fault(spec)
+
+
+def test_fault_plan_uses_the_draws() -> None:
+    rules = [parse_fault("/a*:status=500,p=0.5"), parse_fault("*:latency=100ms"), parse_fault("/b:reset")]
+    assert plan(rules, "/abc", [0.4, 0.9, 0.0]).status == 500
+    assert plan(rules, "/abc", [0.6, 0.9, 0.0]).status is None
+    assert plan(rules, "/b", [0.0, 0.0, 0.0]) == plan(rules, "/b", [0.9, 0.5, 0.99])
+    assert plan(rules, "/b", [0.0, 0.0, 0.0]).reset
+
+
+def test_feed_takes_due_items_in_order() -> None:
+    feed = Feed([(2.0, "b"), (1.0, "a"), (2.0, "c")])
+    assert feed.next_time() == 1.0
+    assert [d.item for d in feed.take_due(1.5)] == ["a"]
+    assert [d.item for d in feed.take_due(2.0)] == ["b", "c"]
+    assert feed.next_time() is None and feed.exhausted
+    feed.rewind()
+    assert feed.next_time() == 1.0
+
+
+def test_feed_loops_with_growing_times() -> None:
+    feed = Feed([(0.0, "a"), (1.0, "b")], loop=True, loop_gap=1.0)
+    due = feed.take_due(4.5)
+    assert [(d.t, d.item, d.loop) for d in due] == [
+        (0.0, "a", 0),
+        (1.0, "b", 0),
+        (2.0, "a", 1),
+        (3.0, "b", 1),
+        (4.0, "a", 2),
+    ]
+    assert feed.next_time() == 5.0
+    assert [t for t, _ in feed.items_until(4.5)] == [0.0], "within the current pass"
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({}, TradesQuery()),
+        ({"limit": "5", "offset": "2", "minimumSize": "1e6"}, TradesQuery(5, 2, 1e6)),
+        ({"limit": "-1"}, "limit"),
+        ({"offset": "x"}, "offset"),
+        ({"minimumSize": "nan"}, "minimumSize"),
+    ],
+)
+def test_trades_query(query: dict[str, str], expected: object) -> None:
+    parsed = parse_trades_query(query)
+    if isinstance(expected, str):
+        assert isinstance(parsed, QueryError) and parsed.parameter == expected
+    else:
+        assert parsed == expected

@@ -1,0 +1,65 @@
+"""Control endpoints under /_harness/, for clients in other languages."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from harness.server.app import MockServer
+
+
+@pytest.fixture
+async def server(pumpfun_tape_path: Path) -> AsyncIterator[MockServer]:
+    async with MockServer([pumpfun_tape_path], manual=True, port=0, validate=False) as srv:
+        yield srv
+
+
+async def test_advance_state_reset(server: MockServer) -> None:
+    control = server.urls["control"]
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{control}/advance", json={"seconds": 12.5}) as r:
+            assert r.status == 200 and (await r.json()) == {"now": 12.5}
+        async with http.post(f"{control}/advance?seconds=1") as r:
+            assert (await r.json()) == {"now": 13.5}
+        async with http.get(f"{server.urls['rest']}/coins/latest") as r:
+            assert (await r.json())["name"] == "second"
+        async with http.get(f"{control}/state") as r:
+            state = await r.json()
+        assert state["clock"] == {"mode": "manual", "speed": "1", "started": True, "now": 13.5, "loop": False}
+        assert state["apis"]["pumpfun"]["requests"] == 1
+        async with http.post(f"{control}/reset") as r:
+            assert (await r.json()) == {"now": 0.0}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"json": {"seconds": -1}}, "finite number >= 0"),
+        ({"json": {"sec": 1}}, "give the seconds"),
+        ({"data": b"{nope"}, "body must be JSON"),
+        ({"params": {"seconds": "inf"}}, "finite number"),
+    ],
+)
+async def test_bad_advance_is_400(server: MockServer, kwargs: dict[str, object], message: str) -> None:
+    async with aiohttp.ClientSession() as http, http.post(f"{server.urls['control']}/advance", **kwargs) as r:  # type: ignore[arg-type]
+        assert r.status == 400
+        assert message in (await r.json())["error"]
+
+
+async def test_violations_read_and_clear(server: MockServer) -> None:
+    from harness.server.context import ServedViolation
+
+    server.report(
+        ServedViolation("corto", "trade", "/price", "type", "'x' is not a number", "server", "ws-1")
+    )
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{server.urls['control']}/violations") as r:
+            (violation,) = await r.json()
+        assert violation["pointer"] == "/price" and violation["rule"] == "type"
+        async with http.delete(f"{server.urls['control']}/violations") as r:
+            assert len(await r.json()) == 1
+        async with http.get(f"{server.urls['control']}/violations") as r:
+            assert await r.json() == []
