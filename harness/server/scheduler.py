@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import Sequence
 
 from harness.core.clock import ClockMode, ReplayClock
 from harness.server.context import Emulator
+
+LATENESS_SAMPLES = 100_000
 
 MAX_MODE_DRAIN_TIMEOUT = 1.0
 """In max mode, how long (host seconds) to wait for slow clients before moving on; clients that are
@@ -34,6 +37,8 @@ class Scheduler:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self.ticks = 0
+        self.lateness: deque[float] = deque(maxlen=LATENESS_SAMPLES)
+        """Real mode: host seconds each wake-up was acted on after its scheduled time (recent ones)."""
 
     # --- time ----------------------------------------------------------------------------------
 
@@ -126,9 +131,11 @@ class Scheduler:
             nxt = self.next_wakeup()
             if mode is ClockMode.REAL:
                 delay = None if nxt is None else self.clock.host_delay(nxt, self.host_now())
-                if delay is not None and delay <= 0:
+                if nxt is not None and delay is not None and delay <= 0:
                     async with self._lock:
-                        await self._tick(self.now())
+                        now = self.now()
+                        self.lateness.append((now - nxt) / self.clock.speed)
+                        await self._tick(now)
                     await asyncio.sleep(0)
                 else:
                     await self._sleep_or_wake(delay)
