@@ -1,0 +1,242 @@
+"""Fuzzing: seeded fault schedules that mix hostile traffic into a replayed feed.
+
+Owns which faults exist, how a schedule is drawn from a seed, how it is written down (so a run can
+be reproduced or shrunk), and what each fault does to one outgoing message. A schedule names
+faults by API and message ordinal: the ``index``-th item of that API's feed (for the streams) or
+the ``index``-th request (for REST). Pure: the seed is an argument and the draws come from a
+``random.Random`` made from it, so the same seed always gives the same schedule.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class FuzzKind(StrEnum):
+    MALFORMED = "malformed"
+    """A message cut in half: not valid JSON any more."""
+    DUPLICATE = "duplicate"
+    """The message twice."""
+    REORDER = "reorder"
+    """The message swapped with the one after it."""
+    DELAY = "delay"
+    """The message ``value`` replay seconds late."""
+    DROP = "drop"
+    """The message never arrives."""
+    CLOSE = "close"
+    """WebSocket: the server closes with code ``value`` (1006: the TCP connection just drops)."""
+    DISCONNECT = "disconnect"
+    """Socket.IO: the server disconnects the client in mid-subscription."""
+    SUBSCRIPTION_ERROR = "suberror"
+    """An injected subscription error (PumpData ``subscription_error``, corto ``error``)."""
+    OVERSIZED = "oversized"
+    """A frame of ``value`` bytes."""
+    STORM_429 = "429"
+    """REST: this request and the ``value - 1`` after it get 429."""
+    HTTP_5XX = "5xx"
+    """REST: this request gets status ``value`` (500, 502, 503 or 504)."""
+
+
+API_KINDS: Mapping[str, frozenset[FuzzKind]] = {
+    "corto": frozenset(
+        {
+            FuzzKind.MALFORMED,
+            FuzzKind.DUPLICATE,
+            FuzzKind.REORDER,
+            FuzzKind.DELAY,
+            FuzzKind.DROP,
+            FuzzKind.CLOSE,
+            FuzzKind.SUBSCRIPTION_ERROR,
+            FuzzKind.OVERSIZED,
+        }
+    ),
+    "pumpdata": frozenset(
+        {
+            FuzzKind.DUPLICATE,
+            FuzzKind.REORDER,
+            FuzzKind.DELAY,
+            FuzzKind.DROP,
+            FuzzKind.DISCONNECT,
+            FuzzKind.SUBSCRIPTION_ERROR,
+            FuzzKind.OVERSIZED,
+            FuzzKind.MALFORMED,
+        }
+    ),
+    "pumpfun": frozenset({FuzzKind.STORM_429, FuzzKind.HTTP_5XX, FuzzKind.DELAY, FuzzKind.MALFORMED}),
+}
+"""Which faults make sense for which API."""
+
+CLOSE_CODES = (1001, 1006, 1011, 1012, 1013, 4000)
+"""Close codes a fuzzed WebSocket may see (1006: no close frame, the connection drops)."""
+SERVER_ERRORS = (500, 502, 503, 504)
+OVERSIZED_BYTES = 2 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ScheduledFault:
+    api: str
+    index: int
+    kind: FuzzKind
+    value: float = 0.0
+
+    def __str__(self) -> str:
+        value = f"={self.value:g}" if self.value else ""
+        return f"{self.api}#{self.index}:{self.kind.value}{value}"
+
+
+@dataclass(frozen=True, slots=True)
+class FuzzPlan:
+    """A reproducible schedule: the seed it was drawn from and the faults, in order."""
+
+    seed: int
+    faults: tuple[ScheduledFault, ...] = ()
+
+    def for_api(self, api: str) -> dict[int, list[ScheduledFault]]:
+        out: dict[int, list[ScheduledFault]] = {}
+        for fault in self.faults:
+            if fault.api == api:
+                out.setdefault(fault.index, []).append(fault)
+        return out
+
+    def describe(self) -> str:
+        """One line per fault, as ``harness fuzz`` prints the schedule."""
+        lines = [f"seed {self.seed}: {len(self.faults)} faults"]
+        lines += [f"  {fault}" for fault in self.faults]
+        return "\n".join(lines)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "seed": self.seed,
+                "faults": [[f.api, f.index, f.kind.value, f.value] for f in self.faults],
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> FuzzPlan:
+        """Read a schedule written by :meth:`to_json`; raises ValueError saying what is wrong."""
+        try:
+            raw = json.loads(text)
+            faults = tuple(
+                sorted(ScheduledFault(str(a), int(i), FuzzKind(k), float(v)) for a, i, k, v in raw["faults"])
+            )
+            return cls(int(raw["seed"]), faults)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"not a fault schedule: {exc}") from None
+
+
+def parse_kinds(spec: str) -> frozenset[FuzzKind]:
+    """``"all"`` or a comma-separated list of fault names; raises ValueError naming the unknown."""
+    if spec.strip() in ("", "all"):
+        return frozenset(FuzzKind)
+    kinds = set()
+    for name in spec.split(","):
+        try:
+            kinds.add(FuzzKind(name.strip()))
+        except ValueError:
+            known = ", ".join(k.value for k in FuzzKind)
+            raise ValueError(f"unknown fault {name.strip()!r} (known: {known}, or all)") from None
+    return frozenset(kinds)
+
+
+def _value(kind: FuzzKind, rng: random.Random) -> float:
+    if kind is FuzzKind.DELAY:
+        return round(rng.uniform(0.2, 3.0), 3)
+    if kind is FuzzKind.CLOSE:
+        return float(rng.choice(CLOSE_CODES))
+    if kind is FuzzKind.HTTP_5XX:
+        return float(rng.choice(SERVER_ERRORS))
+    if kind is FuzzKind.STORM_429:
+        return float(rng.randint(2, 6))
+    if kind is FuzzKind.OVERSIZED:
+        return float(OVERSIZED_BYTES)
+    return 0.0
+
+
+def generate(seed: int, kinds: Iterable[FuzzKind], counts: Mapping[str, int], rate: float = 0.05) -> FuzzPlan:
+    """Draw a schedule: each of the ``counts[api]`` messages of an API gets a fault with
+    probability ``rate``, of a kind chosen among ``kinds`` that fit that API. A fault that ends a
+    connection (close, disconnect) is drawn at most once per API, so the rest stays observable."""
+    if not 0 <= rate <= 1:
+        raise ValueError(f"rate must be in [0, 1], got {rate}")
+    wanted = frozenset(kinds)
+    rng = random.Random(seed)
+    faults = []
+    for api in sorted(counts):
+        usable = sorted(API_KINDS.get(api, frozenset()) & wanted)
+        ended = False
+        for index in range(counts[api]):
+            if not usable or rng.random() >= rate:
+                continue
+            kind = rng.choice(usable)
+            if kind in (FuzzKind.CLOSE, FuzzKind.DISCONNECT):
+                if ended:
+                    continue
+                ended = True
+            faults.append(ScheduledFault(api, index, kind, _value(kind, rng)))
+    return FuzzPlan(seed, tuple(faults))
+
+
+# --- what a fault does to one outgoing message ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Send ``text`` ``delay`` replay seconds after its scheduled time (0: now)."""
+
+    text: str
+    delay: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """Keep ``text`` back and send it right after the next message (a reorder)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class End:
+    """End the connection: WebSocket close ``code`` (1006: drop without a close frame), or a
+    Socket.IO server disconnect (``code`` 0)."""
+
+    code: int
+
+
+StreamAction = Send | Hold | End
+
+
+def stream_actions(
+    faults: Iterable[ScheduledFault], text: str, *, error_text: str | None = None
+) -> list[StreamAction]:
+    """What to do, in order, with outgoing message ``text`` given the faults scheduled for it.
+
+    ``error_text`` is the API's injected subscription-error message, sent before the message.
+    No fault: ``[Send(text)]``.
+    """
+    actions: list[StreamAction] = []
+    message: list[StreamAction] = [Send(text)]
+    for fault in faults:
+        kind = fault.kind
+        if kind is FuzzKind.MALFORMED:
+            message = [Send(text[: max(1, len(text) // 2)])]
+        elif kind is FuzzKind.DUPLICATE:
+            message = message + message
+        elif kind is FuzzKind.REORDER:
+            message = [Hold(a.text) if isinstance(a, Send) else a for a in message]
+        elif kind is FuzzKind.DELAY:
+            message = [Send(a.text, a.delay + fault.value) if isinstance(a, Send) else a for a in message]
+        elif kind is FuzzKind.DROP:
+            message = []
+        elif kind is FuzzKind.OVERSIZED:
+            pad = max(0, int(fault.value) - len(text) - 16)
+            actions.append(Send(json.dumps({"padding": "x" * pad})))
+        elif kind is FuzzKind.SUBSCRIPTION_ERROR and error_text is not None:
+            actions.append(Send(error_text))
+        elif kind in (FuzzKind.CLOSE, FuzzKind.DISCONNECT):
+            return [*actions, *message, End(int(fault.value))]
+    return actions + message

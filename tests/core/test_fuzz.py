@@ -1,0 +1,98 @@
+"""Fault schedules: seeded, reproducible, serialisable; what each fault does to a message."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from harness.core.fuzz import (
+    End,
+    FuzzKind,
+    FuzzPlan,
+    Hold,
+    ScheduledFault,
+    Send,
+    generate,
+    parse_kinds,
+    stream_actions,
+)
+
+COUNTS = {"corto": 500, "pumpdata": 500, "pumpfun": 200}
+
+
+def test_same_seed_same_schedule_other_seed_other() -> None:
+    kinds = parse_kinds("all")
+    assert generate(7, kinds, COUNTS) == generate(7, kinds, COUNTS)
+    assert generate(7, kinds, COUNTS) != generate(8, kinds, COUNTS)
+
+
+def test_kinds_fit_their_api_and_connection_ends_are_rare() -> None:
+    plan = generate(3, parse_kinds("all"), COUNTS, rate=0.3)
+    assert {f.kind for f in plan.faults if f.api == "pumpfun"} <= {
+        FuzzKind.STORM_429,
+        FuzzKind.HTTP_5XX,
+        FuzzKind.DELAY,
+        FuzzKind.MALFORMED,
+    }
+    assert not any(f.kind is FuzzKind.CLOSE for f in plan.faults if f.api != "corto")
+    for api in ("corto", "pumpdata"):
+        ends = [f for f in plan.faults if f.api == api and f.kind in (FuzzKind.CLOSE, FuzzKind.DISCONNECT)]
+        assert len(ends) <= 1
+
+
+def test_only_the_asked_kinds() -> None:
+    plan = generate(1, parse_kinds("drop,duplicate"), COUNTS, rate=0.5)
+    assert {f.kind for f in plan.faults} == {FuzzKind.DROP, FuzzKind.DUPLICATE}
+    assert not any(f.api == "pumpfun" for f in plan.faults)
+
+
+@given(st.integers(0, 2**32), st.floats(0, 1))
+def test_schedule_round_trips_through_json(seed: int, rate: float) -> None:
+    plan = generate(seed, parse_kinds("all"), {"corto": 50, "pumpfun": 20}, rate)
+    assert FuzzPlan.from_json(plan.to_json()) == plan
+    assert plan.describe().splitlines()[0] == f"seed {seed}: {len(plan.faults)} faults"
+
+
+def test_bad_kinds_and_schedules() -> None:
+    with pytest.raises(ValueError, match="unknown fault 'melt'"):
+        parse_kinds("drop,melt")
+    with pytest.raises(ValueError, match="not a fault schedule"):
+        FuzzPlan.from_json('{"seed": 1}')
+    with pytest.raises(ValueError, match="rate must be"):
+        generate(1, [], {}, rate=2)
+
+
+def f(kind: FuzzKind, value: float = 0) -> ScheduledFault:
+    return ScheduledFault("corto", 0, kind, value)
+
+
+MSG = '{"txType":"buy","price":4e-9}'
+
+
+@pytest.mark.parametrize(
+    ("faults", "expected"),
+    [
+        ([], [Send(MSG)]),
+        ([f(FuzzKind.DROP)], []),
+        ([f(FuzzKind.DUPLICATE)], [Send(MSG), Send(MSG)]),
+        ([f(FuzzKind.REORDER)], [Hold(MSG)]),
+        ([f(FuzzKind.DELAY, 1.5)], [Send(MSG, 1.5)]),
+        ([f(FuzzKind.CLOSE, 1011)], [Send(MSG), End(1011)]),
+        ([f(FuzzKind.DUPLICATE), f(FuzzKind.DELAY, 2)], [Send(MSG, 2), Send(MSG, 2)]),
+        ([f(FuzzKind.SUBSCRIPTION_ERROR)], [Send("ERR"), Send(MSG)]),
+    ],
+)
+def test_stream_actions(faults: list[ScheduledFault], expected: list[object]) -> None:
+    assert stream_actions(faults, MSG, error_text="ERR") == expected
+
+
+def test_malformed_is_not_json_and_oversized_is_big() -> None:
+    (cut,) = stream_actions([f(FuzzKind.MALFORMED)], MSG)
+    assert isinstance(cut, Send)
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(cut.text)
+    big, original = stream_actions([f(FuzzKind.OVERSIZED, 100_000)], MSG)
+    assert isinstance(big, Send) and len(big.text) >= 99_000 and original == Send(MSG)
