@@ -292,12 +292,12 @@ def _decode_ws_open(obj: Record) -> Frame:
 
 def _decode_ws_text(obj: Record) -> Frame:
     t, conn = _common(obj)
-    return WsText(t=t, conn=conn, direction=Direction(obj["dir"]), data=_str(obj["data"], "data"))
+    return WsText(t=t, conn=conn, direction=_direction(obj), data=_str(obj["data"], "data"))
 
 
 def _decode_ws_binary(obj: Record) -> Frame:
     t, conn = _common(obj)
-    return WsBinary(t=t, conn=conn, direction=Direction(obj["dir"]), data=_bytes_in("data", obj))
+    return WsBinary(t=t, conn=conn, direction=_direction(obj), data=_bytes_in("data", obj))
 
 
 def _decode_ws_close(obj: Record) -> Frame:
@@ -306,7 +306,7 @@ def _decode_ws_close(obj: Record) -> Frame:
     return WsClose(
         t=t,
         conn=conn,
-        direction=Direction(obj["dir"]),
+        direction=_direction(obj),
         code=None if code is None else _int(code, "code"),
         reason=_str(obj.get("reason", ""), "reason"),
     )
@@ -329,7 +329,7 @@ def _decode_sio_event(obj: Record) -> Frame:
     return SioEvent(
         t=t,
         conn=conn,
-        direction=Direction(obj["dir"]),
+        direction=_direction(obj),
         namespace=_str(obj.get("namespace", "/"), "namespace"),
         name=_str(obj["name"], "name"),
         args=_args(obj.get("args", [])),
@@ -342,7 +342,7 @@ def _decode_sio_ack(obj: Record) -> Frame:
     return SioAck(
         t=t,
         conn=conn,
-        direction=Direction(obj["dir"]),
+        direction=_direction(obj),
         namespace=_str(obj.get("namespace", "/"), "namespace"),
         ack_id=_int(obj["ack_id"], "ack_id"),
         args=_args(obj.get("args", [])),
@@ -365,7 +365,7 @@ def _decode_sio_disconnect(obj: Record) -> Frame:
     return SioDisconnect(
         t=t,
         conn=conn,
-        direction=Direction(obj["dir"]),
+        direction=_direction(obj),
         namespace=_str(obj.get("namespace", "/"), "namespace"),
         reason=_str(obj.get("reason", ""), "reason"),
     )
@@ -388,7 +388,7 @@ _DECODERS: dict[type[Frame], Callable[[Record], Frame]] = {
 def decode_line(line: str | bytes) -> Record:
     """Parse one tape line into a record; a line that is not a JSON object raises."""
     try:
-        obj = json.loads(line)
+        obj = _decode(line.decode("utf-8") if isinstance(line, bytes) else line)
     except (ValueError, UnicodeDecodeError) as exc:
         raise TapeFormatError(f"not JSON: {exc}") from None
     if not isinstance(obj, dict):
@@ -397,6 +397,19 @@ def decode_line(line: str | bytes) -> Record:
 
 
 # --- helpers -----------------------------------------------------------------------------------
+
+
+_decode = json.JSONDecoder().decode
+_PROTOCOLS = {p.value: p for p in Protocol}
+_DIRECTIONS = {d.value: d for d in Direction}
+
+
+def _direction(obj: Record) -> Direction:
+    value = obj["dir"]
+    direction = _DIRECTIONS.get(value) if isinstance(value, str) else None
+    if direction is None:
+        raise ValueError(f"'dir' must be c2s or s2c, got {value!r}")
+    return direction
 
 
 def _dumps(obj: Record) -> str:
