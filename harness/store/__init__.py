@@ -6,6 +6,7 @@ from harness.store.tapes import (
     TapeReader,
     TapeWriter,
     dump_tape,
+    encode_tape,
     find_tapes,
     read_tape,
 )
@@ -16,6 +17,7 @@ __all__ = [
     "TapeReader",
     "TapeWriter",
     "dump_tape",
+    "encode_tape",
     "find_tapes",
     "read_tape",
 ]

@@ -1,0 +1,70 @@
+"""Synthetic tapes for all three APIs, made from one seeded simulated market.
+
+``generate(seed, duration)`` returns ``{"pumpfun": (header, frames), "pumpdata": ..., "corto": ...}``;
+the same seed always gives the same bytes (the header's creation time is fixed too).
+``write(out_dir, ...)`` writes them as ``DIR/<api>.jsonl``. The field sets, units and nullability
+follow CONTRACTS.md; see :mod:`harness.synth.market` for the market model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness import __version__
+from harness.core.frames import Frame, Recorded, TapeHeader
+from harness.synth import corto, market, pumpdata, pumpfun
+
+APIS = ("pumpfun", "pumpdata", "corto")
+CREATED = "2026-01-01T00:00:00Z"
+"""Replay time 0 of every synthetic tape (``market.EPOCH_S``)."""
+UPSTREAMS = {
+    "pumpfun": ("rest", "https://frontend-api-v3.pump.fun"),
+    "pumpdata": ("sio", "https://api.pumpdata.fun"),
+    "corto": ("ws", "wss://corto.fun/data-stream"),
+}
+
+
+def generate(
+    seed: int, duration: float, apis: tuple[str, ...] = APIS
+) -> dict[str, tuple[TapeHeader, list[Frame]]]:
+    if not duration > 0:
+        raise ValueError(f"duration must be positive, got {duration}")
+    unknown = set(apis) - set(APIS)
+    if unknown:
+        raise ValueError(f"unknown api {sorted(unknown)[0]!r} (known: {', '.join(APIS)})")
+    sim = market.simulate(seed, duration)
+    projectors = {"pumpfun": pumpfun.project, "pumpdata": pumpdata.project, "corto": corto.project}
+    out = {}
+    for api in apis:
+        header = TapeHeader(
+            created=CREATED,
+            harness_version=__version__.split("+")[0],
+            recorded=Recorded(
+                apis=(api,),
+                upstreams=(UPSTREAMS[api],),
+                label=f"synth-{api}",
+                source="synth",
+                extra=(("duration", duration), ("seed", seed)),
+            ),
+            redaction=("synthetic: secrets are placeholders",),
+        )
+        out[api] = (header, projectors[api](sim))
+    return out
+
+
+def write(
+    out_dir: Path, seed: int, duration: float, apis: tuple[str, ...] = APIS, *, gzip: bool = False
+) -> list[tuple[Path, int]]:
+    """Write the tapes; returns (path, frames) for each. Existing files are replaced."""
+    from harness.store import TapeWriter
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for api, (header, frames) in generate(seed, duration, apis).items():
+        path = out_dir / f"{api}.jsonl{'.gz' if gzip else ''}"
+        path.unlink(missing_ok=True)
+        with TapeWriter(path, header) as writer:
+            for frame in frames:
+                writer.write(frame)
+        written.append((path, len(frames)))
+    return written
