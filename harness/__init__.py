@@ -17,7 +17,7 @@ except metadata.PackageNotFoundError:  # running from a source tree that is not 
 
 if TYPE_CHECKING:
     from harness.server.app import MockServer
-    from harness.validation import validate  # type: ignore[import-not-found]
+    from harness.validation import validate
 
 __all__ = ["MockServer", "__version__", "validate"]
 

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
 def _classifier() -> Any:
     """The family classifier of the validation layer, when it is installed."""
     try:
-        from harness.core.families import FamilyTracker  # type: ignore[import-not-found]
+        from harness.core.families import FamilyTracker
     except ModuleNotFoundError:
         return None
     tracker = FamilyTracker()

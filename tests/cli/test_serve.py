@@ -44,7 +44,7 @@ def _wait_for(path: Path, proc: subprocess.Popen[str]) -> dict[str, str]:
 def test_serve_prints_urls_answers_and_shuts_down_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
     tape = pumpfun_tape.write(tmp_path / "p.jsonl")
     ready = tmp_path / "ready.json"
-    proc = _start(str(tape), "--port", "0", "--manual", "--no-validate", "--ready-file", str(ready))
+    proc = _start(str(tape), "--port", "0", "--manual", "--ready-file", str(ready))
     try:
         urls = _wait_for(ready, proc)
         assert set(urls) == {"rest", "socketio", "websocket", "control"}

@@ -1,0 +1,94 @@
+"""Validation speed: messages/s per corto family against plain ``jsonschema`` in the same run.
+
+The corpus is a 100k-frame corto tape built from synthetic events. "harness" is the validator
+the project uses (classification + compiled jsonschema-rs check, jsonschema only on failure);
+"jsonschema" is ``Draft202012Validator.is_valid`` of the same schemas, the reference. The
+end-to-end figure streams the tape through ``validate_tape`` (reading and decoding included).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from bench.common import Result, rate
+from harness.core.families import corto_family
+from harness.core.frames import S2C, Recorded, TapeHeader, WsText
+from harness.store import TapeWriter, read_tape
+from harness.validation import default_validator, validate_tape
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _events() -> list[dict[str, Any]]:
+    _, frames = read_tape(ROOT / "fixtures" / "demo" / "corto.jsonl")
+    out = []
+    for frame in frames:
+        if isinstance(frame, WsText) and frame.direction is S2C:
+            message = json.loads(frame.data)
+            if "txType" in message:
+                out.append(message)
+    return out
+
+
+def run(quick: bool) -> list[Result]:
+    total = 10_000 if quick else 100_000
+    events = _events()
+    messages = [events[i % len(events)] for i in range(total)]
+    validator = default_validator()
+    by_family: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for message in messages:
+        by_family[corto_family(message) or "?"].append(message)
+    results = []
+    for family, batch in sorted(by_family.items(), key=lambda kv: -len(kv[1])):
+        start = time.perf_counter()
+        bad = sum(1 for m in batch if validator.validate(m, "corto", family))
+        ours = rate(len(batch), time.perf_counter() - start)
+        reference = validator.reference("corto", family)
+        sample = batch[: min(len(batch), 300 if quick else 3000)]
+        start = time.perf_counter()
+        for m in sample:
+            reference.is_valid(m)
+        plain = rate(len(sample), time.perf_counter() - start)
+        assert bad == 0
+        results.append(
+            Result(
+                f"corto {family} ({len(batch)} msgs)",
+                ours,
+                "msg/s",
+                plain,
+                "plain jsonschema",
+                ">= 20x baseline",
+                ours >= 20 * plain,
+            )
+        )
+    start = time.perf_counter()
+    for message in messages:
+        validator.validate(message, "corto")
+    overall = rate(len(messages), time.perf_counter() - start)
+    results.append(
+        Result(
+            "corto events, family found per message",
+            overall,
+            "msg/s",
+            None,
+            "",
+            ">= 50,000 msg/s",
+            overall >= 50_000,
+        )
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "corto.jsonl"
+        with TapeWriter(path, TapeHeader("2026-01-01T00:00:00Z", "bench", Recorded())) as writer:
+            for i, message in enumerate(messages):
+                writer.write(WsText(t=i * 0.001, conn="ws-1", direction=S2C, data=json.dumps(message)))
+        start = time.perf_counter()
+        count = sum(1 for _ in validate_tape(path))
+        end_to_end = rate(total, time.perf_counter() - start)
+        assert count == 0
+    results.append(Result(f"validate_tape, {total} frames (read + decode + check)", end_to_end, "frames/s"))
+    return results

@@ -1,0 +1,72 @@
+"""The README's examples run, and CI runs the README's test command."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import ROOT
+
+README = (ROOT / "README.md").read_text()
+BLOCKS = re.findall(r"```(console|python)\n(.*?)```", README, flags=re.S)
+
+
+def _commands() -> list[str]:
+    return [
+        line[2:]
+        for lang, body in BLOCKS
+        if lang == "console"
+        for line in body.splitlines()
+        if line.startswith("$ ")
+    ]
+
+
+def _env() -> dict[str, str]:
+    bin_dir = str(Path(sys.executable).parent)
+    return dict(os.environ, PATH=bin_dir + os.pathsep + os.environ["PATH"], PYTHONPATH=str(ROOT))
+
+
+def test_readme_opens_with_the_two_commands() -> None:
+    sh = re.findall(r"```sh\n(.*?)\n```", README, flags=re.S)
+    assert "harness" in sh[0] and "pip install -e ." in sh[0]
+    assert "pytest" in sh[1]
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert sh[1] in ci, "CI must run the README's test command verbatim"
+
+
+@pytest.mark.parametrize("command", _commands())
+def test_console_example_runs(command: str, tmp_path: Path) -> None:
+    out = subprocess.run(
+        command,
+        shell=True,
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert out.returncode == 0, f"$ {command}\n{out.stdout}\n{out.stderr}"
+
+
+@pytest.mark.parametrize(
+    "code",
+    [body for lang, body in BLOCKS if lang == "python"],
+    ids=lambda c: c.splitlines()[0][:40],
+)
+def test_python_example_runs(code: str) -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert out.returncode == 0, f"{code}\n{out.stdout}\n{out.stderr}"
