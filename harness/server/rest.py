@@ -126,6 +126,7 @@ class RestEmulator:
             headers["WWW-Authenticate"] = "Bearer"
             return self._error(401, "Unauthorized: send Authorization: Bearer <token>", headers)
         if (problem := _check_query(request)) is not None:
+            self._check_served(request, path, 400, b"", headers)  # the client's query is the violation
             return self._error(400, problem.message, headers, parameter=problem.parameter)
 
         if path.startswith(TRADES_ALL_PREFIX) and request.method in ("GET", "HEAD"):
@@ -150,6 +151,7 @@ class RestEmulator:
     ) -> web.StreamResponse:
         query = parse_trades_query(request.query)
         if isinstance(query, QueryError):
+            self._check_served(request, path, 400, b"", headers)
             return self._error(400, query.message, headers, parameter=query.parameter)
         mint = path[len(TRADES_ALL_PREFIX) :]
         if not self.timeline.knows_mint(mint):

@@ -276,3 +276,35 @@ async def test_reset_restores_clock_and_budgets(server: MockServer) -> None:
     assert server.now() == 0
     assert (await get(f"{server.urls['rest']}/coins/latest")).json()["name"] == "first"
     assert server.state()["apis"]["pumpfun"]["rate_limit"]["clients"] == {"addr:127.0.0.1": 1}
+
+
+async def test_served_and_client_violations_are_collected(tmp_path: Path) -> None:
+    from harness.core.frames import HttpExchange, HttpRequest, HttpResponse
+    from harness.store import dump_tape
+    from tests.helpers import header
+
+    bad_coin = (
+        b'{"mint": "CxLHsqvjfisgPAGwcZJsTn6nzZXJLxmVYM7v9pump", "name": "x", "created_timestamp": 1779812627}'
+    )
+    frames = [HttpExchange(0, "h", HttpRequest("GET", "/coins/latest"), HttpResponse(200, (), bad_coin))]
+    tape = dump_tape(tmp_path / "bad.jsonl", header(), frames)
+    async with MockServer([tape], manual=True, port=0) as server:
+        await get(f"{server.urls['rest']}/coins/latest")
+        await get(f"{server.urls['rest']}/coins/latest")
+        found = {(v.source, v.family, v.pointer, v.rule) for v in server.violations}
+        assert found == {
+            ("server", "coin", "/response/body/symbol", "required"),
+            ("server", "coin", "/response/body/created_timestamp", "minimum"),
+        }
+        assert len(server.violations) == 2, "a body is checked once, however often it is served"
+        server.clear_violations()
+        await get(f"{server.urls['rest']}/coins/latest?foo=1")
+        assert server.violations == []
+        await get(f"{server.urls['rest']}/trades/all/CxLHsqvjfisgPAGwcZJsTn6nzZXJLxmVYM7v9pump?limit=ten")
+        (violation,) = server.violations
+        assert (violation.source, violation.family, violation.pointer, violation.rule) == (
+            "client",
+            "query.trades_all",
+            "/request/query/limit",
+            "pattern",
+        )
