@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from harness.core.frames import Recorded, TapeHeader
 
@@ -32,3 +34,21 @@ def header(**recorded: object) -> TapeHeader:
         harness_version="test",
         recorded=Recorded(**recorded),  # type: ignore[arg-type]
     )
+
+
+SEEDS = ROOT.parent / "shared" / "seeds"
+
+
+def seed_json_blocks(name: str) -> list[Any]:
+    """The JSON objects a seed page shows, each a block from a line '{' to a line '}'."""
+    blocks: list[Any] = []
+    current: list[str] | None = None
+    for line in (SEEDS / name).read_text().splitlines():
+        if line == "{":
+            current = [line]
+        elif current is not None:
+            current.append(line)
+            if line == "}":
+                blocks.append(json.loads("\n".join(current)))
+                current = None
+    return blocks

@@ -57,6 +57,19 @@ class Feed(Generic[T]):
             return None
         return self._time_of(self._index, self._pass)
 
+    def time_ahead(self, count: int) -> float | None:
+        """Replay time of the ``count``-th item from the cursor (1: the next), or of the last
+        one when fewer remain; None when the feed is done."""
+        if not self._items or self.exhausted or count < 1:
+            return None
+        index, passes = self._index + count - 1, self._pass
+        if self.loop:
+            passes += index // len(self._items)
+            index %= len(self._items)
+        else:
+            index = min(index, len(self._items) - 1)
+        return self._time_of(index, passes)
+
     def take_due(self, now: float) -> list[Due[T]]:
         """Every item due at or before ``now`` not yet taken, in order."""
         return list(self._iter_due(now))

@@ -101,6 +101,10 @@ class Emulator(Protocol):
     def next_wakeup(self) -> float | None:
         """Replay time of the next feed item or timer this emulator must act on, if any."""
 
+    def lookahead(self, count: int) -> float | None:
+        """``max`` mode: the replay time up to which ``count`` feed items can be delivered in one
+        tick without passing a timer (the next wake-up if a timer comes first); None: nothing."""
+
     async def tick(self, now: float) -> None:
         """Deliver everything due at or before replay time ``now``. Must not block on a client."""
 

@@ -62,6 +62,9 @@ class RestEmulator:
     def next_wakeup(self) -> float | None:
         return None  # REST has nothing to push: answers read the clock when asked
 
+    def lookahead(self, count: int) -> float | None:
+        return None
+
     async def tick(self, now: float) -> None:
         return None
 

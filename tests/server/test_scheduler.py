@@ -33,6 +33,11 @@ class Recorder:
         times = [t for t in (self.feed.next_time(), self.next_timer) if t is not None]
         return min(times) if times else None
 
+    def lookahead(self, count: int) -> float | None:
+        ahead = self.feed.time_ahead(count)
+        times = [t for t in (ahead, self.next_timer) if t is not None]
+        return min(times) if times else None
+
     async def tick(self, now: float) -> None:
         while self.next_timer is not None and self.next_timer <= now:
             self.log.append((now, f"timer@{self.next_timer}"))

@@ -13,27 +13,11 @@ from harness.core.families import family_of
 from harness.store import dump_tape
 from harness.synth import generate
 from harness.validation import UnknownFamily, validate, validate_tape
-from tests.helpers import ROOT
-
-SEEDS = ROOT.parent / "shared" / "seeds"
-
-
-def _json_blocks(text: str) -> list[Any]:
-    """The JSON objects a seed page shows, each a block from a line '{' to a line '}'."""
-    blocks, current = [], None
-    for line in text.splitlines():
-        if line == "{":
-            current = [line]
-        elif current is not None:
-            current.append(line)
-            if line == "}":
-                blocks.append(json.loads("\n".join(current)))
-                current = None
-    return blocks
+from tests.helpers import ROOT, seed_json_blocks
 
 
 def test_seed_004_examples_verbatim() -> None:
-    blocks = _json_blocks((SEEDS / "004_3ab254ca4706ad7f.txt").read_text())
+    blocks = seed_json_blocks("004_3ab254ca4706ad7f.txt")
     families = [family_of(b) for b in blocks]
     assert families == [
         ("corto", "request.subscribe"),
@@ -90,7 +74,7 @@ def test_documented_examples(api: str, family: str, message: Any) -> None:
 
 def test_repo_copy_drift_is_accepted() -> None:
     # CONTRACTS.md 3.7: the repository copy lacks createDetail and graceActive, and pump.fun.
-    blocks = _json_blocks((SEEDS / "004_3ab254ca4706ad7f.txt").read_text())
+    blocks = seed_json_blocks("004_3ab254ca4706ad7f.txt")
     handshake = copy.deepcopy(blocks[5])
     del handshake["state"]["effectiveFilter"]["createDetail"]
     del handshake["state"]["effectiveFilter"]["graceActive"]

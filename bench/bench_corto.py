@@ -1,0 +1,194 @@
+"""corto.fun replay: events/s to 1 and 10 clients at ``--speed max``, and timing at ``--speed 1``.
+
+Throughput: the server runs in a child process, the ``websockets`` clients here; each client
+subscribes with ``mode: all`` and counts events until it has them all. The baseline is a bare
+aiohttp WebSocket handler sending the same pre-serialised frames in a loop, measured the same way.
+
+Timing fidelity: a real-time replay (speed 1) of events spaced 10 ms apart, served in this process
+so the client's clock is the server's; lateness = arrival time - (clock start + event time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import websockets
+
+from bench.common import Result, percentile, rate
+from harness.core import base58
+from harness.core.frames import S2C, Recorded, TapeHeader, WsOpen, WsText
+from harness.store import TapeWriter, read_tape
+
+ROOT = Path(__file__).resolve().parents[1]
+
+_MOCK = r"""
+import asyncio, math, sys
+from harness.server.app import MockServer
+
+async def main():
+    async with MockServer([sys.argv[1]], speed=math.inf, loop=True, port=0) as server:
+        print(server.port, flush=True)
+        await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+_BARE = r"""
+import asyncio, json, sys
+from aiohttp import web, WSMsgType
+
+FRAMES = [line.rstrip("\n") for line in open(sys.argv[1])]
+
+async def handle(request):
+    ws = web.WebSocketResponse(compress=False)
+    await ws.prepare(request)
+    await ws.send_str('{"type":"service","name":"handshake"}')
+    async for msg in ws:
+        if msg.type == WSMsgType.TEXT:
+            await ws.send_str('{"type":"service","name":"subscription_ack"}')
+            while not ws.closed:
+                for frame in FRAMES:
+                    await ws.send_str(frame)
+    return ws
+
+async def main():
+    app = web.Application()
+    app.router.add_get("/data-stream", handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    print(site._server.sockets[0].getsockname()[1], flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+
+def _events() -> list[str]:
+    _, frames = read_tape(ROOT / "fixtures" / "demo" / "corto.jsonl")
+    return [f.data for f in frames if isinstance(f, WsText) and f.direction is S2C and '"txType"' in f.data]
+
+
+def _write_tape(path: Path, events: list[str], count: int, spacing: float) -> list[str]:
+    texts = []
+    with TapeWriter(path, TapeHeader("2026-01-01T00:00:00Z", "bench", Recorded())) as writer:
+        writer.write(WsOpen(0.0, "ws-1", "/data-stream"))
+        for i in range(count):
+            message = json.loads(events[i % len(events)])
+            message["signature"] = message["signature"][:80] + base58.encode(i.to_bytes(5, "big"))[-8:].rjust(
+                8, "1"
+            )
+            text = json.dumps(message, separators=(",", ":"))
+            texts.append(text)
+            writer.write(WsText(1.0 + i * spacing, "ws-1", S2C, text))
+    return texts
+
+
+async def _clients(url: str, clients: int, window: float) -> float:
+    """Events/s received by ``clients`` subscribed clients together, over ``window`` seconds of
+    steady state (the feed loops, so it never runs dry)."""
+    counts = [0] * clients
+    ready = asyncio.Barrier(clients + 1)
+    stop = asyncio.Event()
+
+    async def one(index: int) -> None:
+        async with websockets.connect(url, max_size=None) as ws:
+            await ws.recv()
+            await ws.send('{"type":"subscribe","mode":"all"}')
+            await ws.recv()
+            await ready.wait()
+            while not stop.is_set():
+                await ws.recv()
+                counts[index] += 1
+
+    tasks = [asyncio.create_task(one(i)) for i in range(clients)]
+    await ready.wait()
+    await asyncio.sleep(0.2)  # warm up
+    before = sum(counts)
+    start = time.perf_counter()
+    await asyncio.sleep(window)
+    total = sum(counts) - before
+    elapsed = time.perf_counter() - start
+    stop.set()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return rate(total, elapsed)
+
+
+def _serve(script: str, arg: str) -> tuple[subprocess.Popen[str], int]:
+    proc = subprocess.Popen([sys.executable, "-c", script, arg], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    assert proc.stdout is not None
+    return proc, int(proc.stdout.readline())
+
+
+async def _fidelity(tape: Path, count: int) -> list[float]:
+    from harness.server.app import MockServer
+
+    async with MockServer([tape], speed=1.0, port=0, validate=False) as server:
+        async with websockets.connect(server.urls["websocket"], max_size=None) as ws:
+            await ws.recv()
+            await ws.send('{"type":"subscribe","mode":"all"}')
+            await ws.recv()
+            loop = asyncio.get_running_loop()
+            anchor = server.scheduler.clock.anchor
+            assert anchor is not None
+            late = []
+            for i in range(count):
+                await ws.recv()
+                late.append(loop.time() - (anchor + 1.0 + i * 0.01))
+            return late
+
+
+def run(quick: bool) -> list[Result]:
+    count = 2_000 if quick else 20_000
+    events = _events()
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        # timing first, on a quiet machine (no child servers, nothing to collect)
+        fidelity_count = 300 if quick else 2000
+        slow = Path(tmp) / "slow.jsonl"
+        _write_tape(slow, events, fidelity_count, 0.01)
+        gc.collect()
+        late = [x * 1000 for x in asyncio.run(_fidelity(slow, fidelity_count))]
+        tape = Path(tmp) / "corto.jsonl"
+        texts = _write_tape(tape, events, count, 0.001)
+        frames = Path(tmp) / "frames.txt"
+        frames.write_text("\n".join(texts) + "\n")
+        figures: dict[str, dict[int, float]] = {}
+        for name, script, arg in (("mock", _MOCK, str(tape)), ("bare", _BARE, str(frames))):
+            proc, port = _serve(script, arg)
+            try:
+                url = f"ws://127.0.0.1:{port}/data-stream"
+                figures[name] = {n: asyncio.run(_clients(url, n, 1.0 if quick else 5.0)) for n in (1, 10)}
+            finally:
+                proc.kill()
+                proc.wait()
+        for n in (1, 10):
+            mock, bare = figures["mock"][n], figures["bare"][n]
+            results.append(
+                Result(
+                    f"events/s to {n} client(s), speed max",
+                    mock,
+                    "events/s",
+                    bare,
+                    "bare aiohttp ws handler",
+                    ">= 50% of baseline",
+                    mock >= 0.5 * bare,
+                )
+            )
+    p99 = percentile(late, 99)
+    results += [
+        Result("speed 1: frame lateness p50", percentile(late, 50), "ms"),
+        Result("speed 1: frame lateness p99", p99, "ms", target="< 2 ms", ok=p99 < 2),
+        Result("speed 1: frame lateness max", max(late), "ms"),
+    ]
+    return results

@@ -1,0 +1,159 @@
+"""One corto.fun Data Stream connection, sans I/O: messages and time in, messages to send out.
+
+In the style of the websockets library's protocol objects: the adapter feeds what the client sent
+(:meth:`Session.receive_text`, :meth:`Session.receive_binary`) and the replay time
+(:meth:`Session.on_time`), and sends what comes back (:class:`SendJson`, :class:`Close`). Owns
+the handshake, every answer (subscription_ack, current_state, error, pong) and the grace period
+(CONTRACTS.md 3.3, 3.4; README "corto.fun Data Stream" for the choices). Pure.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.core.corto.config import CortoConfig, GraceOutcome
+from harness.core.corto.detail import Detail, project
+from harness.core.corto.filters import (
+    CurrentState,
+    Filter,
+    FilterError,
+    Ping,
+    Subscribe,
+    Unsubscribe,
+    Vocabulary,
+    parse_request,
+    subscribe,
+    unsubscribe,
+)
+
+DEFAULT_GRACE_MS = 3000
+GRACE_CLOSE_CODE = 1008
+GRACE_CLOSE_REASON = "no subscription within the grace period"
+
+
+@dataclass(frozen=True, slots=True)
+class SendJson:
+    message: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    code: int
+    reason: str
+
+
+Output = SendJson | Close
+
+
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """What a tape showed of the service, winning over the defaults (DESIGN.md "Conventions")."""
+
+    vocabulary: Vocabulary = field(default_factory=Vocabulary)
+    grace_ms: int | None = None
+    grace_close: tuple[int, str] | None = None
+    """A recorded close of a connection that never subscribed within the grace period."""
+
+
+class Session:
+    def __init__(self, config: CortoConfig, observed: Observed, connected_at: float) -> None:
+        self.config = config
+        self.vocabulary = observed.vocabulary
+        self.grace_ms = (
+            config.grace_ms if config.grace_ms is not None else (observed.grace_ms or DEFAULT_GRACE_MS)
+        )
+        self.grace_close = observed.grace_close
+        self.filter = Filter()
+        self.grace_active = True
+        self.grace_deadline: float | None = connected_at + self.grace_ms / 1000
+        self.closed = False
+
+    # --- messages -----------------------------------------------------------------------------
+
+    def _state(self, handshake: bool = False) -> dict[str, Any]:
+        state: dict[str, Any] = {}
+        if handshake:
+            state["status"] = "connected"
+        state.update(
+            availablePools=list(self.vocabulary.pools),
+            availableEvents=list(self.vocabulary.events),
+            supportedModes=list(self.vocabulary.modes),
+            supportedMessages=list(self.vocabulary.messages),
+            effectiveFilter=self.filter.effective(self.vocabulary, self.grace_active),
+        )
+        if handshake:
+            state["subscriptionGraceMs"] = self.grace_ms
+        return state
+
+    def handshake(self) -> dict[str, Any]:
+        return {"type": "service", "name": "handshake", "state": self._state(handshake=True)}
+
+    def _service(self, name: str, **extra: Any) -> dict[str, Any]:
+        message: dict[str, Any] = {"type": "service", "name": name}
+        if "action" in extra:
+            message["action"] = extra.pop("action")
+        message["state"] = self._state()
+        message.update(extra)
+        return message
+
+    def _error(self, error: FilterError) -> list[Output]:
+        # After an error the connection stays open and the filter is unchanged (seed 004 example:
+        # an invalid subscribe does not end the grace period, CONTRACTS.md 3.4).
+        return [SendJson(self._service("error", error=error.body()))]
+
+    def receive_text(self, text: str, now: float) -> list[Output]:
+        try:
+            message = json.loads(text)
+        except ValueError as exc:
+            return self._error(FilterError("Malformed JSON.", {"error": str(exc)}))
+        request = parse_request(message, self.vocabulary, answer_ping=self.config.answer_ping)
+        if isinstance(request, FilterError):
+            return self._error(request)
+        if isinstance(request, Ping):
+            return [SendJson({"type": "pong"})]
+        if isinstance(request, CurrentState):
+            return [SendJson(self._service("current_state"))]
+        if isinstance(request, Subscribe):
+            self.filter = subscribe(self.filter, request, self.config.subscribe_merge)
+            self.grace_active = False
+            self.grace_deadline = None
+            return [SendJson(self._service("subscription_ack", action="subscribe"))]
+        assert isinstance(request, Unsubscribe)
+        self.filter = unsubscribe(self.filter, request, self.vocabulary)
+        return [SendJson(self._service("subscription_ack", action="unsubscribe"))]
+
+    def receive_binary(self, data: bytes, now: float) -> list[Output]:
+        return self._error(
+            FilterError("Binary frames are not supported; send JSON text.", {"receivedBytes": len(data)})
+        )
+
+    # --- time ---------------------------------------------------------------------------------
+
+    def on_time(self, now: float) -> list[Output]:
+        """What the grace period does when its deadline passes without a valid subscribe."""
+        if self.grace_deadline is None or now < self.grace_deadline:
+            return []
+        self.grace_deadline = None
+        self.grace_active = False
+        if self.grace_close is not None:
+            return [Close(*self.grace_close)]
+        if self.config.grace_outcome is GraceOutcome.CLOSE:
+            return [Close(GRACE_CLOSE_CODE, GRACE_CLOSE_REASON)]
+        return []
+
+    # --- events -------------------------------------------------------------------------------
+
+    @property
+    def detail(self) -> Detail:
+        return self.filter.detail
+
+    def selects(self, event: Mapping[str, Any]) -> bool:
+        return self.filter.selects(event)
+
+
+def projected(event: Mapping[str, Any], detail: Detail) -> Mapping[str, Any]:
+    """CONTRACTS.md 3.2: create.detail affects only create events."""
+    return project(event, detail) if event.get("txType") == "create" else event

@@ -1,0 +1,387 @@
+"""The corto.fun Data Stream emulation: an aiohttp WebSocket route at ``/data-stream``.
+
+Adapter only: every answer and the grace period are :class:`harness.core.corto.session.Session`'s,
+what a filter selects is :mod:`harness.core.corto.filters`'. This module reads the tape's events
+into a feed, keeps one bounded outgoing queue and sender task per client (a client that stops
+reading cannot stall the others), and moves text between aiohttp and the session.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import WSMsgType, web
+
+from harness.core.corto.config import CortoConfig, GraceOutcome, Overflow, SubscribeMerge
+from harness.core.corto.detail import Detail
+from harness.core.corto.filters import (
+    DEFAULT_EVENTS,
+    EVENT_OF_TXTYPE,
+    MESSAGES,
+    MODES,
+    Vocabulary,
+    dotted_pool,
+)
+from harness.core.corto.session import Close, Observed, Output, SendJson, Session, projected
+from harness.core.feed import Feed
+from harness.core.frames import C2S, S2C, WsClose, WsOpen, WsText
+
+if TYPE_CHECKING:
+    from harness.server.app import MockServer
+
+PATH = "/data-stream"
+SLOW_CLIENT_CODE = 1013
+ONE_PER_IP_CODE = 1008
+LOW_WATER = 64
+"""max mode: queued messages per client below which the next batch is released."""
+
+
+@dataclass(slots=True)
+class Event:
+    """One tape event, kept as recorded text (number formats intact) and decoded for filtering."""
+
+    text: str
+    message: dict[str, Any]
+    projected: dict[Detail, str] = field(default_factory=dict)
+    name: str = ""
+    """Its subscription event name (``migration`` for txType ``migrate``, ...)."""
+    pool: str = ""
+    """Its pool as filters name it (dotted)."""
+
+    def __post_init__(self) -> None:
+        self.name = EVENT_OF_TXTYPE.get(str(self.message.get("txType")), "")
+        self.pool = dotted_pool(str(self.message.get("pool", "")))
+
+    def text_for(self, detail: Detail) -> str:
+        if detail is Detail.FULL or self.message.get("txType") != "create":
+            return self.text
+        if detail not in self.projected:
+            self.projected[detail] = json.dumps(projected(self.message, detail), separators=(",", ":"))
+        return self.projected[detail]
+
+
+def read_feed(frames: list[Any]) -> tuple[list[tuple[float, Event]], Observed]:
+    """The events of every recorded corto connection (once each), and what the tape shows of
+    the service: its handshake (pools, events, grace) and a close after an unused grace period."""
+    events: list[tuple[float, Event]] = []
+    seen: set[str] = set()
+    vocabulary: Vocabulary | None = None
+    grace_ms: int | None = None
+    grace_close: tuple[int, str] | None = None
+    opened: dict[str, float] = {}
+    subscribed: set[str] = set()
+    for frame in frames:
+        if isinstance(frame, WsOpen):
+            opened[frame.conn] = frame.t
+        elif isinstance(frame, WsText):
+            try:
+                message = json.loads(frame.data)
+            except ValueError:
+                continue
+            if not isinstance(message, dict):
+                continue
+            if frame.direction is C2S:
+                if message.get("type") == "subscribe":
+                    subscribed.add(frame.conn)
+                continue
+            if message.get("type") == "service":
+                state = message.get("state") or {}
+                if message.get("name") == "handshake" and vocabulary is None:
+                    vocabulary = Vocabulary(
+                        pools=tuple(state.get("availablePools") or Vocabulary().pools),
+                        events=tuple(state.get("availableEvents") or DEFAULT_EVENTS),
+                        modes=tuple(state.get("supportedModes") or MODES),
+                        messages=tuple(state.get("supportedMessages") or MESSAGES),
+                    )
+                    if isinstance(state.get("subscriptionGraceMs"), int):
+                        grace_ms = state["subscriptionGraceMs"]
+                continue
+            if "type" in message or message.get("txType") not in EVENT_OF_TXTYPE:
+                continue
+            # The same event recorded on several connections is one event of the feed.
+            if frame.data in seen:
+                continue
+            seen.add(frame.data)
+            events.append((frame.t, Event(frame.data, message)))
+        elif isinstance(frame, WsClose) and frame.direction is S2C and frame.conn not in subscribed:
+            started = opened.get(frame.conn)
+            window = (grace_ms or 3000) / 1000
+            if started is not None and frame.t - started <= window + 1.0 and frame.code is not None:
+                grace_close = (frame.code, frame.reason)
+    return events, Observed(vocabulary or Vocabulary(), grace_ms, grace_close)
+
+
+@dataclass(eq=False, slots=True)
+class Client:
+    ws: web.WebSocketResponse
+    session: Session
+    conn: str
+    remote: str
+    queue: asyncio.Queue[str | Close]
+    transport: asyncio.Transport | None = None
+    sender: asyncio.Task[None] | None = None
+    evicting: asyncio.Task[None] | None = None
+    low_water: asyncio.Event = field(default_factory=asyncio.Event)
+    closing: bool = False
+
+
+class CortoEmulator:
+    name = "corto"
+
+    def __init__(self, server: MockServer) -> None:
+        self.server = server
+        self.config = server.config.corto
+        items, self.observed = read_feed(server.tapes.ws)
+        self.feed: Feed[Event] = Feed(items, loop=server.config.loop)
+        self.clients: set[Client] = set()
+        self.counters: Counter[str] = Counter()
+        self._checked: set[tuple[int, Detail]] = set()
+        self._next_conn = 0
+
+    # --- Emulator protocol ---------------------------------------------------------------------
+
+    def setup(self, app: web.Application) -> None:
+        app.router.add_get(PATH, self.handle)
+
+    def next_wakeup(self) -> float | None:
+        times = [c.session.grace_deadline for c in self.clients if c.session.grace_deadline is not None]
+        nxt = self.feed.next_time()
+        if nxt is not None:
+            times.append(nxt)
+        return min(times) if times else None
+
+    def lookahead(self, count: int) -> float | None:
+        ahead = self.feed.time_ahead(count)
+        deadlines = [c.session.grace_deadline for c in self.clients if c.session.grace_deadline is not None]
+        if ahead is None:
+            return min(deadlines) if deadlines else None
+        return min([ahead, *deadlines])
+
+    async def tick(self, now: float) -> None:
+        for client in list(self.clients):
+            if client.session.grace_deadline is not None:
+                self._send(client, client.session.on_time(now))
+        sent = 0
+        for due in self.feed.take_due(now):
+            event = due.item
+            for client in self.clients:
+                if not client.closing and client.session.filter.selects_parts(event.name, event.pool):
+                    detail = client.session.detail
+                    if self.server.config.validate:
+                        self._check_event(event, detail)
+                    self._enqueue(client, event.text_for(detail))
+                    sent += 1
+        if sent:
+            self.counters["events_sent"] += sent
+
+    def active(self) -> bool:
+        return any(c.session.filter.mode != "none" for c in self.clients)
+
+    async def drained(self, timeout: float) -> None:
+        # max mode: wait until every client's queue is below the low-water mark, so the next
+        # batch is queued while the senders still have work (no stall between batches).
+        waiting = []
+        for client in self.clients:
+            if not client.closing and client.queue.qsize() > LOW_WATER:
+                client.low_water.clear()
+                waiting.append(client.low_water.wait())
+        if waiting:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*waiting), timeout)
+
+    async def reset(self) -> None:
+        self.feed.rewind()
+        for client in list(self.clients):
+            await self._close(client, 1012, "harness reset")
+        self.counters.clear()
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "events": len(self.feed),
+            "clients": [
+                {
+                    "conn": c.conn,
+                    "remote": c.remote,
+                    "filter": c.session.filter.effective(c.session.vocabulary, c.session.grace_active),
+                    "queued": c.queue.qsize(),
+                }
+                for c in self.clients
+            ],
+            "counters": dict(self.counters),
+            "grace_ms": self.config.grace_ms or self.observed.grace_ms or 3000,
+        }
+
+    async def close(self) -> None:
+        for client in list(self.clients):
+            await self._close(client, 1001, "server shutting down")
+
+    # --- connections ---------------------------------------------------------------------------
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(max_msg_size=4 * 1024 * 1024, compress=False)
+        await ws.prepare(request)
+        self.server.touch()
+        self._next_conn += 1
+        remote = request.remote or ""
+        client = Client(
+            ws=ws,
+            session=Session(self.config, self.observed, self.server.now()),
+            conn=f"ws-{self._next_conn}",
+            remote=remote,
+            queue=asyncio.Queue(maxsize=self.config.queue_size),
+            transport=request.transport,
+        )
+        if self.config.one_connection_per_ip and any(
+            c.remote == remote and not c.closing for c in self.clients
+        ):
+            # CONTRACTS.md 3.1: "One IP can keep one active connection open at a time."
+            self.counters["refused_second_connection"] += 1
+            await ws.close(code=ONE_PER_IP_CODE, message=b"one active connection per IP")
+            return ws
+        self.clients.add(client)
+        client.sender = asyncio.create_task(self._sender(client), name=f"corto-sender-{client.conn}")
+        self._send(client, [SendJson(client.session.handshake())])
+        self.server.wake()
+        try:
+            async for msg in ws:
+                now = self.server.now()
+                if msg.type == WSMsgType.TEXT:
+                    self.server.check_frame(WsText(now, client.conn, C2S, msg.data), conn=client.conn)
+                    outputs = client.session.receive_text(msg.data, now)
+                elif msg.type == WSMsgType.BINARY:
+                    outputs = client.session.receive_binary(msg.data, now)
+                else:
+                    break
+                self._send(client, outputs)
+                self.server.wake()
+        finally:
+            await self._close(client, None, "")
+        return ws
+
+    def _send(self, client: Client, outputs: list[Output]) -> None:
+        for output in outputs:
+            if isinstance(output, SendJson):
+                self._enqueue(client, json.dumps(output.message, separators=(",", ":")))
+            else:
+                client.closing = True
+                self._enqueue(client, output, force=True)
+
+    def _enqueue(self, client: Client, item: str | Close, *, force: bool = False) -> None:
+        if client.closing and not force:
+            return
+        try:
+            client.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            if self.config.overflow is Overflow.DROP and not force:
+                self.counters["dropped_for_slow_clients"] += 1
+                return
+            # The client stopped reading: drop it rather than grow memory or stall the feed.
+            self.counters["slow_clients_closed"] += 1
+            client.closing = True
+            while not client.queue.empty():
+                client.queue.get_nowait()
+                client.queue.task_done()
+            reason = f"client too slow: {self.config.queue_size} messages queued"
+            client.evicting = asyncio.create_task(self._evict(client, reason))
+
+    async def _evict(self, client: Client, reason: str) -> None:
+        """Close a stalled client with 1013; if even the close frame cannot get through within a
+        second (it reads nothing), drop the TCP connection."""
+        self.clients.discard(client)
+        if client.sender is not None:
+            client.sender.cancel()
+        try:
+            await asyncio.wait_for(client.ws.close(code=SLOW_CLIENT_CODE, message=reason.encode()), 1.0)
+        except (TimeoutError, ConnectionResetError, RuntimeError):
+            if client.transport is not None:
+                client.transport.abort()
+
+    async def _sender(self, client: Client) -> None:
+        ws = client.ws
+        try:
+            while True:
+                item = await client.queue.get()
+                try:
+                    if isinstance(item, Close):
+                        await ws.close(code=item.code, message=item.reason.encode())
+                        return
+                    await ws.send_str(item)
+                finally:
+                    client.queue.task_done()
+                if client.queue.qsize() <= LOW_WATER:
+                    client.low_water.set()
+        except (ConnectionResetError, RuntimeError, asyncio.CancelledError):
+            return
+
+    async def _close(self, client: Client, code: int | None, reason: str) -> None:
+        self.clients.discard(client)
+        client.closing = True
+        if code is not None and not client.ws.closed:
+            with contextlib.suppress(ConnectionResetError, RuntimeError):
+                await client.ws.close(code=code, message=reason.encode())
+        if client.sender is not None and client.sender is not asyncio.current_task():
+            client.sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ConnectionResetError, RuntimeError):
+                await client.sender
+
+    def _check_event(self, event: Event, detail: Detail) -> None:
+        key = (id(event), detail if event.message.get("txType") == "create" else Detail.FULL)
+        if key in self._checked:
+            return
+        self._checked.add(key)
+        self.server.check_frame(WsText(self.server.now(), "feed", S2C, event.text_for(detail)), conn="feed")
+
+
+def add_cli_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("corto.fun Data Stream")
+    group.add_argument(
+        "--grace-ms", type=int, help="subscriptionGraceMs (default: the tape's handshake, else 3000)"
+    )
+    group.add_argument(
+        "--grace-outcome",
+        choices=[g.value for g in GraceOutcome],
+        default=GraceOutcome.IDLE.value,
+        help="when the grace period ends without a subscribe: stay idle (default) or close 1008",
+    )
+    group.add_argument(
+        "--subscribe-merge",
+        choices=[m.value for m in SubscribeMerge],
+        default=SubscribeMerge.REPLACE.value,
+        help="a second subscribe replaces the filter (default) or merges into it",
+    )
+    group.add_argument(
+        "--one-connection-per-ip", action="store_true", help="refuse a second connection from an IP (1008)"
+    )
+    group.add_argument(
+        "--ws-queue", type=int, default=10_000, metavar="N", help="messages queued per client (default 10000)"
+    )
+    group.add_argument(
+        "--ws-overflow",
+        choices=[o.value for o in Overflow],
+        default=Overflow.CLOSE.value,
+        help="a client whose queue is full: close it with 1013 (default) or drop messages for it",
+    )
+
+
+def config_from_args(args: argparse.Namespace) -> CortoConfig:
+    if args.grace_ms is not None and args.grace_ms < 0:
+        raise ValueError(f"--grace-ms must be >= 0, got {args.grace_ms}")
+    if args.ws_queue < 1:
+        raise ValueError(f"--ws-queue must be >= 1, got {args.ws_queue}")
+    return CortoConfig(
+        grace_ms=args.grace_ms,
+        grace_outcome=GraceOutcome(args.grace_outcome),
+        subscribe_merge=SubscribeMerge(args.subscribe_merge),
+        one_connection_per_ip=args.one_connection_per_ip,
+        queue_size=args.ws_queue,
+        overflow=Overflow(args.ws_overflow),
+    )
+
+
+__all__ = ["CortoEmulator", "add_cli_options", "config_from_args", "dotted_pool"]

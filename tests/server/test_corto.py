@@ -1,0 +1,340 @@
+"""The corto.fun Data Stream emulation, observed by real ``websockets`` clients (manual clock)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import websockets
+
+from harness.core.corto.config import CortoConfig, GraceOutcome, Overflow, SubscribeMerge
+from harness.core.corto.detail import MIN_KEYS
+from harness.core.frames import S2C, WsOpen, WsText
+from harness.server.app import MockServer
+from harness.store import dump_tape, read_tape
+from tests.helpers import ROOT, header, seed_json_blocks
+
+DEMO = ROOT / "fixtures" / "demo" / "corto.jsonl"
+SEED = seed_json_blocks("004_3ab254ca4706ad7f.txt")
+REQUESTS, HANDSHAKE, ACK, CURRENT, ERROR = SEED[:5], SEED[5], SEED[6], SEED[7], SEED[8]
+
+
+def demo_events() -> list[dict[str, Any]]:
+    _, frames = read_tape(DEMO)
+    out = []
+    for frame in frames:
+        if isinstance(frame, WsText) and frame.direction is S2C:
+            message = json.loads(frame.data)
+            if "txType" in message:
+                out.append(message)
+    return out
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[MockServer]:
+    async with MockServer([DEMO], manual=True, port=0) as srv:
+        yield srv
+
+
+async def recv(ws: Any, timeout: float = 2.0) -> Any:
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+
+
+async def drain(ws: Any) -> list[dict[str, Any]]:
+    """Everything the server sent until it goes quiet."""
+    out = []
+    while True:
+        try:
+            out.append(json.loads(await asyncio.wait_for(ws.recv(), 0.3)))
+        except TimeoutError:
+            return out
+
+
+async def test_handshake_is_the_recorded_one(server: MockServer) -> None:
+    async with websockets.connect(server.urls["websocket"]) as ws:
+        assert await recv(ws) == HANDSHAKE
+
+
+async def test_seed_requests_verbatim_get_the_documented_answers(server: MockServer) -> None:
+    async with websockets.connect(server.urls["websocket"]) as ws:
+        await recv(ws)
+        # quick mode + create detail, as the seed's subscription_ack shows it (mode all, detail mid)
+        await ws.send(json.dumps({"type": "subscribe", "mode": "all", "create": {"detail": "mid"}}))
+        assert await recv(ws) == ACK
+        for request in REQUESTS:
+            await ws.send(json.dumps(request))
+            answer = await recv(ws)
+            expected = "current_state" if request["type"] == "current_state" else "subscription_ack"
+            assert answer["name"] == expected
+            if request["type"] != "current_state":
+                assert answer["action"] == request["type"]
+        state = (await recv_after(ws, {"type": "current_state"}))["state"]["effectiveFilter"]
+        # focused {events:[create, trade], pools:[letsbonk.fun], min}, then unsubscribe trade @ letsbonk.fun
+        assert state == {
+            "mode": "custom",
+            "subscriptions": {"create": ["letsbonk.fun"]},
+            "createDetail": "min",
+            "graceActive": False,
+        }
+
+
+async def recv_after(ws: Any, message: dict[str, Any]) -> Any:
+    await ws.send(json.dumps(message))
+    return await recv(ws)
+
+
+async def test_the_wide_error_comes_back_exactly_as_documented(server: MockServer) -> None:
+    async with websockets.connect(server.urls["websocket"]) as ws:
+        await recv(ws)
+        assert (
+            await recv_after(ws, {"type": "subscribe", "mode": "all", "create": {"detail": "wide"}}) == ERROR
+        )
+
+
+async def test_the_seed_current_state_with_merging_subscribes() -> None:
+    async with (
+        MockServer(
+            [DEMO], manual=True, port=0, corto=CortoConfig(subscribe_merge=SubscribeMerge.MERGE)
+        ) as server,
+        websockets.connect(server.urls["websocket"]) as ws,
+    ):
+        await recv(ws)
+        await recv_after(
+            ws,
+            {
+                "type": "subscribe",
+                "events": ["create"],
+                "pools": ["bags.fm", "letsbonk.fun", "pump.fun"],
+                "create": {"detail": "min"},
+            },
+        )
+        await recv_after(
+            ws, {"type": "subscribe", "events": ["createPool"], "pools": ["bags.fm", "pump.swap"]}
+        )
+        assert await recv_after(ws, {"type": "current_state"}) == CURRENT
+
+
+@pytest.mark.parametrize(
+    ("send", "message"),
+    [
+        ("{not json", "Malformed JSON."),
+        (b"\x00\x01", "Binary frames are not supported; send JSON text."),
+        ('{"type":"subscribe","events":"trade"}', "Field events must be an array of strings."),
+        ('{"type":"subscribe","mode":7}', "Unknown subscription mode."),
+        (
+            '{"type":"subscribe","mode":"all","pools":["pump.fun"]}',
+            "Do not combine mode with events or pools in the same subscription message.",
+        ),
+        ('{"type":"subscribe","events":["swap"]}', "Unknown event."),
+        ('{"type":"subscribe","pools":["pump-fun"]}', "Unknown pool."),
+        ('{"type":"resubscribe"}', "Unknown message type."),
+        ("[1, 2]", "Messages must be JSON objects."),
+    ],
+)
+async def test_bad_requests_get_an_error_and_change_nothing(
+    server: MockServer, send: str | bytes, message: str
+) -> None:
+    async with websockets.connect(server.urls["websocket"]) as ws:
+        await recv(ws)
+        await recv_after(ws, {"type": "subscribe", "mode": "trades"})
+        await ws.send(send)
+        error = await recv(ws)
+        assert error["name"] == "error" and error["error"]["code"] == "invalid_subscription"
+        assert error["error"]["message"] == message
+        state = await recv_after(ws, {"type": "current_state"})
+        assert state["state"]["effectiveFilter"]["mode"] == "trades", (
+            "the filter is unchanged, the connection open"
+        )
+
+
+async def test_ping_pong(server: MockServer) -> None:
+    async with websockets.connect(server.urls["websocket"]) as ws:
+        await recv(ws)
+        assert await recv_after(ws, {"type": "ping"}) == {"type": "pong"}
+
+
+async def test_events_follow_the_filter_and_detail(server: MockServer) -> None:
+    events = demo_events()
+    async with (
+        websockets.connect(server.urls["websocket"]) as trades,
+        websockets.connect(server.urls["websocket"]) as mints,
+    ):
+        await recv(trades), await recv(mints)
+        await recv_after(trades, {"type": "subscribe", "events": ["trade"], "pools": ["letsbonk.fun"]})
+        await recv_after(mints, {"type": "subscribe", "mode": "mints", "create": {"detail": "min"}})
+        await server.advance(200)
+        got_trades, got_mints = await drain(trades), await drain(mints)
+    want_trades = [e for e in events if e["txType"] in ("buy", "sell") and e["pool"] == "letsbonk-fun"]
+    assert got_trades == want_trades and want_trades
+    want_mints = [{k: v for k, v in e.items() if k in MIN_KEYS} for e in events if e["txType"] == "create"]
+    assert got_mints == want_mints and all(len(m) == 13 for m in got_mints)
+
+
+async def test_events_arrive_under_the_replay_clock(server: MockServer) -> None:
+    async with websockets.connect(server.urls["websocket"]) as ws:
+        await recv(ws)
+        await recv_after(ws, {"type": "subscribe", "mode": "all"})
+        assert await drain(ws) == []
+        await server.advance(10)
+        first = await drain(ws)
+        await server.advance(10)
+        second = await drain(ws)
+    assert first and second
+    assert max(e["timestamp"] for e in first) < min(e["timestamp"] for e in second)
+
+
+async def test_grace_period_idle_by_default(server: MockServer) -> None:
+    async with websockets.connect(server.urls["websocket"]) as ws:
+        assert (await recv(ws))["state"]["effectiveFilter"]["graceActive"] is True
+        await server.advance(3.5)
+        state = await recv_after(ws, {"type": "current_state"})
+        assert (
+            state["state"]["effectiveFilter"]["graceActive"] is False
+            and state["state"]["effectiveFilter"]["mode"] == "none"
+        )
+
+
+async def test_grace_period_close_outcome() -> None:
+    config = CortoConfig(grace_outcome=GraceOutcome.CLOSE)
+    async with MockServer([DEMO], manual=True, port=0, corto=config) as server:
+        async with (
+            websockets.connect(server.urls["websocket"]) as idle,
+            websockets.connect(server.urls["websocket"]) as busy,
+        ):
+            await recv(idle), await recv(busy)
+            await server.advance(2.9)
+            await recv_after(busy, {"type": "subscribe", "mode": "migrations"})
+            await server.advance(0.2)
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await recv(idle)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+            assert (await recv_after(busy, {"type": "ping"})) == {"type": "pong"}, "a subscribed client stays"
+
+
+async def test_one_connection_per_ip_when_asked() -> None:
+    async with (
+        MockServer([DEMO], manual=True, port=0, corto=CortoConfig(one_connection_per_ip=True)) as server,
+        websockets.connect(server.urls["websocket"]) as first,
+    ):
+        await recv(first)
+        async with websockets.connect(server.urls["websocket"]) as second:
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await recv(second)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+        assert (await recv_after(first, {"type": "ping"})) == {"type": "pong"}
+
+
+async def test_fifty_clients_with_different_filters_each_get_their_own_stream(server: MockServer) -> None:
+    events = demo_events()
+    filters = [
+        {"type": "subscribe", "mode": mode} for mode in ("all", "mints", "trades", "migrations", "pools")
+    ] + [
+        {"type": "subscribe", "events": events_, "pools": pools}
+        for events_ in (["buy"], ["sell"], ["trade", "create"], ["migration", "createPool", "addLiquidity"])
+        for pools in (["pump.fun"], ["letsbonk.fun"], ["pump.fun", "pump.swap"])
+    ]
+    filters = (filters * 4)[:50]
+    clients = [await websockets.connect(server.urls["websocket"]) for _ in filters]
+    try:
+        for ws, f in zip(clients, filters, strict=True):
+            await recv(ws)
+            await recv_after(ws, f)
+        await server.advance(200)
+        results = await asyncio.gather(*(drain(ws) for ws in clients))
+    finally:
+        for ws in clients:
+            await ws.close()
+    for f, got in zip(filters, results, strict=True):
+        assert got == [e for e in events if oracle(f, e)], f
+
+
+QUICK = {
+    "all": None,
+    "mints": {"create"},
+    "trades": {"buy", "sell"},
+    "migrations": {"migrate"},
+    "pools": {"createPool", "add", "remove", "burn"},
+}
+SUB_TO_TX = {
+    "create": {"create"},
+    "trade": {"buy", "sell"},
+    "buy": {"buy"},
+    "sell": {"sell"},
+    "migration": {"migrate"},
+    "createPool": {"createPool"},
+    "addLiquidity": {"add"},
+    "removeLiquidity": {"remove"},
+    "burn": {"burn"},
+}
+
+
+def oracle(request: dict[str, Any], event: dict[str, Any]) -> bool:
+    """What CONTRACTS.md 3.2/3.5 say a filter selects, written independently of the core."""
+    if "mode" in request:
+        wanted = QUICK[request["mode"]]
+        return wanted is None or event["txType"] in wanted
+    tx = set().union(*(SUB_TO_TX[e] for e in request.get("events", SUB_TO_TX)))
+    pools = request.get("pools")
+    return event["txType"] in tx and (pools is None or event["pool"].replace("-", ".", 1) in pools)
+
+
+def stalled_client(url: str) -> Any:
+    """A WebSocket client that upgrades, subscribes to everything and then never reads again
+    (a small receive buffer, so the server feels it quickly)."""
+    import base64
+    import os
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((parts.hostname, parts.port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        f"GET {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    assert b" 101 " in sock.recv(1024)
+    payload = json.dumps({"type": "subscribe", "mode": "all"}).encode()
+    mask = os.urandom(4)
+    frame = bytes([0x81, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    sock.sendall(frame)
+    return sock
+
+
+async def test_a_client_that_stops_reading_does_not_stall_the_others(tmp_path: Path) -> None:
+    event = demo_events()[1]
+    count = 3000
+    frames = [WsOpen(0, "ws-1", "/data-stream")] + [
+        WsText(1 + i * 0.005, "ws-1", S2C, json.dumps({**event, "n": i, "padding": "x" * 5_000}))
+        for i in range(count)
+    ]
+    tape = dump_tape(tmp_path / "big.jsonl", header(), frames)
+    config = CortoConfig(queue_size=100, overflow=Overflow.CLOSE)
+    async with MockServer([tape], manual=True, port=0, corto=config, validate=False) as server:
+        stalled = await asyncio.to_thread(stalled_client, server.urls["websocket"])
+        reader = await websockets.connect(server.urls["websocket"], max_size=None)
+        try:
+            await recv(reader)
+            await recv_after(reader, {"type": "subscribe", "mode": "all"})
+            received = 0
+            for step in range(1, 18):
+                await server.advance(1.0)  # replay time = step
+                due = min(count, max(0, int((step - 1) / 0.005) + 1))
+                while received < due:  # the reading client keeps up, step by step
+                    await asyncio.wait_for(reader.recv(), 5)
+                    received += 1
+            assert received == count, "the reading client got every event"
+            counters = server.state()["apis"]["corto"]["counters"]
+            assert counters.get("slow_clients_closed") == 1, counters
+            assert [c["conn"] for c in server.state()["apis"]["corto"]["clients"]] == ["ws-2"], (
+                "the stalled one is gone"
+            )
+        finally:
+            stalled.close()
+            await reader.close()
