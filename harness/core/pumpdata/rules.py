@@ -1,0 +1,158 @@
+"""PumpData contract rules: client requests, error payloads, subscriptions and their limit.
+
+Owns CONTRACTS.md 2.2 and 2.3: every client event takes ``mint`` or ``pool`` (a mint resolves to
+its pool), ``ohlcv_history`` a ``limit`` of 1-500 (default 200), ``subscribe_new_tokens`` and
+``subscribe_migrations`` a list of protocols; failures are ``{error, message}`` with the codes
+``invalid_request``, ``not_found``, ``unavailable`` and ``limit_exceeded``; subscriptions are
+per-connection rooms with a maximum count (undocumented: :class:`PumpdataConfig`). Pure.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+PROTOCOLS = ("PUMPFUN", "PUMPSWAP", "METEORA", "RAYDIUM", "ORCA", "BONK")
+HISTORY_DEFAULT = 200
+HISTORY_MAX = 500
+
+
+class Code(StrEnum):
+    INVALID_REQUEST = "invalid_request"
+    NOT_FOUND = "not_found"
+    UNAVAILABLE = "unavailable"
+    LIMIT_EXCEEDED = "limit_exceeded"
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    code: Code
+    message: str
+
+    def payload(self) -> dict[str, str]:
+        """CONTRACTS.md 2.3: the ack (or ``subscription_error``) gets ``{error, message}``."""
+        return {"error": self.code.value, "message": self.message}
+
+
+# events that take a mint or pool, and the room kind they join or leave
+TARGETED = {
+    "subscribe_ohlcv": ("ohlcv", True),
+    "unsubscribe_ohlcv": ("ohlcv", False),
+    "subscribe_trades": ("trades", True),
+    "unsubscribe_trades": ("trades", False),
+    "subscribe": ("token", True),
+    "unsubscribe": ("token", False),
+    "ohlcv_history": ("history", False),
+}
+PROTOCOL_EVENTS = {
+    "subscribe_new_tokens": ("new_tokens", True),
+    "unsubscribe_new_tokens": ("new_tokens", False),
+    "subscribe_migrations": ("migrations", True),
+    "unsubscribe_migrations": ("migrations", False),
+}
+PLAIN_EVENTS = {"subscribe_sol_price": ("sol_price", True), "unsubscribe_sol_price": ("sol_price", False)}
+CLIENT_EVENTS = frozenset(TARGETED) | frozenset(PROTOCOL_EVENTS) | frozenset(PLAIN_EVENTS)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    mint: str | None
+    pool: str | None
+
+
+def parse_target(payload: Any) -> Target | Failure:
+    """``{mint}`` or ``{pool}``: CONTRACTS.md 2.3, neither is ``invalid_request``."""
+    if not isinstance(payload, dict):
+        return Failure(Code.INVALID_REQUEST, "payload must be an object with mint or pool")
+    mint, pool = payload.get("mint"), payload.get("pool")
+    for name, value in (("mint", mint), ("pool", pool)):
+        if value is not None and (not isinstance(value, str) or not value):
+            return Failure(Code.INVALID_REQUEST, f"{name} must be a non-empty string")
+    if mint is None and pool is None:
+        return Failure(Code.INVALID_REQUEST, "mint or pool is required")
+    return Target(mint, pool)
+
+
+def parse_limit(payload: Mapping[str, Any]) -> int | Failure:
+    """``ohlcv_history``'s ``limit``: 1-500, default 200 (CONTRACTS.md 2.2)."""
+    limit = payload.get("limit", HISTORY_DEFAULT)
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= HISTORY_MAX:
+        return Failure(
+            Code.INVALID_REQUEST, f"limit must be an integer from 1 to {HISTORY_MAX}, got {limit!r}"
+        )
+    return limit
+
+
+def parse_protocols(payload: Any, *, default: tuple[str, ...] = ()) -> tuple[str, ...] | Failure:
+    if payload is None and default:
+        return default
+    protocols = payload.get("protocols") if isinstance(payload, dict) else None
+    if protocols is None and default:
+        return default
+    if not isinstance(protocols, list) or not protocols or not all(isinstance(p, str) for p in protocols):
+        return Failure(Code.INVALID_REQUEST, f"protocols must be a non-empty list of {', '.join(PROTOCOLS)}")
+    unknown = [p for p in protocols if p not in PROTOCOLS]
+    if unknown:
+        return Failure(Code.INVALID_REQUEST, f"unknown protocols {unknown} (known: {', '.join(PROTOCOLS)})")
+    return tuple(dict.fromkeys(protocols))
+
+
+@dataclass(slots=True)
+class PoolIndex:
+    """Which pools have data in the tape, and which pool a mint trades in at a replay time."""
+
+    pools: set[str] = field(default_factory=set)
+    _mint_times: dict[str, list[float]] = field(default_factory=dict)
+    _mint_pools: dict[str, list[str]] = field(default_factory=dict)
+
+    def add_pool(self, pool: str) -> None:
+        self.pools.add(pool)
+
+    def link(self, mint: str, pool: str, t: float) -> None:
+        """``mint`` trades in ``pool`` from replay time ``t`` (a migration moves it on)."""
+        self.pools.add(pool)
+        times = self._mint_times.setdefault(mint, [])
+        index = bisect.bisect_right(times, t)
+        times.insert(index, t)
+        self._mint_pools.setdefault(mint, []).insert(index, pool)
+
+    def resolve(self, target: Target, now: float) -> str | Failure:
+        """The pool of a target: the pool itself if it has data, the mint's pool at ``now``."""
+        if target.pool is not None:
+            if target.pool in self.pools:
+                return target.pool
+            return Failure(Code.NOT_FOUND, f"pool {target.pool} has neither live data nor candle history")
+        assert target.mint is not None
+        times = self._mint_times.get(target.mint)
+        if not times:
+            return Failure(Code.NOT_FOUND, f"no active pool for mint {target.mint}")
+        index = max(0, bisect.bisect_right(times, now) - 1)
+        return self._mint_pools[target.mint][index]
+
+
+@dataclass(slots=True)
+class Subscriptions:
+    """One connection's rooms, at most ``limit`` of them (CONTRACTS.md 2.3 ``limit_exceeded``)."""
+
+    limit: int
+    rooms: set[str] = field(default_factory=set)
+
+    def join(self, rooms: list[str]) -> Failure | None:
+        new = [r for r in rooms if r not in self.rooms]
+        if len(self.rooms) + len(new) > self.limit:
+            return Failure(
+                Code.LIMIT_EXCEEDED,
+                f"this connection already has {len(self.rooms)} of {self.limit} subscriptions",
+            )
+        self.rooms.update(new)
+        return None
+
+    def leave(self, rooms: list[str]) -> None:
+        self.rooms.difference_update(rooms)
+
+
+def room(kind: str, key: str = "") -> str:
+    return f"{kind}:{key}" if key else kind

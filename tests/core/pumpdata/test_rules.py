@@ -1,0 +1,73 @@
+"""PumpData request rules, errors, pool resolution and the subscription limit, as pure functions."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.core.pumpdata.rules import (
+    Code,
+    Failure,
+    PoolIndex,
+    Subscriptions,
+    Target,
+    parse_limit,
+    parse_protocols,
+    parse_target,
+)
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        ({"pool": "P"}, Target(None, "P")),
+        ({"mint": "M", "pool": "P"}, Target("M", "P")),
+        ({}, "mint or pool is required"),
+        (None, "payload must be an object"),
+        ({"pool": 5}, "pool must be a non-empty string"),
+        ({"mint": ""}, "mint must be a non-empty string"),
+    ],
+)
+def test_targets(payload: object, expected: object) -> None:
+    parsed = parse_target(payload)
+    if isinstance(expected, str):
+        assert (
+            isinstance(parsed, Failure) and parsed.code is Code.INVALID_REQUEST and expected in parsed.message
+        )
+    else:
+        assert parsed == expected
+
+
+def test_history_limit() -> None:
+    assert parse_limit({}) == 200 and parse_limit({"limit": 500}) == 200 + 300
+    for bad in (0, 501, "5", True, 1.5):
+        result = parse_limit({"limit": bad})
+        assert isinstance(result, Failure) and result.payload()["error"] == "invalid_request"
+
+
+def test_protocols() -> None:
+    assert parse_protocols({"protocols": ["PUMPFUN", "BONK", "PUMPFUN"]}) == ("PUMPFUN", "BONK")
+    assert parse_protocols(None, default=("PUMPFUN",)) == ("PUMPFUN",)
+    assert isinstance(parse_protocols({"protocols": ["NYSE"]}), Failure)
+    assert isinstance(parse_protocols({"protocols": []}), Failure)
+
+
+def test_mint_resolves_to_its_pool_at_replay_time() -> None:
+    index = PoolIndex()
+    index.link("M", "curve", 0.0)
+    index.link("M", "amm", 50.0)  # migrated
+    assert index.resolve(Target("M", None), 10.0) == "curve"
+    assert index.resolve(Target("M", None), 60.0) == "amm"
+    missing = index.resolve(Target("X", None), 0.0)
+    assert isinstance(missing, Failure) and missing.code is Code.NOT_FOUND
+    unknown = index.resolve(Target(None, "nope"), 0.0)
+    assert isinstance(unknown, Failure) and "neither live data nor candle history" in unknown.message
+
+
+def test_subscription_limit() -> None:
+    subs = Subscriptions(limit=2)
+    assert subs.join(["a", "b"]) is None
+    assert subs.join(["a"]) is None, "joining a room again costs nothing"
+    failure = subs.join(["c"])
+    assert isinstance(failure, Failure) and failure.code is Code.LIMIT_EXCEEDED
+    subs.leave(["a"])
+    assert subs.join(["c"]) is None
