@@ -36,7 +36,7 @@ def header(**recorded: object) -> TapeHeader:
     )
 
 
-SEEDS = ROOT.parent / "shared" / "seeds"
+SEEDS = ROOT / "fixtures" / "seeds"
 
 
 def seed_json_blocks(name: str) -> list[Any]:

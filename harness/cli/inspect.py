@@ -48,13 +48,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _classifier() -> Any:
-    """The family classifier of the validation layer, when it is installed."""
-    try:
-        from harness.core.families import FamilyTracker
-    except ModuleNotFoundError:
-        return None
+    """``(api, family)`` of each message a frame carries, as the validators classify them."""
+    from harness.core.families import FamilyTracker
+
     tracker = FamilyTracker()
-    return lambda frame: ((api, fam) for api, fam, *_ in tracker.classify(frame))
+    return lambda frame: ((api, fam) for api, fam, *_ in tracker.classify(frame) if fam is not None)
 
 
 def _report(path: Path, reader: Any, s: Any) -> dict[str, Any]:

@@ -16,13 +16,11 @@ from harness import __version__
 
 COMMANDS: tuple[str, ...] = (
     "harness.cli.serve",
-    "harness.cli.record",
     "harness.cli.validate",
     "harness.cli.inspect",
     "harness.cli.synth",
-    "harness.cli.fuzz",
 )
-"""Subcommand modules in the order ``harness --help`` lists them; missing ones are skipped."""
+"""Subcommand modules in the order ``harness --help`` lists them."""
 
 
 class UsageError(Exception):
@@ -30,14 +28,7 @@ class UsageError(Exception):
 
 
 def _load_commands() -> list[ModuleType]:
-    modules = []
-    for name in COMMANDS:
-        try:
-            modules.append(importlib.import_module(name))
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-    return modules
+    return [importlib.import_module(name) for name in COMMANDS]
 
 
 def build_parser() -> argparse.ArgumentParser:

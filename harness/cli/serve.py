@@ -77,17 +77,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _api_modules() -> list[Any]:
-    modules = []
-    for name in API_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        if hasattr(module, "add_cli_options"):
-            modules.append(module)
-    return modules
+    return [importlib.import_module(name) for name in API_MODULES]
 
 
 def config_from_args(args: argparse.Namespace) -> Any:

@@ -13,7 +13,6 @@ Python API that tests and the pytest plugin use::
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
 import math
 from collections import Counter
@@ -32,13 +31,6 @@ from harness.store import TapeReader, find_tapes
 
 DEMO_TAPES = Path(__file__).resolve().parents[2] / "fixtures" / "demo"
 """The demo tapes served when no tape is given (made by ``harness synth --seed 7``)."""
-
-EMULATORS = (
-    ("harness.server.rest", "RestEmulator"),
-    ("harness.server.corto", "CortoEmulator"),
-    ("harness.server.pumpdata", "PumpdataEmulator"),
-)
-"""One emulator per API, by module and class; each takes the server (its ServerContext)."""
 
 MAX_VIOLATIONS = 10_000
 """Violations kept per server (older ones are counted, not kept), so memory stays bounded."""
@@ -104,16 +96,11 @@ class MockServer:
         self.port = self.config.port
 
     def _make_emulators(self) -> list[Emulator]:
-        emulators: list[Emulator] = []
-        for module_name, class_name in EMULATORS:
-            try:
-                module = importlib.import_module(module_name)
-            except ModuleNotFoundError as exc:
-                if exc.name != module_name:
-                    raise
-                continue
-            emulators.append(getattr(module, class_name)(self))
-        return emulators
+        from harness.server.corto import CortoEmulator
+        from harness.server.pumpdata import PumpdataEmulator
+        from harness.server.rest import RestEmulator
+
+        return [RestEmulator(self), CortoEmulator(self), PumpdataEmulator(self)]
 
     # --- ServerContext -------------------------------------------------------------------------
 
