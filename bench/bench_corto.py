@@ -13,32 +13,16 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import websockets
 
-from bench.common import Result, percentile, rate
+from bench.common import MOCK_SERVER, ROOT, Result, child_server, percentile, rate
 from harness.core import base58
 from harness.core.frames import S2C, Recorded, TapeHeader, WsOpen, WsText
 from harness.store import TapeWriter, read_tape
-
-ROOT = Path(__file__).resolve().parents[1]
-
-_MOCK = r"""
-import asyncio, math, sys
-from harness.server.app import MockServer
-
-async def main():
-    async with MockServer([sys.argv[1]], speed=math.inf, loop=True, port=0) as server:
-        print(server.port, flush=True)
-        await asyncio.Event().wait()
-
-asyncio.run(main())
-"""
 
 _BARE = r"""
 import asyncio, json, sys
@@ -124,12 +108,6 @@ async def _clients(url: str, clients: int, window: float) -> float:
     return rate(total, elapsed)
 
 
-def _serve(script: str, arg: str) -> tuple[subprocess.Popen[str], int]:
-    proc = subprocess.Popen([sys.executable, "-c", script, arg], stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    assert proc.stdout is not None
-    return proc, int(proc.stdout.readline())
-
-
 async def _fidelity(tape: Path, count: int) -> list[float]:
     from harness.server.app import MockServer
 
@@ -164,14 +142,14 @@ def run(quick: bool) -> list[Result]:
         frames = Path(tmp) / "frames.txt"
         frames.write_text("\n".join(texts) + "\n")
         figures: dict[str, dict[int, float]] = {}
-        for name, script, arg in (("mock", _MOCK, str(tape)), ("bare", _BARE, str(frames))):
-            proc, port = _serve(script, arg)
-            try:
+        options = json.dumps({"speed": "max", "loop": True})
+        for name, script, args in (
+            ("mock", MOCK_SERVER, [str(tape), options]),
+            ("bare", _BARE, [str(frames)]),
+        ):
+            with child_server(script, *args) as port:
                 url = f"ws://127.0.0.1:{port}/data-stream"
                 figures[name] = {n: asyncio.run(_clients(url, n, 1.0 if quick else 5.0)) for n in (1, 10)}
-            finally:
-                proc.kill()
-                proc.wait()
         for n in (1, 10):
             mock, bare = figures["mock"][n], figures["bare"][n]
             results.append(

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import aiohttp
 
-from bench.common import Result, rate
+from bench.common import MOCK_SERVER, Result, child_server, rate
 from harness.core.frames import HttpExchange, HttpRequest, HttpResponse, Recorded, TapeHeader
 from harness.store import dump_tape
 
@@ -42,21 +40,6 @@ BODY = json.dumps(
     }
 ).encode()
 ETAG = 'W/"bench-1"'
-
-_MOCK = r"""
-import asyncio, sys
-from harness.core.ratelimit import RateLimitConfig
-from harness.server.app import MockServer
-from harness.server.config import PumpfunConfig
-
-async def main():
-    config = PumpfunConfig(rate_limit=RateLimitConfig(limit=10**9, window=60))
-    async with MockServer([sys.argv[1]], manual=True, port=0, pumpfun=config) as server:
-        print(server.port, flush=True)
-        await asyncio.Event().wait()
-
-asyncio.run(main())
-"""
 
 _BARE = r"""
 import sys
@@ -110,12 +93,6 @@ async def _load(port: int, seconds: float, headers: dict[str, str], expect: int,
         return rate(done, time.perf_counter() - start)
 
 
-def _serve(script: str, *args: str) -> tuple[subprocess.Popen[str], int]:
-    proc = subprocess.Popen([sys.executable, "-c", script, *args], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    return proc, int(proc.stdout.readline())
-
-
 def run(quick: bool) -> list[Result]:
     seconds = 1.0 if quick else 5.0
     results = []
@@ -125,20 +102,28 @@ def run(quick: bool) -> list[Result]:
             t=0,
             conn="http-1",
             request=HttpRequest("GET", "/coins/latest"),
-            response=HttpResponse(200, (("ETag", ETAG), ("Content-Type", "application/json")), BODY),
+            # a recorded budget the load never exhausts (the server calibrates from the tape)
+            response=HttpResponse(
+                200,
+                (
+                    ("ETag", ETAG),
+                    ("Content-Type", "application/json"),
+                    ("x-ratelimit-limit", "1000000000"),
+                    ("x-ratelimit-reset", "60"),
+                ),
+                BODY,
+            ),
         )
         dump_tape(tape, TapeHeader("2026-01-01T00:00:00Z", "bench", Recorded()), [frame])
         figures: dict[str, dict[str, float]] = {}
-        for name, script, args in (("mock", _MOCK, [str(tape)]), ("bare", _BARE, [BODY.decode(), ETAG])):
-            proc, port = _serve(script, *args)
-            try:
+        options = json.dumps({"manual": True})
+        servers = (("mock", MOCK_SERVER, [str(tape), options]), ("bare", _BARE, [BODY.decode(), ETAG]))
+        for name, script, args in servers:
+            with child_server(script, *args) as port:
                 figures[name] = {
                     "200": asyncio.run(_load(port, seconds, {}, 200)),
                     "304": asyncio.run(_load(port, seconds, {"If-None-Match": ETAG}, 304)),
                 }
-            finally:
-                proc.kill()
-                proc.wait()
     for status in ("200", "304"):
         mock, bare = figures["mock"][status], figures["bare"][status]
         results.append(

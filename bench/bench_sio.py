@@ -6,31 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import socketio
 
-from bench.common import Result, rate
+from bench.common import MOCK_SERVER, ROOT, Result, child_server, rate
 from harness.core.frames import S2C, Recorded, SioEvent, TapeHeader
 from harness.store import TapeWriter, read_tape
-
-ROOT = Path(__file__).resolve().parents[1]
-
-_MOCK = r"""
-import asyncio, math, sys
-from harness.server.app import MockServer
-
-async def main():
-    async with MockServer([sys.argv[1]], speed=math.inf, loop=True, port=0) as server:
-        print(server.port, flush=True)
-        await asyncio.Event().wait()
-
-asyncio.run(main())
-"""
 
 _BARE = r"""
 import asyncio, json, sys
@@ -102,17 +86,13 @@ def run(quick: bool) -> list[Result]:
         lines.write_text(
             "".join(json.dumps(dict(payloads[i % len(payloads)], n=i)) + "\n" for i in range(2000))
         )
-        for name, script, arg in (("mock", _MOCK, str(tape)), ("bare", _BARE, str(lines))):
-            proc = subprocess.Popen(
-                [sys.executable, "-c", script, arg], stdout=subprocess.PIPE, text=True, cwd=ROOT
-            )
-            try:
-                assert proc.stdout is not None
-                port = int(proc.stdout.readline())
+        options = json.dumps({"speed": "max", "loop": True})
+        for name, script, args in (
+            ("mock", MOCK_SERVER, [str(tape), options]),
+            ("bare", _BARE, [str(lines)]),
+        ):
+            with child_server(script, *args) as port:
                 figures[name] = asyncio.run(_client(port, pool, 1.0 if quick else 5.0))
-            finally:
-                proc.kill()
-                proc.wait()
     mock, bare = figures["mock"], figures["bare"]
     return [
         Result(

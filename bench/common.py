@@ -6,10 +6,14 @@ carries its figure, and where there is one, a baseline measured in the same run 
 
 from __future__ import annotations
 
+import contextlib
 import statistics
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,3 +48,33 @@ def percentile(values: list[float], pct: float) -> float:
     cuts = statistics.quantiles(values, n=1000, method="inclusive")
     index = min(len(cuts) - 1, max(0, round(pct * 10) - 1))
     return cuts[index]
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+MOCK_SERVER = r"""
+import asyncio, json, sys
+from harness.server.app import MockServer
+
+async def main():
+    async with MockServer([sys.argv[1]], port=0, **json.loads(sys.argv[2])) as server:
+        print(server.port, flush=True)
+        await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+"""A child process serving one tape with the given MockServer options (JSON), printing its port."""
+
+
+@contextlib.contextmanager
+def child_server(script: str, *args: str) -> Iterator[int]:
+    """Run a server ``script`` in its own process (its own core) and yield the port it prints."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, *args], stdout=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    try:
+        assert proc.stdout is not None
+        yield int(proc.stdout.readline())
+    finally:
+        proc.kill()
+        proc.wait()

@@ -17,6 +17,7 @@ import json
 import math
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -154,6 +155,16 @@ class MockServer:
             return 0.0
 
     # --- public API ----------------------------------------------------------------------------
+
+    @property
+    def epoch(self) -> float:
+        """Unix time that replay time 0 stands for: the first tape's creation time (0 if none)."""
+        for _, header in self.tapes.headers:
+            try:
+                return datetime.fromisoformat(header.created.replace("Z", "+00:00")).timestamp()
+            except ValueError:
+                continue
+        return 0.0
 
     @property
     def violations(self) -> list[ServedViolation]:

@@ -298,7 +298,7 @@ class CortoEmulator:
             client.sender.cancel()
         try:
             await asyncio.wait_for(client.ws.close(code=SLOW_CLIENT_CODE, message=reason.encode()), 1.0)
-        except (TimeoutError, ConnectionResetError, RuntimeError):
+        except (TimeoutError, ConnectionError, RuntimeError):
             if client.transport is not None:
                 client.transport.abort()
 
@@ -316,18 +316,18 @@ class CortoEmulator:
                     client.queue.task_done()
                 if client.queue.qsize() <= LOW_WATER:
                     client.low_water.set()
-        except (ConnectionResetError, RuntimeError, asyncio.CancelledError):
+        except (ConnectionError, RuntimeError, asyncio.CancelledError):
             return
 
     async def _close(self, client: Client, code: int | None, reason: str) -> None:
         self.clients.discard(client)
         client.closing = True
         if code is not None and not client.ws.closed:
-            with contextlib.suppress(ConnectionResetError, RuntimeError):
+            with contextlib.suppress(ConnectionError, RuntimeError):
                 await client.ws.close(code=code, message=reason.encode())
         if client.sender is not None and client.sender is not asyncio.current_task():
             client.sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError, ConnectionResetError, RuntimeError):
+            with contextlib.suppress(asyncio.CancelledError, ConnectionError, RuntimeError):
                 await client.sender
 
     def _check_event(self, event: Event, detail: Detail) -> None:

@@ -18,7 +18,6 @@ import contextvars
 import json
 import random
 from collections import Counter
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import socketio
@@ -170,7 +169,7 @@ class PumpdataEmulator:
         self.delivered: Counter[str] = Counter()
         self.counters: Counter[str] = Counter()
         self._rng = random.Random(server.config.seed)
-        self._epoch = _tape_epoch(server)
+        self._epoch = server.epoch
         self._reset_market()
         self._register()
 
@@ -422,15 +421,6 @@ class PumpdataEmulator:
 def _candle(row: list[Any]) -> Candle:
     t = int(row[0])
     return Candle(t, row[1], row[2], row[3], row[4], row[5], t, t)
-
-
-def _tape_epoch(server: MockServer) -> float:
-    for _, header in server.tapes.headers:
-        try:
-            return datetime.fromisoformat(header.created.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            continue
-    return 0.0
 
 
 def add_cli_options(parser: argparse.ArgumentParser) -> None:

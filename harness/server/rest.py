@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -50,7 +49,7 @@ class RestEmulator:
         self._budgets: dict[str, Budget] = {}
         self._rng = random.Random(server.config.seed)
         self._checked: set[tuple[str, int, bytes]] = set()
-        self._epoch = _tape_epoch(server)
+        self._epoch = server.epoch
         self.requests = 0
         self.by_status: dict[int, int] = {}
 
@@ -254,16 +253,6 @@ def _check_query(request: web.Request) -> QueryError | None:
         if name in query and query[name] not in ("true", "false", "1", "0", ""):
             return QueryError(name, f"{name} must be true or false, got {query[name]!r}")
     return None
-
-
-def _tape_epoch(server: MockServer) -> float:
-    """Wall time (unix s) that replay time 0 maps to: the first tape's creation time."""
-    for _, header in server.tapes.headers:
-        try:
-            return datetime.fromisoformat(header.created.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            continue
-    return 0.0
 
 
 __all__ = ["RestEmulator"]
