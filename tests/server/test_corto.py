@@ -93,6 +93,13 @@ async def test_the_wide_error_comes_back_exactly_as_documented(server: MockServe
         assert (
             await recv_after(ws, {"type": "subscribe", "mode": "all", "create": {"detail": "wide"}}) == ERROR
         )
+    (violation,) = server.violations
+    assert (violation.source, violation.family, violation.pointer, violation.rule) == (
+        "client",
+        "request.subscribe",
+        "/create/detail",
+        "enum",
+    )
 
 
 async def test_the_seed_current_state_with_merging_subscribes() -> None:
@@ -338,3 +345,17 @@ async def test_a_client_that_stops_reading_does_not_stall_the_others(tmp_path: P
         finally:
             stalled.close()
             await reader.close()
+
+
+async def test_loop_restarts_the_feed(tmp_path: Path) -> None:
+    frames = [WsOpen(0, "ws-1", "/data-stream")] + [
+        WsText(1.0 + i, "ws-1", S2C, json.dumps({**demo_events()[1], "n": i})) for i in range(3)
+    ]
+    tape = dump_tape(tmp_path / "short.jsonl", header(), frames)
+    async with MockServer([tape], manual=True, port=0, loop=True) as server:
+        async with websockets.connect(server.urls["websocket"]) as ws:
+            await recv(ws)
+            await recv_after(ws, {"type": "subscribe", "mode": "trades"})
+            await server.advance(10)  # the tape lasts 3 s (+1 s gap): two and a half passes
+            got = [e["n"] for e in await drain(ws)]
+    assert got == [0, 1, 2, 0, 1, 2, 0, 1]

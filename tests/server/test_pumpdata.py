@@ -142,6 +142,12 @@ async def test_every_error_code_is_reachable() -> None:
     async with MockServer([DEMO], manual=True, port=0, pumpdata=config) as server, Recorder(server) as rec:
         pool = trade_pools(server)[0]
         assert (await rec.client.call("subscribe_ohlcv", {"pool": 7}))["error"] == "invalid_request"
+        (violation,) = server.violations  # the client's payload broke the contract, and is kept
+        assert (violation.source, violation.family, violation.pointer) == (
+            "client",
+            "subscribe_ohlcv",
+            "/args/0/pool",
+        )
         assert (await rec.client.call("subscribe_ohlcv", {"pool": "Unknown111"}))["error"] == "not_found"
         assert (await rec.client.call("subscribe_ohlcv", {"pool": pool}))["error"] == "unavailable"
         assert (await rec.client.call("subscribe_sol_price"))["ok"] is True

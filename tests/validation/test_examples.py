@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from harness.core.families import family_of
 from harness.store import dump_tape
@@ -206,3 +208,17 @@ def test_tape_violations_carry_line_pointer_and_direction(tmp_path: Path) -> Non
         (5, "ohlcv_history_ack", "/args/0/data/0", "minItems", "s2c"),
         (5, "ohlcv_history_ack", "/args/0/data/0/0", "minimum", "s2c"),
     ]
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(min_value=0, max_value=2**32))
+def test_generated_valid_messages_validate(seed: int) -> None:
+    """Every message of a synthetic feed from any seed keeps the contract."""
+    from harness.core.families import FamilyTracker
+
+    tracker = FamilyTracker()
+    for _api, (_header, frames) in generate(seed, 15.0).items():
+        for frame in frames:
+            for api, family, message, _ in tracker.classify(frame):
+                assert family is not None, message
+                assert validate(message, api=api, family=family) == [], (api, family, message)
