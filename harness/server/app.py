@@ -206,12 +206,24 @@ class MockServer:
                 "started": clock.started,
                 "now": self._now_or_zero(),
                 "loop": self.config.loop,
+                "lateness_ms": self._lateness(),
             },
             "tapes": self.tapes.paths,
             "apis": {e.name: e.state() for e in self.emulators},
             "counters": dict(self.counters),
             "violations": len(self._violations),
         }
+
+    def _lateness(self) -> dict[str, float] | None:
+        """Real-time mode: how late (host ms) recent wake-ups were acted on."""
+        samples = sorted(self.scheduler.lateness)
+        if not samples:
+            return None
+
+        def at(share: float) -> float:
+            return round(samples[min(len(samples) - 1, int(share * len(samples)))] * 1000, 3)
+
+        return {"p50": at(0.5), "p99": at(0.99), "max": round(samples[-1] * 1000, 3), "samples": len(samples)}
 
     async def start(self) -> Self:
         self._runner = web.AppRunner(self.app, handle_signals=False, access_log=None)

@@ -35,8 +35,6 @@ class PumpfunConfig:
     """None: calibrated from the tape's recorded headers, else :class:`RateLimitConfig` defaults."""
     require_auth: bool = False
     """401 for requests without ``Authorization: Bearer ...`` (CONTRACTS.md 1.5: auth is optional)."""
-    replay_latency: bool = False
-    """Delay each answer by its recorded latency (off: answer at once)."""
 
 
 @dataclass(frozen=True, slots=True)

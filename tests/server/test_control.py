@@ -28,7 +28,14 @@ async def test_advance_state_reset(server: MockServer) -> None:
             assert (await r.json())["name"] == "second"
         async with http.get(f"{control}/state") as r:
             state = await r.json()
-        assert state["clock"] == {"mode": "manual", "speed": "1", "started": True, "now": 13.5, "loop": False}
+        assert state["clock"] == {
+            "mode": "manual",
+            "speed": "1",
+            "started": True,
+            "now": 13.5,
+            "loop": False,
+            "lateness_ms": None,
+        }
         assert state["apis"]["pumpfun"]["requests"] == 1
         async with http.post(f"{control}/reset") as r:
             assert (await r.json()) == {"now": 0.0}
