@@ -16,6 +16,7 @@ from harness import __version__
 
 COMMANDS: tuple[str, ...] = (
     "harness.cli.serve",
+    "harness.cli.record",
     "harness.cli.validate",
     "harness.cli.inspect",
     "harness.cli.synth",

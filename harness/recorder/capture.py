@@ -1,0 +1,101 @@
+"""Direct capture: record an API without a client of your own.
+
+``poll`` polls REST endpoints like seed 000's ETag poller: every ``interval`` seconds, with
+``If-None-Match`` once it holds an ETag (``etag=True``), recording every exchange (200s, 304s,
+errors) with its latency, and backing off as ``Retry-After`` says on a 429. Adapter code: the
+session redacts and writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import Counter
+from collections.abc import Sequence
+
+import aiohttp
+
+from harness.core.frames import HttpExchange, HttpRequest, HttpResponse
+from harness.recorder.session import RecordingSession
+
+
+async def poll(
+    session: RecordingSession,
+    urls: Sequence[str],
+    *,
+    interval: float,
+    duration: float,
+    etag: bool = True,
+    headers: Sequence[tuple[str, str]] = (),
+    stop: asyncio.Event | None = None,
+) -> Counter[str]:
+    """Poll ``urls`` until ``duration`` seconds pass or ``stop`` is set; returns counts by outcome
+    (``200``, ``304``, ``429`` ..., ``error``)."""
+    stop = stop or asyncio.Event()
+    outcomes: Counter[str] = Counter()
+    deadline = time.monotonic() + duration
+    timeout = aiohttp.ClientTimeout(total=max(5.0, interval * 2))
+    async with aiohttp.ClientSession(timeout=timeout, auto_decompress=True) as http:
+        await asyncio.gather(
+            *(
+                _poll_one(session, http, url, interval, deadline, etag, headers, stop, outcomes)
+                for url in urls
+            )
+        )
+    return outcomes
+
+
+async def _poll_one(
+    session: RecordingSession,
+    http: aiohttp.ClientSession,
+    url: str,
+    interval: float,
+    deadline: float,
+    etag: bool,
+    headers: Sequence[tuple[str, str]],
+    stop: asyncio.Event,
+    outcomes: Counter[str],
+) -> None:
+    conn = session.conn("http")
+    held: str | None = None
+    while not stop.is_set() and time.monotonic() < deadline:
+        sent = list(headers)
+        if etag and held is not None:
+            sent.append(("If-None-Match", held))
+        started = session.t()
+        wait = interval
+        try:
+            async with http.get(url, headers=sent, allow_redirects=False) as response:
+                body = await response.read()
+                latency = session.t() - started
+                session.write(
+                    HttpExchange(
+                        t=started,
+                        conn=conn,
+                        request=HttpRequest("GET", url, tuple(sent)),
+                        response=HttpResponse(
+                            response.status, _headers(response), body, response.reason or ""
+                        ),
+                        latency=latency,
+                    )
+                )
+                outcomes[str(response.status)] += 1
+                if response.status == 200 and response.headers.get("ETag"):
+                    held = response.headers["ETag"]
+                if response.status == 429:
+                    # seed 000: back off; the server says how long
+                    with contextlib.suppress(ValueError):
+                        wait = max(interval, float(response.headers.get("Retry-After", interval)))
+        except (aiohttp.ClientError, TimeoutError):
+            outcomes["error"] += 1
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=min(wait, remaining))
+
+
+def _headers(response: aiohttp.ClientResponse) -> tuple[tuple[str, str], ...]:
+    """The response headers in wire order, names as sent, duplicates kept."""
+    return tuple((name.decode("latin-1"), value.decode("latin-1")) for name, value in response.raw_headers)

@@ -1,0 +1,87 @@
+"""A recording session: one tape, redacted frames, connection ids and counters.
+
+Owns what every recorder shares (DESIGN.md "Record"): the tape's name
+(``<out>/<UTC YYYYMMDDTHHMMSSZ>-<label>.jsonl[.gz]``), its header, the redaction of every frame
+before it is written (a fresh random HMAC key per session unless one is given, so placeholders are
+stable within a tape and reveal nothing), ``t`` as seconds since the session started on the
+monotonic clock, and per-protocol counters for progress. The writer flushes every frame, so a
+killed recorder leaves a readable tape.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from harness import __version__
+from harness.core.frames import Frame, Recorded, TapeHeader
+from harness.core.redact import RedactionRules, Redactor
+from harness.core.tape import tape_filename, utc_timestamp
+from harness.store import TapeWriter
+
+
+class RecordingSession:
+    def __init__(
+        self,
+        out_dir: Path,
+        label: str,
+        recorded: Recorded,
+        *,
+        rules: RedactionRules | None = None,
+        key: bytes | None = None,
+        gzip: bool = False,
+    ) -> None:
+        now = datetime.now(UTC)
+        self.rules = rules or RedactionRules()
+        self.redactor = Redactor(self.rules, key or secrets.token_bytes(32))
+        self.path = out_dir / tape_filename(now, label, gzip=gzip)
+        header = TapeHeader(
+            created=utc_timestamp(now),
+            harness_version=__version__,
+            recorded=self.redactor.recorded(recorded),
+            redaction=self.rules.describe(),
+        )
+        self._writer = TapeWriter(self.path, header)
+        self._start = time.monotonic()
+        self._next_conn: Counter[str] = Counter()
+        self.frames: Counter[str] = Counter()
+
+    def t(self) -> float:
+        """Seconds since the session started (monotonic)."""
+        return time.monotonic() - self._start
+
+    def conn(self, protocol: str) -> str:
+        """A new connection id: ``http-1``, ``ws-2`` ..."""
+        self._next_conn[protocol] += 1
+        return f"{protocol}-{self._next_conn[protocol]}"
+
+    def write(self, frame: Frame) -> Frame:
+        """Redact ``frame`` and append it to the tape; returns what was written."""
+        clean = self.redactor.frame(frame)
+        self._writer.write(clean)
+        self.frames[frame.protocol.value] += 1
+        return clean
+
+    @property
+    def bytes_written(self) -> int:
+        return self._writer.bytes_written
+
+    def progress_note(self) -> str:
+        counts = ", ".join(f"{proto} {n}" for proto, n in sorted(self.frames.items())) or "no frames yet"
+        return f"{counts}; {self.bytes_written:,} bytes"
+
+    def close(self) -> None:
+        self._writer.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

@@ -1,0 +1,91 @@
+"""``harness record poll`` against a local upstream (the mock server): a redacted, replayable tape."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import os
+import sys
+from pathlib import Path
+
+import requests
+
+from harness.core.frames import HttpExchange
+from harness.server.app import MockServer
+from harness.store import read_tape
+from tests.helpers import ROOT
+from tests.server import pumpfun_tape
+
+SECRET = "S3cretT0kenValue42"
+
+
+async def record(*args: str) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "harness",
+        "record",
+        "poll",
+        *args,
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+async def test_poll_records_200s_then_304s_redacted_and_replayable(tmp_path: Path) -> None:
+    upstream_tape = pumpfun_tape.write(tmp_path / "upstream.jsonl")
+    out_dir = tmp_path / "recordings"
+    async with MockServer([upstream_tape], manual=True, port=0) as upstream:
+        base = upstream.urls["rest"]
+        code, out, err = await record(
+            f"{base}/coins/latest?api_key={SECRET}",
+            f"{base}/sol-price",
+            "--interval",
+            "0.1",
+            "--duration",
+            "0.8",
+            "--etag",
+            "--header",
+            f"Authorization: Bearer {SECRET}",
+            "--header",
+            f"Cookie: session={SECRET}",
+            "--out",
+            str(out_dir),
+            "--label",
+            "pump fun",
+            "--gzip",
+        )
+        assert code == 0, err
+        assert upstream.state()["apis"]["pumpfun"]["requests"] >= 6
+    (tape,) = out_dir.iterdir()
+    assert tape.name.endswith("-pump-fun.jsonl.gz") and str(tape) in out
+    raw = gzip.decompress(tape.read_bytes())
+    assert SECRET.encode() not in raw and SECRET.encode() not in tape.read_bytes(), "no credential on disk"
+    header, frames = read_tape(tape)
+    assert "header:authorization" in header.redaction and header.recorded.source == "poll"
+    assert SECRET not in json.dumps(dict(header.recorded.upstreams))
+    exchanges = [f for f in frames if isinstance(f, HttpExchange)]
+    latest = [e for e in exchanges if "/coins/latest" in e.request.url]
+    assert [e.response.status for e in latest[:3]] == [200, 304, 304]
+    assert latest[1].request.header("If-None-Match") == 'W/"c1"' == latest[0].response.header("ETag")
+    assert latest[0].request.header("Authorization").startswith("Bearer REDACTED-")
+    assert all(e.latency > 0 for e in exchanges)
+    assert latest[0].response.header("x-ratelimit-remaining") is not None
+
+    # the recorded tape replays: the same body and ETag come back
+    async with MockServer([tape], manual=True, port=0) as replay:
+        response = await asyncio.to_thread(requests.get, replay.urls["rest"] + "/coins/latest", timeout=5)
+        assert response.status_code == 200 and response.headers["ETag"] == 'W/"c1"'
+        assert response.json()["name"] == "first"
+
+
+async def test_poll_bad_usage_exit_2(tmp_path: Path) -> None:
+    code, _, err = await record("ftp://x", "--duration", "1")
+    assert code == 2 and "not an http(s) URL" in err
+    code, _, err = await record("http://127.0.0.1:9/x", "--duration", "1", "--header", "nocolon")
+    assert code == 2 and "--header takes 'NAME: VALUE'" in err
