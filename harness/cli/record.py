@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import Any
 
 NAME = "record"
-HELP = "capture live traffic to a tape: poll REST endpoints (secrets redacted)"
+HELP = "capture live traffic to a tape: poll REST endpoints, record a WebSocket (secrets redacted)"
 DESCRIPTION = """\
 Record to recordings/<UTC YYYYMMDDTHHMMSSZ>-<label>.jsonl. Every frame passes the redaction rules
 before it is written (Authorization, Cookie, Set-Cookie, X-Api-Key headers; api_key, token, apikey
@@ -17,6 +18,7 @@ recorder leaves a readable tape.
 examples:
   harness record poll https://frontend-api-v3.pump.fun/coins/latest --interval 5 --etag --duration 60
   harness record poll http://127.0.0.1:8765/sol-price --interval 1 --duration 10 --label local
+  harness record ws wss://corto.fun/data-stream --send '{"type":"subscribe","mode":"all"}' --duration 60
 """
 
 
@@ -33,6 +35,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     poll.add_argument("--etag", action="store_true", help="send If-None-Match once an ETag is held")
     poll.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'", help="request header")
     _common(poll)
+    ws = sub.add_parser("ws", help="connect to a WebSocket, send subscriptions, record both directions")
+    ws.add_argument("url", metavar="URL")
+    ws.add_argument(
+        "--send", action="append", default=[], metavar="JSON", help="a message to send (repeatable)"
+    )
+    ws.add_argument("--duration", type=float, required=True, help="seconds to record")
+    ws.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'", help="handshake header")
+    _common(ws)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -59,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from harness.cli.main import UsageError
     from harness.core.redact import RedactionRules
 
-    if not args.duration > 0 or not args.interval > 0:
+    if not args.duration > 0 or not getattr(args, "interval", 1) > 0:
         raise UsageError("--duration and --interval must be positive")
     headers = []
     for raw in args.header:
@@ -67,41 +77,51 @@ def run(args: argparse.Namespace) -> int:
         if not sep or not name.strip():
             raise UsageError(f"--header takes 'NAME: VALUE', got {raw!r}")
         headers.append((name.strip(), value.strip()))
-    for url in args.urls:
-        if not url.startswith(("http://", "https://")):
-            raise UsageError(f"not an http(s) URL: {url!r}")
+    if args.mode == "ws":
+        if not args.url.startswith(("ws://", "wss://")):
+            raise UsageError(f"not a ws(s) URL: {args.url!r}")
+        for text in args.send:
+            try:
+                json.loads(text)
+            except ValueError as exc:
+                raise UsageError(f"--send takes JSON, got {text!r}: {exc}") from None
+    else:
+        for url in args.urls:
+            if not url.startswith(("http://", "https://")):
+                raise UsageError(f"not an http(s) URL: {url!r}")
     try:
         rules = RedactionRules.with_extra(
             headers=args.redact_header, json_keys=args.redact_json_key, patterns=args.redact_pattern
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    return asyncio.run(_poll(args, rules, headers))
+    return asyncio.run(_record(args, rules, headers))
 
 
-async def _poll(args: argparse.Namespace, rules: Any, headers: list[tuple[str, str]]) -> int:
+async def _record(args: argparse.Namespace, rules: Any, headers: list[tuple[str, str]]) -> int:
     import asyncio
     import signal
 
+    from harness.cli.main import UsageError
     from harness.cli.progress import Progress
     from harness.core.frames import Recorded
-    from harness.recorder.capture import poll
+    from harness.recorder.capture import poll, stream_ws
     from harness.recorder.session import RecordingSession
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    urls = args.urls if args.mode == "poll" else [args.url]
     recorded = Recorded(
-        apis=("pumpfun",),
-        upstreams=tuple((f"url{i}", url) for i, url in enumerate(args.urls, 1)),
-        label=args.label or "poll",
-        source="poll",
+        apis=("pumpfun",) if args.mode == "poll" else ("corto",),
+        upstreams=tuple((f"url{i}", url) for i, url in enumerate(urls, 1)),
+        label=args.label or args.mode,
+        source=args.mode,
     )
     key = args.redact_key.encode() if args.redact_key else None
-    with RecordingSession(
-        args.out, args.label or "poll", recorded, rules=rules, key=key, gzip=args.gzip
-    ) as session:
+    label = args.label or args.mode
+    with RecordingSession(args.out, label, recorded, rules=rules, key=key, gzip=args.gzip) as session:
         with Progress("recording", unit="s") as bar:
 
             async def show() -> None:
@@ -110,17 +130,26 @@ async def _poll(args: argparse.Namespace, rules: Any, headers: list[tuple[str, s
                     await asyncio.sleep(0.2)
 
             ticker = asyncio.create_task(show())
-            outcomes = await poll(
-                session,
-                args.urls,
-                interval=args.interval,
-                duration=args.duration,
-                etag=args.etag,
-                headers=headers,
-                stop=stop,
-            )
-            stop.set()
-            await ticker
+            try:
+                if args.mode == "poll":
+                    outcomes = await poll(
+                        session,
+                        args.urls,
+                        interval=args.interval,
+                        duration=args.duration,
+                        etag=args.etag,
+                        headers=headers,
+                        stop=stop,
+                    )
+                else:
+                    outcomes = await stream_ws(
+                        session, args.url, send=args.send, duration=args.duration, headers=headers, stop=stop
+                    )
+            except OSError as exc:
+                raise UsageError(f"cannot reach {urls[0]}: {exc}") from None
+            finally:
+                stop.set()
+                await ticker
     summary = ", ".join(f"{k} x{v}" for k, v in sorted(outcomes.items())) or "nothing"
     print(f"{session.path}  {sum(session.frames.values())} frames  ({summary})")
     return 0

@@ -1,5 +1,6 @@
 """Direct capture: record an API without a client of your own.
 
+``stream_ws`` records a WebSocket (corto.fun Data Stream) after sending the given subscriptions.
 ``poll`` polls REST endpoints like seed 000's ETag poller: every ``interval`` seconds, with
 ``If-None-Match`` once it holds an ETag (``etag=True``), recording every exchange (200s, 304s,
 errors) with its latency, and backing off as ``Retry-After`` says on a 429. Adapter code: the
@@ -16,7 +17,17 @@ from collections.abc import Sequence
 
 import aiohttp
 
-from harness.core.frames import HttpExchange, HttpRequest, HttpResponse
+from harness.core.frames import (
+    C2S,
+    S2C,
+    HttpExchange,
+    HttpRequest,
+    HttpResponse,
+    WsBinary,
+    WsClose,
+    WsOpen,
+    WsText,
+)
 from harness.recorder.session import RecordingSession
 
 
@@ -99,3 +110,57 @@ async def _poll_one(
 def _headers(response: aiohttp.ClientResponse) -> tuple[tuple[str, str], ...]:
     """The response headers in wire order, names as sent, duplicates kept."""
     return tuple((name.decode("latin-1"), value.decode("latin-1")) for name, value in response.raw_headers)
+
+
+async def stream_ws(
+    session: RecordingSession,
+    url: str,
+    *,
+    send: Sequence[str],
+    duration: float,
+    headers: Sequence[tuple[str, str]] = (),
+    stop: asyncio.Event | None = None,
+) -> Counter[str]:
+    """Connect to a WebSocket, send ``send`` (one text message each), and record every frame in
+    both directions, and the close, until ``duration`` passes or ``stop`` is set."""
+    import websockets
+
+    stop = stop or asyncio.Event()
+    counts: Counter[str] = Counter()
+    conn = session.conn("ws")
+    session.write(WsOpen(session.t(), conn, url, tuple(headers)))
+    async with websockets.connect(url, additional_headers=list(headers), max_size=None) as ws:
+        for text in send:
+            await ws.send(text)
+            session.write(WsText(session.t(), conn, C2S, text))
+            counts["sent"] += 1
+        deadline = time.monotonic() + duration
+        try:
+            while not stop.is_set() and (remaining := deadline - time.monotonic()) > 0:
+                stopping = asyncio.ensure_future(stop.wait())
+                receiving = asyncio.ensure_future(ws.recv())
+                done, _ = await asyncio.wait(
+                    {stopping, receiving}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED
+                )
+                stopping.cancel()
+                if receiving not in done:
+                    receiving.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, websockets.ConnectionClosed):
+                        await receiving
+                    break
+                message = receiving.result()
+                if isinstance(message, str):
+                    session.write(WsText(session.t(), conn, S2C, message))
+                else:
+                    session.write(WsBinary(session.t(), conn, S2C, bytes(message)))
+                counts["received"] += 1
+        except websockets.ConnectionClosed as closed:
+            frame = closed.rcvd
+            session.write(
+                WsClose(session.t(), conn, S2C, frame.code if frame else None, frame.reason if frame else "")
+            )
+            counts["closed_by_server"] += 1
+            return counts
+        await ws.close(1000, "recording done")
+        session.write(WsClose(session.t(), conn, C2S, 1000, "recording done"))
+    return counts

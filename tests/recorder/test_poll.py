@@ -89,3 +89,53 @@ async def test_poll_bad_usage_exit_2(tmp_path: Path) -> None:
     assert code == 2 and "not an http(s) URL" in err
     code, _, err = await record("http://127.0.0.1:9/x", "--duration", "1", "--header", "nocolon")
     assert code == 2 and "--header takes 'NAME: VALUE'" in err
+
+
+async def test_ws_records_both_directions_and_replays_the_same_stream(tmp_path: Path) -> None:
+    import websockets
+
+    from harness.core.frames import S2C, WsClose, WsText
+
+    demo = ROOT / "fixtures" / "demo" / "corto.jsonl"
+    out_dir = tmp_path / "rec"
+    async with MockServer([demo], speed="max", port=0) as upstream:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "harness",
+            "record",
+            "ws",
+            upstream.urls["websocket"] + f"?token={SECRET}",
+            "--send",
+            '{"type":"subscribe","mode":"trades"}',
+            "--duration",
+            "2",
+            "--out",
+            str(out_dir),
+            cwd=ROOT,
+            env=dict(os.environ, PYTHONPATH=str(ROOT)),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0, err.decode()
+    (tape,) = out_dir.iterdir()
+    assert SECRET.encode() not in tape.read_bytes()
+    _, frames = read_tape(tape)
+    received = [json.loads(f.data) for f in frames if isinstance(f, WsText) and f.direction is S2C]
+    assert received[0]["name"] == "handshake" and received[1]["name"] == "subscription_ack"
+    trades = [m for m in received if "txType" in m]
+    assert len(trades) > 100 and {m["txType"] for m in trades} == {"buy", "sell"}
+    assert isinstance(frames[-1], WsClose)
+
+    # replaying the recorded tape gives a client the same events in the same order
+    async with (
+        MockServer([tape], manual=True, port=0) as replay,
+        websockets.connect(replay.urls["websocket"]) as ws,
+    ):
+        await ws.recv()
+        await ws.send('{"type":"subscribe","mode":"all"}')
+        await ws.recv()
+        await replay.advance(600)
+        again = [json.loads(await asyncio.wait_for(ws.recv(), 5)) for _ in trades]
+    assert again == trades
