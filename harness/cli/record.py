@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 NAME = "record"
-HELP = "capture live traffic to a tape: poll REST endpoints, record a WebSocket (secrets redacted)"
+HELP = "capture live traffic to a tape: poll REST, record a WebSocket or Socket.IO session (secrets redacted)"
 DESCRIPTION = """\
 Record to recordings/<UTC YYYYMMDDTHHMMSSZ>-<label>.jsonl. Every frame passes the redaction rules
 before it is written (Authorization, Cookie, Set-Cookie, X-Api-Key headers; api_key, token, apikey
@@ -19,6 +19,7 @@ examples:
   harness record poll https://frontend-api-v3.pump.fun/coins/latest --interval 5 --etag --duration 60
   harness record poll http://127.0.0.1:8765/sol-price --interval 1 --duration 10 --label local
   harness record ws wss://corto.fun/data-stream --send '{"type":"subscribe","mode":"all"}' --duration 60
+  harness record sio https://api.pumpdata.fun --auth pd_K --emit 'subscribe_trades={"pool":"P"}' --duration 9
 """
 
 
@@ -43,6 +44,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ws.add_argument("--duration", type=float, required=True, help="seconds to record")
     ws.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'", help="handshake header")
     _common(ws)
+    sio = sub.add_parser(
+        "sio", help="connect to a Socket.IO server, emit subscriptions, record events and acks"
+    )
+    sio.add_argument("url", metavar="URL")
+    sio.add_argument("--auth", metavar="KEY", help="auth.api_key to connect with (redacted on the tape)")
+    sio.add_argument(
+        "--emit",
+        action="append",
+        default=[],
+        metavar="EVENT=JSON",
+        help="an event to emit with an ack (repeatable)",
+    )
+    sio.add_argument("--duration", type=float, required=True, help="seconds to record")
+    _common(sio)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -72,12 +87,24 @@ def run(args: argparse.Namespace) -> int:
     if not args.duration > 0 or not getattr(args, "interval", 1) > 0:
         raise UsageError("--duration and --interval must be positive")
     headers = []
-    for raw in args.header:
+    for raw in getattr(args, "header", []):
         name, sep, value = raw.partition(":")
         if not sep or not name.strip():
             raise UsageError(f"--header takes 'NAME: VALUE', got {raw!r}")
         headers.append((name.strip(), value.strip()))
-    if args.mode == "ws":
+    if args.mode == "sio":
+        if not args.url.startswith(("http://", "https://")):
+            raise UsageError(f"not an http(s) URL: {args.url!r}")
+        args.emits = []
+        for raw in args.emit:
+            event, sep, payload = raw.partition("=")
+            try:
+                args.emits.append((event, json.loads(payload) if payload else None))
+            except ValueError as exc:
+                raise UsageError(f"--emit takes EVENT=JSON, got {raw!r}: {exc}") from None
+            if not event:
+                raise UsageError(f"--emit takes EVENT=JSON, got {raw!r}")
+    elif args.mode == "ws":
         if not args.url.startswith(("ws://", "wss://")):
             raise UsageError(f"not a ws(s) URL: {args.url!r}")
         for text in args.send:
@@ -105,7 +132,7 @@ async def _record(args: argparse.Namespace, rules: Any, headers: list[tuple[str,
     from harness.cli.main import UsageError
     from harness.cli.progress import Progress
     from harness.core.frames import Recorded
-    from harness.recorder.capture import poll, stream_ws
+    from harness.recorder.capture import poll, stream_sio, stream_ws
     from harness.recorder.session import RecordingSession
 
     stop = asyncio.Event()
@@ -114,7 +141,7 @@ async def _record(args: argparse.Namespace, rules: Any, headers: list[tuple[str,
         loop.add_signal_handler(sig, stop.set)
     urls = args.urls if args.mode == "poll" else [args.url]
     recorded = Recorded(
-        apis=("pumpfun",) if args.mode == "poll" else ("corto",),
+        apis=({"poll": "pumpfun", "ws": "corto", "sio": "pumpdata"}[args.mode],),
         upstreams=tuple((f"url{i}", url) for i, url in enumerate(urls, 1)),
         label=args.label or args.mode,
         source=args.mode,
@@ -141,10 +168,17 @@ async def _record(args: argparse.Namespace, rules: Any, headers: list[tuple[str,
                         headers=headers,
                         stop=stop,
                     )
-                else:
+                elif args.mode == "ws":
                     outcomes = await stream_ws(
                         session, args.url, send=args.send, duration=args.duration, headers=headers, stop=stop
                     )
+                else:
+                    auth = {"api_key": args.auth} if args.auth else None
+                    outcomes = await stream_sio(
+                        session, args.url, auth=auth, emits=args.emits, duration=args.duration, stop=stop
+                    )
+            except ConnectionRefusedError as exc:
+                raise UsageError(f"{urls[0]} refused the connection: {exc}") from None
             except OSError as exc:
                 raise UsageError(f"cannot reach {urls[0]}: {exc}") from None
             finally:

@@ -14,6 +14,7 @@ import contextlib
 import time
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 import aiohttp
 
@@ -23,6 +24,11 @@ from harness.core.frames import (
     HttpExchange,
     HttpRequest,
     HttpResponse,
+    SioAck,
+    SioConnect,
+    SioConnectError,
+    SioDisconnect,
+    SioEvent,
     WsBinary,
     WsClose,
     WsOpen,
@@ -163,4 +169,64 @@ async def stream_ws(
             return counts
         await ws.close(1000, "recording done")
         session.write(WsClose(session.t(), conn, C2S, 1000, "recording done"))
+    return counts
+
+
+async def stream_sio(
+    session: RecordingSession,
+    url: str,
+    *,
+    auth: dict[str, Any] | None,
+    emits: Sequence[tuple[str, Any]],
+    duration: float,
+    stop: asyncio.Event | None = None,
+) -> Counter[str]:
+    """Connect to a Socket.IO server with ``auth``, emit ``emits`` (each asking for an ack), and
+    record the connect, every event both ways, the acks bound to their emits, ``connect_error``
+    and the disconnect reason, until ``duration`` passes or ``stop`` is set."""
+    import socketio
+
+    stop = stop or asyncio.Event()
+    counts: Counter[str] = Counter()
+    conn = session.conn("sio")
+    client = socketio.AsyncClient(reconnection=False)
+    refused: list[Any] = []
+
+    async def on_any(event: str, *args: Any) -> None:
+        session.write(SioEvent(session.t(), conn, S2C, event, tuple(args)))
+        counts["received"] += 1
+
+    async def on_connect_error(data: Any = None) -> None:
+        message = data.get("message", "") if isinstance(data, dict) else str(data or "")
+        session.write(SioConnectError(session.t(), conn, message, data))
+        refused.append(message)
+
+    async def on_disconnect(reason: Any = None) -> None:
+        session.write(SioDisconnect(session.t(), conn, S2C, str(reason or "")))
+        counts["disconnected"] += 1
+        stop.set()
+
+    client.on("*", on_any)
+    client.on("connect_error", on_connect_error)
+    client.on("disconnect", on_disconnect)
+    session.write(SioConnect(session.t(), conn, "/", auth, url))
+    try:
+        await client.connect(url, auth=auth, transports=["websocket"])
+    except socketio.exceptions.ConnectionError as exc:
+        raise ConnectionRefusedError(refused[0] if refused else str(exc)) from None
+    for ack_id, (event, payload) in enumerate(emits):
+        args: tuple[Any, ...] = () if payload is None else (payload,)
+        session.write(SioEvent(session.t(), conn, C2S, event, args, ack_id))
+
+        def acked(*answer: Any, _id: int = ack_id) -> None:
+            session.write(SioAck(session.t(), conn, S2C, _id, tuple(answer)))
+            counts["acks"] += 1
+
+        await client.emit(event, payload, callback=acked)
+        counts["sent"] += 1
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=duration)
+    if client.connected:
+        await client.disconnect()
+        session.write(SioDisconnect(session.t(), conn, C2S, "client disconnect"))
     return counts

@@ -139,3 +139,66 @@ async def test_ws_records_both_directions_and_replays_the_same_stream(tmp_path: 
         await replay.advance(600)
         again = [json.loads(await asyncio.wait_for(ws.recv(), 5)) for _ in trades]
     assert again == trades
+
+
+async def test_sio_records_connect_emits_acks_and_events_and_replays(tmp_path: Path) -> None:
+    import socketio
+
+    from harness.core.frames import SioAck, SioConnect, SioEvent
+    from tests.server.test_pumpdata import trade_pools
+
+    demo = ROOT / "fixtures" / "demo" / "pumpdata.jsonl"
+    out_dir = tmp_path / "rec"
+    async with MockServer([demo], speed=10, port=0, start="listen") as upstream:
+        pool = trade_pools(upstream)[0]
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "harness",
+            "record",
+            "sio",
+            upstream.urls["socketio"],
+            "--auth",
+            f"pd_{SECRET}",
+            "--emit",
+            json.dumps({"pool": pool}).join(["subscribe_trades=", ""]),
+            "--emit",
+            "subscribe_sol_price",
+            "--emit",
+            "subscribe_ohlcv={}",
+            "--duration",
+            "3",
+            "--out",
+            str(out_dir),
+            cwd=ROOT,
+            env=dict(os.environ, PYTHONPATH=str(ROOT)),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode == 0, err.decode()
+    (tape,) = out_dir.iterdir()
+    assert SECRET.encode() not in tape.read_bytes(), "the api_key never reaches the tape"
+    _, frames = read_tape(tape)
+    connect = next(f for f in frames if isinstance(f, SioConnect))
+    assert connect.auth["api_key"].startswith("REDACTED-")
+    acks = {f.ack_id: f.args[0] for f in frames if isinstance(f, SioAck)}
+    assert acks[0] == {"ok": True, "pool": pool, "room": f"trades:{pool}"}
+    assert acks[2] == {"error": "invalid_request", "message": "mint or pool is required"}
+    trades = [f.args[0] for f in frames if isinstance(f, SioEvent) and f.name == "trade"]
+    assert trades and {t["pool"] for t in trades} == {pool}
+
+    # the recorded tape replays: a client subscribing to the same pool gets the same trades
+    async with MockServer([tape], manual=True, port=0) as replay:
+        client = socketio.AsyncClient()
+        got: list[dict[str, object]] = []
+        client.on("trade", got.append)
+        await client.connect(replay.urls["socketio"], auth={"api_key": "pd_x"}, transports=["websocket"])
+        await client.call("subscribe_trades", {"pool": pool})
+        await replay.advance(60)
+        for _ in range(100):
+            if len(got) >= len(trades):
+                break
+            await asyncio.sleep(0.01)
+        await client.disconnect()
+    assert got == trades
