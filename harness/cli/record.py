@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 NAME = "record"
-HELP = "capture live traffic to a tape: poll REST, record a WebSocket or Socket.IO session (secrets redacted)"
+HELP = "capture live traffic to a tape: a recording proxy, REST polling, WebSocket or Socket.IO sessions"
 DESCRIPTION = """\
 Record to recordings/<UTC YYYYMMDDTHHMMSSZ>-<label>.jsonl. Every frame passes the redaction rules
 before it is written (Authorization, Cookie, Set-Cookie, X-Api-Key headers; api_key, token, apikey
@@ -58,6 +58,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     sio.add_argument("--duration", type=float, required=True, help="seconds to record")
     _common(sio)
+    proxy = sub.add_parser("proxy", help="a recording proxy laid out like harness serve (REST, /data-stream)")
+    proxy.add_argument("--rest-upstream", metavar="URL", help="e.g. https://frontend-api-v3.pump.fun")
+    proxy.add_argument("--ws-upstream", metavar="URL", help="e.g. wss://corto.fun/data-stream")
+    proxy.add_argument(
+        "--listen", default="127.0.0.1:8766", metavar="HOST:PORT", help="default 127.0.0.1:8766"
+    )
+    proxy.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
+    proxy.add_argument("--ready-file", type=Path, help="write the proxy's URLs as JSON once listening")
+    _common(proxy)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -84,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
     from harness.cli.main import UsageError
     from harness.core.redact import RedactionRules
 
+    if args.mode == "proxy" and args.duration is None:
+        args.duration = 10.0**9  # until Ctrl-C
     if not args.duration > 0 or not getattr(args, "interval", 1) > 0:
         raise UsageError("--duration and --interval must be positive")
     headers = []
@@ -92,7 +103,13 @@ def run(args: argparse.Namespace) -> int:
         if not sep or not name.strip():
             raise UsageError(f"--header takes 'NAME: VALUE', got {raw!r}")
         headers.append((name.strip(), value.strip()))
-    if args.mode == "sio":
+    if args.mode == "proxy":
+        if not (args.rest_upstream or args.ws_upstream):
+            raise UsageError("give --rest-upstream and/or --ws-upstream")
+        _host, sep, port = args.listen.rpartition(":")
+        if not sep or not port.isdigit():
+            raise UsageError(f"--listen takes HOST:PORT, got {args.listen!r}")
+    elif args.mode == "sio":
         if not args.url.startswith(("http://", "https://")):
             raise UsageError(f"not an http(s) URL: {args.url!r}")
         args.emits = []
@@ -139,9 +156,23 @@ async def _record(args: argparse.Namespace, rules: Any, headers: list[tuple[str,
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    urls = args.urls if args.mode == "poll" else [args.url]
+    urls = (
+        args.urls
+        if args.mode == "poll"
+        else [u for u in (args.rest_upstream, args.ws_upstream) if u]
+        if args.mode == "proxy"
+        else [args.url]
+    )
     recorded = Recorded(
-        apis=({"poll": "pumpfun", "ws": "corto", "sio": "pumpdata"}[args.mode],),
+        apis=tuple(
+            api
+            for api, used in (
+                ("pumpfun", args.mode == "poll" or getattr(args, "rest_upstream", None)),
+                ("corto", args.mode == "ws" or getattr(args, "ws_upstream", None)),
+                ("pumpdata", args.mode == "sio"),
+            )
+            if used
+        ),
         upstreams=tuple((f"url{i}", url) for i, url in enumerate(urls, 1)),
         label=args.label or args.mode,
         source=args.mode,
@@ -168,6 +199,8 @@ async def _record(args: argparse.Namespace, rules: Any, headers: list[tuple[str,
                         headers=headers,
                         stop=stop,
                     )
+                elif args.mode == "proxy":
+                    outcomes = await _proxy(args, session, stop)
                 elif args.mode == "ws":
                     outcomes = await stream_ws(
                         session, args.url, send=args.send, duration=args.duration, headers=headers, stop=stop
@@ -187,3 +220,35 @@ async def _record(args: argparse.Namespace, rules: Any, headers: list[tuple[str,
     summary = ", ".join(f"{k} x{v}" for k, v in sorted(outcomes.items())) or "nothing"
     print(f"{session.path}  {sum(session.frames.values())} frames  ({summary})")
     return 0
+
+
+async def _proxy(args: argparse.Namespace, session: Any, stop: Any) -> Any:
+    import asyncio
+    import json as _json
+    from collections import Counter
+
+    from aiohttp import web
+
+    from harness.recorder.proxy import RecordingProxy
+
+    proxy = RecordingProxy(session, rest_upstream=args.rest_upstream, ws_upstream=args.ws_upstream)
+    host, _, port = args.listen.rpartition(":")
+    runner = web.AppRunner(proxy.app, handle_signals=False, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, int(port))
+    await site.start()
+    sockets = getattr(site._server, "sockets", None) or []
+    bound = sockets[0].getsockname()[1] if sockets else port
+    urls = {"rest": f"http://{host}:{bound}", "websocket": f"ws://{host}:{bound}/data-stream"}
+    print(f"recording proxy on {urls['rest']} (REST) and {urls['websocket']}, to {session.path}", flush=True)
+    if args.ready_file:
+        args.ready_file.write_text(_json.dumps(urls))
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=args.duration)
+    except TimeoutError:
+        pass
+    finally:
+        await runner.cleanup()
+    return Counter({f"upstream failures ({k})": v for k, v in proxy.failures.items()}) + Counter(
+        session.frames
+    )

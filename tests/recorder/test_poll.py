@@ -202,3 +202,78 @@ async def test_sio_records_connect_emits_acks_and_events_and_replays(tmp_path: P
             await asyncio.sleep(0.01)
         await client.disconnect()
     assert got == trades
+
+
+async def test_proxy_records_rest_and_websocket_and_the_tape_replays(tmp_path: Path) -> None:
+    import websockets
+
+    from harness.core.frames import S2C, WsClose, WsText
+
+    upstream_tape = pumpfun_tape.write(tmp_path / "upstream.jsonl")
+    demo_corto = ROOT / "fixtures" / "demo" / "corto.jsonl"
+    out_dir, ready = tmp_path / "rec", tmp_path / "ready.json"
+    async with MockServer([upstream_tape, demo_corto], speed="max", port=0) as upstream:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "harness",
+            "record",
+            "proxy",
+            "--rest-upstream",
+            upstream.urls["rest"],
+            "--ws-upstream",
+            upstream.urls["websocket"],
+            "--listen",
+            "127.0.0.1:0",
+            "--out",
+            str(out_dir),
+            "--ready-file",
+            str(ready),
+            cwd=ROOT,
+            env=dict(os.environ, PYTHONPATH=str(ROOT)),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            for _ in range(1000):
+                if ready.exists() and ready.read_text():
+                    break
+                if proc.returncode is not None:
+                    raise AssertionError((await proc.communicate())[1].decode())
+                await asyncio.sleep(0.01)
+            urls = json.loads(ready.read_text())
+            first = await asyncio.to_thread(
+                requests.get,
+                urls["rest"] + "/coins/latest",
+                headers={"Authorization": f"Bearer {SECRET}"},
+                timeout=5,
+            )
+            assert first.status_code == 200 and first.headers["ETag"] == 'W/"c1"'
+            assert "x-ratelimit-remaining" in first.headers
+            again = await asyncio.to_thread(
+                requests.get, urls["rest"] + "/coins/latest", headers={"If-None-Match": 'W/"c1"'}, timeout=5
+            )
+            assert again.status_code == 304, "304s pass through unchanged"
+            missing = await asyncio.to_thread(requests.get, urls["rest"] + "/nope", timeout=5)
+            assert missing.status_code == 404 and missing.json()["statusCode"] == 404
+            async with websockets.connect(urls["websocket"] + f"?token={SECRET}") as ws:
+                handshake = json.loads(await ws.recv())
+                await ws.send('{"type":"subscribe","mode":"trades"}')
+                relayed = [json.loads(await asyncio.wait_for(ws.recv(), 5)) for _ in range(50)]
+            assert handshake["name"] == "handshake" and relayed[0]["name"] == "subscription_ack"
+        finally:
+            proc.send_signal(2)
+            _, err = await asyncio.wait_for(proc.communicate(), 30)
+        assert proc.returncode == 0, err.decode()
+    (tape,) = out_dir.iterdir()
+    assert SECRET.encode() not in tape.read_bytes()
+    _, frames = read_tape(tape)
+    statuses = [f.response.status for f in frames if isinstance(f, HttpExchange)]
+    assert statuses == [200, 304, 404]
+    texts = [f for f in frames if isinstance(f, WsText)]
+    assert [json.loads(f.data).get("name") for f in texts[:1]] == ["handshake"] and texts[
+        1
+    ].direction.value == "c2s"
+    assert any(isinstance(f, WsClose) for f in frames)
+    events = [json.loads(f.data) for f in texts if f.direction is S2C and "txType" in f.data]
+    assert len(events) >= 48
