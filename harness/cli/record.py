@@ -85,6 +85,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--redact-pattern", action="append", default=[], metavar="REGEX", help="also redact matches"
     )
     parser.add_argument("--redact-key", help="HMAC key for placeholders (default: random per session)")
+    parser.add_argument(
+        "--validate", action="store_true", help="check frames against the schemas; report drift"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -179,7 +182,9 @@ async def _record(args: argparse.Namespace, rules: Any, headers: list[tuple[str,
     )
     key = args.redact_key.encode() if args.redact_key else None
     label = args.label or args.mode
-    with RecordingSession(args.out, label, recorded, rules=rules, key=key, gzip=args.gzip) as session:
+    with RecordingSession(
+        args.out, label, recorded, rules=rules, key=key, gzip=args.gzip, validate=args.validate
+    ) as session:
         with Progress("recording", unit="s") as bar:
 
             async def show() -> None:
@@ -219,6 +224,10 @@ async def _record(args: argparse.Namespace, rules: Any, headers: list[tuple[str,
                 await ticker
     summary = ", ".join(f"{k} x{v}" for k, v in sorted(outcomes.items())) or "nothing"
     print(f"{session.path}  {sum(session.frames.values())} frames  ({summary})")
+    report = session.drift_report()
+    if report:
+        print(report)
+        return 1
     return 0
 
 

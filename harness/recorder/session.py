@@ -19,10 +19,12 @@ from types import TracebackType
 from typing import Self
 
 from harness import __version__
+from harness.core.families import FamilyTracker
 from harness.core.frames import Frame, Recorded, TapeHeader
 from harness.core.redact import RedactionRules, Redactor
 from harness.core.tape import tape_filename, utc_timestamp
 from harness.store import TapeWriter
+from harness.validation import Violation
 
 
 class RecordingSession:
@@ -35,6 +37,7 @@ class RecordingSession:
         rules: RedactionRules | None = None,
         key: bytes | None = None,
         gzip: bool = False,
+        validate: bool = False,
     ) -> None:
         now = datetime.now(UTC)
         self.rules = rules or RedactionRules()
@@ -50,6 +53,10 @@ class RecordingSession:
         self._start = time.monotonic()
         self._next_conn: Counter[str] = Counter()
         self.frames: Counter[str] = Counter()
+        self.drift: list[Violation] = []
+        """With ``validate``: what the recorded traffic broke of the contract (the first 1000)."""
+        self.drift_counts: Counter[str] = Counter()
+        self._tracker = FamilyTracker() if validate else None
 
     def t(self) -> float:
         """Seconds since the session started (monotonic)."""
@@ -65,7 +72,43 @@ class RecordingSession:
         clean = self.redactor.frame(frame)
         self._writer.write(clean)
         self.frames[frame.protocol.value] += 1
+        if self._tracker is not None:
+            self._check(clean)
         return clean
+
+    def _check(self, frame: Frame) -> None:
+        from harness.validation import default_validator
+
+        validator = default_validator()
+        assert self._tracker is not None
+        for api, family, message, prefix in self._tracker.classify(frame):
+            found = (
+                validator.validate(message, api, None)
+                if family is None
+                else validator.check(message, api, family)
+            )
+            for v in found:
+                self.drift_counts[f"{v.api} {v.family} {prefix}{v.pointer} {v.rule}"] += 1
+                if len(self.drift) < 1000:
+                    self.drift.append(
+                        Violation(
+                            v.api,
+                            v.family,
+                            prefix + v.pointer,
+                            v.rule,
+                            v.message,
+                            conn=frame.conn,
+                            direction=frame.direction.value,
+                        )
+                    )
+
+    def drift_report(self) -> str:
+        """Provider drift seen while recording, most frequent first (empty when none)."""
+        if not self.drift_counts:
+            return ""
+        lines = [f"contract drift: {sum(self.drift_counts.values())} violations"]
+        lines += [f"  {n:6d}  {what}" for what, n in self.drift_counts.most_common(20)]
+        return "\n".join(lines)
 
     @property
     def bytes_written(self) -> int:

@@ -277,3 +277,27 @@ async def test_proxy_records_rest_and_websocket_and_the_tape_replays(tmp_path: P
     assert any(isinstance(f, WsClose) for f in frames)
     events = [json.loads(f.data) for f in texts if f.direction is S2C and "txType" in f.data]
     assert len(events) >= 48
+
+
+async def test_validate_reports_provider_drift(tmp_path: Path) -> None:
+    from harness.core.frames import HttpExchange, HttpRequest, HttpResponse
+    from harness.store import dump_tape
+    from tests.helpers import header
+
+    drifted = b'{"solPrice": "244.2"}'  # a string where the contract has a number
+    frames = [HttpExchange(0, "h", HttpRequest("GET", "/sol-price"), HttpResponse(200, (), drifted))]
+    upstream_tape = dump_tape(tmp_path / "drift.jsonl", header(), frames)
+    async with MockServer([upstream_tape], manual=True, port=0, validate=False) as upstream:
+        code, out, err = await record(
+            f"{upstream.urls['rest']}/sol-price",
+            "--interval",
+            "0.2",
+            "--duration",
+            "0.3",
+            "--validate",
+            "--out",
+            str(tmp_path / "rec"),
+        )
+    assert code == 1, err
+    assert "contract drift: " in out and " violations" in out
+    assert "pumpfun sol_price /response/body/solPrice type" in out
