@@ -242,7 +242,7 @@ async def _proxy(args: argparse.Namespace, session: Any, stop: Any) -> Any:
 
     proxy = RecordingProxy(session, rest_upstream=args.rest_upstream, ws_upstream=args.ws_upstream)
     host, _, port = args.listen.rpartition(":")
-    runner = web.AppRunner(proxy.app, handle_signals=False, access_log=None)
+    runner = web.AppRunner(proxy.app, handle_signals=False, access_log=None, shutdown_timeout=2.0)
     await runner.setup()
     site = web.TCPSite(runner, host, int(port))
     await site.start()
