@@ -5,7 +5,8 @@ messages by ``type``/``name``, corto events by ``txType``/``schemaVersion`` (CON
 events have no envelope), Socket.IO messages by event name (acks by the event that asked for
 them), REST bodies and query strings by path. The family names are part of the interface
 (``harness validate --family``). Pure: nothing here raises on odd input; what matches no family
-classifies as ``None``.
+classifies as ``None``, text that is not strict JSON as :class:`NotJson` and a Socket.IO event of
+an undocumented name as :class:`UnknownEvent`.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ FAMILIES: Mapping[str, tuple[str, ...]] = {
     "pumpdata": (
         "subscribe_ohlcv", "unsubscribe_ohlcv", "ohlcv_history", "subscribe_trades",
         "unsubscribe_trades", "subscribe", "unsubscribe", "subscribe_new_tokens",
-        "subscribe_migrations", "subscribe_sol_price", "ack", "ack_error", "ohlcv",
+        "subscribe_migrations", "subscribe_sol_price", "unsubscribe_new_tokens",
+        "unsubscribe_sol_price", "ack", "ack_error", "ohlcv",
         "ohlcv_history_ack", "trade", "token_update", "new_token", "migration", "sol_price",
         "billing_error",
     ),
@@ -81,12 +83,18 @@ def apis_of(family: str) -> list[str]:
 
 
 def create_detail(event: Mapping[str, Any]) -> str:
-    """``create.min`` / ``create.mid`` / ``create.full``: the smallest level whose keys hold it."""
-    keys = set(event)
-    for detail in (Detail.MIN, Detail.MID):
-        if keys <= KEYS[detail]:
-            return f"create.{detail.value}"
-    return "create.full"
+    """``create.min`` / ``create.mid`` / ``create.full`` of a lone create, from its keys.
+
+    CONTRACTS.md 3.6: min is exactly its 13 keys and full all 87 (extra keys allowed); mid has no
+    public example, only "a superset of min and a subset of full", so a create between the two
+    is mid, whichever of the full keys it carries.
+    """
+    keys = event.keys()
+    if keys <= KEYS[Detail.MIN]:
+        return "create.min"
+    if keys >= KEYS[Detail.FULL] or not keys <= KEYS[Detail.FULL]:
+        return "create.full"
+    return "create.mid"
 
 
 def corto_family(message: Any) -> str | None:
@@ -140,9 +148,13 @@ def pumpdata_family(message: Any) -> str | None:
 
 
 def pumpfun_family(message: Any) -> str | None:
-    """The family of a lone Pump.fun body, guessed from its shape."""
+    """The family of a lone Pump.fun body, guessed from its shape. A list is a trade list when
+    its items are objects that are no other API's message (an empty one is a valid answer)."""
     if isinstance(message, list):
-        return "trade_list" if all(isinstance(x, dict) for x in message) else None
+        items_fit = all(
+            isinstance(x, dict) and corto_family(x) is None and pumpdata_family(x) is None for x in message
+        )
+        return "trade_list" if items_fit else None
     if not isinstance(message, dict):
         return None
     if "solPrice" in message:
@@ -171,7 +183,9 @@ def family_of(message: Any, api: str | None = None) -> tuple[str, str] | None:
     return None
 
 
-_MINT_PATH = re.compile(r"^/(coins|trades/all|trades/count)/[^/]+$")
+# CONTRACTS.md 1.2: the {mint} of a path is a base58 key, so /coins/currently-live,
+# /coins/for-you or /coins/search (lists, out of scope) are not mistaken for /coins/{mint}.
+_MINT_PATH = re.compile(r"^/(coins|trades/all|trades/count)/[1-9A-HJ-NP-Za-km-z]{32,44}$")
 
 
 def pumpfun_body_family(path: str, status: int) -> str | None:
@@ -184,7 +198,7 @@ def pumpfun_body_family(path: str, status: int) -> str | None:
         return "coin"
     if path == "/trades/latest":
         return "trade"
-    if path.startswith("/trades/all/"):
+    if path.startswith("/trades/all/") and _MINT_PATH.match(path):
         return "trade_list"
     if path == "/sol-price":
         return "sol_price"
@@ -192,9 +206,9 @@ def pumpfun_body_family(path: str, status: int) -> str | None:
 
 
 def pumpfun_query_family(path: str) -> str | None:
-    if path.startswith("/trades/all/"):
+    if path.startswith("/trades/all/") and _MINT_PATH.match(path):
         return "query.trades_all"
-    if path.startswith("/trades/count/"):
+    if path.startswith("/trades/count/") and _MINT_PATH.match(path):
         return "query.trades_count"
     if path in ("/coins/latest", "/trades/latest", "/sol-price"):
         return "query.none"
@@ -210,24 +224,55 @@ class NotJson:
     """A message that should be JSON and is not (a WebSocket text frame, a REST body)."""
 
     text: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownEvent:
+    """A Socket.IO event whose name no documented family has (CONTRACTS.md 2.2 lists them)."""
+
+    name: str
+    client: bool
+
+
+def decode_json(text: str) -> Any:
+    """``json.loads`` for a message off the wire, or :class:`NotJson` saying why it is not JSON.
+
+    Strict JSON (RFC 8259): ``NaN`` and ``Infinity``, which Python's decoder accepts, are refused,
+    and nesting too deep to decode is refused rather than raised.
+    """
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except ValueError as exc:
+        return NotJson(text, str(exc))
+    except RecursionError:
+        return NotJson(text, "nested too deeply")
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+_DETAILS = frozenset(d.value for d in Detail)
 
 
 class FamilyTracker:
-    """Classifies frames, remembering per connection which Socket.IO event asked for which ack."""
+    """Classifies frames, remembering per connection which Socket.IO event asked for which ack
+    and which create detail level a corto client asked for."""
 
     def __init__(self) -> None:
         self._asked: dict[tuple[str, str, int], str] = {}
+        self._detail: dict[str, str] = {}
 
     def classify(self, frame: Frame) -> Iterator[Classified]:
         if isinstance(frame, HttpExchange):
             yield from self._http(frame)
         elif isinstance(frame, WsText):
-            try:
-                message = json.loads(frame.data)
-            except ValueError:
-                yield ("corto", None, NotJson(frame.data), "")
+            message = decode_json(frame.data)
+            if isinstance(message, NotJson):
+                yield ("corto", None, message, "")
                 return
-            yield ("corto", corto_family(message), message, "")
+            yield ("corto", self._corto(frame.conn, message), message, "")
         elif isinstance(frame, SioEvent):
             yield from self._sio_event(frame)
         elif isinstance(frame, SioAck):
@@ -243,6 +288,27 @@ class FamilyTracker:
                 family = None
             yield ("pumpdata", family, payload, "/args/0")
 
+    def _corto(self, conn: str, message: Any) -> str | None:
+        """The family of a corto message; a create is held to the detail level its connection
+        asked for (CONTRACTS.md 3.2: ``create.detail``, default full, echoed as
+        ``effectiveFilter.createDetail``), and judged by its keys when nothing was asked."""
+        family = corto_family(message)
+        if family is None:
+            return None
+        if family.startswith("create."):
+            detail = self._detail.get(conn)
+            return f"create.{detail}" if detail else family
+        if family == "request.subscribe":
+            create = message.get("create", {})
+            detail = create.get("detail", "full") if isinstance(create, dict) else None
+        else:
+            state = message.get("state")
+            found = state.get("effectiveFilter") if isinstance(state, dict) else None
+            detail = found.get("createDetail") if isinstance(found, dict) else None
+        if isinstance(detail, str) and detail in _DETAILS:
+            self._detail[conn] = detail
+        return family
+
     def _sio_event(self, frame: SioEvent) -> Iterator[Classified]:
         payload = frame.args[0] if frame.args else None
         if frame.direction is C2S:
@@ -254,24 +320,30 @@ class FamilyTracker:
             family = "ack_error"
         else:
             family = frame.name if frame.name in PUMPDATA_SERVER_EVENTS else None
+        if family is None:
+            # Socket.IO messages are known by their event name: an unknown one is reported as
+            # such, never guessed from the payload's keys.
+            yield ("pumpdata", None, UnknownEvent(frame.name, frame.direction is C2S), "")
+            return
         yield ("pumpdata", family, payload, "/args/0")
 
     @staticmethod
     def _http(frame: HttpExchange) -> Iterator[Classified]:
         parts = urlsplit(frame.request.url)
         path = parts.path or "/"
-        if parts.query:
+        query_family = pumpfun_query_family(path)
+        if parts.query and query_family is not None:
+            # the parameters of a path the contract does not describe are not checked
             query = dict(parse_qsl(parts.query, keep_blank_values=True))
-            yield ("pumpfun", pumpfun_query_family(path), query, "/request/query")
+            yield ("pumpfun", query_family, query, "/request/query")
         family = pumpfun_body_family(path, frame.response.status)
         body = frame.response.body
         if family is None or not body:
             return
-        try:
-            message = json.loads(body)
-        except ValueError:
+        message = decode_json(body.decode("utf-8", "replace"))
+        if isinstance(message, NotJson):
             if family == "error":
                 return  # an HTML error page from a proxy is not the API's error body
-            yield ("pumpfun", family, NotJson(body.decode("utf-8", "replace")), "/response/body")
+            yield ("pumpfun", family, message, "/response/body")
             return
         yield ("pumpfun", family, message, "/response/body")

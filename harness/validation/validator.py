@@ -10,9 +10,11 @@ generated corpus that both engines give the same verdicts.
 from __future__ import annotations
 
 import json
+import math
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +23,23 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 
-from harness.core.families import FAMILIES, FamilyTracker, NotJson, apis_of, family_of
+from harness.core.families import (
+    FAMILIES,
+    PUMPDATA_CLIENT_EVENTS,
+    PUMPDATA_SERVER_EVENTS,
+    FamilyTracker,
+    NotJson,
+    UnknownEvent,
+    apis_of,
+    family_of,
+)
 
 SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
 BASE_URI = "https://harness.local/schemas"
+MAX_VALUE = 80
+"""A violation message quotes the offending value; a longer quote is cut in the middle."""
+MAX_MESSAGE = 400
+"""Violation messages longer than this (a long enum, say) are cut in the middle."""
 
 
 class UnknownFamily(ValueError):
@@ -65,7 +80,17 @@ class Violation:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}: " if self.file else ""
-        return f"{where}{self.api} {self.family} {self.pointer or '/'}: {self.rule}: {self.message}"
+        what = " ".join(part for part in (self.api, self.family) if part) or "unclassified"
+        return f"{where}{what} {self.pointer or '/'}: {self.rule}: {self.message}"
+
+
+@dataclass(slots=True)
+class Tally:
+    """What a validation run looked at: messages checked per ``"api family"`` (``"api ?"`` for
+    those of no family), and the tape defects the reader tolerated (``file:line: what``)."""
+
+    messages: Counter[str] = field(default_factory=Counter)
+    problems: list[str] = field(default_factory=list)
 
 
 def families() -> dict[str, list[str]]:
@@ -78,6 +103,34 @@ def _escape(part: object) -> str:
 
 def _pointer(path: Any) -> str:
     return "".join(f"/{_escape(p)}" for p in path)
+
+
+def _cut(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    head = limit * 3 // 4
+    return f"{text[:head]} … {text[head - limit :]}"
+
+
+def _message(error: ValidationError) -> str:
+    """jsonschema's message, with the quoted value and the whole kept short."""
+    text = error.message
+    quoted = repr(error.instance)
+    if len(quoted) > MAX_VALUE and text.startswith(quoted):
+        text = _cut(quoted, MAX_VALUE) + text[len(quoted) :]
+    return _cut(text, MAX_MESSAGE)
+
+
+def _non_finite(value: Any, path: str = "") -> Iterator[str]:
+    """Pointers of the NaN and infinite floats in ``value`` (RFC 8259 JSON has none)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        yield path
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _non_finite(item, f"{path}/{_escape(key)}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _non_finite(item, f"{path}/{index}")
 
 
 class Validator:
@@ -131,7 +184,12 @@ class Validator:
 
     def _violations(self, error: ValidationError, api: str, family: str) -> list[Violation]:
         if error.context:
-            inner = best_match(error.context)
+            # A nullable value is anyOf [the type, null]: when it is not null, why the type
+            # branch failed is the explanation, not "is not of type 'null'".
+            branches = [
+                e for e in error.context if not (e.validator == "type" and e.validator_value == "null")
+            ]
+            inner = best_match(branches or error.context)
             if inner is not None and inner.validator not in ("const",):
                 error = inner
         base = _pointer(error.absolute_path)
@@ -152,9 +210,8 @@ class Validator:
                 Violation(api, family, f"{base}/{_escape(k)}", rule, f"{k!r} is not allowed here")
                 for k in extra
             ]
-        if rule == "propertyNames" or (
-            error.parent is not None and error.parent.validator == "propertyNames"
-        ):
+        path = list(error.schema_path)
+        if rule == "propertyNames" or (len(path) >= 2 and path[-2] == "propertyNames"):
             return [
                 Violation(
                     api,
@@ -170,19 +227,42 @@ class Validator:
             and "description" in error.validator_value
         ):
             return [Violation(api, family, base, rule, str(error.validator_value["description"]))]
-        return [Violation(api, family, base, rule, error.message)]
+        return [Violation(api, family, base, rule, _message(error))]
 
     def check(self, message: Any, api: str, family: str) -> list[Violation]:
         if self.is_valid(message, api, family):
             return []
         found = self.explain(message, api, family)
+        if not found:
+            # Python floats the JSON grammar has no words for: jsonschema takes them for numbers.
+            found = [
+                Violation(api, family, pointer, "json", "NaN and Infinity are not JSON numbers")
+                for pointer in _non_finite(message)
+            ]
         # The engines agree (tested); should they ever not, say so rather than pass silently.
         return found or [Violation(api, family, "", "engine", "rejected by the compiled validator only")]
 
     def validate(self, message: Any, api: str | None = None, family: str | None = None) -> list[Violation]:
         """Violations of one message; the family is found from the message when not given."""
         if isinstance(message, NotJson):
-            return [Violation(api or "", family or "", "", "json", f"not JSON: {message.text[:80]!r}")]
+            why = f" ({message.reason})" if message.reason else ""
+            return [Violation(api or "", family or "", "", "json", f"not JSON{why}: {message.text[:80]!r}")]
+        if isinstance(message, UnknownEvent):
+            side, documented = (
+                ("client", PUMPDATA_CLIENT_EVENTS)
+                if message.client
+                else ("server", PUMPDATA_SERVER_EVENTS | {"subscription_error"})
+            )
+            return [
+                Violation(
+                    "pumpdata",
+                    "",
+                    "/name",
+                    "family",
+                    f"{message.name!r} is not a documented PumpData {side} event"
+                    f" (documented: {', '.join(sorted(documented))})",
+                )
+            ]
         if api is not None and api not in FAMILIES:
             raise UnknownFamily(f"unknown api {api!r} (known: {', '.join(FAMILIES)})")
         if family is not None:
@@ -234,11 +314,13 @@ def validate_tape(
     api: str | None = None,
     family: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    tally: Tally | None = None,
 ) -> Iterator[Violation]:
     """Stream the violations of every message of every frame of a tape, both directions.
 
     ``progress(bytes_done, bytes_total)`` is called now and then. Messages of another api than
-    ``api`` are skipped; with ``family`` only that family is checked.
+    ``api`` are skipped; with ``family`` only that family is checked. ``tally`` counts what was
+    checked and collects the defects the reader skipped (a torn last line).
     """
     from harness.store import TapeReader
 
@@ -254,6 +336,8 @@ def validate_tape(
                     continue
                 if family is not None and msg_family != family:
                     continue
+                if tally is not None:
+                    tally.messages[f"{msg_api} {msg_family or '?'}"] += 1
                 if msg_family is None:
                     found = validator.validate(message, msg_api, None)
                 else:
@@ -272,3 +356,5 @@ def validate_tape(
                     )
         if progress is not None:
             progress(total, total)
+        if tally is not None:
+            tally.problems.extend(f"{path}:{p.line}: {p.message}" for p in reader.problems)

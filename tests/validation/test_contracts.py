@@ -1,0 +1,428 @@
+"""Every example CONTRACTS.md documents, and the seed and repository-copy pages show, validates
+under its family, as a lone message and inside a tape (found by path, event name or type)."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from harness.core.families import family_of
+from harness.core.frames import (
+    C2S,
+    S2C,
+    Frame,
+    HttpExchange,
+    HttpRequest,
+    HttpResponse,
+    SioAck,
+    SioEvent,
+    WsText,
+)
+from harness.store import dump_tape
+from harness.validation import Tally, validate, validate_tape
+from tests.helpers import SEEDS, header
+
+MINT = "CxLHsqvjfisgPAGwcZJsTn6nzZXJLxmVYM7v9pump"  # seed 000
+WSOL = "So11111111111111111111111111111111111111112"
+POOL = "F2MFtsSeEdNFS5wsKSEbRdx5vrR6vZ5DvvtSiWoSzL5Z"
+USER = "6nqTtnfb26VdupoMfK8GUCRMcfvqrXGUKwvrS6hJ4Sv6"
+SIGNATURE = "5GL8LJGm6gcRFRRCd6ss5eyHLV1yipJnovh6zQWUASJTdUJVE2ZKRmJ2KpDxRwTdPmCUeZGzCmd11WwjeqfbHv8V"
+CANDLE = [1779812627000, 0.000000033, 0.000000034, 0.000000033, 0.000000034, 5.12]  # seed 003
+
+# CONTRACTS.md 1.3: the union of the captured coin samples, with the values the table quotes.
+COIN = {
+    "mint": MINT,
+    "name": "Example",
+    "symbol": "⎊",
+    "description": None,
+    "image_uri": "https://ipfs.io/ipfs/QmExample",
+    "metadata_uri": "http://203.0.113.7:8080/metadata/1.json",
+    "twitter": None,
+    "telegram": "",
+    "website": "",
+    "bonding_curve": POOL,
+    "associated_bonding_curve": USER,
+    "creator": USER,
+    "created_timestamp": 1762115100123,
+    "raydium_pool": None,
+    "pump_swap_pool": None,
+    "complete": False,
+    "virtual_sol_reserves": 115005359711,
+    "virtual_token_reserves": 279900000000000,
+    "real_sol_reserves": 85005359711,
+    "real_token_reserves": 0,
+    "total_supply": 1000000000000000,
+    "hidden": None,
+    "show_name": True,
+    "last_trade_timestamp": 1762115164000,
+    "king_of_the_hill_timestamp": None,
+    "market_cap": 410.88,
+    "usd_market_cap": 100335.9,
+    "ath_market_cap": None,
+    "ath_market_cap_timestamp": None,
+    "reply_count": 3,
+    "last_reply": None,
+    "nsfw": False,
+    "is_banned": False,
+    "is_currently_live": False,
+    "initialized": True,
+    "hide_banner": False,
+    "market_id": None,
+    "inverted": None,
+    "username": None,
+    "profile_image": None,
+    "video_uri": None,
+    "banner_uri": None,
+    "updated_at": 1762115164,
+    "livestream_ban_expiry": 0,
+    "livestream_downrank_score": 0,
+    "downrank_score": 0,
+    "num_participants": 0,
+    "thumbnail_updated_at": 0,
+    "program": "pump",
+    "platform": None,
+    "token_program": None,
+    "mayhem_state": None,
+    "thumbnail": "https://ipfs.io/ipfs/QmThumb",
+    "rec_id": "r-1",
+}
+COIN_TRUNCATED = {k: COIN[k] for k in list(COIN)[:10]}  # the /coins/latest scrape: 10 keys shown
+LATEST_TRADE = {  # CONTRACTS.md 1.4, /trades/latest (real, 2025-09): no tx_index
+    "signature": SIGNATURE,
+    "mint": MINT,
+    "sol_amount": 159998377,
+    "token_amount": 5569785018801,
+    "is_buy": True,
+    "user": USER,
+    "timestamp": 1762115164,
+    "symbol": "⎊",
+    "image_uri": "https://ipfs.io/ipfs/QmExample",
+    "slot": 409019833,
+}
+TRADE_ITEM = {  # CONTRACTS.md 1.4, /trades/all/{mint} items per the client models
+    **{k: LATEST_TRADE[k] for k in ("signature", "mint", "sol_amount", "token_amount", "is_buy", "user")},
+    "timestamp": 1762115164,
+    "tx_index": 3,
+    "username": None,
+    "profile_image": None,
+    "slot": 409019833,
+}
+TRADE_ITEM_BARE = {k: v for k, v in TRADE_ITEM.items() if k not in ("username", "profile_image", "slot")}
+
+PUMPFUN: list[tuple[str, str, Any]] = [
+    ("1.3", "coin", COIN),
+    ("1.2", "coin", COIN_TRUNCATED),
+    ("1.3", "coin", {**COIN, "twitter": "", "description": "", "mint": POOL, "program": None}),
+    ("1.4", "trade", LATEST_TRADE),
+    ("1.4", "trade", TRADE_ITEM),
+    ("1.4", "trade", TRADE_ITEM_BARE),
+    ("1.2", "trade_list", [TRADE_ITEM, TRADE_ITEM_BARE]),
+    ("1.2", "trade_list", []),
+    ("1.2", "sol_price", {"solPrice": 244.2}),
+    (
+        "1.5",
+        "error",
+        {
+            "code": "22P02",
+            "details": None,
+            "hint": None,
+            "message": 'invalid input syntax for type uuid: "test"',
+        },
+    ),
+    ("1.5", "error", {"statusCode": 429, "message": "ThrottlerException: Too Many Requests"}),
+    ("1.5", "error", {"statusCode": 404, "message": "Cannot GET /coins/x/y", "error": "Not Found"}),
+    ("1.5", "error", {"statusCode": 400, "message": ["limit must be a number"], "error": "Bad Request"}),
+    ("1.2", "query.coin", {"sync": "true"}),
+    ("1.2", "query.trades_all", {"limit": "10", "offset": "0", "minimumSize": "0"}),
+    ("1.2", "query.trades_count", {"minimumSize": "1000000"}),
+    (
+        "1.2",
+        "query.coins",
+        {
+            "limit": "50",
+            "offset": "0",
+            "sort": "market_cap",
+            "searchTerm": "cat",
+            "order": "DESC",
+            "includeNsfw": "false",
+            "creator": USER,
+            "complete": "true",
+            "meta": "x",
+        },
+    ),
+]
+
+NEW_TOKEN = {
+    "protocol": "PUMPFUN",
+    "mint": MINT,
+    "pool": POOL,
+    "decimals": 6,
+    "quote": WSOL,
+    "supply": 1000000000,
+    "timestamp": 1779812627,
+}
+PUMPDATA: list[tuple[str, str, Any]] = [
+    ("2.2", "subscribe", {"mint": MINT}),
+    ("2.2", "subscribe", {"pool": POOL}),
+    ("2.2", "unsubscribe", {"pool": POOL}),
+    ("2.2", "subscribe_ohlcv", {"pool": "4mBL…"}),  # seed 003, verbatim
+    ("2.2", "unsubscribe_ohlcv", {"pool": "4mBL…"}),
+    ("2.2", "ohlcv_history", {"mint": MINT, "limit": 500}),
+    ("2.2", "ohlcv_history", {"pool": POOL}),
+    ("2.2", "subscribe_trades", {"mint": MINT}),
+    ("2.2", "unsubscribe_trades", {"pool": POOL}),
+    (
+        "2.2",
+        "subscribe_new_tokens",
+        {"protocols": ["PUMPFUN", "PUMPSWAP", "METEORA", "RAYDIUM", "ORCA", "BONK"]},
+    ),
+    ("2.2", "unsubscribe_new_tokens", {"protocols": ["BONK"]}),
+    ("2.2", "subscribe_migrations", {"protocols": ["PUMPFUN"]}),
+    ("2.2", "subscribe_sol_price", None),
+    ("2.2", "unsubscribe_sol_price", None),
+    ("2.2", "ack", {"ok": True, "pool": POOL, "room": f"token:{POOL}"}),
+    ("2.2", "ack", {"ok": True}),
+    ("2.2", "ack", {"ok": True, "snapshot": None}),
+    ("2.2", "ack", {"ok": True, "snapshot": {"price": 180.5, "time": 1779812627}}),
+    ("2.3", "ack_error", {"error": "not_found", "message": "pool not found"}),  # seed 003
+    ("2.3", "ack_error", {"error": "invalid_request", "message": "mint or pool is required"}),
+    ("2.3", "ack_error", {"error": "unavailable", "message": "try again"}),
+    ("2.3", "ack_error", {"error": "limit_exceeded", "message": "too many subscriptions"}),
+    ("2.2", "ohlcv", [CANDLE]),
+    ("2.4", "ohlcv", [CANDLE, [1779812628000, 0.000000034, 0.000000035, 0.000000034, 0.000000035, 0]]),
+    ("2.2", "ohlcv_history_ack", {"ok": True, "pool": POOL, "data": [CANDLE]}),
+    (
+        "2.2",
+        "token_update",
+        {
+            "pool": POOL,
+            "price": 3.3e-8,
+            "mcap": 33,
+            "quote": WSOL,
+            "priceUSD": 0,
+            "mcapUSD": 0,
+            "time": 1779812627,
+        },
+    ),
+    (
+        "2.2",
+        "trade",
+        {
+            "protocol": "PUMPSWAP",
+            "pool": POOL,
+            "mint": MINT,
+            "signature": SIGNATURE,
+            "is_buy": True,
+            "token_amount": 151515151.5,
+            "quote_amount": 5.0,
+            "price": 3.3e-8,
+            "marketcap": 33.0,
+            "wallet": USER,
+            "timestamp": 1779812627,
+        },
+    ),
+    ("2.2", "new_token", NEW_TOKEN),
+    (
+        "2.2",
+        "new_token",
+        {**NEW_TOKEN, "name": "Example", "symbol": "EX", "creator": USER, "uri": "https://x.y/1"},
+    ),
+    (
+        "2.2",
+        "migration",
+        {
+            "protocol": "PUMPFUN",
+            "mint": MINT,
+            "old_pool": POOL,
+            "new_pool": USER,
+            "tx": SIGNATURE,
+            "time": 1779812627,
+        },
+    ),
+    ("2.2", "sol_price", {"price": 180.5, "time": 1779812627}),
+    ("2.1", "billing_error", {"error": "insufficient_balance", "message": "top up"}),
+]
+
+CORTO: list[tuple[str, str, Any]] = [
+    ("3.1", "request.ping", {"type": "ping"}),
+    ("3.1", "pong", {"type": "pong"}),
+    *[
+        ("3.2", "request.subscribe", {"type": "subscribe", "mode": mode, "create": {"detail": detail}})
+        for mode in ("all", "mints", "trades", "migrations", "pools")
+        for detail in ("min", "mid", "full")
+    ],
+    ("3.2", "request.subscribe", {"type": "subscribe", "events": ["trade", "migration"]}),
+    ("3.2", "request.subscribe", {"type": "subscribe", "pools": ["pump.fun", "meteora.damm-v2"]}),
+    ("3.2", "request.subscribe", {"type": "subscribe"}),
+    ("3.2", "request.unsubscribe", {"type": "unsubscribe", "pools": ["raydium.cpmm"]}),
+    ("3.2", "request.unsubscribe", {"type": "unsubscribe"}),
+    ("3.2", "request.current_state", {"type": "current_state"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("section", "api", "family", "message"),
+    [("CONTRACTS.md " + s, "pumpfun", f, m) for s, f, m in PUMPFUN]
+    + [("CONTRACTS.md " + s, "pumpdata", f, m) for s, f, m in PUMPDATA]
+    + [("CONTRACTS.md " + s, "corto", f, m) for s, f, m in CORTO],
+    ids=lambda x: x if isinstance(x, str) and len(x) < 30 else "",
+)
+def test_contracts_examples_validate(section: str, api: str, family: str, message: Any) -> None:
+    assert validate(message, api=api, family=family) == [], section
+
+
+def test_units_the_contract_names_are_held_to() -> None:
+    # CONTRACTS.md 1.3: updated_at is unix s, the *_timestamp fields unix ms.
+    found = validate({**COIN, "updated_at": 1762115164000, "created_timestamp": 1762115100}, api="pumpfun")
+    assert {(v.pointer, v.rule) for v in found} == {
+        ("/updated_at", "maximum"),
+        ("/created_timestamp", "minimum"),
+    }
+    # CONTRACTS.md 2.4: ohlcv t is ms, sol_price time s.
+    assert validate([[1779812627, *CANDLE[1:]]], api="pumpdata", family="ohlcv")[0].pointer == "/0/0"
+    assert (
+        validate({"price": 1, "time": 1779812627000}, api="pumpdata", family="sol_price")[0].pointer
+        == "/time"
+    )
+    # CONTRACTS.md 2.2: new_token's optional keys are absent, never null or empty.
+    found = validate({**NEW_TOKEN, "name": "", "symbol": None}, api="pumpdata", family="new_token")
+    assert {(v.pointer, v.rule) for v in found} == {("/name", "minLength"), ("/symbol", "type")}
+
+
+def test_numbers_as_published_exponents_and_integers_for_floats() -> None:
+    # CONTRACTS.md 3.7: 4e-9 and 2.88e-8 as the provider writes them, baseAmount int or float.
+    repo = _repo_examples()
+    liquidity = next(e["message"] for e in repo if e["family"] == "liquidity")
+    text = json.dumps(liquidity).replace('"solInPool": 4e-09', '"solInPool": 4e-9')
+    assert '"solInPool": 4e-9' in text
+    text = text.replace('"price": 1.2357120790855732e-06', '"price": 2.88e-8')
+    assert '"price": 2.88e-8' in text
+    text = text.replace('"baseAmount": 825190689.284761', '"baseAmount": 1000000001')
+    assert '"baseAmount": 1000000001' in text
+    assert list(validate_tape(_tape([WsText(0, "ws-1", S2C, text)]))) == []
+
+
+def _tape(frames: list[Frame]) -> Path:
+    import tempfile
+
+    return dump_tape(Path(tempfile.mkdtemp()) / "t.jsonl", header(), frames)
+
+
+def _repo_examples() -> list[dict[str, Any]]:
+    data = json.loads((SEEDS / "corto_repo_examples.json").read_text())
+    examples: list[dict[str, Any]] = data["examples"]
+    return examples
+
+
+def test_repository_copy_examples_validate_and_classify() -> None:
+    # CONTRACTS.md 3.7: where the site (seed 004) and repository copies disagree, both pass.
+    for example in _repo_examples():
+        message = example["message"]
+        assert validate(message, api="corto", family=example["family"]) == [], example["page"]
+        assert family_of(message) == ("corto", example["family"]), example["page"]
+    families = {e["family"] for e in _repo_examples()}
+    assert {"handshake", "trade", "create.full", "migration", "createPool", "liquidity"} <= families
+
+
+def test_repository_burn_template_has_the_keys_and_types_of_burn() -> None:
+    # CONTRACTS.md 3.6: burn is a reserved template; its placeholder values ("string", 0) are not
+    # real keys or times, but nothing is missing and every type matches.
+    template = json.loads((SEEDS / "corto_repo_examples.json").read_text())["burn_template"]
+    found = validate(template["message"], api="corto", family="burn")
+    assert found and {v.rule for v in found} <= {"pattern", "minimum"}
+
+
+def test_seed_000_rest_examples_validate_in_a_tape(tmp_path: Path) -> None:
+    """Seed 000's pollers: every URL with the params it sends, answered as CONTRACTS.md 1.2 says."""
+    text = (SEEDS / "000_d54aad61bf260926.txt").read_text()
+    found = re.findall(r'"(https://frontend-api-v3\.pump\.fun/[^"]+)"', text)
+    urls = list(dict.fromkeys(u.replace("{mint}", MINT) for u in found))
+    params = [ast.literal_eval(p) for p in re.findall(r"params = (\{[^}]*\})", text)]
+    assert {u.split(".fun", 1)[1].split(MINT)[0] for u in urls} == {
+        "/trades/all/",
+        "/coins/latest",
+        "/trades/latest",
+        "/coins/",
+    }
+    assert params == [
+        {"limit": 10, "offset": 0, "minimumSize": 0},
+        {"limit": 20, "offset": 0, "minimumSize": 0},
+    ]
+    bodies = {
+        "/coins/latest": COIN,
+        f"/coins/{MINT}": COIN,
+        "/trades/latest": LATEST_TRADE,
+        f"/trades/all/{MINT}": [TRADE_ITEM, TRADE_ITEM_BARE],
+    }
+    frames: list[Frame] = []
+    for url in urls:
+        path = url.split(".fun", 1)[1]
+        for query in params if path.startswith("/trades/all/") else [{}]:
+            target = f"{path}?{urlencode(query)}" if query else path
+            body = json.dumps(bodies[path]).encode()
+            etag = (("ETag", 'W/"1a-abc"'),)
+            frames.append(
+                HttpExchange(len(frames), "http-1", HttpRequest("GET", target), HttpResponse(200, etag, body))
+            )
+            frames.append(
+                HttpExchange(
+                    len(frames),
+                    "http-1",
+                    HttpRequest("GET", target, (("If-None-Match", 'W/"1a-abc"'),)),
+                    HttpResponse(304, etag),
+                )
+            )
+    frames.append(
+        HttpExchange(
+            len(frames),
+            "http-1",
+            HttpRequest("GET", "/sol-price"),
+            HttpResponse(200, (), b'{"solPrice": 244.2}'),
+        )
+    )
+    tally = Tally()
+    path = dump_tape(tmp_path / "seed000.jsonl", header(), frames)
+    assert list(validate_tape(path, tally=tally)) == []
+    assert tally.messages == {
+        "pumpfun coin": 2,
+        "pumpfun trade": 1,
+        "pumpfun trade_list": 2,
+        "pumpfun query.trades_all": 4,
+        "pumpfun sol_price": 1,
+    }
+
+
+def test_pumpdata_examples_in_a_tape_are_found_by_event_name(tmp_path: Path) -> None:
+    """CONTRACTS.md 2.2/2.3: client emits with acks, server events, subscription_error."""
+    emits = [
+        (f, m) for _, f, m in PUMPDATA if f.startswith(("subscribe", "unsubscribe")) or f == "ohlcv_history"
+    ]
+    events = [
+        (f, m)
+        for _, f, m in PUMPDATA
+        if f in ("ohlcv", "token_update", "trade", "new_token", "migration", "sol_price", "billing_error")
+    ]
+    frames: list[Frame] = []
+    for ack_id, (name, payload) in enumerate(emits):
+        args = () if payload is None else (payload,)
+        frames.append(SioEvent(len(frames), "sio-1", C2S, name, args, ack_id))
+        answer = {"ok": True, "pool": POOL, "data": [CANDLE]} if name == "ohlcv_history" else {"ok": True}
+        frames.append(SioAck(len(frames), "sio-1", S2C, ack_id, (answer,)))
+    frames += [
+        SioEvent(len(frames) + i, "sio-1", S2C, name, (payload,)) for i, (name, payload) in enumerate(events)
+    ]
+    frames.append(
+        SioEvent(len(frames), "sio-1", S2C, "subscription_error", ({"error": "not_found", "message": "x"},))
+    )
+    tally = Tally()
+    assert list(validate_tape(dump_tape(tmp_path / "sio.jsonl", header(), frames), tally=tally)) == []
+    assert tally.messages["pumpdata ohlcv_history_ack"] == 2
+    assert tally.messages["pumpdata ack_error"] == 1
+    assert tally.messages["pumpdata unsubscribe_sol_price"] == 1
+    assert "pumpdata ?" not in tally.messages

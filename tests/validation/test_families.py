@@ -1,0 +1,197 @@
+"""Finding a message's family: create detail levels, paths, event names, lists, bad JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import socketio
+
+from harness.core.corto.detail import Detail, project
+from harness.core.families import NotJson, decode_json, family_of
+from harness.core.frames import C2S, S2C, Frame, HttpExchange, HttpRequest, HttpResponse, SioEvent, WsText
+from harness.server.app import MockServer
+from harness.store import dump_tape, read_tape
+from harness.validation import Tally, validate, validate_tape
+from tests.helpers import ROOT, header
+
+MINT = "CxLHsqvjfisgPAGwcZJsTn6nzZXJLxmVYM7v9pump"
+
+
+def _full_create() -> dict[str, Any]:
+    _, frames = read_tape(ROOT / "fixtures" / "demo" / "corto.jsonl")
+    for frame in frames:
+        if isinstance(frame, WsText) and '"txType":"create"' in frame.data:
+            message: dict[str, Any] = json.loads(frame.data)
+            return message
+    raise AssertionError("the demo tape has a create")
+
+
+FULL = _full_create()
+MIN = project(FULL, Detail.MIN)
+
+
+def test_a_lone_create_is_judged_by_its_keys() -> None:
+    assert family_of(MIN) == ("corto", "create.min")
+    assert family_of(project(FULL, Detail.MID)) == ("corto", "create.mid")
+    # CONTRACTS.md 3.6: mid is only "a superset of min and a subset of full": any such key set is
+    # mid, not a full create missing seventy keys.
+    between = {**MIN, "reserveSolBefore": 30000000000, "routeProgramId": FULL["routeProgramId"]}
+    assert family_of(between) == ("corto", "create.mid") and validate(between) == []
+    assert family_of(FULL) == ("corto", "create.full")
+    assert family_of({**FULL, "newKey": 1}) == ("corto", "create.full")
+    assert family_of({**MIN, "newKey": 1}) == ("corto", "create.full")
+
+
+def _ws(conn: str, direction: Any, message: Any) -> WsText:
+    return WsText(0, conn, direction, json.dumps(message))
+
+
+def test_a_create_is_held_to_the_detail_its_connection_asked_for(tmp_path: Path) -> None:
+    frames: list[Frame] = [
+        _ws("ws-1", C2S, {"type": "subscribe", "mode": "mints", "create": {"detail": "min"}}),
+        _ws("ws-1", S2C, FULL),  # asked for min, got full: the provider drifted
+        _ws("ws-2", C2S, {"type": "subscribe", "mode": "mints"}),  # detail omitted: full
+        _ws("ws-2", S2C, MIN),
+        _ws("ws-3", C2S, {"type": "subscribe", "mode": "all", "create": {"detail": ["min"]}}),
+        _ws("ws-3", S2C, MIN),  # a malformed request changes nothing: judged by keys
+    ]
+    found = list(validate_tape(dump_tape(tmp_path / "t.jsonl", header(), frames)))
+    by_line: dict[int | None, set[str]] = {}
+    for v in found:
+        by_line.setdefault(v.line, set()).add(f"{v.family} {v.rule}")
+    assert by_line == {
+        3: {"create.min additionalProperties"},
+        5: {"create.full required"},
+        6: {"request.subscribe enum"},
+    }
+
+
+def test_the_ack_s_create_detail_wins(tmp_path: Path) -> None:
+    ack = {
+        "type": "service",
+        "name": "subscription_ack",
+        "action": "subscribe",
+        "state": {
+            "availablePools": ["pump.fun"],
+            "availableEvents": ["create"],
+            "supportedModes": ["mints"],
+            "supportedMessages": ["subscribe"],
+            "effectiveFilter": {"mode": "mints", "subscriptions": {}, "createDetail": "mid"},
+        },
+    }
+    frames = [
+        _ws("ws-1", C2S, {"type": "subscribe", "mode": "mints", "create": {"detail": "min"}}),
+        _ws("ws-1", S2C, ack),
+        _ws("ws-1", S2C, project(FULL, Detail.MID)),
+    ]
+    tally = Tally()
+    assert list(validate_tape(dump_tape(tmp_path / "t.jsonl", header(), frames), tally=tally)) == []
+    assert tally.messages["corto create.mid"] == 1
+
+
+def _http(path: str, body: Any, status: int = 200) -> HttpExchange:
+    return HttpExchange(
+        0, "http-1", HttpRequest("GET", path), HttpResponse(status, (), json.dumps(body).encode())
+    )
+
+
+def test_rest_bodies_by_path_and_only_documented_paths(tmp_path: Path) -> None:
+    trade = {
+        "signature": "5" * 88,
+        "mint": MINT,
+        "sol_amount": 1,
+        "token_amount": 1,
+        "is_buy": True,
+        "user": MINT,
+        "timestamp": 1762115164,
+    }
+    coin = {"mint": MINT, "name": "x", "symbol": "X"}
+    frames = [
+        _http(f"/coins/{MINT}?sync=true", coin),
+        _http(f"/trades/all/{MINT}?limit=5", [trade]),
+        _http("/coins/currently-live?limit=5", [coin]),  # a list endpoint, not /coins/{mint}
+        _http("/coins/for-you", [coin]),
+        _http("/trades/all/not-a-mint", {"statusCode": 404}),
+        _http("/coins/latest", {"statusCode": 429, "message": "Too Many Requests"}, 429),
+    ]
+    tally = Tally()
+    assert list(validate_tape(dump_tape(tmp_path / "t.jsonl", header(), frames), tally=tally)) == []
+    assert tally.messages == {
+        "pumpfun coin": 1,
+        "pumpfun query.coin": 1,
+        "pumpfun trade_list": 1,
+        "pumpfun query.trades_all": 1,
+        "pumpfun error": 1,
+    }
+
+
+def test_a_list_is_a_trade_list_only_when_its_items_are_trades() -> None:
+    assert family_of([]) == ("pumpfun", "trade_list")
+    assert family_of([{"signature": "x", "sol_amount": 1}]) == ("pumpfun", "trade_list")
+    assert family_of([{"type": "ping"}, {"type": "subscribe", "mode": "all"}]) is None
+    assert family_of([{"error": "not_found", "message": "x"}]) is None
+
+
+def test_socketio_events_are_known_by_name(tmp_path: Path) -> None:
+    frames = [
+        SioEvent(0, "sio-1", C2S, "unsubscribe_sol_price"),  # CONTRACTS.md 2.2, no arguments
+        SioEvent(1, "sio-1", C2S, "unsubscribe_new_tokens", ({"protocols": ["PUMPFUN"]},)),
+        # guessing from keys would take this for subscribe_new_tokens and pass it
+        SioEvent(2, "sio-1", C2S, "subscribe_everything", ({"protocols": ["PUMPFUN"]},)),
+        SioEvent(3, "sio-1", S2C, "price", ({"price": 1.0, "time": 1779812627},)),
+    ]
+    found = list(validate_tape(dump_tape(tmp_path / "t.jsonl", header(), frames)))
+    assert [(v.line, v.pointer, v.rule) for v in found] == [(4, "/name", "family"), (5, "/name", "family")]
+    assert "'subscribe_everything' is not a documented PumpData client event" in found[0].message
+    assert "'price' is not a documented PumpData server event" in found[1].message
+    assert "subscription_error" in found[1].message
+
+
+async def test_a_served_client_emitting_documented_events_is_not_reported() -> None:
+    demo = ROOT / "fixtures" / "demo" / "pumpdata.jsonl"
+    async with MockServer([demo], manual=True, port=0) as server:
+        client = socketio.AsyncClient()
+        await client.connect(server.urls["socketio"], auth={"api_key": "pd_test"})
+        assert (await client.call("subscribe_sol_price"))["ok"] is True
+        assert (await client.call("unsubscribe_sol_price"))["ok"] is True
+        assert (await client.call("unsubscribe_new_tokens", {"protocols": ["PUMPFUN"]}))["ok"] is True
+        await client.disconnect()
+        assert server.violations == []
+
+
+def test_strict_json_only() -> None:
+    assert decode_json('{"a": 1e-9}') == {"a": 1e-9}
+    for text, reason in (
+        ('{"price": NaN}', "NaN is not a JSON number"),
+        ("[Infinity]", "Infinity is not a JSON number"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ("{nope", "Expecting property name"),
+    ):
+        found = decode_json(text)
+        assert isinstance(found, NotJson) and reason in found.reason, text[:20]
+
+
+def test_bad_json_in_a_tape_is_a_violation_not_a_crash(tmp_path: Path) -> None:
+    frames = [
+        WsText(0, "ws-1", S2C, '{"solInPool": NaN}'),
+        WsText(1, "ws-1", C2S, "[" * 50_000 + "]" * 50_000),
+    ]
+    found = list(validate_tape(dump_tape(tmp_path / "t.jsonl", header(), frames)))
+    assert [(v.line, v.rule) for v in found] == [(2, "json"), (3, "json")]
+    assert "NaN is not a JSON number" in found[0].message and "nested too deeply" in found[1].message
+
+
+def test_non_finite_floats_from_python_are_named() -> None:
+    (violation,) = validate({"solPrice": float("nan")})
+    assert (violation.pointer, violation.rule) == ("/solPrice", "json")
+    candle = [1779812627000, 1.0, float("inf"), 1.0, 1.0, 1.0]
+    (violation,) = validate([candle], api="pumpdata", family="ohlcv")
+    assert violation.pointer == "/0/2"
+
+
+def test_long_values_are_cut_in_violation_messages() -> None:
+    (violation,) = validate({"type": "subscribe", "mode": "x" * 100_000})
+    assert violation.pointer == "/mode" and len(violation.message) < 300
+    assert violation.message.endswith("is not one of ['all', 'mints', 'trades', 'migrations', 'pools']")
