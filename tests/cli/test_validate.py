@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import re
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from harness.core.frames import C2S, WsText
 from harness.store import dump_tape
@@ -13,7 +20,7 @@ from tests.helpers import ROOT, header, run_cli
 def test_demo_tapes_are_valid() -> None:
     out = run_cli("validate", str(ROOT / "fixtures" / "demo"))
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "all valid" in out.stdout
+    assert re.fullmatch(r"all valid \(\d{4,} messages in 3 files\)\n", out.stdout)
 
 
 def test_violations_exit_1_naming_file_line_family_pointer_rule(tmp_path: Path) -> None:
@@ -30,7 +37,7 @@ def test_violations_exit_1_naming_file_line_family_pointer_rule(tmp_path: Path) 
     assert out.returncode == 1
     first = out.stdout.splitlines()[0]
     assert first.startswith(f"{tape}:2: corto request.subscribe /create/detail: enum:")
-    assert "1 violations" in out.stdout and "1  corto request.subscribe" in out.stdout
+    assert "1 violation in 1 message in 1 file" in out.stdout and "1  corto request.subscribe" in out.stdout
 
 
 def test_json_files_one_message_or_a_list(tmp_path: Path) -> None:
@@ -67,3 +74,114 @@ def test_list_prints_every_family() -> None:
     lines = dict(line.split(": ", 1) for line in out.stdout.splitlines())
     assert "create.min" in lines["corto"].split() and "ohlcv_history_ack" in lines["pumpdata"].split()
     assert "trade_list" in lines["pumpfun"].split()
+
+
+def test_lists_with_and_without_family(tmp_path: Path) -> None:
+    def check(content: object, *args: str) -> dict[str, object]:
+        path = tmp_path / "m.json"
+        path.write_text(json.dumps(content))
+        out = run_cli("validate", str(path), "--format", "json", *args)
+        assert out.returncode in (0, 1), out.stderr
+        report: dict[str, object] = json.loads(out.stdout)
+        return report
+
+    pings = [{"type": "ping"}, {"type": "ping"}, {"type": "pong"}]
+    assert check(pings)["checked"] == {"corto request.ping": 2, "corto pong": 1}, "not a pumpfun trade list"
+    report = check(pings, "--family", "request.ping")
+    assert report["checked"] == {"corto request.ping": 3}
+    assert [v["pointer"] for v in report["violations"]] == ["/2/type"]  # type: ignore[attr-defined]
+    candles = [[1779812627000, 1, 1, 1, 1, 0]]
+    assert check(candles, "--family", "ohlcv")["checked"] == {"pumpdata ohlcv": 1}
+    assert check([candles, candles], "--family", "ohlcv")["checked"] == {"pumpdata ohlcv": 2}
+    assert check([], "--family", "trade_list")["checked"] == {"pumpfun trade_list": 1}
+
+
+def test_a_directory_holds_tapes_and_json_files(tmp_path: Path) -> None:
+    (tmp_path / "a.json").write_text('{"solPrice": 1}')
+    (tmp_path / "b.json").write_text('{"type": "subscribe", "mode": "x"}')
+    (tmp_path / "notes.txt").write_text("ignored")
+    dump_tape(
+        tmp_path / "c.jsonl", header(), [WsText(t=0, conn="ws-1", direction=C2S, data='{"type":"ping"}')]
+    )
+    out = run_cli("validate", str(tmp_path))
+    assert out.returncode == 1
+    assert f"{tmp_path / 'b.json'}:1: corto request.subscribe /mode: enum:" in out.stdout
+    assert "1 violation in 3 messages in 3 files" in out.stdout
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    out = run_cli("validate", str(empty))
+    assert out.returncode == 2 and "holds no tapes" in out.stderr
+
+
+def test_nothing_of_the_family_is_said(tmp_path: Path) -> None:
+    out = run_cli("validate", str(ROOT / "fixtures" / "demo" / "corto.jsonl"), "--family", "create.min")
+    assert out.returncode == 0 and out.stdout == "no messages of family create.min to check in 1 file\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"solPrice": NaN}', "NaN is not a JSON number"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        (b"\xff\xfe{}", "not UTF-8"),
+    ],
+)
+def test_unreadable_json_is_one_line_exit_2(tmp_path: Path, content: str | bytes, message: str) -> None:
+    path = tmp_path / "bad.json"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    out = run_cli("validate", str(path))
+    assert out.returncode == 2 and message in out.stderr
+    assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+
+
+def test_max_and_bad_max(tmp_path: Path) -> None:
+    many = tmp_path / "many.json"
+    many.write_text(json.dumps([{"type": "subscribe", "mode": "x"}] * 3))
+    out = run_cli("validate", str(many), "--max", "1")
+    assert out.returncode == 1 and out.stdout.count("/mode: enum") == 1 and "... 2 more" in out.stdout
+    out = run_cli("validate", str(many), "--max", "-1")
+    assert out.returncode == 2 and "--max must be 0 or more" in out.stderr
+
+
+def test_a_torn_last_line_is_a_warning(tmp_path: Path) -> None:
+    tape = dump_tape(
+        tmp_path / "t.jsonl", header(), [WsText(t=0, conn="ws-1", direction=C2S, data='{"type":"ping"}')]
+    )
+    with tape.open("a") as f:
+        f.write('{"t": 1, "conn": "ws-1", "pro')
+    out = run_cli("validate", str(tape))
+    assert out.returncode == 0 and "all valid (1 message in 1 file)" in out.stdout
+    assert f"warning: {tape}:3:" in out.stderr
+
+
+def test_progress_bar_on_a_terminal() -> None:
+    """Run on a terminal (a pseudo-terminal for stderr), validate draws its progress there."""
+    controller, terminal = pty.openpty()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "harness", "validate", str(ROOT / "fixtures" / "demo" / "corto.jsonl")],
+            cwd=ROOT,
+            env=dict(os.environ, PYTHONPATH=str(ROOT)),
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            timeout=60,
+            check=False,
+        )
+        os.close(terminal)
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    finally:
+        os.close(controller)
+    assert proc.returncode == 0
+    assert b"validating corto.jsonl [" in drawn and b"%" in drawn
+    assert b"validating" not in proc.stdout, "progress goes to the terminal, not into the report"
