@@ -129,6 +129,8 @@ async def test_the_seed_current_state_with_merging_subscribes() -> None:
     ("send", "message"),
     [
         ("{not json", "Malformed JSON."),
+        ('{"type":"subscribe","mode":NaN}', "Malformed JSON."),
+        ("[" * 50_000 + "]" * 50_000, "Malformed JSON."),
         (b"\x00\x01", "Binary frames are not supported; send JSON text."),
         ('{"type":"subscribe","events":"trade"}', "Field events must be an array of strings."),
         ('{"type":"subscribe","mode":7}', "Unknown subscription mode."),

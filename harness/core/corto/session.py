@@ -9,7 +9,6 @@ the handshake, every answer (subscription_ack, current_state, error, pong) and t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +27,7 @@ from harness.core.corto.filters import (
     subscribe,
     unsubscribe,
 )
+from harness.core.families import NotJson, decode_json
 
 DEFAULT_GRACE_MS = 3000
 GRACE_CLOSE_CODE = 1008
@@ -105,10 +105,9 @@ class Session:
         return [SendJson(self._service("error", error=error.body()))]
 
     def receive_text(self, text: str, now: float) -> list[Output]:
-        try:
-            message = json.loads(text)
-        except ValueError as exc:
-            return self._error(FilterError("Malformed JSON.", {"error": str(exc)}))
+        message = decode_json(text)
+        if isinstance(message, NotJson):  # NaN or nesting too deep included: strict JSON only
+            return self._error(FilterError("Malformed JSON.", {"error": message.reason}))
         request = parse_request(message, self.vocabulary, answer_ping=self.config.answer_ping)
         if isinstance(request, FilterError):
             return self._error(request)
