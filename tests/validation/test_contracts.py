@@ -426,3 +426,18 @@ def test_pumpdata_examples_in_a_tape_are_found_by_event_name(tmp_path: Path) -> 
     assert tally.messages["pumpdata ack_error"] == 1
     assert tally.messages["pumpdata unsubscribe_sol_price"] == 1
     assert "pumpdata ?" not in tally.messages
+
+
+def test_every_family_has_one_schema_citing_its_section() -> None:
+    from harness.core.families import FAMILIES
+    from harness.validation import SCHEMAS_DIR
+
+    files = {p.relative_to(SCHEMAS_DIR).as_posix() for p in SCHEMAS_DIR.rglob("*.json")}
+    expected = {f"{api}/{family}.json" for api, names in FAMILIES.items() for family in names}
+    assert files - expected == {"defs.json", "tape/tape.json"} and expected <= files
+    for name in sorted(files):
+        schema = json.loads((SCHEMAS_DIR / name).read_text())
+        assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema", name
+        assert schema["$id"] == f"https://harness.local/schemas/{name}", name
+        cites = r"DESIGN\.md 'Tape format'" if name.startswith("tape/") else r"CONTRACTS\.md \d"
+        assert re.search(cites, schema["description"]), f"{name} cites no section"
