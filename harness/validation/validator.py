@@ -281,7 +281,16 @@ class Validator:
         found = family_of(message, api)
         if found is None:
             what = f"{api} message" if api else "message of any API"
-            return [Violation(api or "", "", "", "family", f"not a documented {what}")]
+            # A lone Socket.IO payload such as {"pool": ...} only says what it is with its event name.
+            return [
+                Violation(
+                    api or "",
+                    "",
+                    "",
+                    "family",
+                    f"not a documented {what}, or one only its event name or path tells (give its family)",
+                )
+            ]
         return self.check(message, *found)
 
 
