@@ -190,3 +190,16 @@ def test_a_min_create_with_an_extra_key_is_named() -> None:
     # mid is a subset of full: a key outside the 87 is named too
     mid = EXAMPLES[("corto", "create.mid")][0]
     assert _pointers({**mid, "slot": 1}, "corto", "create.mid") == {("/slot", "propertyNames")}
+
+
+def test_pools_are_hyphenated_in_events_and_keys_base58() -> None:
+    # CONTRACTS.md 3.5: events name pools pump-fun, filters pump.fun; keys are base58 (no 0OIl).
+    trade = EXAMPLES[("corto", "trade")][0]
+    assert _pointers({**trade, "pool": "pump.fun"}, "corto", "trade") == {("/pool", "pattern")}
+    assert _pointers({**trade, "mint": "0OIl" + trade["mint"][4:]}, "corto", "trade") == {
+        ("/mint", "pattern")
+    }
+    ack = json.loads(json.dumps(EXAMPLES[("corto", "subscription_ack")][0]))
+    ack["state"]["availablePools"].append("pump-fun")
+    index = len(ack["state"]["availablePools"]) - 1
+    assert _pointers(ack, "corto", "subscription_ack") == {(f"/state/availablePools/{index}", "pattern")}
