@@ -22,7 +22,7 @@ from harness.core.frames import (
 )
 from harness.core.redact import PLACEHOLDER, RedactionRules, Redactor
 from harness.core.tape import decode_frame, decode_line, encode_frame
-from harness.store import TapeWriter, read_tape
+from harness.store import TapeReader, TapeWriter, read_tape
 from harness.strategies.frames import frames
 from tests.helpers import header
 
@@ -125,3 +125,34 @@ def test_same_secret_same_placeholder_different_secret_different(secret: str) ->
     assert isinstance(a, SioConnect) and isinstance(c, SioConnect)
     assert a == b
     assert a.auth["api_key"] != c.auth["api_key"]
+
+
+@given(st.lists(frames(), min_size=1, max_size=8), st.data(), st.booleans())
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_a_tape_cut_anywhere_still_reads(
+    tmp_path: Path, frame_list: list[Frame], data: st.DataObject, compressed: bool
+) -> None:
+    """A writer killed at any byte leaves a tape whose whole lines all read; a torn tail is reported."""
+    path = tmp_path / ("t.jsonl.gz" if compressed else "t.jsonl")
+    path.unlink(missing_ok=True)
+    with TapeWriter(path, header()) as writer:
+        after_header = path.stat().st_size
+        for frame in frame_list:
+            writer.write(frame)
+        whole = path.read_bytes()  # what was flushed: the gzip trailer is not there yet
+    cut = data.draw(st.integers(after_header, len(whole)), label="cut")
+    path.write_bytes(whole[:cut])
+    with TapeReader(path) as reader:
+        back = list(reader)
+        problems = reader.problems
+    assert back == frame_list[: len(back)]
+    if cut == len(whole):
+        # Every frame was flushed whole; only a gzip stream lacks its end (the writer never closed).
+        assert back == frame_list and bool(problems) == compressed
+    elif not compressed:
+        kept = whole[:cut]
+        # A last line that lost only its newline is still a whole frame; anything shorter is torn.
+        torn = not kept.endswith(b"\n")
+        lacks_only_newline = torn and whole[cut : cut + 1] == b"\n"
+        assert len(back) == kept.count(b"\n") - 1 + lacks_only_newline
+        assert bool(problems) == (torn and not lacks_only_newline)
