@@ -22,8 +22,8 @@ from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 
 from harness.core.families import FAMILIES, FamilyTracker, NotJson, apis_of, family_of
+from harness.resources import SCHEMAS_DIR
 
-SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
 BASE_URI = "https://harness.local/schemas"
 
 
