@@ -143,9 +143,8 @@ class TapeReader:
             )
             return None
         except (zlib.error, gzip.BadGzipFile) as exc:
-            raise TapeError(
-                self.path, self._line_no + 1, f"corrupt compressed data after line {self._line_no}: {exc}"
-            ) from None
+            where = f"after line {self._line_no}" if self._line_no else "at the start"
+            raise TapeError(self.path, self._line_no + 1, f"corrupt compressed data {where}: {exc}") from None
         except OSError as exc:
             raise TapeError(self.path, self._line_no + 1, f"cannot read: {exc.strerror or exc}") from None
         if not line:
@@ -158,7 +157,7 @@ class TapeReader:
         line = self._next_line()
         if line is None:
             if self.problems:
-                raise TapeError(self.path, 1, f"no header line: {self.problems[0].message}")
+                raise TapeError(self.path, 1, "no header line: the compressed stream ends before it")
             raise TapeError(self.path, None, "empty file: a tape starts with a header line")
         try:
             record = decode_line(line)

@@ -255,3 +255,13 @@ def test_streaming_reader_holds_one_line_at_a_time(tmp_path: Path) -> None:
         iterator = reader.records()
         next(iterator)
         assert reader.bytes_read < 400, "only the header and one frame were read"
+
+
+def test_a_gzip_tape_cut_inside_its_header_is_refused(tmp_path: Path) -> None:
+    path = dump_tape(tmp_path / "t.jsonl.gz", header(), FRAMES)
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(path.read_bytes()[:12])
+    with pytest.raises(
+        TapeError, match=r"cut.jsonl.gz:1: no header line: the compressed stream ends before it"
+    ):
+        TapeReader(cut)
