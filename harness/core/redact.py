@@ -114,7 +114,7 @@ class Redactor:
         """The stable placeholder for ``secret`` (itself, if it already is one)."""
         if PLACEHOLDER.fullmatch(secret):
             return secret
-        digest = hmac.new(self._key, secret.encode("utf-8"), hashlib.sha256).hexdigest()
+        digest = hmac.new(self._key, secret.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
         return f"REDACTED-{digest[:16]}"
 
     def text(self, value: str) -> str:

@@ -4,8 +4,9 @@ Owns the mapping between :mod:`harness.core.frames` values and the dicts that ar
 each (DESIGN.md "Tape format"; the JSON Schema is ``schemas/tape/tape.json``). Pure: strings and
 dicts in, values out. Reading and writing files is :mod:`harness.store`'s job.
 
-Canonical encoding: keys sorted, no insignificant white space, UTF-8 kept as is, ``t`` and
-``latency`` rounded to the microsecond. Bodies and binary payloads are text when they are valid
+Canonical encoding: keys sorted, no insignificant white space, UTF-8 kept as is (``\\u``
+escapes only in a line that carries a lone surrogate), ``t`` and ``latency`` rounded to the
+microsecond. Bodies and binary payloads are text when they are valid
 UTF-8 (``body``) and base64 otherwise (``body_b64``).
 
 Versioning follows mitmproxy's flow files: the format version is independent of the release; a
@@ -426,7 +427,14 @@ def _direction(obj: Record) -> Direction:
 
 
 def _dumps(obj: Record) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    line = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (a peer's JSON "\ud800" decodes to one) cannot be UTF-8: this line keeps
+        # every non-ASCII character escaped instead, and still decodes to the same values.
+        line = json.dumps(obj, sort_keys=True, separators=(",", ":"))
+    return line
 
 
 def _round(value: float) -> float:

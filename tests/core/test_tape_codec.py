@@ -186,3 +186,13 @@ def test_tape_filename_is_utc_stamped_and_label_safe() -> None:
 def test_sio_event_without_ack_id_omits_it() -> None:
     rec = json.loads(encode_frame(SioEvent(t=0, conn="s", direction=C2S, name="subscribe", args=({},))))
     assert "ack_id" not in rec
+
+
+def test_a_lone_surrogate_from_a_peer_still_makes_a_utf8_line() -> None:
+    args = tuple(json.loads('["\\ud800 é", {"k": "\\udfff"}]'))
+    frame = SioEvent(t=0, conn="s", direction=S2C, name="trade", args=args)
+    line = encode_frame(frame)
+    line.encode("utf-8")  # a writer can write it
+    assert "\\ud800" in line and decode_frame(decode_line(line.encode("utf-8"))) == frame
+    plain = encode_frame(SioEvent(t=0, conn="s", direction=S2C, name="trade", args=("é",)))
+    assert "é" in plain, "other lines keep their UTF-8 as is"
