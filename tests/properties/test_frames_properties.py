@@ -159,7 +159,7 @@ def _payloads(frame: Frame) -> list[bytes]:
 
 
 @given(secrets, token_secrets, pattern_secrets, secret_query_names, st.binary(min_size=1, max_size=16))
-@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_no_generated_secret_survives_in_the_written_bytes(
     tmp_path: Path, secret: str, token: str, pattern: str, query: str, key: bytes
 ) -> None:
@@ -202,7 +202,7 @@ def test_same_secret_same_placeholder_different_secret_different(secret: str) ->
 
 
 @given(st.lists(frames(), min_size=1, max_size=8), st.data(), st.booleans())
-@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_a_tape_cut_anywhere_still_reads(
     tmp_path: Path, frame_list: list[Frame], data: st.DataObject, compressed: bool
 ) -> None:
