@@ -104,6 +104,16 @@ def test_pumpfun_polls_etags_change_only_with_the_data(tapes: dict[str, tuple[ob
             assert bodies.get(path) != ex.response.body, "a 200 only when the body changed"
             bodies[path] = ex.response.body
     assert statuses == {200, 304}
+    # One representation, one ETag: the same body always carries the same one, another body another.
+    etag_of: dict[tuple[str, bytes], str] = {}
+    for ex in exchanges:
+        if ex.response.status == 200:
+            etag = ex.response.header("ETag")
+            assert etag is not None and etag.startswith('W/"')
+            assert etag_of.setdefault((ex.request.url, ex.response.body), etag) == etag
+    for url in {url for url, _ in etag_of}:
+        tags = [tag for (u, _), tag in etag_of.items() if u == url]
+        assert len(tags) == len(set(tags)), url
     trade = json.loads(next(e.response.body for e in exchanges if e.request.url == "/trades/latest"))
     assert isinstance(trade["sol_amount"], int) and trade["timestamp"] < 1e11 and "tx_index" not in trade
     coin = json.loads(next(e.response.body for e in exchanges if e.request.url == "/coins/latest"))
