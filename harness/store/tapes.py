@@ -38,6 +38,9 @@ from harness.core.tape import (
 
 TAPE_SUFFIXES = (".jsonl", ".jsonl.gz")
 GZIP_MAGIC = b"\x1f\x8b"
+HEADER_LIMIT = 1 << 20
+"""A header line is a few hundred bytes: a file without a newline in its first MiB is no tape
+(and ``harness inspect /dev/zero`` must not read forever)."""
 
 
 class TapeError(Exception):
@@ -129,13 +132,14 @@ class TapeReader:
         """How far into the file on disk the reader is, for progress bars."""
         return self._raw.tell()
 
-    def _next_line(self) -> bytes | None:
-        """The next raw line (with its newline if it had one), or None at the end."""
+    def _next_line(self, limit: int = -1) -> bytes | None:
+        """The next raw line (with its newline if it had one; at most ``limit`` bytes), or None at
+        the end."""
         if self._pending is not None:
             line, self._pending = self._pending, None
             return line
         try:
-            line = self._file.readline()
+            line = self._file.readline(limit)
         except EOFError as exc:
             # A gzip stream cut short by a killed writer: what was flushed before is intact.
             self.problems.append(
@@ -154,11 +158,13 @@ class TapeReader:
         return line
 
     def _read_header(self) -> TapeHeader:
-        line = self._next_line()
+        line = self._next_line(HEADER_LIMIT)
         if line is None:
             if self.problems:
                 raise TapeError(self.path, 1, "no header line: the compressed stream ends before it")
             raise TapeError(self.path, None, "empty file: a tape starts with a header line")
+        if len(line) == HEADER_LIMIT and not line.endswith(b"\n"):
+            raise TapeError(self.path, 1, f"not a tape: no header line in the first {HEADER_LIMIT:,} bytes")
         try:
             record = decode_line(line)
         except TapeFormatError as exc:

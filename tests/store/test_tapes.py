@@ -265,3 +265,12 @@ def test_a_gzip_tape_cut_inside_its_header_is_refused(tmp_path: Path) -> None:
         TapeError, match=r"cut.jsonl.gz:1: no header line: the compressed stream ends before it"
     ):
         TapeReader(cut)
+
+
+def test_a_file_without_a_header_line_is_not_read_to_its_end(tmp_path: Path) -> None:
+    path = tmp_path / "video.jsonl"
+    path.write_bytes(b"\0" * (3 << 20))
+    with pytest.raises(TapeError, match=r"video.jsonl:1: not a tape: no header line in the first 1,048,576"):
+        TapeReader(path)
+    out = run_cli("inspect", "/dev/zero", timeout=30)
+    assert out.returncode == 2 and "/dev/zero:1: not a tape" in out.stderr
