@@ -35,8 +35,12 @@ def _fmt(value: float | None) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small workloads (a smoke test)")
-    parser.add_argument("names", nargs="*", help="only these modules (e.g. tape, rest)")
+    known = [name.removeprefix("bench.bench_") for name in MODULES]
+    parser.add_argument("names", nargs="*", metavar="NAME", help=f"only these ({', '.join(known)})")
     args = parser.parse_args(argv)
+    unknown = [name for name in args.names if name not in known]
+    if unknown:
+        parser.error(f"unknown benchmark {unknown[0]!r} (known: {', '.join(known)})")
     rows: list[tuple[str, Result]] = []
     for name in MODULES:
         short = name.removeprefix("bench.bench_")

@@ -93,7 +93,10 @@ def _text(r: dict[str, Any]) -> str:
     lines.append(f"redaction {', '.join(r['redaction']) or 'none recorded'}")
     if r["frames"]:
         lines.append(f"span      t={r['start']:.3f}s .. {r['end']:.3f}s  (duration {r['duration']:.3f} s)")
-    conns = ", ".join(f"{p} {n}" for p, n in r["connections"].items()) or "none"
+    if not r["frames"]:
+        lines.append("frames    none: the tape holds only its header")
+        return "\n".join(lines + [f"\nline {p['line']}: {p['message']}" for p in r["problems"]])
+    conns = ", ".join(f"{p} {n}" for p, n in r["connections"].items())
     lines.append(f"frames    {r['frames']} in {sum(r['connections'].values())} connections ({conns})")
     rows: list[tuple[str, ...]] = [("protocol", "frames", "per s")]
     rows += [(p, str(v["frames"]), f"{v['per_s']:.2f}") for p, v in r["protocols"].items()]
@@ -109,8 +112,7 @@ def _text(r: dict[str, Any]) -> str:
         lines += ["", *_table(rows)]
     if r["out_of_order_frames"]:
         lines.append(f"\nwarning: {r['out_of_order_frames']} frames are earlier than the one before")
-    for p in r["problems"]:
-        lines.append(f"\nline {p['line']}: {p['message']}")
+    lines += [f"\nline {p['line']}: {p['message']}" for p in r["problems"]]
     return "\n".join(lines)
 
 

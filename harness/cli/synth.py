@@ -35,14 +35,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from harness.cli.main import UsageError
+    from harness.cli.progress import Progress
     from harness.synth import APIS, write
 
     if not args.duration > 0 or args.duration > 86_400:
         raise UsageError(f"--duration must be between 0 and 86400 seconds, got {args.duration:g}")
-    try:
-        written = write(args.out, args.seed, args.duration, tuple(args.api or APIS), gzip=args.gzip)
-    except OSError as exc:
-        raise UsageError(f"cannot write to {args.out}: {exc.strerror or exc}") from None
+    with Progress("simulating the market", unit="frames") as bar:
+        bar.update(0, force=True)
+
+        def show(api: str, done: int, total: int) -> None:
+            label = f"writing {api}.jsonl"
+            changed = label != bar.label
+            bar.label, bar.total = label, total
+            bar.update(done, force=changed)
+
+        try:
+            written = write(
+                args.out, args.seed, args.duration, tuple(args.api or APIS), gzip=args.gzip, progress=show
+            )
+        except OSError as exc:
+            raise UsageError(f"cannot write to {args.out}: {exc.strerror or exc}") from None
     for path, frames in written:
         print(f"{path}  {frames} frames  {path.stat().st_size:,} bytes")
     return 0

@@ -72,9 +72,9 @@ class ReplayClock:
         return self.offset + (host_now - self.anchor) * self.speed
 
     def advance(self, seconds: float, host_now: float) -> ReplayClock:
-        """Move replay time forward by ``seconds`` (in any mode); negative moves are refused."""
-        if seconds < 0 or math.isnan(seconds):
-            raise ValueError(f"the replay clock only moves forward (asked for {seconds} s)")
+        """Move replay time forward by ``seconds`` (in any mode); negative or endless moves are refused."""
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError(f"the replay clock only moves forward, a finite time (asked for {seconds} s)")
         return self.advance_to(self.now(host_now) + seconds, host_now)
 
     def advance_to(self, replay_t: float, host_now: float) -> ReplayClock:

@@ -73,9 +73,12 @@ class RedactionRules:
         pats = tuple(patterns)
         for pattern in pats:
             try:
-                re.compile(pattern)
+                compiled = re.compile(pattern)
             except re.error as exc:
                 raise ValueError(f"bad redaction pattern {pattern!r}: {exc}") from None
+            if compiled.fullmatch("") is not None:
+                # It would put a placeholder between every two characters of every string.
+                raise ValueError(f"bad redaction pattern {pattern!r}: it matches the empty string")
         return cls(
             headers=DEFAULT_HEADERS | {h.lower() for h in headers},
             query_params=DEFAULT_QUERY_PARAMS | {q.lower() for q in query_params},
@@ -111,7 +114,7 @@ class Redactor:
         """The stable placeholder for ``secret`` (itself, if it already is one)."""
         if PLACEHOLDER.fullmatch(secret):
             return secret
-        digest = hmac.new(self._key, secret.encode("utf-8"), hashlib.sha256).hexdigest()
+        digest = hmac.new(self._key, secret.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
         return f"REDACTED-{digest[:16]}"
 
     def text(self, value: str) -> str:
@@ -169,10 +172,15 @@ class Redactor:
         pieces = value.split(";")
         out = []
         for index, piece in enumerate(pieces):
-            name, eq, val = piece.partition("=")
             # In Set-Cookie only the first pair is the cookie; the rest are attributes.
-            if eq and (not set_cookie or index == 0):
+            if set_cookie and index > 0:
+                out.append(self.text(piece))
+                continue
+            name, eq, val = piece.partition("=")
+            if eq:
                 out.append(f"{name}={self.placeholder(val.strip())}")
+            elif piece.strip():  # a bare value, no name: all of it is the secret
+                out.append(piece[: len(piece) - len(piece.lstrip())] + self.placeholder(piece.strip()))
             else:
                 out.append(piece)
         return ";".join(out)
@@ -206,11 +214,20 @@ class Redactor:
         return self.text(text)
 
     def body(self, body: bytes) -> bytes:
+        """An HTTP body or WebSocket binary message: JSON keys and patterns when it is UTF-8 text;
+        otherwise the patterns, matched byte for character (Latin-1), so a secret inside binary
+        data goes too."""
         try:
-            text = body.decode("utf-8")
+            return self.json_text(body.decode("utf-8")).encode("utf-8")
         except UnicodeDecodeError:
+            pass
+        if not self._patterns:
             return body
-        return self.json_text(text).encode("utf-8")
+        data = self.text(body.decode("latin-1")).encode("latin-1")
+        try:  # what is left may be UTF-8 now: redact it as such, so a second pass changes nothing
+            return self.json_text(data.decode("utf-8")).encode("utf-8")
+        except UnicodeDecodeError:
+            return data
 
     # --- frames --------------------------------------------------------------------------------
 
@@ -240,7 +257,7 @@ class Redactor:
             case WsText():
                 return dataclasses.replace(frame, data=self.json_text(frame.data))
             case WsBinary():
-                return frame
+                return dataclasses.replace(frame, data=self.body(frame.data))
             case WsClose():
                 return dataclasses.replace(frame, reason=self.text(frame.reason))
             case SioConnect():
@@ -259,7 +276,10 @@ class Redactor:
                 return dataclasses.replace(frame, reason=self.text(frame.reason))
 
     def recorded(self, recorded: Recorded) -> Recorded:
-        """The tape header's upstream URLs with their secrets removed."""
+        """What the tape header says was recorded, with the secrets in it removed."""
         return dataclasses.replace(
-            recorded, upstreams=tuple((name, self.url(url)) for name, url in recorded.upstreams)
+            recorded,
+            upstreams=tuple((name, self.url(url)) for name, url in recorded.upstreams),
+            label=self.text(recorded.label),
+            extra=tuple((key, self.json(value)) for key, value in recorded.extra),
         )

@@ -4,8 +4,9 @@ Owns the mapping between :mod:`harness.core.frames` values and the dicts that ar
 each (DESIGN.md "Tape format"; the JSON Schema is ``schemas/tape/tape.json``). Pure: strings and
 dicts in, values out. Reading and writing files is :mod:`harness.store`'s job.
 
-Canonical encoding: keys sorted, no insignificant white space, UTF-8 kept as is, ``t`` and
-``latency`` rounded to the microsecond. Bodies and binary payloads are text when they are valid
+Canonical encoding: keys sorted, no insignificant white space, UTF-8 kept as is (``\\u``
+escapes only in a line that carries a lone surrogate), ``t`` and ``latency`` rounded to the
+microsecond. Bodies and binary payloads are text when they are valid
 UTF-8 (``body``) and base64 otherwise (``body_b64``).
 
 Versioning follows mitmproxy's flow files: the format version is independent of the release; a
@@ -18,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -141,21 +143,26 @@ def decode_header(obj: Mapping[str, Any]) -> TapeHeader:
     if version != FORMAT_VERSION:
         obj = migrate(dict(obj), version)
     try:
-        recorded = obj.get("recorded") or {}
         created = obj["created"]
         if not isinstance(created, str):
             raise TapeFormatError("header field 'created' must be a string")
+        recorded = _object(obj.get("recorded", {}), "recorded")
         return TapeHeader(
             created=created,
-            harness_version=str(obj.get("harness", "")),
+            harness_version=_str(obj.get("harness", ""), "harness"),
             recorded=Recorded(
-                apis=tuple(recorded.get("apis", ())),
-                upstreams=tuple(sorted(dict(recorded.get("upstreams", {})).items())),
-                label=str(recorded.get("label", "")),
-                source=str(recorded.get("source", "")),
-                extra=tuple(sorted(dict(recorded.get("extra", {})).items())),
+                apis=_strings(recorded.get("apis", []), "recorded.apis"),
+                upstreams=tuple(
+                    sorted(
+                        (name, _str(url, f"recorded.upstreams.{name}"))
+                        for name, url in _object(recorded.get("upstreams", {}), "recorded.upstreams").items()
+                    )
+                ),
+                label=_str(recorded.get("label", ""), "recorded.label"),
+                source=_str(recorded.get("source", ""), "recorded.source"),
+                extra=tuple(sorted(_object(recorded.get("extra", {}), "recorded.extra").items())),
             ),
-            redaction=tuple(obj.get("redaction", ())),
+            redaction=_strings(obj.get("redaction", []), "redaction"),
         )
     except KeyError as exc:
         raise TapeFormatError(f"header lacks required field {exc.args[0]!r}") from None
@@ -232,33 +239,38 @@ def decode_frame(obj: object) -> Frame:
     except ValueError:
         raise TapeFormatError(f"unknown protocol {obj['proto']!r} (expected one of http, ws, sio)") from None
     kind = obj.get("kind")
-    cls = FRAME_TYPE_BY_KEY.get((proto, kind))  # type: ignore[arg-type]
+    cls = FRAME_TYPE_BY_KEY.get((proto, kind)) if isinstance(kind, str) else None
     if cls is None:
         known = sorted(k for p, k in FRAME_TYPE_BY_KEY if p is proto)
         raise TapeFormatError(
             f"unknown frame kind {kind!r} for protocol {proto.value!r} (known: {', '.join(known)})"
         )
     try:
-        return _DECODERS[cls](obj)
+        frame = _DECODERS[cls](obj)
     except KeyError as exc:
         raise TapeFormatError(f"{proto.value} {kind} frame lacks required field {exc.args[0]!r}") from None
-    except (TypeError, ValueError, AttributeError, binascii.Error) as exc:
+    except (TypeError, ValueError, AttributeError, OverflowError, binascii.Error) as exc:
         raise TapeFormatError(f"malformed {proto.value} {kind} frame: {exc}") from None
+    if "dir" in obj and obj["dir"] != frame.direction.value:
+        # An exchange, a WebSocket open and a Socket.IO connect come from the client; a
+        # connect_error from the server (the schema pins their "dir").
+        raise TapeFormatError(
+            f"a {proto.value} {kind} frame is always {frame.direction.value}, got dir {obj['dir']!r}"
+        )
+    return frame
 
 
 def _common(obj: Record) -> tuple[float, str]:
-    t = obj["t"]
-    if not isinstance(t, int | float) or isinstance(t, bool):
-        raise TypeError(f"'t' must be a number, got {t!r}")
+    t = _seconds(obj["t"], "t")
     conn = obj["conn"]
     if not isinstance(conn, str):
         raise TypeError(f"'conn' must be a string, got {conn!r}")
-    return float(t), conn
+    return t, conn
 
 
 def _decode_exchange(obj: Record) -> Frame:
     t, conn = _common(obj)
-    req, resp = obj["request"], obj["response"]
+    req, resp = _object(obj["request"], "request"), _object(obj["response"], "response")
     return HttpExchange(
         t=t,
         conn=conn,
@@ -274,7 +286,7 @@ def _decode_exchange(obj: Record) -> Frame:
             headers=_headers_in(resp.get("headers", [])),
             body=_bytes_in("body", resp),
         ),
-        latency=float(obj.get("latency", 0.0)),
+        latency=_seconds(obj.get("latency", 0.0), "latency"),
     )
 
 
@@ -391,6 +403,8 @@ def decode_line(line: str | bytes) -> Record:
         obj = _decode(line.decode("utf-8") if isinstance(line, bytes) else line)
     except (ValueError, UnicodeDecodeError) as exc:
         raise TapeFormatError(f"not JSON: {exc}") from None
+    except RecursionError:
+        raise TapeFormatError("not JSON: nested too deeply") from None
     if not isinstance(obj, dict):
         raise TapeFormatError(f"a tape line must be a JSON object, got {type(obj).__name__}")
     return obj
@@ -413,7 +427,14 @@ def _direction(obj: Record) -> Direction:
 
 
 def _dumps(obj: Record) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    line = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (a peer's JSON "\ud800" decodes to one) cannot be UTF-8: this line keeps
+        # every non-ASCII character escaped instead, and still decodes to the same values.
+        line = json.dumps(obj, sort_keys=True, separators=(",", ":"))
+    return line
 
 
 def _round(value: float) -> float:
@@ -452,6 +473,28 @@ def _args(raw: JsonValue) -> tuple[JsonValue, ...]:
     if not isinstance(raw, list):
         raise TypeError(f"'args' must be a list, got {type(raw).__name__}")
     return tuple(raw)
+
+
+def _seconds(value: JsonValue, name: str) -> float:
+    """A time or duration: a finite, non-negative number of seconds."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise TypeError(f"{name!r} must be a number, got {value!r}")
+    seconds = float(value)
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"{name!r} must be a finite number of seconds >= 0, got {value!r}")
+    return seconds
+
+
+def _object(value: JsonValue, name: str) -> Record:
+    if not isinstance(value, dict):
+        raise TypeError(f"{name!r} must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _strings(value: JsonValue, name: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise TypeError(f"{name!r} must be a list of strings, got {value!r}")
+    return tuple(value)
 
 
 def _str(value: JsonValue, name: str) -> str:

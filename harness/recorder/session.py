@@ -22,8 +22,8 @@ from harness import __version__
 from harness.core.families import FamilyTracker
 from harness.core.frames import Frame, Recorded, TapeHeader
 from harness.core.redact import RedactionRules, Redactor
-from harness.core.tape import tape_filename, utc_timestamp
-from harness.store import TapeWriter
+from harness.core.tape import utc_timestamp
+from harness.store import create_tape
 from harness.validation import Violation
 
 
@@ -42,14 +42,14 @@ class RecordingSession:
         now = datetime.now(UTC)
         self.rules = rules or RedactionRules()
         self.redactor = Redactor(self.rules, key or secrets.token_bytes(32))
-        self.path = out_dir / tape_filename(now, label, gzip=gzip)
         header = TapeHeader(
             created=utc_timestamp(now),
             harness_version=__version__,
             recorded=self.redactor.recorded(recorded),
             redaction=self.rules.describe(),
         )
-        self._writer = TapeWriter(self.path, header)
+        self._writer = create_tape(out_dir, now, label, header, gzip=gzip)
+        self.path = self._writer.path
         self._start = time.monotonic()
         self._next_conn: Counter[str] = Counter()
         self.frames: Counter[str] = Counter()

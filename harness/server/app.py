@@ -25,13 +25,11 @@ from typing import Any, Self
 from aiohttp import web
 
 from harness.core.frames import C2S, Frame, HttpExchange
+from harness.resources import DEMO_TAPES
 from harness.server.config import ClockStart, ServerConfig
 from harness.server.context import Emulator, LoadedTapes, ServedViolation
 from harness.server.scheduler import Scheduler
 from harness.store import TapeReader, find_tapes
-
-DEMO_TAPES = Path(__file__).resolve().parents[2] / "fixtures" / "demo"
-"""The demo tapes served when no tape is given (made by ``harness synth --seed 7``)."""
 
 MAX_VIOLATIONS = 10_000
 """Violations kept per server (older ones are counted, not kept), so memory stays bounded."""

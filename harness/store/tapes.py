@@ -3,17 +3,20 @@
 Owns file handling only (plain ``.jsonl`` or gzip ``.jsonl.gz``); the line format is
 :mod:`harness.core.tape`'s. The reader never holds more than one line in memory, reports and
 skips a torn last line (a killed writer), and turns every other defect into a :class:`TapeError`
-that names the file and the line.
+that names the file and the line. The writer never overwrites a tape; a file it cannot create or
+write is a :class:`TapeError` too.
 """
 
 from __future__ import annotations
 
 import gzip
 import io
+import itertools
 import os
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
@@ -30,9 +33,14 @@ from harness.core.tape import (
     header_version,
     is_header_record,
     migrate,
+    tape_filename,
 )
 
 TAPE_SUFFIXES = (".jsonl", ".jsonl.gz")
+GZIP_MAGIC = b"\x1f\x8b"
+HEADER_LIMIT = 1 << 20
+"""A header line is a few hundred bytes: a file without a newline in its first MiB is no tape
+(and ``harness inspect /dev/zero`` must not read forever)."""
 
 
 class TapeError(Exception):
@@ -99,8 +107,11 @@ class TapeReader:
         except OSError as exc:
             raise TapeError(self.path, None, f"cannot open: {exc.strerror}") from None
         self._raw = raw
+        # Compressed or not by content, not by name: a renamed tape still reads.
+        compressed = raw.read(len(GZIP_MAGIC)) == GZIP_MAGIC
+        raw.seek(0)
         self._file: IO[bytes] = (
-            gzip.GzipFile(fileobj=raw) if is_gzip_path(self.path) else raw  # type: ignore[assignment]
+            gzip.GzipFile(fileobj=raw) if compressed else raw  # type: ignore[assignment]
         )
         self._line_no = 0
         self._pending: bytes | None = None
@@ -121,19 +132,25 @@ class TapeReader:
         """How far into the file on disk the reader is, for progress bars."""
         return self._raw.tell()
 
-    def _next_line(self) -> bytes | None:
-        """The next raw line (with its newline if it had one), or None at the end."""
+    def _next_line(self, limit: int = -1) -> bytes | None:
+        """The next raw line (with its newline if it had one; at most ``limit`` bytes), or None at
+        the end."""
         if self._pending is not None:
             line, self._pending = self._pending, None
             return line
         try:
-            line = self._file.readline()
-        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            line = self._file.readline(limit)
+        except EOFError as exc:
             # A gzip stream cut short by a killed writer: what was flushed before is intact.
             self.problems.append(
                 TapeProblem(self._line_no + 1, f"compressed stream ends early ({exc}); rest skipped")
             )
             return None
+        except (zlib.error, gzip.BadGzipFile) as exc:
+            where = f"after line {self._line_no}" if self._line_no else "at the start"
+            raise TapeError(self.path, self._line_no + 1, f"corrupt compressed data {where}: {exc}") from None
+        except OSError as exc:
+            raise TapeError(self.path, self._line_no + 1, f"cannot read: {exc.strerror or exc}") from None
         if not line:
             return None
         self._line_no += 1
@@ -141,9 +158,13 @@ class TapeReader:
         return line
 
     def _read_header(self) -> TapeHeader:
-        line = self._next_line()
+        line = self._next_line(HEADER_LIMIT)
         if line is None:
+            if self.problems:
+                raise TapeError(self.path, 1, "no header line: the compressed stream ends before it")
             raise TapeError(self.path, None, "empty file: a tape starts with a header line")
+        if len(line) == HEADER_LIMIT and not line.endswith(b"\n"):
+            raise TapeError(self.path, 1, f"not a tape: no header line in the first {HEADER_LIMIT:,} bytes")
         try:
             record = decode_line(line)
         except TapeFormatError as exc:
@@ -165,6 +186,8 @@ class TapeReader:
             torn = not line.endswith(b"\n")
             try:
                 record = decode_line(line)
+                if is_header_record(record):
+                    raise TapeFormatError("a second tape header: one file holds one tape (concatenated?)")
                 if self._version != FORMAT_VERSION:
                     record = migrate(record, self._version)
                 frame = decode_frame(record)
@@ -222,10 +245,22 @@ class TapeWriter:
 
     def __init__(self, path: Path | str, header: TapeHeader) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.frames_written = 0
         self.bytes_written = 0
-        raw: IO[bytes] = open(self.path, "xb")  # noqa: SIM115 (closed in close())
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except FileExistsError as exc:
+            message = f"cannot create a tape: {exc.filename} is not a directory"
+            raise TapeError(self.path, None, message) from None
+        except OSError as exc:
+            message = f"cannot create a tape: {exc.strerror or exc} ({exc.filename})"
+            raise TapeError(self.path, None, message) from None
+        try:
+            raw: IO[bytes] = open(self.path, "xb")  # noqa: SIM115 (closed in close())
+        except FileExistsError:
+            raise TapeError(self.path, None, "already exists (a tape is never overwritten)") from None
+        except OSError as exc:
+            raise TapeError(self.path, None, f"cannot create a tape: {exc.strerror or exc}") from None
         self._raw = raw
         self._file: IO[bytes] = (
             gzip.GzipFile(fileobj=raw, mode="wb", mtime=0)  # type: ignore[assignment]
@@ -240,10 +275,13 @@ class TapeWriter:
 
     def _write_line(self, line: str) -> None:
         data = line.encode("utf-8") + b"\n"
-        self._file.write(data)
-        self._file.flush()  # gzip: Z_SYNC_FLUSH, so every whole line is decodable
-        if self._file is not self._raw:
-            self._raw.flush()
+        try:
+            self._file.write(data)
+            self._file.flush()  # gzip: Z_SYNC_FLUSH, so every whole line is decodable
+            if self._file is not self._raw:
+                self._raw.flush()
+        except OSError as exc:
+            raise TapeError(self.path, None, f"cannot write: {exc.strerror or exc}") from None
         self.bytes_written += len(data)
 
     def close(self) -> None:
@@ -261,6 +299,24 @@ class TapeWriter:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def create_tape(
+    out_dir: Path, moment: datetime, label: str, header: TapeHeader, *, gzip: bool = False
+) -> TapeWriter:
+    """A writer of the new tape ``out_dir/<UTC YYYYMMDDTHHMMSSZ>-<label>.jsonl[.gz]``.
+
+    When that name is taken (two recordings started in the same second), ``-2``, ``-3`` ... follow
+    the label.
+    """
+    for n in itertools.count(1):
+        path = out_dir / tape_filename(moment, label if n == 1 else f"{label}-{n}", gzip=gzip)
+        try:
+            return TapeWriter(path, header)
+        except TapeError:
+            if not path.is_file():
+                raise
+    raise AssertionError("unreachable")
 
 
 def dump_tape(path: Path | str, header: TapeHeader, frames: list[Frame]) -> Path:

@@ -8,6 +8,7 @@ follow CONTRACTS.md; see :mod:`harness.synth.market` for the market model.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from harness import __version__
@@ -52,8 +53,18 @@ def generate(
     return out
 
 
+Progress = Callable[[str, int, int], None]
+"""Told ``(api, frames written, frames in all)`` while a tape is written."""
+
+
 def write(
-    out_dir: Path, seed: int, duration: float, apis: tuple[str, ...] = APIS, *, gzip: bool = False
+    out_dir: Path,
+    seed: int,
+    duration: float,
+    apis: tuple[str, ...] = APIS,
+    *,
+    gzip: bool = False,
+    progress: Progress | None = None,
 ) -> list[tuple[Path, int]]:
     """Write the tapes; returns (path, frames) for each. Existing files are replaced."""
     from harness.store import TapeWriter
@@ -64,7 +75,9 @@ def write(
         path = out_dir / f"{api}.jsonl{'.gz' if gzip else ''}"
         path.unlink(missing_ok=True)
         with TapeWriter(path, header) as writer:
-            for frame in frames:
+            for done, frame in enumerate(frames):
                 writer.write(frame)
+                if progress is not None and done % 1000 == 0:
+                    progress(api, done, len(frames))
         written.append((path, len(frames)))
     return written

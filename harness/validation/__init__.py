@@ -6,8 +6,8 @@
 live in ``schemas/<api>/<family>.json``; :mod:`harness.validation.validator` compiles them once.
 """
 
+from harness.resources import SCHEMAS_DIR
 from harness.validation.validator import (
-    SCHEMAS_DIR,
     Tally,
     UnknownFamily,
     Validator,

@@ -33,8 +33,8 @@ from harness.core.families import (
     apis_of,
     family_of,
 )
+from harness.resources import SCHEMAS_DIR
 
-SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
 BASE_URI = "https://harness.local/schemas"
 MAX_VALUE = 80
 """A violation message quotes the offending value; a longer quote is cut in the middle."""

@@ -60,6 +60,12 @@ def test_inspect_json(tape: Path) -> None:
             '{"t":0,"conn":"c","proto":"ws","kind":"smoke","dir":"s2c"}\n',
             ":2: unknown frame kind 'smoke'",
         ),
+        ('{"format":"harness-tape","version":"1","created":"x"}\n', ":1: header has no valid format version"),
+        (
+            '{"format":"harness-tape","version":1,"created":"x"}\n[1]\n{}\n',
+            ":2: a tape line must be a JSON object",
+        ),
+        ('{"format":"harness-tape","version":1,"created":"x"}\n{"t":1}\n', ":2: frame lacks required field"),
     ],
 )
 def test_bad_tapes_one_line_exit_2(tmp_path: Path, content: str, message: str) -> None:
@@ -77,3 +83,20 @@ def test_missing_path_and_empty_directory(tmp_path: Path) -> None:
     assert out.returncode == 2 and "no such file or directory" in out.stderr
     out = run_cli("inspect", str(tmp_path))
     assert out.returncode == 2 and "holds no tapes" in out.stderr
+
+
+def test_a_tape_with_only_its_header_says_so(tmp_path: Path) -> None:
+    path = dump_tape(tmp_path / "empty.jsonl", header(label="idle"), [])
+    out = run_cli("inspect", str(path))
+    assert out.returncode == 0, out.stderr
+    assert "frames    none: the tape holds only its header" in out.stdout
+    assert "protocol" not in out.stdout
+
+
+def test_a_broken_gzip_tape_is_one_line_exit_2(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl.gz"
+    path.write_bytes(b"\x1f\x8b\x08\x00 not really gzip data")
+    out = run_cli("inspect", str(path))
+    assert out.returncode == 2
+    assert f"{path}:1: corrupt compressed data at the start" in out.stderr
+    assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr

@@ -48,8 +48,9 @@ def test_max_mode_is_stepped_by_advance_to() -> None:
 def test_reset_and_negative_advance() -> None:
     clock = ReplayClock.for_speed(1.0, manual=True).advance(5, 0)
     assert clock.reset().now(0) == 0 and not clock.reset().started
-    with pytest.raises(ValueError, match="only moves forward"):
-        clock.advance(-1, 0)
+    for seconds in (-1, math.nan, math.inf):
+        with pytest.raises(ValueError, match="only moves forward, a finite time"):
+            clock.advance(seconds, 0)
 
 
 @pytest.mark.parametrize(("text", "value"), [("max", math.inf), ("MAX", math.inf), ("2", 2.0), ("0.5", 0.5)])

@@ -8,11 +8,13 @@ import pytest
 
 from harness.core.frames import (
     C2S,
+    S2C,
     HttpExchange,
     HttpRequest,
     HttpResponse,
     Recorded,
     SioConnect,
+    WsBinary,
     WsText,
 )
 from harness.core.redact import PLACEHOLDER, RedactionRules, Redactor
@@ -33,6 +35,12 @@ def test_cookie_names_kept_values_replaced_set_cookie_attributes_kept() -> None:
     )
     assert cookie.startswith("a=REDACTED-") and "; b=REDACTED-" in cookie
     assert set_cookie.startswith("sid=REDACTED-") and set_cookie.endswith("; Path=/; Max-Age=10")
+
+
+def test_a_bare_cookie_value_is_redacted_too() -> None:
+    ((_, cookie),) = R.headers((("Cookie", "s3cr3tvalue; theme=dark"),))
+    assert "s3cr3tvalue" not in cookie and PLACEHOLDER.fullmatch(cookie.split(";")[0])
+    assert R.headers((("Cookie", cookie),)) == (("Cookie", cookie),)
 
 
 def test_query_parameters_case_insensitive_others_untouched() -> None:
@@ -98,6 +106,27 @@ def test_bad_pattern_and_empty_key_are_refused() -> None:
         RedactionRules.with_extra(patterns=["("])
     with pytest.raises(ValueError, match="must not be empty"):
         Redactor(RedactionRules(), b"")
+    for pattern in ("", "x*", "a?|b"):
+        with pytest.raises(ValueError, match="matches the empty string"):
+            RedactionRules.with_extra(patterns=[pattern])
+
+
+def test_patterns_reach_binary_messages_and_bodies() -> None:
+    r = Redactor(RedactionRules.with_extra(json_keys=["pw"], patterns=[r"sk_\w+"]), b"k")
+    binary = b"\x00\xff\x81 sk_live123 \xfe"
+    frame = r.frame(WsBinary(t=0, conn="w", direction=S2C, data=binary))
+    assert isinstance(frame, WsBinary)
+    assert b"sk_live123" not in frame.data
+    assert frame.data.startswith(b"\x00\xff\x81 REDACTED-") and frame.data.endswith(b" \xfe")
+    assert r.frame(frame) == frame
+    utf8 = r.frame(WsBinary(t=0, conn="w", direction=S2C, data=b'{"pw": "hunter2"}'))
+    assert isinstance(utf8, WsBinary) and b"hunter2" not in utf8.data
+    exchange = r.frame(
+        HttpExchange(t=0, conn="h", request=HttpRequest("GET", "/"), response=HttpResponse(200, (), binary))
+    )
+    assert isinstance(exchange, HttpExchange) and b"sk_live123" not in exchange.response.body
+    # Nothing to redact: binary data is kept byte for byte.
+    assert R.frame(WsBinary(t=0, conn="w", direction=S2C, data=binary)).data == binary  # type: ignore[union-attr]
 
 
 def test_describe_lists_rules_without_quoting_patterns() -> None:
@@ -108,6 +137,15 @@ def test_describe_lists_rules_without_quoting_patterns() -> None:
     assert not any("secretvalue" in d for d in described)
 
 
-def test_recorded_upstreams_are_redacted() -> None:
-    rec = R.recorded(Recorded(upstreams=(("sio", "https://api.pumpdata.fun/?api_key=pd_x"),)))
+def test_recorded_upstreams_label_and_extra_are_redacted() -> None:
+    r = Redactor(RedactionRules.with_extra(json_keys=["auth"], patterns=[r"pd_\w+"]), b"k")
+    rec = r.recorded(
+        Recorded(
+            upstreams=(("sio", "https://api.pumpdata.fun/?api_key=pd_x"),),
+            label="key pd_secret1",
+            extra=(("options", {"auth": "pd_2", "interval": 5}),),
+        )
+    )
     assert "pd_x" not in rec.upstreams[0][1]
+    assert "pd_secret1" not in rec.label and rec.label.startswith("key REDACTED-")
+    assert rec.extra[0][1]["interval"] == 5 and PLACEHOLDER.fullmatch(rec.extra[0][1]["auth"])

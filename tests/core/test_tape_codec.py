@@ -48,6 +48,14 @@ def test_header_round_trip_and_fields() -> None:
     assert decode_header(rec) == h
 
 
+GOOD_HEADER = {"format": "harness-tape", "version": 1, "created": "2026-01-01T00:00:00Z"}
+
+
+def test_minimal_header_decodes_with_defaults() -> None:
+    decoded = decode_header(GOOD_HEADER)
+    assert decoded.recorded.apis == () and decoded.redaction == () and decoded.harness_version == ""
+
+
 @pytest.mark.parametrize(
     ("record", "message"),
     [
@@ -58,11 +66,37 @@ def test_header_round_trip_and_fields() -> None:
             "please upgrade",
         ),
         ({"format": "harness-tape", "version": 1}, "lacks required field 'created'"),
+        ({"format": "harness-tape", "version": 1.0, "created": "x"}, "no valid format version"),
+        ({"format": "harness-tape", "version": True, "created": "x"}, "no valid format version"),
+        ({**GOOD_HEADER, "created": 5}, "'created' must be a string"),
+        ({**GOOD_HEADER, "harness": 1}, "'harness' must be a string"),
+        ({**GOOD_HEADER, "recorded": []}, "'recorded' must be a JSON object"),
+        ({**GOOD_HEADER, "recorded": {"apis": 5}}, "'recorded.apis' must be a list of strings"),
+        ({**GOOD_HEADER, "recorded": {"upstreams": {"ws": 5}}}, "'recorded.upstreams.ws' must be a string"),
+        ({**GOOD_HEADER, "recorded": {"upstreams": ["x"]}}, "'recorded.upstreams' must be a JSON object"),
+        ({**GOOD_HEADER, "recorded": {"extra": 1}}, "'recorded.extra' must be a JSON object"),
+        ({**GOOD_HEADER, "redaction": "abc"}, "'redaction' must be a list of strings"),
     ],
 )
 def test_bad_headers_say_why(record: dict[str, object], message: str) -> None:
     with pytest.raises(TapeFormatError, match=message):
         decode_header(record)
+
+
+TEXT = {"t": 0, "conn": "c", "proto": "ws", "kind": "text", "dir": "s2c", "data": ""}
+EXCHANGE = {
+    "t": 0,
+    "conn": "h",
+    "proto": "http",
+    "kind": "exchange",
+    "dir": "c2s",
+    "request": {"method": "GET", "url": "/", "headers": []},
+    "response": {"status": 200, "headers": []},
+}
+
+
+def test_the_good_records_used_below_decode() -> None:
+    assert isinstance(decode_frame(TEXT), WsText) and isinstance(decode_frame(EXCHANGE), HttpExchange)
 
 
 @pytest.mark.parametrize(
@@ -95,6 +129,18 @@ def test_bad_headers_say_why(record: dict[str, object], message: str) -> None:
             {"t": 0, "conn": "c", "proto": "ws", "kind": "binary", "dir": "s2c", "data_b64": "!!"},
             "malformed ws binary",
         ),
+        ({"t": 0, "conn": "c", "proto": "ws", "kind": ["text"]}, "unknown frame kind \\['text'\\]"),
+        ({**TEXT, "t": float("inf")}, "'t' must be a finite number of seconds >= 0"),
+        ({**TEXT, "t": float("nan")}, "'t' must be a finite number of seconds >= 0"),
+        ({**TEXT, "t": -1}, "'t' must be a finite number of seconds >= 0"),
+        ({**TEXT, "t": 10**400}, "malformed ws text frame"),
+        ({**EXCHANGE, "latency": "1.5"}, "'latency' must be a number"),
+        ({**EXCHANGE, "request": []}, "'request' must be a JSON object"),
+        ({**EXCHANGE, "dir": "s2c"}, "a http exchange frame is always c2s, got dir 's2c'"),
+        (
+            {"t": 0, "conn": "c", "proto": "sio", "kind": "connect_error", "dir": "c2s", "message": "x"},
+            "always s2c",
+        ),
     ],
 )
 def test_bad_frames_say_why(record: object, message: str) -> None:
@@ -105,6 +151,10 @@ def test_bad_frames_say_why(record: object, message: str) -> None:
 def test_decode_line_rejects_non_json_and_non_objects() -> None:
     with pytest.raises(TapeFormatError, match="not JSON"):
         decode_line("{nope")
+    with pytest.raises(TapeFormatError, match="not JSON: nested too deeply"):
+        decode_line('{"args":' + "[" * 100_000)
+    with pytest.raises(TapeFormatError, match="not JSON"):
+        decode_line(b'{"data": "\xff"}')
     with pytest.raises(TapeFormatError, match="must be a JSON object"):
         decode_line("[1]")
 
@@ -136,3 +186,13 @@ def test_tape_filename_is_utc_stamped_and_label_safe() -> None:
 def test_sio_event_without_ack_id_omits_it() -> None:
     rec = json.loads(encode_frame(SioEvent(t=0, conn="s", direction=C2S, name="subscribe", args=({},))))
     assert "ack_id" not in rec
+
+
+def test_a_lone_surrogate_from_a_peer_still_makes_a_utf8_line() -> None:
+    args = tuple(json.loads('["\\ud800 é", {"k": "\\udfff"}]'))
+    frame = SioEvent(t=0, conn="s", direction=S2C, name="trade", args=args)
+    line = encode_frame(frame)
+    line.encode("utf-8")  # a writer can write it
+    assert "\\ud800" in line and decode_frame(decode_line(line.encode("utf-8"))) == frame
+    plain = encode_frame(SioEvent(t=0, conn="s", direction=S2C, name="trade", args=("é",)))
+    assert "é" in plain, "other lines keep their UTF-8 as is"

@@ -7,14 +7,23 @@ import json
 import subprocess
 import sys
 import textwrap
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from harness.core import tape
 from harness.core.frames import S2C, WsText
-from harness.store import TapeError, TapeReader, TapeWriter, dump_tape, find_tapes, read_tape
-from tests.helpers import ROOT, header
+from harness.store import (
+    TapeError,
+    TapeReader,
+    TapeWriter,
+    create_tape,
+    dump_tape,
+    find_tapes,
+    read_tape,
+)
+from tests.helpers import ROOT, header, run_cli
 
 FRAMES = [WsText(t=i * 0.5, conn="ws-1", direction=S2C, data=f'{{"n":{i}}}') for i in range(5)]
 
@@ -104,6 +113,7 @@ def test_older_version_runs_the_migration_chain(tmp_path: Path, monkeypatch: pyt
     [
         ("", "empty file"),
         ("not json\n", ":1: header line: not JSON"),
+        ("garbage", ":1: header line: not JSON"),
         ('{"t": 0}\n', ":1: no tape header"),
     ],
 )
@@ -133,8 +143,73 @@ def test_find_tapes_expands_directories_sorted(tmp_path: Path) -> None:
 
 def test_writer_refuses_to_overwrite(tmp_path: Path) -> None:
     path = dump_tape(tmp_path / "t.jsonl", header(), FRAMES)
-    with pytest.raises(FileExistsError):
+    with pytest.raises(TapeError, match=r"t.jsonl: already exists \(a tape is never overwritten\)"):
         TapeWriter(path, header())
+    assert read_tape(path)[1] == FRAMES
+
+
+def test_writer_that_cannot_create_says_so(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(TapeError, match=r"file/sub/t.jsonl: cannot create a tape: "):
+        TapeWriter(blocker / "sub" / "t.jsonl", header())
+
+
+def test_record_into_an_unwritable_place_is_one_line_exit_2(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    out = run_cli(
+        "record", "poll", "http://127.0.0.1:9/coins/latest", "--duration", "1", "--out", str(blocker)
+    )
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.startswith("harness record: error: ") and "cannot create a tape" in out.stderr
+    assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+
+
+def test_create_tape_names_by_utc_second_and_label_and_never_collides(tmp_path: Path) -> None:
+    moment = datetime(2026, 11, 23, 1, 2, 3, tzinfo=UTC)
+    names = []
+    for _ in range(3):
+        with create_tape(tmp_path / "rec", moment, "poll", header()) as writer:
+            writer.write(FRAMES[0])
+            names.append(writer.path.name)
+    assert names == [
+        "20261123T010203Z-poll.jsonl",
+        "20261123T010203Z-poll-2.jsonl",
+        "20261123T010203Z-poll-3.jsonl",
+    ]
+    with create_tape(tmp_path / "rec", moment, "poll", header(), gzip=True) as writer:
+        assert writer.path.name == "20261123T010203Z-poll.jsonl.gz"
+    assert all(read_tape(tmp_path / "rec" / name)[1] == FRAMES[:1] for name in names)
+
+
+@pytest.mark.parametrize(
+    ("written", "named"), [("t.jsonl.gz", "renamed.jsonl"), ("t.jsonl", "renamed.jsonl.gz")]
+)
+def test_compression_is_read_from_the_content_not_the_name(tmp_path: Path, written: str, named: str) -> None:
+    path = dump_tape(tmp_path / written, header(), FRAMES)
+    path = path.rename(tmp_path / named)
+    assert read_tape(path)[1] == FRAMES
+
+
+def test_corrupt_compressed_data_is_fatal_with_file_and_line(tmp_path: Path) -> None:
+    path = dump_tape(tmp_path / "t.jsonl.gz", header(), FRAMES * 50)
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 40] = bytes(40)
+    path.write_bytes(bytes(data))
+    with TapeReader(path) as reader, pytest.raises(TapeError) as err:
+        list(reader)
+    assert err.value.line is not None and err.value.line > 1
+    assert "corrupt compressed data after line" in str(err.value) or "not JSON" in str(err.value)
+
+
+def test_a_second_header_is_refused_with_its_line(tmp_path: Path) -> None:
+    one = dump_tape(tmp_path / "a.jsonl", header(), FRAMES)
+    path = tmp_path / "both.jsonl"
+    path.write_bytes(one.read_bytes() * 2)
+    with TapeReader(path) as reader, pytest.raises(TapeError, match=r"both.jsonl:7: a second tape header"):
+        list(reader)
 
 
 @pytest.mark.parametrize("name", ["killed.jsonl", "killed.jsonl.gz"])
@@ -180,3 +255,22 @@ def test_streaming_reader_holds_one_line_at_a_time(tmp_path: Path) -> None:
         iterator = reader.records()
         next(iterator)
         assert reader.bytes_read < 400, "only the header and one frame were read"
+
+
+def test_a_gzip_tape_cut_inside_its_header_is_refused(tmp_path: Path) -> None:
+    path = dump_tape(tmp_path / "t.jsonl.gz", header(), FRAMES)
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(path.read_bytes()[:12])
+    with pytest.raises(
+        TapeError, match=r"cut.jsonl.gz:1: no header line: the compressed stream ends before it"
+    ):
+        TapeReader(cut)
+
+
+def test_a_file_without_a_header_line_is_not_read_to_its_end(tmp_path: Path) -> None:
+    path = tmp_path / "video.jsonl"
+    path.write_bytes(b"\0" * (3 << 20))
+    with pytest.raises(TapeError, match=r"video.jsonl:1: not a tape: no header line in the first 1,048,576"):
+        TapeReader(path)
+    out = run_cli("inspect", "/dev/zero", timeout=30)
+    assert out.returncode == 2 and "/dev/zero:1: not a tape" in out.stderr

@@ -5,16 +5,20 @@ from __future__ import annotations
 import itertools
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.core import base58
+from harness.core.corto.detail import KEYS, Detail, project
+from harness.core.corto.filters import dotted_pool
 from harness.core.frames import HttpExchange, SioEvent, WsText
 from harness.core.tape import decode_frame, decode_line, encode_frame
 from harness.store import encode_tape, read_tape
-from harness.synth import generate
+from harness.synth import generate, write
+from harness.validation import validate
 from tests.helpers import ROOT, run_cli
 
 DEMO = ROOT / "fixtures" / "demo"
@@ -100,6 +104,16 @@ def test_pumpfun_polls_etags_change_only_with_the_data(tapes: dict[str, tuple[ob
             assert bodies.get(path) != ex.response.body, "a 200 only when the body changed"
             bodies[path] = ex.response.body
     assert statuses == {200, 304}
+    # One representation, one ETag: the same body always carries the same one, another body another.
+    etag_of: dict[tuple[str, bytes], str] = {}
+    for ex in exchanges:
+        if ex.response.status == 200:
+            etag = ex.response.header("ETag")
+            assert etag is not None and etag.startswith('W/"')
+            assert etag_of.setdefault((ex.request.url, ex.response.body), etag) == etag
+    for url in {url for url, _ in etag_of}:
+        tags = [tag for (u, _), tag in etag_of.items() if u == url]
+        assert len(tags) == len(set(tags)), url
     trade = json.loads(next(e.response.body for e in exchanges if e.request.url == "/trades/latest"))
     assert isinstance(trade["sol_amount"], int) and trade["timestamp"] < 1e11 and "tx_index" not in trade
     coin = json.loads(next(e.response.body for e in exchanges if e.request.url == "/coins/latest"))
@@ -138,3 +152,66 @@ def test_demo_tapes_read_back(tapes: dict[str, tuple[object, list[object]]]) -> 
     for api in ("pumpfun", "pumpdata", "corto"):
         header, frames = read_tape(DEMO / f"{api}.jsonl")
         assert header.recorded.source == "synth" and frames
+
+
+def test_pumpdata_candles_are_made_from_the_trades_before_them(
+    tapes: dict[str, tuple[object, list[object]]],
+) -> None:
+    """Every candle row is what the pool's trade events of that second, sent before it, make."""
+    frames = [f for f in tapes["pumpdata"][1] if isinstance(f, SioEvent)]
+    pools = [f.args[0]["pool"] for f in frames if f.name == "subscribe_ohlcv"]
+    assert len(pools) == 2
+    seen: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    rows_checked = 0
+    for frame in frames:
+        if frame.direction.value != "s2c":
+            continue
+        if frame.name == "trade":
+            trade = frame.args[0]
+            seen.setdefault((trade["pool"], trade["timestamp"] * 1000), []).append(trade)
+        elif frame.name == "ohlcv":
+            for t, o, h, low, c, v in frame.args[0]:
+                made = []
+                for pool in pools:
+                    trades = seen.get((pool, t), [])
+                    prices = [x["price"] for x in trades]
+                    if prices:
+                        volume = sum(x["quote_amount"] for x in trades)
+                        made.append([t, prices[0], max(prices), min(prices), prices[-1], volume])
+                assert any(row == pytest.approx([t, o, h, low, c, v]) for row in made), (frame.t, t)
+                rows_checked += 1
+    assert rows_checked > 50
+
+
+def test_corto_pools_are_dotted_in_filters_and_hyphenated_in_events(
+    tapes: dict[str, tuple[object, list[object]]],
+) -> None:
+    messages = _corto_events(tapes["corto"][1])
+    (handshake,) = [m for m in messages if m.get("name") == "handshake"]
+    available = handshake["state"]["availablePools"]  # type: ignore[index]
+    assert all("." in pool for pool in available)
+    events = [m for m in messages if "txType" in m]
+    assert all("." not in str(e["pool"]) and "-" in str(e["pool"]) for e in events)
+    # CONTRACTS.md 3.5: the filter name of an event's pool is its first hyphen made a dot.
+    assert {dotted_pool(str(e["pool"])) for e in events} & set(available) >= {"pump.fun", "pump.swap"}
+
+
+def test_full_creates_project_to_min_and_mid_that_keep_the_contract(
+    tapes: dict[str, tuple[object, list[object]]],
+) -> None:
+    creates = [e for e in _corto_events(tapes["corto"][1]) if e.get("txType") == "create"]
+    assert creates
+    for create in creates:
+        assert validate(create, "corto", "create.full") == []
+        for detail in (Detail.MIN, Detail.MID):
+            projected = project(create, detail)
+            assert set(projected) == KEYS[detail]
+            assert validate(projected, "corto", f"create.{detail.value}") == [], detail
+
+
+def test_gzip_tapes_are_deterministic_too(tmp_path: Path) -> None:
+    first = write(tmp_path / "a", 3, 20.0, gzip=True)
+    second = write(tmp_path / "b", 3, 20.0, gzip=True)
+    for (a, _), (b, _) in zip(first, second, strict=True):
+        assert a.name.endswith(".jsonl.gz") and a.read_bytes() == b.read_bytes()
+        assert read_tape(a) == read_tape(b)

@@ -1,0 +1,63 @@
+"""``python -m bench``: the runner prints one table of figures beside their baselines; the tape
+benchmark reads a real tape of every frame kind and shows the streaming reader's memory is flat.
+Speed itself is never asserted here: speed targets are the benchmarks' business."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.bench_tape import make_tape
+from harness.store import read_tape
+from tests.helpers import ROOT
+
+
+def _bench(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bench", *args],
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_quick_tape_benchmark_prints_its_rows_and_memory_is_flat() -> None:
+    out = _bench("--quick", "tape")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].split() == [
+        "bench",
+        "measure",
+        "value",
+        "unit",
+        "baseline",
+        "baseline",
+        "is",
+        "target",
+        "met",
+    ]
+    rows = [line for line in lines[2:] if line.startswith("tape")]
+    assert len(rows) == 3
+    assert "MB/s" in rows[0] and "load whole" in rows[0]
+    assert rows[1].endswith("yes") and rows[2].endswith("yes"), out.stdout
+
+
+def test_unknown_benchmark_is_refused() -> None:
+    out = _bench("tapes")
+    assert out.returncode == 2
+    assert "unknown benchmark 'tapes' (known: tape, validation, rest, corto, sio)" in out.stderr
+
+
+def test_the_benchmark_tape_holds_every_protocol(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    count = make_tape(path, 1.0)
+    _, frames = read_tape(path)
+    assert len(frames) == count and path.stat().st_size >= 1e6
+    assert {f.protocol.value for f in frames} == {"http", "ws", "sio"}
+    assert all(a.t <= b.t for a, b in itertools.pairwise(frames))
