@@ -224,7 +224,7 @@ class FamilyTracker:
         elif isinstance(frame, WsText):
             try:
                 message = json.loads(frame.data)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested too deeply to decode
                 yield ("corto", None, NotJson(frame.data), "")
                 return
             yield ("corto", corto_family(message), message, "")

@@ -129,6 +129,7 @@ async def test_the_seed_current_state_with_merging_subscribes() -> None:
     ("send", "message"),
     [
         ("{not json", "Malformed JSON."),
+        ("[" * 100_000, "Malformed JSON."),
         (b"\x00\x01", "Binary frames are not supported; send JSON text."),
         ('{"type":"subscribe","events":"trade"}', "Field events must be an array of strings."),
         ('{"type":"subscribe","mode":7}', "Unknown subscription mode."),
@@ -138,6 +139,8 @@ async def test_the_seed_current_state_with_merging_subscribes() -> None:
         ),
         ('{"type":"subscribe","events":["swap"]}', "Unknown event."),
         ('{"type":"subscribe","pools":["pump-fun"]}', "Unknown pool."),
+        ('{"type":"subscribe","events":[]}', "Field events must not be empty; omit it to mean all."),
+        ('{"type":"unsubscribe","mode":"trades"}', "Unsubscribe takes events and/or pools, not mode."),
         ('{"type":"resubscribe"}', "Unknown message type."),
         ("[1, 2]", "Messages must be JSON objects."),
     ],

@@ -109,6 +109,8 @@ class Session:
             message = json.loads(text)
         except ValueError as exc:
             return self._error(FilterError("Malformed JSON.", {"error": str(exc)}))
+        except RecursionError:
+            return self._error(FilterError("Malformed JSON.", {"error": "nested too deeply"}))
         request = parse_request(message, self.vocabulary, answer_ping=self.config.answer_ping)
         if isinstance(request, FilterError):
             return self._error(request)
