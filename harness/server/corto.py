@@ -20,17 +20,11 @@ from aiohttp import WSMsgType, web
 
 from harness.core.corto.config import CortoConfig, GraceOutcome, Overflow, SubscribeMerge
 from harness.core.corto.detail import Detail
-from harness.core.corto.filters import (
-    DEFAULT_EVENTS,
-    EVENT_OF_TXTYPE,
-    MESSAGES,
-    MODES,
-    Vocabulary,
-    dotted_pool,
-)
-from harness.core.corto.session import Close, Observed, Output, SendJson, Session, projected
+from harness.core.corto.filters import EVENT_OF_TXTYPE, dotted_pool
+from harness.core.corto.recorded import Observed, Recording
+from harness.core.corto.session import Close, Output, SendJson, Session, grace_ms, projected
 from harness.core.feed import Feed
-from harness.core.frames import C2S, S2C, WsClose, WsOpen, WsText
+from harness.core.frames import C2S, S2C, WsText
 
 if TYPE_CHECKING:
     from harness.server.app import MockServer
@@ -68,53 +62,21 @@ class Event:
 
 def read_feed(frames: list[Any]) -> tuple[list[tuple[float, Event]], Observed]:
     """The events of every recorded corto connection (once each), and what the tape shows of
-    the service: its handshake (pools, events, grace) and a close after an unused grace period."""
+    the service (:class:`harness.core.corto.recorded.Recording`)."""
     events: list[tuple[float, Event]] = []
     seen: set[str] = set()
-    vocabulary: Vocabulary | None = None
-    grace_ms: int | None = None
-    grace_close: tuple[int, str] | None = None
-    opened: dict[str, float] = {}
-    subscribed: set[str] = set()
+    recording = Recording()
     for frame in frames:
-        if isinstance(frame, WsOpen):
-            opened[frame.conn] = frame.t
-        elif isinstance(frame, WsText):
-            try:
-                message = json.loads(frame.data)
-            except ValueError:
-                continue
-            if not isinstance(message, dict):
-                continue
-            if frame.direction is C2S:
-                if message.get("type") == "subscribe":
-                    subscribed.add(frame.conn)
-                continue
-            if message.get("type") == "service":
-                state = message.get("state") or {}
-                if message.get("name") == "handshake" and vocabulary is None:
-                    vocabulary = Vocabulary(
-                        pools=tuple(state.get("availablePools") or Vocabulary().pools),
-                        events=tuple(state.get("availableEvents") or DEFAULT_EVENTS),
-                        modes=tuple(state.get("supportedModes") or MODES),
-                        messages=tuple(state.get("supportedMessages") or MESSAGES),
-                    )
-                    if isinstance(state.get("subscriptionGraceMs"), int):
-                        grace_ms = state["subscriptionGraceMs"]
-                continue
-            if "type" in message or message.get("txType") not in EVENT_OF_TXTYPE:
-                continue
-            # The same event recorded on several connections is one event of the feed.
-            if frame.data in seen:
-                continue
-            seen.add(frame.data)
-            events.append((frame.t, Event(frame.data, message)))
-        elif isinstance(frame, WsClose) and frame.direction is S2C and frame.conn not in subscribed:
-            started = opened.get(frame.conn)
-            window = (grace_ms or 3000) / 1000
-            if started is not None and frame.t - started <= window + 1.0 and frame.code is not None:
-                grace_close = (frame.code, frame.reason)
-    return events, Observed(vocabulary or Vocabulary(), grace_ms, grace_close)
+        message = recording.receive(frame)
+        if message is None or message.get("txType") not in EVENT_OF_TXTYPE:
+            continue
+        assert isinstance(frame, WsText)
+        # The same event recorded on several connections is one event of the feed.
+        if frame.data in seen:
+            continue
+        seen.add(frame.data)
+        events.append((frame.t, Event(frame.data, message)))
+    return events, recording.observed()
 
 
 @dataclass(eq=False, slots=True)
@@ -214,7 +176,7 @@ class CortoEmulator:
                 for c in self.clients
             ],
             "counters": dict(self.counters),
-            "grace_ms": self.config.grace_ms or self.observed.grace_ms or 3000,
+            "grace_ms": grace_ms(self.config, self.observed),
         }
 
     async def close(self) -> None:

@@ -362,3 +362,36 @@ async def test_loop_restarts_the_feed(tmp_path: Path) -> None:
             await server.advance(10)  # the tape lasts 3 s (+1 s gap): two and a half passes
             got = [e["n"] for e in await drain(ws)]
     assert got == [0, 1, 2, 0, 1, 2, 0, 1]
+
+
+async def test_a_recorded_handshake_wins(tmp_path: Path) -> None:
+    from tests.core.corto.test_recorded import REPO_HANDSHAKE, REPO_POOLS
+
+    frames = [
+        WsOpen(0, "ws-1", "/data-stream"),
+        WsText(0.01, "ws-1", S2C, json.dumps(REPO_HANDSHAKE)),
+        WsText(6.0, "ws-1", S2C, json.dumps({**demo_events()[1], "pool": "pump-fun"})),
+    ]
+    tape = dump_tape(tmp_path / "repo.jsonl", header(), frames)
+    config = CortoConfig(grace_outcome=GraceOutcome.CLOSE)
+    async with (
+        MockServer([tape], manual=True, port=0, corto=config) as server,
+        websockets.connect(server.urls["websocket"]) as late,
+        websockets.connect(server.urls["websocket"]) as ws,
+    ):
+        assert await recv(late) == REPO_HANDSHAKE == await recv(ws)
+        error = await recv_after(ws, {"type": "subscribe", "pools": ["pump.fun"]})
+        assert error["error"]["details"] == {"invalidPools": ["pump.fun"], "supportedPools": REPO_POOLS}
+        ack = await recv_after(ws, {"type": "subscribe", "mode": "trades", "create": {"detail": "min"}})
+        assert ack["state"]["effectiveFilter"] == {
+            "mode": "trades",
+            "subscriptions": {},
+            "graceActive": False,
+        }
+        await server.advance(4.9)
+        assert await recv_after(late, {"type": "ping"}) == {"type": "pong"}, "5000 ms of grace, not 3000"
+        await server.advance(0.1)
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await recv(late)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    assert not server.violations
