@@ -25,6 +25,7 @@ from harness.core.corto.recorded import Observed, Recording
 from harness.core.corto.session import Close, Output, SendJson, Session, grace_ms, projected
 from harness.core.feed import Feed
 from harness.core.frames import C2S, S2C, WsText
+from harness.server.context import ServedViolation
 
 if TYPE_CHECKING:
     from harness.server.app import MockServer
@@ -217,6 +218,7 @@ class CortoEmulator:
                     self.server.check_frame(WsText(now, client.conn, C2S, msg.data), conn=client.conn)
                     outputs = client.session.receive_text(msg.data, now)
                 elif msg.type == WSMsgType.BINARY:
+                    self._binary_violation(client, len(msg.data), now)
                     outputs = client.session.receive_binary(msg.data, now)
                 else:
                     break
@@ -226,10 +228,32 @@ class CortoEmulator:
             await self._close(client, None, "")
         return ws
 
+    def _binary_violation(self, client: Client, size: int, now: float) -> None:
+        # CONTRACTS.md 3.1: JSON text frames only
+        if self.server.config.validate:
+            self.server.report(
+                ServedViolation(
+                    "corto",
+                    "",
+                    "",
+                    "json",
+                    f"binary frame of {size} bytes, not JSON text",
+                    "client",
+                    client.conn,
+                    now,
+                )
+            )
+
     def _send(self, client: Client, outputs: list[Output]) -> None:
         for output in outputs:
             if isinstance(output, SendJson):
-                self._enqueue(client, json.dumps(output.message, separators=(",", ":")))
+                text = json.dumps(output.message, separators=(",", ":"))
+                if self.server.config.validate:
+                    # what the server says breaks the contract too when a recording does
+                    self.server.check_frame(
+                        WsText(self.server.now(), client.conn, S2C, text), conn=client.conn
+                    )
+                self._enqueue(client, text)
             else:
                 client.closing = True
                 self._enqueue(client, output, force=True)

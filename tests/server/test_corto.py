@@ -395,3 +395,21 @@ async def test_a_recorded_handshake_wins(tmp_path: Path) -> None:
             await recv(late)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
     assert not server.violations
+
+
+async def test_what_breaks_the_contract_is_kept_as_a_violation(tmp_path: Path) -> None:
+    # a recorded handshake whose status breaks the schema: so does every handshake replayed from it
+    state = {**HANDSHAKE["state"], "status": "ready"}
+    frames = [
+        WsOpen(0, "ws-1", "/data-stream"),
+        WsText(0.01, "ws-1", S2C, json.dumps({**HANDSHAKE, "state": state})),
+    ]
+    tape = dump_tape(tmp_path / "drift.jsonl", header(), frames)
+    async with MockServer([tape], manual=True, port=0) as server:
+        async with websockets.connect(server.urls["websocket"]) as ws:
+            await recv(ws)
+            await ws.send(b"\x00\x01\x02")
+            assert (await recv(ws))["name"] == "error"
+        seen = {(v.source, v.family, v.rule) for v in server.violations}
+    assert ("server", "handshake", "const") in seen, seen
+    assert ("client", "", "json") in seen, seen
