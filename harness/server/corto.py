@@ -91,6 +91,8 @@ class Client:
     sender: asyncio.Task[None] | None = None
     evicting: asyncio.Task[None] | None = None
     low_water: asyncio.Event = field(default_factory=asyncio.Event)
+    behind: bool = False
+    """max mode: it did not drain within a wait, so batches no longer wait for it (until it does)."""
     closing: bool = False
 
 
@@ -148,15 +150,21 @@ class CortoEmulator:
 
     async def drained(self, timeout: float) -> None:
         # max mode: wait until every client's queue is below the low-water mark, so the next
-        # batch is queued while the senders still have work (no stall between batches).
-        waiting = []
+        # batch is queued while the senders still have work (no stall between batches). A client
+        # still above it after ``timeout`` is behind: later batches do not wait for it (a client
+        # that stopped reading costs the others one wait, then meets its queue's overflow policy).
+        waiting: dict[asyncio.Task[bool], Client] = {}
         for client in self.clients:
-            if not client.closing and client.queue.qsize() > LOW_WATER:
+            if not client.closing and not client.behind and client.queue.qsize() > LOW_WATER:
                 client.low_water.clear()
-                waiting.append(client.low_water.wait())
-        if waiting:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.gather(*waiting), timeout)
+                waiting[asyncio.ensure_future(client.low_water.wait())] = client
+        if not waiting:
+            return
+        _, late = await asyncio.wait(waiting, timeout=timeout)
+        for task in late:
+            task.cancel()
+            waiting[task].behind = True
+            self.counters["slow_client_waits"] += 1
 
     async def reset(self) -> None:
         self.feed.rewind()
@@ -302,6 +310,7 @@ class CortoEmulator:
                     client.queue.task_done()
                 if client.queue.qsize() <= LOW_WATER:
                     client.low_water.set()
+                    client.behind = False
         except (ConnectionError, RuntimeError, asyncio.CancelledError):
             return
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -413,3 +415,49 @@ async def test_what_breaks_the_contract_is_kept_as_a_violation(tmp_path: Path) -
         seen = {(v.source, v.family, v.rule) for v in server.violations}
     assert ("server", "handshake", "const") in seen, seen
     assert ("client", "", "json") in seen, seen
+
+
+@pytest.mark.parametrize("overflow", [Overflow.DROP, Overflow.CLOSE])
+async def test_at_speed_max_a_stalled_client_costs_the_others_one_wait(
+    tmp_path: Path, overflow: Overflow
+) -> None:
+    event = demo_events()[1]
+    count = 1000
+    frames = [WsOpen(0, "ws-1", "/data-stream")] + [
+        WsText(1 + i * 0.005, "ws-1", S2C, json.dumps({**event, "n": i, "padding": "x" * 1_000}))
+        for i in range(count)
+    ]
+    tape = dump_tape(tmp_path / "big.jsonl", header(), frames)
+    config = CortoConfig(queue_size=1000, overflow=overflow)
+    async with (
+        MockServer([tape], speed="max", loop=True, port=0, corto=config, validate=False) as server,
+        websockets.connect(server.urls["websocket"], max_size=None) as reader,
+    ):
+        await recv(reader)
+        await recv_after(reader, {"type": "subscribe", "mode": "all"})
+
+        async def read(n: int) -> list[int]:
+            return [json.loads(await asyncio.wait_for(reader.recv(), 5))["n"] for _ in range(n)]
+
+        reading = asyncio.create_task(read(4 * count))  # the looping feed: four passes
+        stalled = await asyncio.to_thread(stalled_client, server.urls["websocket"])
+        try:
+            got = await reading
+            assert all(b == (a + 1) % count for a, b in itertools.pairwise(got)), "every event, in order"
+            corto = server.state()["apis"]["corto"]
+            # Each wait for the stalled client would cost the reader a second (the max-mode drain
+            # timeout); once it is known to be behind, batches go on at the reader's pace.
+            assert corto["counters"]["slow_client_waits"] == 1, corto["counters"]
+            if overflow is Overflow.DROP:
+                assert corto["counters"]["dropped_for_slow_clients"] > 0
+                assert len(corto["clients"]) == 2, "dropping messages keeps the stalled client connected"
+            else:
+                assert corto["counters"]["slow_clients_closed"] == 1
+        finally:
+            stalled.close()
+            # the feed loops on: close while still reading, or the close frame waits behind it
+            closing = asyncio.create_task(reader.close())
+            with contextlib.suppress(websockets.ConnectionClosed):
+                while True:
+                    await reader.recv()
+            await closing
