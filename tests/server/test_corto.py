@@ -14,11 +14,11 @@ import pytest
 import websockets
 
 from harness.core.corto.config import CortoConfig, GraceOutcome, Overflow, SubscribeMerge
-from harness.core.corto.detail import MIN_KEYS
+from harness.core.corto.detail import MID_KEYS, MIN_KEYS
 from harness.core.frames import S2C, WsOpen, WsText
 from harness.server.app import MockServer
 from harness.store import dump_tape, read_tape
-from tests.helpers import ROOT, header, seed_json_blocks
+from tests.helpers import ROOT, SEEDS, header, seed_json_blocks
 
 DEMO = ROOT / "fixtures" / "demo" / "corto.jsonl"
 SEED = seed_json_blocks("004_3ab254ca4706ad7f.txt")
@@ -61,27 +61,66 @@ async def test_handshake_is_the_recorded_one(server: MockServer) -> None:
         assert await recv(ws) == HANDSHAKE
 
 
+def seed_request_texts() -> list[str]:
+    """The seed's request examples as the page prints them, character for character."""
+    lines = (SEEDS / "004_3ab254ca4706ad7f.txt").read_text().splitlines()
+    texts, current = [], None
+    for line in lines[: lines.index("System messages")]:
+        if line == "{":
+            current = [line]
+        elif current is not None:
+            current.append(line)
+            if line == "}":
+                texts.append("\n".join(current))
+                current = None
+    return texts
+
+
+def documented(example: dict[str, Any], effective: dict[str, Any], **envelope: Any) -> dict[str, Any]:
+    """A seed system-message example with another effectiveFilter (and envelope fields)."""
+    return {**example, **envelope, "state": {**example["state"], "effectiveFilter": effective}}
+
+
+def custom(subscriptions: dict[str, list[str]], detail: str) -> dict[str, Any]:
+    return {"mode": "custom", "subscriptions": subscriptions, "createDetail": detail, "graceActive": False}
+
+
+def quick(mode: str, detail: str) -> dict[str, Any]:
+    return {"mode": mode, "subscriptions": {}, "createDetail": detail, "graceActive": False}
+
+
 async def test_seed_requests_verbatim_get_the_documented_answers(server: MockServer) -> None:
+    texts = seed_request_texts()
+    assert [json.loads(t) for t in texts] == REQUESTS
+    bonk = ["letsbonk.fun"]
+    answers = [
+        # quick mode: the subscription_ack example, with the default detail
+        documented(ACK, quick("all", "full")),
+        # quick mode + create detail
+        documented(ACK, quick("mints", "mid")),
+        # focused mode: trade is buy + sell (3.2), a second subscribe replaces the filter (README)
+        documented(ACK, custom({"create": bonk, "buy": bonk, "sell": bonk}, "min")),
+        # unsubscribe trade on letsbonk.fun
+        documented(ACK, custom({"create": bonk}, "min"), action="unsubscribe"),
+        # current_state: the current_state example's envelope, with this filter
+        documented(CURRENT, custom({"create": bonk}, "min")),
+    ]
     async with websockets.connect(server.urls["websocket"]) as ws:
-        await recv(ws)
-        # quick mode + create detail, as the seed's subscription_ack shows it (mode all, detail mid)
-        await ws.send(json.dumps({"type": "subscribe", "mode": "all", "create": {"detail": "mid"}}))
-        assert await recv(ws) == ACK
-        for request in REQUESTS:
-            await ws.send(json.dumps(request))
-            answer = await recv(ws)
-            expected = "current_state" if request["type"] == "current_state" else "subscription_ack"
-            assert answer["name"] == expected
-            if request["type"] != "current_state":
-                assert answer["action"] == request["type"]
-        state = (await recv_after(ws, {"type": "current_state"}))["state"]["effectiveFilter"]
-        # focused {events:[create, trade], pools:[letsbonk.fun], min}, then unsubscribe trade @ letsbonk.fun
-        assert state == {
-            "mode": "custom",
-            "subscriptions": {"create": ["letsbonk.fun"]},
-            "createDetail": "min",
-            "graceActive": False,
-        }
+        assert await recv(ws) == HANDSHAKE
+        for text, answer in zip(texts, answers, strict=True):
+            await ws.send(text)
+            assert await recv(ws) == answer, text
+        # the subscription_ack example itself: mode all with detail mid
+        assert await recv_after(ws, {"type": "subscribe", "mode": "all", "create": {"detail": "mid"}}) == ACK
+    assert not server.violations
+
+
+async def test_without_a_recorded_handshake_the_seed_one_is_sent(pumpfun_tape_path: Path) -> None:
+    async with (
+        MockServer([pumpfun_tape_path], manual=True, port=0) as server,
+        websockets.connect(server.urls["websocket"]) as ws,
+    ):
+        assert await recv(ws) == HANDSHAKE
 
 
 async def recv_after(ws: Any, message: dict[str, Any]) -> Any:
@@ -240,16 +279,27 @@ async def test_one_connection_per_ip_when_asked() -> None:
         assert (await recv_after(first, {"type": "ping"})) == {"type": "pong"}
 
 
-async def test_fifty_clients_with_different_filters_each_get_their_own_stream(server: MockServer) -> None:
-    events = demo_events()
-    filters = [
-        {"type": "subscribe", "mode": mode} for mode in ("all", "mints", "trades", "migrations", "pools")
-    ] + [
-        {"type": "subscribe", "events": events_, "pools": pools}
-        for events_ in (["buy"], ["sell"], ["trade", "create"], ["migration", "createPool", "addLiquidity"])
-        for pools in (["pump.fun"], ["letsbonk.fun"], ["pump.fun", "pump.swap"])
+def fifty_filters() -> list[dict[str, Any]]:
+    """Fifty different subscribe requests: quick and focused, with every create detail level."""
+    modes = ("all", "mints", "trades", "migrations", "pools")
+    events = (["buy"], ["sell"], ["trade", "create"], ["migration", "createPool", "addLiquidity"], None)
+    pools = (["pump.fun"], ["letsbonk.fun"], ["pump.fun", "pump.swap"], None)
+    requests: list[dict[str, Any]] = [{"mode": m} for m in modes]
+    requests += [
+        {k: v for k, v in (("events", e), ("pools", p)) if v is not None}
+        for e in events
+        for p in pools
+        if e is not None or p is not None
     ]
-    filters = (filters * 4)[:50]
+    details = [{"create": {"detail": d}} for d in ("min", "mid", "full")]
+    filters = [{"type": "subscribe", **r} for r in requests]
+    filters += [{"type": "subscribe", **r, **d} for r in requests for d in details]
+    return filters[:50]
+
+
+async def test_fifty_clients_with_different_filters_each_get_their_own_stream(server: MockServer) -> None:
+    filters = fifty_filters()
+    assert len({json.dumps(f) for f in filters}) == 50
     clients = [await websockets.connect(server.urls["websocket"]) for _ in filters]
     try:
         for ws, f in zip(clients, filters, strict=True):
@@ -261,7 +311,18 @@ async def test_fifty_clients_with_different_filters_each_get_their_own_stream(se
         for ws in clients:
             await ws.close()
     for f, got in zip(filters, results, strict=True):
-        assert got == [e for e in events if oracle(f, e)], f
+        assert got == selected(f, demo_events()), f
+
+
+def selected(request: dict[str, Any], events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The events ``request`` selects, in order, creates cut to its detail level."""
+    detail = request.get("create", {}).get("detail", "full")
+    keep = {"min": set(MIN_KEYS), "mid": set(MID_KEYS)}.get(detail)
+    return [
+        {k: v for k, v in e.items() if k in keep} if keep and e["txType"] == "create" else e
+        for e in events
+        if oracle(request, e)
+    ]
 
 
 QUICK = {
