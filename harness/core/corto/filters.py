@@ -287,10 +287,11 @@ def subscribe(current: Filter, request: Subscribe, merge: SubscribeMerge) -> Fil
         return wanted
     merged = current.explicit()
     for event, pools in wanted.subscriptions.items():
-        if event in merged and (merged[event] is None or pools is None):
-            merged[event] = None
+        if event not in merged:
+            merged[event] = pools
         else:
-            merged[event] = (merged.get(event) or frozenset()) | (pools or frozenset())
+            have = merged[event]  # None (every pool) absorbs any set
+            merged[event] = None if have is None or pools is None else have | pools
     detail = request.detail or current.detail
     return Filter("custom", merged, detail)
 

@@ -151,6 +151,12 @@ def test_second_subscribe_replace_or_merge() -> None:
     merged = subscribe(first, second, SubscribeMerge.MERGE)
     assert merged.subscriptions == {"create": frozenset({"pump.fun"}), "createPool": frozenset({"pump.swap"})}
     assert merged.detail is Detail.MIN, "a merge keeps the detail unless the new subscribe names one"
+    every = subscribe(merged, sub(mode="trades"), SubscribeMerge.MERGE)
+    assert every.subscriptions["buy"] is None and every.selects({"txType": "buy", "pool": "bags-fm"})
+    wider = subscribe(merged, sub(events=["create"]), SubscribeMerge.MERGE)
+    assert wider.subscriptions["create"] is None, "every pool absorbs a pool list"
+    more = subscribe(merged, sub(events=["create"], pools=["bags.fm"]), SubscribeMerge.MERGE)
+    assert more.subscriptions["create"] == frozenset({"pump.fun", "bags.fm"})
 
 
 def test_unsubscribe() -> None:
