@@ -22,7 +22,7 @@ from harness.core.corto.config import CortoConfig, GraceOutcome, Overflow, Subsc
 from harness.core.corto.detail import Detail
 from harness.core.corto.filters import EVENT_OF_TXTYPE, dotted_pool
 from harness.core.corto.recorded import Observed, Recording
-from harness.core.corto.session import Close, Output, SendJson, Session, grace_ms, projected
+from harness.core.corto.session import Close, Output, SendJson, Session, grace_ms, projected, refusal
 from harness.core.feed import Feed
 from harness.core.frames import C2S, S2C, WsText
 from harness.server.context import ServedViolation
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
 PATH = "/data-stream"
 SLOW_CLIENT_CODE = 1013
-ONE_PER_IP_CODE = 1008
 LOW_WATER = 64
 """max mode: queued messages per client below which the next batch is released."""
 
@@ -213,7 +212,8 @@ class CortoEmulator:
         ):
             # CONTRACTS.md 3.1: "One IP can keep one active connection open at a time."
             self.counters["refused_second_connection"] += 1
-            await ws.close(code=ONE_PER_IP_CODE, message=b"one active connection per IP")
+            close = refusal(self.observed)
+            await ws.close(code=close.code, message=close.reason.encode())
             return ws
         self.clients.add(client)
         client.sender = asyncio.create_task(self._sender(client), name=f"corto-sender-{client.conn}")
@@ -354,6 +354,12 @@ def add_cli_options(parser: argparse.ArgumentParser) -> None:
         "--one-connection-per-ip", action="store_true", help="refuse a second connection from an IP (1008)"
     )
     group.add_argument(
+        "--ping-answer",
+        choices=["pong", "error"],
+        default="pong",
+        help='{"type":"ping"} gets {"type":"pong"} (default) or an unknown-message error',
+    )
+    group.add_argument(
         "--ws-queue", type=int, default=10_000, metavar="N", help="messages queued per client (default 10000)"
     )
     group.add_argument(
@@ -374,6 +380,7 @@ def config_from_args(args: argparse.Namespace) -> CortoConfig:
         grace_outcome=GraceOutcome(args.grace_outcome),
         subscribe_merge=SubscribeMerge(args.subscribe_merge),
         one_connection_per_ip=args.one_connection_per_ip,
+        answer_ping=args.ping_answer == "pong",
         queue_size=args.ws_queue,
         overflow=Overflow(args.ws_overflow),
     )

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import websockets
 
 from harness.core.corto.config import CortoConfig, GraceOutcome, Overflow, SubscribeMerge
@@ -522,3 +523,38 @@ async def test_at_speed_max_a_stalled_client_costs_the_others_one_wait(
                 while True:
                     await reader.recv()
             await closing
+
+
+async def test_harness_serve_options_for_the_data_stream(tmp_path: Path, pumpfun_tape_path: Path) -> None:
+    from tests.cli.test_serve import _start, _wait_for
+
+    ready = tmp_path / "ready.json"
+    proc = _start(
+        str(pumpfun_tape_path),
+        *("--port", "0", "--manual", "--ready-file", str(ready), "--grace-ms", "200"),
+        *("--grace-outcome", "close", "--ping-answer", "error", "--one-connection-per-ip"),
+        *("--subscribe-merge", "merge"),
+    )
+    try:
+        urls = await asyncio.to_thread(_wait_for, ready, proc)
+        async with websockets.connect(urls["websocket"]) as idle:
+            assert (await recv(idle))["state"]["subscriptionGraceMs"] == 200
+            assert (await recv_after(idle, {"type": "ping"}))["error"]["message"] == "Unknown message type."
+            advance = urls["control"] + "/advance"
+            await asyncio.to_thread(requests.post, advance, json={"seconds": 0.2}, timeout=5)
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await recv(idle)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+        async with websockets.connect(urls["websocket"]) as ws:  # the first one has left
+            await recv(ws)
+            await recv_after(ws, {"type": "subscribe", "mode": "mints"})
+            ack = await recv_after(ws, {"type": "subscribe", "mode": "trades"})
+            assert set(ack["state"]["effectiveFilter"]["subscriptions"]) == {"create", "buy", "sell"}
+            async with websockets.connect(urls["websocket"]) as second:
+                with pytest.raises(websockets.ConnectionClosed) as closed:
+                    await recv(second)
+                assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "Traceback" not in err, err

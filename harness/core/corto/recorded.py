@@ -3,9 +3,11 @@
 DESIGN.md "Conventions": where the contract is silent, a recording's observed behaviour wins.
 Owns reading that behaviour from a tape's WebSocket frames: the recorded handshake (pools,
 events, modes, messages, ``subscriptionGraceMs`` and which optional keys the service shows,
-CONTRACTS.md 3.3 and 3.7), and what the service did when a connection's grace period ended
-without a valid subscribe (CONTRACTS.md 3.4, 6.1): a close, or nothing. Pure: frames in, an
-:class:`Observed` out; the frames' events are the server's business.
+CONTRACTS.md 3.3 and 3.7), what the service did when a connection's grace period ended
+without a valid subscribe (CONTRACTS.md 3.4, 6.1: a close, or nothing), whether it answered
+``{"type":"ping"}`` with a pong or an error (6.2), and how it closed a second connection while
+another was open (3.1, 6.2). Pure: frames in, an :class:`Observed` out; the frames' events are
+the server's business.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.core.corto.filters import DEFAULT_EVENTS, MESSAGES, MODES, Vocabulary
-from harness.core.frames import C2S, S2C, Frame, WsClose, WsOpen, WsText
+from harness.core.frames import C2S, Frame, WsClose, WsOpen, WsText
 
 DEFAULT_GRACE_MS = 3000
 FILTER_KEYS: tuple[str, ...] = ("mode", "subscriptions", "createDetail", "graceActive")
@@ -43,6 +45,11 @@ class Observed:
     filter_keys: tuple[str, ...] = FILTER_KEYS
     """The ``effectiveFilter`` keys the service shows: the repository copy of the contract omits
     ``createDetail`` (CONTRACTS.md 3.3, 3.7), so a recording without it replays without it."""
+    answers_ping: bool | None = None
+    """A recorded ``ping`` answered by ``pong`` (True) or by an ``error`` (False)."""
+    refusal: tuple[int, str] | None = None
+    """A recorded close of a connection, sent before any message, while another was open: how the
+    service refuses a second connection (used when the one-per-IP emulation is on)."""
 
 
 class Recording:
@@ -56,6 +63,11 @@ class Recording:
         """Connections neither subscribed nor closed yet, with their open time."""
         self._close: tuple[int, str] | None = None
         self._idle = False
+        self._open: set[str] = set()
+        self._greeted: set[str] = set()
+        self._pinged: set[str] = set()
+        self._answers_ping: bool | None = None
+        self._refusal: tuple[int, str] | None = None
 
     @property
     def _window(self) -> float:
@@ -66,19 +78,29 @@ class Recording:
         self._check_idle(frame.t)
         if isinstance(frame, WsOpen):
             self._pending[frame.conn] = frame.t
+            self._open.add(frame.conn)
         elif isinstance(frame, WsClose):
             self._closed(frame)
-        elif isinstance(frame, WsText) and frame.direction is S2C:
+        elif isinstance(frame, WsText) and frame.direction is C2S:
+            message = _decode(frame.data)
+            if message is not None and message.get("type") == "ping":
+                self._pinged.add(frame.conn)
+            else:
+                self._pinged.discard(frame.conn)
+        elif isinstance(frame, WsText):
             return self._server_text(frame)
         return None
 
     def _server_text(self, frame: WsText) -> dict[str, Any] | None:
-        try:
-            message = json.loads(frame.data)
-        except (ValueError, RecursionError):
+        self._greeted.add(frame.conn)
+        message = _decode(frame.data)
+        if message is None:
             return None
-        if not isinstance(message, dict):
-            return None
+        pong = message.get("type") == "pong"
+        if frame.conn in self._pinged and (pong or message.get("name") == "error"):
+            self._pinged.discard(frame.conn)  # events may come between a ping and its answer
+            if self._answers_ping is None:
+                self._answers_ping = pong
         if message.get("type") == "service":
             state = message.get("state")
             name = message.get("name")
@@ -93,8 +115,14 @@ class Recording:
         return message
 
     def _closed(self, frame: WsClose) -> None:
+        self._open.discard(frame.conn)
         opened = self._pending.pop(frame.conn, None)
-        if opened is None or self._decided or frame.direction is C2S or frame.code is None:
+        if frame.direction is C2S or frame.code is None:
+            return
+        if frame.conn not in self._greeted and self._open and self._refusal is None:
+            self._refusal = (frame.code, frame.reason)
+            return
+        if opened is None or self._decided:
             return
         elapsed = frame.t - opened
         if self._window - GRACE_EARLY <= elapsed <= self._window + GRACE_LATE:
@@ -113,7 +141,12 @@ class Recording:
     def observed(self) -> Observed:
         state = self._handshake
         if state is None:
-            return Observed(grace_close=self._close, grace_idle=self._idle)
+            return Observed(
+                grace_close=self._close,
+                grace_idle=self._idle,
+                answers_ping=self._answers_ping,
+                refusal=self._refusal,
+            )
         grace = state.get("subscriptionGraceMs")
         shown = state.get("effectiveFilter")
         status = state.get("status")
@@ -127,6 +160,8 @@ class Recording:
             grace_ms=grace if isinstance(grace, int) and not isinstance(grace, bool) else None,
             grace_close=self._close,
             grace_idle=self._idle,
+            answers_ping=self._answers_ping,
+            refusal=self._refusal,
             status=status if isinstance(status, str) else None,
             filter_keys=(
                 tuple(k for k in FILTER_KEYS if k in shown or k in ("mode", "subscriptions"))
@@ -134,6 +169,14 @@ class Recording:
                 else FILTER_KEYS
             ),
         )
+
+
+def _decode(text: str) -> dict[str, Any] | None:
+    try:
+        message = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return message if isinstance(message, dict) else None
 
 
 def _strings(value: Any) -> tuple[str, ...]:

@@ -31,6 +31,8 @@ from harness.core.corto.recorded import DEFAULT_GRACE_MS, Observed
 
 GRACE_CLOSE_CODE = 1008
 GRACE_CLOSE_REASON = "no subscription within the grace period"
+ONE_PER_IP_CODE = 1008
+ONE_PER_IP_REASON = "one active connection per IP"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,14 @@ class Close:
 
 
 Output = SendJson | Close
+
+
+def refusal(observed: Observed) -> Close:
+    """How a second connection from one IP is closed (CONTRACTS.md 3.1; the code is an open
+    question, 6.2): as the tape shows it, else 1008 (policy violation)."""
+    if observed.refusal is not None:
+        return Close(*observed.refusal)
+    return Close(ONE_PER_IP_CODE, ONE_PER_IP_REASON)
 
 
 def grace_ms(config: CortoConfig, observed: Observed) -> int:
@@ -107,7 +117,11 @@ class Session:
             return self._error(FilterError("Malformed JSON.", {"error": str(exc)}))
         except RecursionError:
             return self._error(FilterError("Malformed JSON.", {"error": "nested too deeply"}))
-        request = parse_request(message, self.vocabulary, answer_ping=self.config.answer_ping)
+        # CONTRACTS.md 6.2: pong or an error, as the tape shows it, else as configured
+        answer_ping = self.observed.answers_ping
+        if answer_ping is None:
+            answer_ping = self.config.answer_ping
+        request = parse_request(message, self.vocabulary, answer_ping=answer_ping)
         if isinstance(request, FilterError):
             return self._error(request)
         if isinstance(request, Ping):

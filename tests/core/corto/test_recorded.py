@@ -8,7 +8,7 @@ from typing import Any
 from harness.core.corto.config import CortoConfig, GraceOutcome
 from harness.core.corto.filters import DEFAULT_POOLS
 from harness.core.corto.recorded import FILTER_KEYS, Observed, Recording
-from harness.core.corto.session import Close, Session
+from harness.core.corto.session import Close, SendJson, Session, refusal
 from harness.core.frames import C2S, S2C, Frame, WsClose, WsOpen, WsText
 
 # The repository copy of the contract: 8 pools (no pump.fun), no createDetail (CONTRACTS.md 3.3)
@@ -111,3 +111,41 @@ def test_events_come_back_from_the_recording() -> None:
     assert recording.receive(text(1.1, "ws-1", {"type": "pong"})) is None
     assert recording.receive(text(1.2, "ws-1", trade, C2S)) is None, "only what the service sent"
     assert recording.receive(WsText(1.3, "ws-1", S2C, "[" * 5000)) is None
+
+
+def test_how_the_service_answered_a_ping_wins() -> None:
+    trade = {"txType": "buy", "pool": "pump-fun", "signature": "s"}
+    ping = {"type": "ping"}
+    error = {"type": "service", "name": "error", "state": {}, "error": {"code": "invalid_subscription"}}
+    pong = observe(
+        [
+            WsOpen(0, "ws-1", "/data-stream"),
+            text(15, "ws-1", ping, C2S),
+            text(15, "ws-1", trade),
+            text(15, "ws-1", {"type": "pong"}),
+        ]
+    )
+    refused = observe(
+        [WsOpen(0, "ws-1", "/data-stream"), text(15, "ws-1", ping, C2S), text(15, "ws-1", error)]
+    )
+    assert (pong.answers_ping, refused.answers_ping, observe([]).answers_ping) == (True, False, None)
+    session = Session(CortoConfig(answer_ping=True), refused, 0.0)
+    (out,) = session.receive_text('{"type":"ping"}', 1.0)
+    assert isinstance(out, SendJson) and out.message["error"]["message"] == "Unknown message type."
+    (out,) = Session(CortoConfig(answer_ping=False), pong, 0.0).receive_text('{"type":"ping"}', 1.0)
+    assert isinstance(out, SendJson) and out.message == {"type": "pong"}
+
+
+def test_how_the_service_refused_a_second_connection_wins() -> None:
+    frames: list[Frame] = [
+        WsOpen(0, "ws-1", "/data-stream"),
+        text(0.01, "ws-1", REPO_HANDSHAKE),
+        WsOpen(5, "ws-2", "/data-stream"),
+        WsClose(5.01, "ws-2", S2C, 4429, "too many connections"),
+    ]
+    observed = observe(frames)
+    assert observed.refusal == (4429, "too many connections") and observed.grace_close is None
+    assert refusal(observed) == Close(4429, "too many connections")
+    assert refusal(Observed()) == Close(1008, "one active connection per IP")
+    alone = observe([WsOpen(0, "ws-1", "/data-stream"), WsClose(0.01, "ws-1", S2C, 1013, "busy")])
+    assert alone.refusal is None, "no other connection was open"
