@@ -11,6 +11,7 @@ so the client's clock is the server's; lateness = arrival time - (clock start + 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import json
 import tempfile
@@ -34,12 +35,19 @@ async def handle(request):
     ws = web.WebSocketResponse(compress=False)
     await ws.prepare(request)
     await ws.send_str('{"type":"service","name":"handshake"}')
-    async for msg in ws:
-        if msg.type == WSMsgType.TEXT:
-            await ws.send_str('{"type":"service","name":"subscription_ack"}')
-            while not ws.closed:
-                for frame in FRAMES:
-                    await ws.send_str(frame)
+    msg = await ws.receive()
+    if msg.type != WSMsgType.TEXT:
+        return ws
+    await ws.send_str('{"type":"service","name":"subscription_ack"}')
+    # the client's close frame, read while sending (as the mock reads while its sender sends)
+    closing = asyncio.ensure_future(ws.receive())
+    try:
+        while not closing.done():
+            for frame in FRAMES:
+                await ws.send_str(frame)
+    except ConnectionError:
+        pass  # the client went away mid-send
+    await closing
     return ws
 
 async def main():
@@ -92,6 +100,13 @@ async def _clients(url: str, clients: int, window: float) -> float:
             while not stop.is_set():
                 await ws.recv()
                 counts[index] += 1
+            # Close while still reading: a client that stops reading cannot see the server's
+            # close frame behind the frames in flight and would wait out its close timeout.
+            closing = asyncio.create_task(ws.close())
+            with contextlib.suppress(websockets.ConnectionClosed):
+                while True:
+                    await ws.recv()
+            await closing
 
     tasks = [asyncio.create_task(one(i)) for i in range(clients)]
     await ready.wait()
@@ -102,9 +117,7 @@ async def _clients(url: str, clients: int, window: float) -> float:
     total = sum(counts) - before
     elapsed = time.perf_counter() - start
     stop.set()
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    await asyncio.gather(*tasks)
     return rate(total, elapsed)
 
 

@@ -20,24 +20,18 @@ from aiohttp import WSMsgType, web
 
 from harness.core.corto.config import CortoConfig, GraceOutcome, Overflow, SubscribeMerge
 from harness.core.corto.detail import Detail
-from harness.core.corto.filters import (
-    DEFAULT_EVENTS,
-    EVENT_OF_TXTYPE,
-    MESSAGES,
-    MODES,
-    Vocabulary,
-    dotted_pool,
-)
-from harness.core.corto.session import Close, Observed, Output, SendJson, Session, projected
+from harness.core.corto.filters import EVENT_OF_TXTYPE, dotted_pool
+from harness.core.corto.recorded import Observed, Recording
+from harness.core.corto.session import Close, Output, SendJson, Session, grace_ms, projected, refusal
 from harness.core.feed import Feed
-from harness.core.frames import C2S, S2C, WsClose, WsOpen, WsText
+from harness.core.frames import C2S, S2C, WsText
+from harness.server.context import ServedViolation
 
 if TYPE_CHECKING:
     from harness.server.app import MockServer
 
 PATH = "/data-stream"
 SLOW_CLIENT_CODE = 1013
-ONE_PER_IP_CODE = 1008
 LOW_WATER = 64
 """max mode: queued messages per client below which the next batch is released."""
 
@@ -68,53 +62,21 @@ class Event:
 
 def read_feed(frames: list[Any]) -> tuple[list[tuple[float, Event]], Observed]:
     """The events of every recorded corto connection (once each), and what the tape shows of
-    the service: its handshake (pools, events, grace) and a close after an unused grace period."""
+    the service (:class:`harness.core.corto.recorded.Recording`)."""
     events: list[tuple[float, Event]] = []
     seen: set[str] = set()
-    vocabulary: Vocabulary | None = None
-    grace_ms: int | None = None
-    grace_close: tuple[int, str] | None = None
-    opened: dict[str, float] = {}
-    subscribed: set[str] = set()
+    recording = Recording()
     for frame in frames:
-        if isinstance(frame, WsOpen):
-            opened[frame.conn] = frame.t
-        elif isinstance(frame, WsText):
-            try:
-                message = json.loads(frame.data)
-            except ValueError:
-                continue
-            if not isinstance(message, dict):
-                continue
-            if frame.direction is C2S:
-                if message.get("type") == "subscribe":
-                    subscribed.add(frame.conn)
-                continue
-            if message.get("type") == "service":
-                state = message.get("state") or {}
-                if message.get("name") == "handshake" and vocabulary is None:
-                    vocabulary = Vocabulary(
-                        pools=tuple(state.get("availablePools") or Vocabulary().pools),
-                        events=tuple(state.get("availableEvents") or DEFAULT_EVENTS),
-                        modes=tuple(state.get("supportedModes") or MODES),
-                        messages=tuple(state.get("supportedMessages") or MESSAGES),
-                    )
-                    if isinstance(state.get("subscriptionGraceMs"), int):
-                        grace_ms = state["subscriptionGraceMs"]
-                continue
-            if "type" in message or message.get("txType") not in EVENT_OF_TXTYPE:
-                continue
-            # The same event recorded on several connections is one event of the feed.
-            if frame.data in seen:
-                continue
-            seen.add(frame.data)
-            events.append((frame.t, Event(frame.data, message)))
-        elif isinstance(frame, WsClose) and frame.direction is S2C and frame.conn not in subscribed:
-            started = opened.get(frame.conn)
-            window = (grace_ms or 3000) / 1000
-            if started is not None and frame.t - started <= window + 1.0 and frame.code is not None:
-                grace_close = (frame.code, frame.reason)
-    return events, Observed(vocabulary or Vocabulary(), grace_ms, grace_close)
+        message = recording.receive(frame)
+        if message is None or message.get("txType") not in EVENT_OF_TXTYPE:
+            continue
+        assert isinstance(frame, WsText)
+        # The same event recorded on several connections is one event of the feed.
+        if frame.data in seen:
+            continue
+        seen.add(frame.data)
+        events.append((frame.t, Event(frame.data, message)))
+    return events, recording.observed()
 
 
 @dataclass(eq=False, slots=True)
@@ -128,6 +90,8 @@ class Client:
     sender: asyncio.Task[None] | None = None
     evicting: asyncio.Task[None] | None = None
     low_water: asyncio.Event = field(default_factory=asyncio.Event)
+    behind: bool = False
+    """max mode: it did not drain within a wait, so batches no longer wait for it (until it does)."""
     closing: bool = False
 
 
@@ -185,15 +149,21 @@ class CortoEmulator:
 
     async def drained(self, timeout: float) -> None:
         # max mode: wait until every client's queue is below the low-water mark, so the next
-        # batch is queued while the senders still have work (no stall between batches).
-        waiting = []
+        # batch is queued while the senders still have work (no stall between batches). A client
+        # still above it after ``timeout`` is behind: later batches do not wait for it (a client
+        # that stopped reading costs the others one wait, then meets its queue's overflow policy).
+        waiting: dict[asyncio.Task[bool], Client] = {}
         for client in self.clients:
-            if not client.closing and client.queue.qsize() > LOW_WATER:
+            if not client.closing and not client.behind and client.queue.qsize() > LOW_WATER:
                 client.low_water.clear()
-                waiting.append(client.low_water.wait())
-        if waiting:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.gather(*waiting), timeout)
+                waiting[asyncio.ensure_future(client.low_water.wait())] = client
+        if not waiting:
+            return
+        _, late = await asyncio.wait(waiting, timeout=timeout)
+        for task in late:
+            task.cancel()
+            waiting[task].behind = True
+            self.counters["slow_client_waits"] += 1
 
     async def reset(self) -> None:
         self.feed.rewind()
@@ -214,7 +184,7 @@ class CortoEmulator:
                 for c in self.clients
             ],
             "counters": dict(self.counters),
-            "grace_ms": self.config.grace_ms or self.observed.grace_ms or 3000,
+            "grace_ms": grace_ms(self.config, self.observed),
         }
 
     async def close(self) -> None:
@@ -242,7 +212,8 @@ class CortoEmulator:
         ):
             # CONTRACTS.md 3.1: "One IP can keep one active connection open at a time."
             self.counters["refused_second_connection"] += 1
-            await ws.close(code=ONE_PER_IP_CODE, message=b"one active connection per IP")
+            close = refusal(self.observed)
+            await ws.close(code=close.code, message=close.reason.encode())
             return ws
         self.clients.add(client)
         client.sender = asyncio.create_task(self._sender(client), name=f"corto-sender-{client.conn}")
@@ -255,6 +226,7 @@ class CortoEmulator:
                     self.server.check_frame(WsText(now, client.conn, C2S, msg.data), conn=client.conn)
                     outputs = client.session.receive_text(msg.data, now)
                 elif msg.type == WSMsgType.BINARY:
+                    self._binary_violation(client, len(msg.data), now)
                     outputs = client.session.receive_binary(msg.data, now)
                 else:
                     break
@@ -264,10 +236,32 @@ class CortoEmulator:
             await self._close(client, None, "")
         return ws
 
+    def _binary_violation(self, client: Client, size: int, now: float) -> None:
+        # CONTRACTS.md 3.1: JSON text frames only
+        if self.server.config.validate:
+            self.server.report(
+                ServedViolation(
+                    "corto",
+                    "",
+                    "",
+                    "json",
+                    f"binary frame of {size} bytes, not JSON text",
+                    "client",
+                    client.conn,
+                    now,
+                )
+            )
+
     def _send(self, client: Client, outputs: list[Output]) -> None:
         for output in outputs:
             if isinstance(output, SendJson):
-                self._enqueue(client, json.dumps(output.message, separators=(",", ":")))
+                text = json.dumps(output.message, separators=(",", ":"))
+                if self.server.config.validate:
+                    # what the server says breaks the contract too when a recording does
+                    self.server.check_frame(
+                        WsText(self.server.now(), client.conn, S2C, text), conn=client.conn
+                    )
+                self._enqueue(client, text)
             else:
                 client.closing = True
                 self._enqueue(client, output, force=True)
@@ -316,6 +310,7 @@ class CortoEmulator:
                     client.queue.task_done()
                 if client.queue.qsize() <= LOW_WATER:
                     client.low_water.set()
+                    client.behind = False
         except (ConnectionError, RuntimeError, asyncio.CancelledError):
             return
 
@@ -359,6 +354,12 @@ def add_cli_options(parser: argparse.ArgumentParser) -> None:
         "--one-connection-per-ip", action="store_true", help="refuse a second connection from an IP (1008)"
     )
     group.add_argument(
+        "--ping-answer",
+        choices=["pong", "error"],
+        default="pong",
+        help='{"type":"ping"} gets {"type":"pong"} (default) or an unknown-message error',
+    )
+    group.add_argument(
         "--ws-queue", type=int, default=10_000, metavar="N", help="messages queued per client (default 10000)"
     )
     group.add_argument(
@@ -379,6 +380,7 @@ def config_from_args(args: argparse.Namespace) -> CortoConfig:
         grace_outcome=GraceOutcome(args.grace_outcome),
         subscribe_merge=SubscribeMerge(args.subscribe_merge),
         one_connection_per_ip=args.one_connection_per_ip,
+        answer_ping=args.ping_answer == "pong",
         queue_size=args.ws_queue,
         overflow=Overflow(args.ws_overflow),
     )

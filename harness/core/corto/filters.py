@@ -156,14 +156,41 @@ class Ping:
 Request = Subscribe | Unsubscribe | CurrentState | Ping
 
 
+def json_type(value: Any) -> str:
+    """The JSON name of a decoded value's type (what a client in any language sent)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
 def _string_list(message: Mapping[str, Any], name: str) -> tuple[str, ...] | FilterError | None:
     if name not in message:
         return None
     value = message[name]
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+    if not isinstance(value, list):
         return FilterError(
             f"Field {name} must be an array of strings.",
-            {"field": name, "expected": "array of strings", "received": type(value).__name__},
+            {"field": name, "expected": "array of strings", "received": json_type(value)},
+        )
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            return FilterError(
+                f"Field {name} must be an array of strings.",
+                {"field": name, "expected": "array of strings", "received": f"{json_type(item)} at {index}"},
+            )
+    if not value:
+        # Omitting the field means all (CONTRACTS.md 3.2); an empty list would select nothing.
+        return FilterError(
+            f"Field {name} must not be empty; omit it to mean all.",
+            {"field": name, "expected": "non-empty array of strings", "received": "empty array"},
         )
     return tuple(value)
 
@@ -173,7 +200,7 @@ def parse_request(message: Any, vocabulary: Vocabulary, *, answer_ping: bool = T
     if not isinstance(message, dict):
         return FilterError(
             "Messages must be JSON objects.",
-            {"received": type(message).__name__, "supportedMessages": list(vocabulary.messages)},
+            {"received": json_type(message), "supportedMessages": list(vocabulary.messages)},
         )
     kind = message.get("type")
     if kind == "ping" and answer_ping:
@@ -203,9 +230,15 @@ def parse_request(message: Any, vocabulary: Vocabulary, *, answer_ping: bool = T
                 "Unknown pool.", {"invalidPools": unknown, "supportedPools": list(vocabulary.pools)}
             )
     if kind == "unsubscribe":
+        if "mode" in message:
+            # Ignoring it would make this a bare unsubscribe, which clears everything.
+            return FilterError(
+                "Unsubscribe takes events and/or pools, not mode.",
+                {"mode": message["mode"], "supportedFields": ["events", "pools"]},
+            )
         return Unsubscribe(events, pools)
     mode = message.get("mode")
-    if mode is not None:
+    if "mode" in message:
         if events is not None or pools is not None:
             return FilterError("Do not combine mode with events or pools in the same subscription message.")
         if not isinstance(mode, str) or mode not in vocabulary.modes:
@@ -254,10 +287,11 @@ def subscribe(current: Filter, request: Subscribe, merge: SubscribeMerge) -> Fil
         return wanted
     merged = current.explicit()
     for event, pools in wanted.subscriptions.items():
-        if event in merged and (merged[event] is None or pools is None):
-            merged[event] = None
+        if event not in merged:
+            merged[event] = pools
         else:
-            merged[event] = (merged.get(event) or frozenset()) | (pools or frozenset())
+            have = merged[event]  # None (every pool) absorbs any set
+            merged[event] = None if have is None or pools is None else have | pools
     detail = request.detail or current.detail
     return Filter("custom", merged, detail)
 

@@ -10,7 +10,7 @@ the handshake, every answer (subscription_ack, current_state, error, pong) and t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from harness.core.corto.config import CortoConfig, GraceOutcome
@@ -22,16 +22,17 @@ from harness.core.corto.filters import (
     Ping,
     Subscribe,
     Unsubscribe,
-    Vocabulary,
     parse_request,
     subscribe,
     unsubscribe,
 )
+from harness.core.corto.recorded import DEFAULT_GRACE_MS, Observed
 from harness.core.families import NotJson, decode_json
 
-DEFAULT_GRACE_MS = 3000
 GRACE_CLOSE_CODE = 1008
 GRACE_CLOSE_REASON = "no subscription within the grace period"
+ONE_PER_IP_CODE = 1008
+ONE_PER_IP_REASON = "one active connection per IP"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,24 +49,27 @@ class Close:
 Output = SendJson | Close
 
 
-@dataclass(frozen=True, slots=True)
-class Observed:
-    """What a tape showed of the service, winning over the defaults (DESIGN.md "Conventions")."""
+def refusal(observed: Observed) -> Close:
+    """How a second connection from one IP is closed (CONTRACTS.md 3.1; the code is an open
+    question, 6.2): as the tape shows it, else 1008 (policy violation)."""
+    if observed.refusal is not None:
+        return Close(*observed.refusal)
+    return Close(ONE_PER_IP_CODE, ONE_PER_IP_REASON)
 
-    vocabulary: Vocabulary = field(default_factory=Vocabulary)
-    grace_ms: int | None = None
-    grace_close: tuple[int, str] | None = None
-    """A recorded close of a connection that never subscribed within the grace period."""
+
+def grace_ms(config: CortoConfig, observed: Observed) -> int:
+    """``subscriptionGraceMs``: the configured one, else the recorded handshake's, else 3000 (3.4)."""
+    if config.grace_ms is not None:
+        return config.grace_ms
+    return observed.grace_ms if observed.grace_ms is not None else DEFAULT_GRACE_MS
 
 
 class Session:
     def __init__(self, config: CortoConfig, observed: Observed, connected_at: float) -> None:
         self.config = config
+        self.observed = observed
         self.vocabulary = observed.vocabulary
-        self.grace_ms = (
-            config.grace_ms if config.grace_ms is not None else (observed.grace_ms or DEFAULT_GRACE_MS)
-        )
-        self.grace_close = observed.grace_close
+        self.grace_ms = grace_ms(config, observed)
         self.filter = Filter()
         self.grace_active = True
         self.grace_deadline: float | None = connected_at + self.grace_ms / 1000
@@ -75,14 +79,16 @@ class Session:
 
     def _state(self, handshake: bool = False) -> dict[str, Any]:
         state: dict[str, Any] = {}
-        if handshake:
-            state["status"] = "connected"
+        if handshake and self.observed.status is not None:
+            state["status"] = self.observed.status
+        shown = self.filter.effective(self.vocabulary, self.grace_active)
         state.update(
             availablePools=list(self.vocabulary.pools),
             availableEvents=list(self.vocabulary.events),
             supportedModes=list(self.vocabulary.modes),
             supportedMessages=list(self.vocabulary.messages),
-            effectiveFilter=self.filter.effective(self.vocabulary, self.grace_active),
+            # the optional keys the recorded service shows (CONTRACTS.md 3.3, 3.7)
+            effectiveFilter={k: shown[k] for k in self.observed.filter_keys},
         )
         if handshake:
             state["subscriptionGraceMs"] = self.grace_ms
@@ -108,7 +114,11 @@ class Session:
         message = decode_json(text)
         if isinstance(message, NotJson):  # NaN or nesting too deep included: strict JSON only
             return self._error(FilterError("Malformed JSON.", {"error": message.reason}))
-        request = parse_request(message, self.vocabulary, answer_ping=self.config.answer_ping)
+        # CONTRACTS.md 6.2: pong or an error, as the tape shows it, else as configured
+        answer_ping = self.observed.answers_ping
+        if answer_ping is None:
+            answer_ping = self.config.answer_ping
+        request = parse_request(message, self.vocabulary, answer_ping=answer_ping)
         if isinstance(request, FilterError):
             return self._error(request)
         if isinstance(request, Ping):
@@ -137,8 +147,11 @@ class Session:
             return []
         self.grace_deadline = None
         self.grace_active = False
-        if self.grace_close is not None:
-            return [Close(*self.grace_close)]
+        # a tape that shows what the service did wins over the configured outcome (6.1)
+        if self.observed.grace_close is not None:
+            return [Close(*self.observed.grace_close)]
+        if self.observed.grace_idle:
+            return []
         if self.config.grace_outcome is GraceOutcome.CLOSE:
             return [Close(GRACE_CLOSE_CODE, GRACE_CLOSE_REASON)]
         return []

@@ -92,7 +92,37 @@ def test_selection_maps_txtype_and_pool_names() -> None:
         (
             {"type": "subscribe", "events": "create"},
             "Field events must be an array of strings.",
-            {"field": "events", "expected": "array of strings", "received": "str"},
+            {"field": "events", "expected": "array of strings", "received": "string"},
+        ),
+        (
+            {"type": "subscribe", "pools": ["pump.fun", None]},
+            "Field pools must be an array of strings.",
+            {"field": "pools", "expected": "array of strings", "received": "null at 1"},
+        ),
+        (
+            {"type": "subscribe", "events": []},
+            "Field events must not be empty; omit it to mean all.",
+            {"field": "events", "expected": "non-empty array of strings", "received": "empty array"},
+        ),
+        (
+            {"type": "unsubscribe", "pools": []},
+            "Field pools must not be empty; omit it to mean all.",
+            {"field": "pools", "expected": "non-empty array of strings", "received": "empty array"},
+        ),
+        (
+            {"type": "subscribe", "mode": None},
+            "Unknown subscription mode.",
+            {"mode": None, "supportedModes": list(V.modes)},
+        ),
+        (
+            {"type": "unsubscribe", "mode": "trades"},
+            "Unsubscribe takes events and/or pools, not mode.",
+            {"mode": "trades", "supportedFields": ["events", "pools"]},
+        ),
+        (
+            ["subscribe"],
+            "Messages must be JSON objects.",
+            {"received": "array", "supportedMessages": list(V.messages)},
         ),
         (
             {"type": "hello"},
@@ -102,7 +132,7 @@ def test_selection_maps_txtype_and_pool_names() -> None:
     ],
 )
 def test_errors_name_the_bad_value_and_the_supported_ones(
-    message: dict[str, object], text: str, details: object
+    message: object, text: str, details: object
 ) -> None:
     error = parse_request(message, V)
     assert isinstance(error, FilterError)
@@ -121,6 +151,12 @@ def test_second_subscribe_replace_or_merge() -> None:
     merged = subscribe(first, second, SubscribeMerge.MERGE)
     assert merged.subscriptions == {"create": frozenset({"pump.fun"}), "createPool": frozenset({"pump.swap"})}
     assert merged.detail is Detail.MIN, "a merge keeps the detail unless the new subscribe names one"
+    every = subscribe(merged, sub(mode="trades"), SubscribeMerge.MERGE)
+    assert every.subscriptions["buy"] is None and every.selects({"txType": "buy", "pool": "bags-fm"})
+    wider = subscribe(merged, sub(events=["create"]), SubscribeMerge.MERGE)
+    assert wider.subscriptions["create"] is None, "every pool absorbs a pool list"
+    more = subscribe(merged, sub(events=["create"], pools=["bags.fm"]), SubscribeMerge.MERGE)
+    assert more.subscriptions["create"] == frozenset({"pump.fun", "bags.fm"})
 
 
 def test_unsubscribe() -> None:
@@ -150,3 +186,11 @@ def test_invalid_subscribe_keeps_grace_and_filter() -> None:
     assert session.grace_active and session.filter == Filter()
     session.receive_text('{"type":"subscribe","mode":"all"}', 2.0)
     assert not session.grace_active and session.on_time(99.0) == []
+
+
+def test_malformed_json_of_any_depth_is_an_error_not_a_crash() -> None:
+    session = Session(CortoConfig(), Observed(), 0.0)
+    for text in ("{nope", "[" * 100_000):
+        (out,) = session.receive_text(text, 1.0)
+        assert isinstance(out, SendJson) and out.message["error"]["message"] == "Malformed JSON."
+    assert session.grace_active and session.filter == Filter()
