@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, protocols
 from jsonschema.exceptions import ValidationError, best_match
-from referencing import Registry, Resource
+from jsonschema.validators import extend
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
 
 from harness.core.families import (
     FAMILIES,
@@ -34,12 +36,20 @@ from harness.core.families import (
     family_of,
 )
 from harness.resources import SCHEMAS_DIR
+from harness.validation import regex
 
 BASE_URI = "https://harness.local/schemas"
 MAX_VALUE = 80
 """A violation message quotes the offending value; a longer quote is cut in the middle."""
 MAX_MESSAGE = 400
 """Violation messages longer than this (a long enum, say) are cut in the middle."""
+
+
+Reference: type[protocols.Validator] = extend(  # type: ignore[no-untyped-call]
+    Draft202012Validator, validators={"pattern": regex.pattern}
+)
+"""``jsonschema``'s draft 2020-12 validator with patterns matched as ECMA-262 says
+(:mod:`harness.validation.regex`), as the compiled engine matches them."""
 
 
 class UnknownFamily(ValueError):
@@ -143,12 +153,16 @@ class Validator:
             schema = json.loads(path.read_text())
             resources.append((schema["$id"], schema))
         self._by_id = dict(resources)
+        # Every schema is draft 2020-12 (a test checks). The reference reads them without their
+        # "$schema": following a $ref into a schema that names its dialect, jsonschema would
+        # switch to the plain draft 2020-12 class and lose Reference's ECMA-262 patterns.
+        self._bare = {uri: {k: v for k, v in schema.items() if k != "$schema"} for uri, schema in resources}
         self._registry: Registry[Any] = Registry().with_resources(
-            (uri, Resource.from_contents(schema)) for uri, schema in resources
+            (uri, DRAFT202012.create_resource(schema)) for uri, schema in self._bare.items()
         )
         rs_registry = jsonschema_rs.Registry(resources)
         self._fast: dict[tuple[str, str], Callable[[Any], bool]] = {}
-        self._reference: dict[tuple[str, str], Draft202012Validator] = {}
+        self._reference: dict[tuple[str, str], protocols.Validator] = {}
         self._lock = threading.Lock()
         for api, names in FAMILIES.items():
             for family in names:
@@ -163,11 +177,13 @@ class Validator:
             )
         return self._by_id[uri]
 
-    def reference(self, api: str, family: str) -> Draft202012Validator:
+    def reference(self, api: str, family: str) -> protocols.Validator:
+        """``jsonschema``'s validator of a family: the reference and the source of explanations."""
         with self._lock:
             validator = self._reference.get((api, family))
             if validator is None:
-                validator = Draft202012Validator(self.schema(api, family), registry=self._registry)
+                self.schema(api, family)  # an unknown family says so
+                validator = Reference(self._bare[f"{BASE_URI}/{api}/{family}.json"], registry=self._registry)
                 self._reference[(api, family)] = validator
             return validator
 

@@ -138,6 +138,7 @@ PUMPFUN: list[tuple[str, str, Any]] = [
     ("1.5", "error", {"statusCode": 429, "message": "ThrottlerException: Too Many Requests"}),
     ("1.5", "error", {"statusCode": 404, "message": "Cannot GET /coins/x/y", "error": "Not Found"}),
     ("1.5", "error", {"statusCode": 400, "message": ["limit must be a number"], "error": "Bad Request"}),
+    ("1.2", "query.none", {}),
     ("1.2", "query.coin", {"sync": "true"}),
     ("1.2", "query.trades_all", {"limit": "10", "offset": "0", "minimumSize": "0"}),
     ("1.2", "query.trades_count", {"minimumSize": "1000000"}),
