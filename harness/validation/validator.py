@@ -9,6 +9,7 @@ generated corpus that both engines give the same verdicts.
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import threading
@@ -34,6 +35,7 @@ from harness.core.families import (
     UnknownEvent,
     apis_of,
     family_of,
+    why_unclassified,
 )
 from harness.resources import SCHEMAS_DIR
 from harness.validation import regex
@@ -246,6 +248,10 @@ class Validator:
         return [Violation(api, family, base, rule, _message(error))]
 
     def check(self, message: Any, api: str, family: str) -> list[Violation]:
+        """Violations of ``message`` as ``api`` ``family`` (both known: a tape's classification);
+        a body that is not JSON or an undocumented Socket.IO event is one violation."""
+        if isinstance(message, (NotJson, UnknownEvent)):
+            return _unreadable(message, api, family)
         if self.is_valid(message, api, family):
             return []
         found = self.explain(message, api, family)
@@ -260,34 +266,11 @@ class Validator:
 
     def validate(self, message: Any, api: str | None = None, family: str | None = None) -> list[Violation]:
         """Violations of one message; the family is found from the message when not given."""
-        if isinstance(message, NotJson):
-            why = f" ({message.reason})" if message.reason else ""
-            return [Violation(api or "", family or "", "", "json", f"not JSON{why}: {message.text[:80]!r}")]
-        if isinstance(message, UnknownEvent):
-            side, documented = (
-                ("client", PUMPDATA_CLIENT_EVENTS)
-                if message.client
-                else ("server", PUMPDATA_SERVER_EVENTS | {"subscription_error"})
-            )
-            return [
-                Violation(
-                    "pumpdata",
-                    "",
-                    "/name",
-                    "family",
-                    f"{message.name!r} is not a documented PumpData {side} event"
-                    f" (documented: {', '.join(sorted(documented))})",
-                )
-            ]
-        if api is not None and api not in FAMILIES:
-            raise UnknownFamily(f"unknown api {api!r} (known: {', '.join(FAMILIES)})")
+        if isinstance(message, (NotJson, UnknownEvent)):
+            return _unreadable(message, api or "", family or "")
+        require_known(api, family)
         if family is not None:
             candidates = [api] if api else apis_of(family)
-            if not candidates or (api and family not in FAMILIES[api]):
-                known = ", ".join(FAMILIES[api]) if api else "see 'harness validate --list'"
-                raise UnknownFamily(
-                    f"unknown family {family!r}{f' for {api}' if api else ''} (known: {known})"
-                )
             if len(candidates) > 1:
                 guess = family_of(message)
                 if guess is not None and guess[0] in candidates:
@@ -295,6 +278,9 @@ class Validator:
             results = [self.check(message, name, family) for name in candidates]
             return min(results, key=len)
         found = family_of(message, api)
+        why = why_unclassified(message, api) if found is None and api in (None, "corto") else None
+        if why is not None:
+            return [Violation("corto", "", why[0], "family", why[1])]
         if found is None:
             what = f"{api} message" if api else "message of any API"
             # A lone Socket.IO payload such as {"pool": ...} only says what it is with its event name.
@@ -308,6 +294,29 @@ class Validator:
                 )
             ]
         return self.check(message, *found)
+
+
+def _unreadable(message: NotJson | UnknownEvent, api: str, family: str) -> list[Violation]:
+    """The violation of a message that cannot be checked: not JSON, or a Socket.IO event of an
+    undocumented name (CONTRACTS.md 2.2 lists them)."""
+    if isinstance(message, NotJson):
+        why = f" ({message.reason})" if message.reason else ""
+        return [Violation(api, family, "", "json", f"not JSON{why}: {message.text[:80]!r}")]
+    side, documented = (
+        ("client", PUMPDATA_CLIENT_EVENTS)
+        if message.client
+        else ("server", PUMPDATA_SERVER_EVENTS | {"subscription_error"})
+    )
+    return [
+        Violation(
+            "pumpdata",
+            "",
+            "/name",
+            "family",
+            f"{message.name!r} is not a documented PumpData {side} event"
+            f" (documented: {', '.join(sorted(documented))})",
+        )
+    ]
 
 
 _default: Validator | None = None
@@ -344,11 +353,14 @@ def validate_tape(
     """Stream the violations of every message of every frame of a tape, both directions.
 
     ``progress(bytes_done, bytes_total)`` is called now and then. Messages of another api than
-    ``api`` are skipped; with ``family`` only that family is checked. ``tally`` counts what was
-    checked and collects the defects the reader skipped (a torn last line).
+    ``api`` are skipped; with ``family`` only that family is checked, and a create of any level
+    is checked as the ``create*`` family given (``create.min``: are the creates min?).
+    ``tally`` counts what was checked and collects the defects the reader skipped (a torn last
+    line). An unknown ``api`` or ``family`` raises :class:`UnknownFamily`.
     """
     from harness.store import TapeReader
 
+    require_known(api, family)
     validator = default_validator()
     tracker = FamilyTracker()
     with TapeReader(path) as reader:
@@ -359,8 +371,10 @@ def validate_tape(
             for msg_api, msg_family, message, prefix in tracker.classify(frame):
                 if api is not None and msg_api != api:
                     continue
-                if family is not None and msg_family != family:
-                    continue
+                if family is not None:
+                    if msg_family != family and not _both_creates(family, msg_family):
+                        continue
+                    msg_family = family
                 if tally is not None:
                     tally.messages[f"{msg_api} {msg_family or '?'}"] += 1
                 if msg_family is None:
@@ -383,3 +397,22 @@ def validate_tape(
             progress(total, total)
         if tally is not None:
             tally.problems.extend(f"{path}:{p.line}: {p.message}" for p in reader.problems)
+
+
+def _both_creates(family: str, found: str | None) -> bool:
+    return found is not None and found.startswith("create.") and family.startswith("create")
+
+
+def require_known(api: str | None, family: str | None) -> None:
+    """Raise :class:`UnknownFamily` for an api or family no schema has (or a family of another api)."""
+    if api is not None and api not in FAMILIES:
+        raise UnknownFamily(f"unknown api {api!r} (known: {', '.join(FAMILIES)})")
+    if family is not None and (not apis_of(family) or (api and family not in FAMILIES[api])):
+        names = FAMILIES[api] if api else sorted({f for fs in FAMILIES.values() for f in fs})
+        close = difflib.get_close_matches(family, names, n=1)
+        elsewhere = " and ".join(apis_of(family))
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        if elsewhere:
+            hint = f"it is a {elsewhere} family; "
+        known = f"known: {', '.join(names)}" if api else "see harness validate --list"
+        raise UnknownFamily(f"unknown family {family!r}{f' for {api}' if api else ''} ({hint}{known})")
