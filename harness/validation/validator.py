@@ -203,11 +203,14 @@ class Validator:
     def _violations(self, error: ValidationError, api: str, family: str) -> list[Violation]:
         if error.context:
             # A nullable value is anyOf [the type, null]: when it is not null, why the type
-            # branch failed is the explanation, not "is not of type 'null'".
+            # branch failed is the explanation, not "is not of type 'null'". Of the branches,
+            # one whose type the value has (a query's "-1" is a string, not an integer) says
+            # best what is wrong with it.
             branches = [
                 e for e in error.context if not (e.validator == "type" and e.validator_value == "null")
-            ]
-            inner = best_match(branches or error.context)
+            ] or error.context
+            typed = [e for e in branches if not (e.validator == "type" and not e.relative_path)]
+            inner = best_match(typed or branches)
             if inner is not None and inner.validator not in ("const",):
                 error = inner
         base = _pointer(error.absolute_path)

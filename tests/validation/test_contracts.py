@@ -442,3 +442,38 @@ def test_every_family_has_one_schema_citing_its_section() -> None:
         assert schema["$id"] == f"https://harness.local/schemas/{name}", name
         cites = r"DESIGN\.md 'Tape format'" if name.startswith("tape/") else r"CONTRACTS\.md \d"
         assert re.search(cites, schema["description"]), f"{name} cites no section"
+
+
+def test_seed_000_params_validate_as_the_client_holds_them() -> None:
+    """Seed 000's pollers pass params = {"limit": 10, "offset": 0, "minimumSize": 0} to requests:
+    the same parameters validate before encoding (numbers) as after (strings), and break alike."""
+    text = (SEEDS / "000_d54aad61bf260926.txt").read_text()
+    params = [ast.literal_eval(p) for p in re.findall(r"params = (\{[^}]*\})", text)]
+    assert len(params) == 2
+    for query in params:
+        assert validate(query, api="pumpfun", family="query.trades_all") == []
+        encoded = {k: str(v) for k, v in query.items()}
+        assert validate(encoded, api="pumpfun", family="query.trades_all") == []
+    for bad in ({"limit": -1}, {"limit": "-1"}):
+        (violation,) = validate(bad, api="pumpfun", family="query.trades_all")
+        assert violation.pointer == "/limit" and violation.rule in ("minimum", "pattern"), bad
+    assert validate({"sync": True}, api="pumpfun", family="query.coin") == []
+    (violation,) = validate({"sync": "yes"}, api="pumpfun", family="query.coin")
+    assert (violation.pointer, violation.rule) == ("/sync", "enum")
+
+
+def test_coin_keys_of_the_newest_samples_are_typed() -> None:
+    # CONTRACTS.md 1.3: the counters are integers when present; the Nov 2025 keys seen only as
+    # null (platform, token_program, mayhem_state) take any value.
+    for key in ("num_participants", "downrank_score", "livestream_ban_expiry", "thumbnail_updated_at"):
+        found = validate({**COIN, key: "3"}, api="pumpfun", family="coin")
+        assert [(v.pointer, v.rule) for v in found] == [(f"/{key}", "type")], key
+    assert [v.pointer for v in validate({**COIN, "rec_id": 7}, api="pumpfun", family="coin")] == ["/rec_id"]
+    assert validate({**COIN, "platform": "pump", "mayhem_state": {"on": True}}, api="pumpfun") == []
+
+
+def test_candle_times_are_unix_ms_both_ways() -> None:
+    # CONTRACTS.md 2.4: t is ms; seconds are too small and microseconds too big.
+    for t in (1779812627, 1779812627000000):
+        (violation,) = validate([[t, *CANDLE[1:]]], api="pumpdata", family="ohlcv")
+        assert violation.pointer == "/0/0", t

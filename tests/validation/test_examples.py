@@ -197,7 +197,7 @@ def test_tape_violations_carry_line_pointer_and_direction(tmp_path: Path) -> Non
             args=({"pool": "P", "limit": 900},),
             ack_id=4,
         ),
-        SioAck(t=3, conn="sio-1", direction=S2C, ack_id=4, args=({"ok": True, "data": [[1, 2]]},)),
+        SioAck(t=3, conn="sio-1", direction=S2C, ack_id=4, args=({"ok": True, "pool": "P", "data": [[1, 2]]},)),
     ]
     path = dump_tape(tmp_path / "t.jsonl", header(), frames)
     found = [(v.line, v.family, v.pointer, v.rule, v.direction) for v in validate_tape(path)]
