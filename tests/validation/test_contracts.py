@@ -477,3 +477,30 @@ def test_candle_times_are_unix_ms_both_ways() -> None:
     for t in (1779812627, 1779812627000000):
         (violation,) = validate([[t, *CANDLE[1:]]], api="pumpdata", family="ohlcv")
         assert violation.pointer == "/0/0", t
+
+
+def test_family_names_are_the_interface_issue_3_names() -> None:
+    """`--family` takes these names and `harness validate --list` prints them: renaming one
+    breaks users' commands, so the list is pinned here (issue 3, "Families"), plus the two
+    unsubscribe emits CONTRACTS.md 2.2 also lists."""
+    from harness.validation import families
+
+    assert families() == {
+        "pumpfun": [
+            *["coin", "trade", "trade_list", "sol_price", "error"],
+            *["query.trades_all", "query.trades_count", "query.coin", "query.coins", "query.none"],
+        ],
+        "pumpdata": [
+            *["subscribe_ohlcv", "unsubscribe_ohlcv", "ohlcv_history", "subscribe_trades"],
+            *["unsubscribe_trades", "subscribe", "unsubscribe", "subscribe_new_tokens"],
+            *["subscribe_migrations", "subscribe_sol_price", "unsubscribe_new_tokens"],
+            *["unsubscribe_sol_price", "ack", "ack_error", "ohlcv", "ohlcv_history_ack", "trade"],
+            *["token_update", "new_token", "migration", "sol_price", "billing_error"],
+        ],
+        "corto": [
+            *["request.subscribe", "request.unsubscribe", "request.current_state", "request.ping"],
+            *["handshake", "subscription_ack", "current_state", "error", "pong"],
+            *["create.min", "create.mid", "create.full", "create", "trade", "migration"],
+            *["createPool", "liquidity", "burn"],
+        ],
+    }
