@@ -406,7 +406,7 @@ CLIENT_AND_SERVICE = (
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.data())
 def test_generated_requests_acks_and_service_messages_validate(data: st.DataObject) -> None:
     api, family, strategy = data.draw(st.sampled_from(CLIENT_AND_SERVICE))
