@@ -25,6 +25,7 @@ from harness.core.frames import (
     HttpExchange,
     SioAck,
     SioEvent,
+    WsBinary,
     WsText,
 )
 
@@ -311,6 +312,10 @@ class FamilyTracker:
                 yield ("corto", None, message, "")
                 return
             yield ("corto", self._corto(frame.conn, message), message, "")
+        elif isinstance(frame, WsBinary):
+            # CONTRACTS.md 3.1: "Plain WebSocket with JSON text frames"
+            reason = f"a binary frame of {len(frame.data)} bytes: the Data Stream sends JSON text frames"
+            yield ("corto", None, NotJson("", reason), "")
         elif isinstance(frame, SioEvent):
             yield from self._sio_event(frame)
         elif isinstance(frame, SioAck):

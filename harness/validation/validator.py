@@ -304,7 +304,8 @@ def _unreadable(message: NotJson | UnknownEvent, api: str, family: str) -> list[
     undocumented name (CONTRACTS.md 2.2 lists them)."""
     if isinstance(message, NotJson):
         why = f" ({message.reason})" if message.reason else ""
-        return [Violation(api, family, "", "json", f"not JSON{why}: {message.text[:80]!r}")]
+        quote = f": {message.text[:80]!r}" if message.text else ""
+        return [Violation(api, family, "", "json", f"not JSON{why}{quote}")]
     side, documented = (
         ("client", PUMPDATA_CLIENT_EVENTS)
         if message.client

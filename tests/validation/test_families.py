@@ -279,3 +279,16 @@ def test_tape_creates_are_held_to_the_create_family_given(tmp_path: Path) -> Non
     found = list(validate_tape(path, family="create.min"))
     assert {v.line for v in found} == {5} and {v.rule for v in found} == {"additionalProperties"}
     assert [v.line for v in validate_tape(path, family="create.full")][:1] == [3]
+
+
+def test_a_binary_websocket_frame_is_a_violation(tmp_path: Path) -> None:
+    # CONTRACTS.md 3.1: the Data Stream is JSON text frames, as the server tells a client that
+    # sends binary; a recording of one is reported the same way.
+    from harness.core.frames import WsBinary
+
+    frames = [WsBinary(0, "ws-1", S2C, b"\x00\x01\x02")]
+    (violation,) = validate_tape(dump_tape(tmp_path / "t.jsonl", header(), frames))
+    assert (violation.line, violation.api, violation.rule) == (2, "corto", "json")
+    assert violation.message == (
+        "not JSON (a binary frame of 3 bytes: the Data Stream sends JSON text frames)"
+    )
