@@ -281,7 +281,7 @@ def decode_json(text: str) -> Any:
     and nesting too deep to decode is refused rather than raised.
     """
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
+        return _STRICT.decode(text)
     except ValueError as exc:
         return NotJson(text, str(exc))
     except RecursionError:
@@ -290,6 +290,10 @@ def decode_json(text: str) -> Any:
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+_STRICT = json.JSONDecoder(parse_constant=_refuse_constant)
+"""One decoder for every message (``json.loads`` with an argument builds one per call)."""
 
 
 _DETAILS = frozenset(d.value for d in Detail)
