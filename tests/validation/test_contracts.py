@@ -504,3 +504,20 @@ def test_family_names_are_the_interface_issue_3_names() -> None:
             *["createPool", "liquidity", "burn"],
         ],
     }
+
+
+def test_the_schemas_and_the_emulation_share_the_corto_vocabulary() -> None:
+    """CONTRACTS.md 3.2, 3.5: the events, modes and detail levels the schemas close are the ones
+    the core's filters expand and the served handshake advertises."""
+    from harness.core.corto.filters import DEFAULT_EVENTS, DETAILS, MESSAGES, MODES
+    from harness.validation import SCHEMAS_DIR, default_validator
+
+    for family in ("handshake", "subscription_ack", "current_state", "error"):
+        state = default_validator().schema("corto", family)["properties"]["state"]
+        assert state["$ref"].endswith("defs.json#/$defs/corto_state"), family
+    shared = json.loads((SCHEMAS_DIR / "defs.json").read_text())["$defs"]
+    assert shared["corto_event"]["enum"] == list(DEFAULT_EVENTS)
+    assert shared["corto_mode"]["enum"] == list(MODES)
+    assert shared["corto_detail"]["enum"] == list(DETAILS)
+    messages = shared["corto_state"]["properties"]["supportedMessages"]["items"]["enum"]
+    assert messages == [*MESSAGES, "ping"]

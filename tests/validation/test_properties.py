@@ -14,6 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.core.corto.detail import FULL_KEYS, MIN_KEYS
+from harness.core.corto.filters import DEFAULT_EVENTS
+from harness.core.corto.filters import DETAILS as DETAIL_LEVELS
+from harness.core.corto.filters import MODES as FILTER_MODES
 from harness.core.families import family_of
 from harness.strategies.frames import json_values
 from harness.validation import default_validator, validate
@@ -287,19 +290,7 @@ TARGETS = (
 )
 
 # CONTRACTS.md 3.2, 3.3, 3.5: the corto vocabulary, dotted pools in filters and service state.
-EVENTS = [
-    "create",
-    "trade",
-    "buy",
-    "sell",
-    "migration",
-    "createPool",
-    "addLiquidity",
-    "removeLiquidity",
-    "burn",
-]
-MODES = ["all", "mints", "trades", "migrations", "pools"]
-DETAILS = ["min", "mid", "full"]
+EVENTS, MODES, DETAILS = list(DEFAULT_EVENTS), list(FILTER_MODES), list(DETAIL_LEVELS)
 dotted_pools = st.sampled_from(["pump.fun", "letsbonk.fun", "meteora.damm-v2", "bags.fm"]) | st.from_regex(
     r"\A[a-z0-9-]{1,8}(\.[a-z0-9-]{1,8}){1,2}\Z"
 )
