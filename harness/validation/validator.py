@@ -191,7 +191,12 @@ class Validator:
 
     def is_valid(self, message: Any, api: str, family: str) -> bool:
         """The fast verdict (compiled); :meth:`explain` gives the reasons."""
-        return self._fast[(api, family)](message)
+        try:
+            return self._fast[(api, family)](message)
+        except UnicodeEncodeError:
+            # jsonschema-rs takes strings as UTF-8, which a lone surrogate is not (a peer's JSON
+            # may well say "\ud800", RFC 8259 8.2): the reference judges such a message.
+            return self.reference(api, family).is_valid(message)
 
     def explain(self, message: Any, api: str, family: str) -> list[Violation]:
         """Every violation ``jsonschema`` finds, one per missing or unexpected key."""

@@ -21,8 +21,9 @@ MUTANTS: tuple[Any, ...] = (None, "x", 1.5, -1, True, [], {})
 
 def _string_mutants(value: str) -> list[str]:
     """Strings where regex dialects part: a trailing newline (Python's ``$`` matches before it,
-    ECMA-262's does not), Unicode digits (Python's ``\\d`` takes them), and an empty string."""
-    return [value + "\n", value.translate(ARABIC_INDIC), "", "\n" + value]
+    ECMA-262's does not), Unicode digits (Python's ``\\d`` takes them), an empty string, and a
+    lone surrogate (valid JSON, not UTF-8: the compiled engine cannot take it)."""
+    return [value + "\n", value.translate(ARABIC_INDIC), "", "\n" + value, value + "\ud800"]
 
 
 ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")

@@ -292,3 +292,24 @@ def test_a_binary_websocket_frame_is_a_violation(tmp_path: Path) -> None:
     assert violation.message == (
         "not JSON (a binary frame of 3 bytes: the Data Stream sends JSON text frames)"
     )
+
+
+async def test_a_lone_surrogate_from_a_client_is_judged_not_fatal() -> None:
+    """JSON may escape a lone surrogate ("\\ud800"); the compiled engine cannot take one. The
+    served client gets the documented error and stays connected; the tape check names the rule."""
+    import websockets
+
+    demo = ROOT / "fixtures" / "demo" / "corto.jsonl"
+    async with MockServer([demo], manual=True, port=0) as server:
+        async with websockets.connect(server.urls["websocket"]) as ws:
+            assert json.loads(await ws.recv())["name"] == "handshake"
+            await ws.send('{"type": "subscribe", "mode": "\\ud800"}')
+            answer = json.loads(await ws.recv())
+            assert answer["name"] == "error" and answer["error"]["details"]["mode"] == "\ud800"
+            await ws.send('{"type": "current_state"}')
+            assert json.loads(await ws.recv())["name"] == "current_state"
+        assert [(v.source, v.pointer, v.rule) for v in server.violations] == [("client", "/mode", "enum")]
+    assert [(v.pointer, v.rule) for v in validate({"solPrice": 1, "note": "\ud800"})] == []
+    assert [(v.pointer, v.rule) for v in validate({"mint": "\ud800", "name": "x", "symbol": "X"})] == [
+        ("/mint", "pattern")
+    ]
