@@ -4,7 +4,9 @@ Two engines, one verdict: every schema is compiled once with ``jsonschema-rs`` (
 tens of times faster than pure Python) for the fast path, and ``jsonschema`` with a
 ``referencing`` registry stays the reference: a message the fast path rejects is explained by
 ``jsonschema`` (JSON pointer, rule, message). ``tests/validation/test_engines.py`` shows on a large
-generated corpus that both engines give the same verdicts.
+generated corpus that both engines give the same verdicts; for that the reference matches patterns
+as ECMA-262 says (:mod:`harness.validation.regex`), and judges alone the strings the compiled
+engine cannot take (lone surrogates).
 """
 
 from __future__ import annotations
