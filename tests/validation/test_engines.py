@@ -69,7 +69,8 @@ def _documented() -> Iterator[tuple[str, str, Any]]:
     for _, (_, frames) in generate(1, 30.0).items():
         for frame in frames:
             for api, family, message, _ in tracker.classify(frame):
-                if family is not None and seen[(api, family)] < 3:
+                # a full create has 87 keys, each mutated many ways: one is plenty
+                if family is not None and seen[(api, family)] < (1 if family == "create.full" else 3):
                     seen[(api, family)] += 1
                     yield api, family, message
                     if family == "create.full":
@@ -101,7 +102,7 @@ def test_engines_agree_on_a_large_generated_corpus() -> None:
         assert fast == reference, (
             f"{api} {family}: rs={fast} jsonschema={reference}: {json.dumps(message)[:300]}"
         )
-    assert checked > 10_000 and 0.3 < rejected / checked < 0.95, (checked, rejected)
+    assert checked > 9_000 and 0.3 < rejected / checked < 0.95, (checked, rejected)
 
 
 def test_patterns_match_as_ecma_262_says() -> None:
