@@ -42,7 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "paths", nargs="*", type=Path, metavar="PATH", help="tapes, directories or JSON files"
     )
     parser.add_argument("--api", choices=("pumpfun", "pumpdata", "corto"), help="only this API")
-    parser.add_argument("--family", help="check messages against this family only")
+    parser.add_argument(
+        "--family",
+        help="check messages against this family only (on a tape, create* picks every create at that level)",
+    )
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("--list", action="store_true", help="print the families per API and exit")
     parser.add_argument("--max", type=int, default=200, metavar="N", help="print at most N violations (text)")
@@ -92,7 +95,7 @@ def _check_tape(path: Path, args: argparse.Namespace, tally: Tally, report: _Rep
         report.bar = bar
 
         def progress(done: int, _total: int) -> None:
-            bar.update(done, f"{_plural(report.total, 'violation')}" if report.total else "")
+            bar.update(done, _plural(report.total, "violation") if report.total else "")
 
         try:
             for violation in validate_tape(
