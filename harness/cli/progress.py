@@ -55,10 +55,16 @@ class Progress:
         self.stream.write("\r" + text + " " * pad)
         self.stream.flush()
 
-    def close(self) -> None:
+    def clear(self) -> None:
+        """Blank the line (to print something else on the terminal); the next update redraws."""
         if self.enabled and self._width:
             self.stream.write("\r" + " " * self._width + "\r")
             self.stream.flush()
+            self._width = 0
+            self._last_draw = 0.0
+
+    def close(self) -> None:
+        self.clear()
 
     def __enter__(self) -> Self:
         return self

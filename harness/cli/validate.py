@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from harness.cli.progress import Progress
     from harness.validation import Tally, Violation
 
 NAME = "validate"
@@ -28,6 +29,9 @@ examples:
 """
 
 JSON_SUFFIX = ".json"
+MAX_JSON_BYTES = 128 << 20
+"""A JSON message file is decoded whole: a bigger one (or ``/dev/zero``) is refused before it
+exhausts memory. Tapes are streamed and have no such limit."""
 LIST_FAMILIES = {"trade_list": 1, "ohlcv": 2}
 """Families whose message is itself a list, and how deep its lists nest (trades: a list of
 objects; ohlcv: a list of candles, each a list)."""
@@ -38,7 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "paths", nargs="*", type=Path, metavar="PATH", help="tapes, directories or JSON files"
     )
     parser.add_argument("--api", choices=("pumpfun", "pumpdata", "corto"), help="only this API")
-    parser.add_argument("--family", help="check messages against this family only")
+    parser.add_argument(
+        "--family",
+        help="check messages against this family only (on a tape, create* picks every create at that level)",
+    )
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("--list", action="store_true", help="print the families per API and exit")
     parser.add_argument("--max", type=int, default=200, metavar="N", help="print at most N violations (text)")
@@ -46,52 +53,134 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from harness.cli.main import UsageError
-    from harness.cli.progress import Progress
-    from harness.validation import Tally, UnknownFamily, Violation, families, validate, validate_tape
+    from harness.validation import Tally, UnknownFamily, families, require_known
 
     if args.list:
-        for api, names in families().items():
-            print(f"{api}: {' '.join(names)}")
+        if args.format == "json":
+            print(json.dumps(families(), indent=2))
+        else:
+            for api, names in families().items():
+                print(f"{api}: {' '.join(names)}")
         return 0
     if not args.paths:
         raise UsageError("give at least one PATH (a tape, a directory of tapes, or a JSON file), or --list")
     if args.max < 0:
         raise UsageError(f"--max must be 0 or more, got {args.max}")
-    if args.family and args.api and args.family not in families()[args.api]:
-        raise UsageError(
-            f"unknown family {args.family!r} for {args.api} (known: {', '.join(families()[args.api])})"
-        )
-    if args.family and not any(args.family in names for names in families().values()):
-        raise UsageError(f"unknown family {args.family!r} (see harness validate --list)")
-    violations: list[Violation] = []
+    try:
+        require_known(args.api, args.family)
+    except UnknownFamily as exc:
+        raise UsageError(str(exc)) from None
     tally = Tally()
     paths = _inputs(args.paths)
+    report = _Report(args)
     for path in paths:
-        if _is_tape(path):
-            with Progress(f"validating {path.name}", path.stat().st_size) as bar:
-                violations.extend(
-                    validate_tape(
-                        path,
-                        api=args.api,
-                        family=args.family,
-                        progress=lambda done, _t: bar.update(done),
-                        tally=tally,
-                    )
-                )
-            continue
-        content = _load(path)
-        for pointer, message in _messages(content, args.api, args.family):
-            try:
-                found = validate(message, api=args.api, family=args.family)
-            except UnknownFamily as exc:
-                raise UsageError(str(exc)) from None
-            tally.messages[_family_key(message, args.api, args.family, found)] += 1
-            violations.extend(
+        try:
+            if _is_tape(path):
+                _check_tape(path, args, tally, report)
+            else:
+                _check_file(path, args, tally, report)
+        except MemoryError:
+            raise UsageError(f"{path}: out of memory: a line or message too big to hold") from None
+        report.warn(tally)
+    report.finish(tally, len(paths))
+    return 1 if report.total else 0
+
+
+def _check_tape(path: Path, args: argparse.Namespace, tally: Tally, report: _Report) -> None:
+    """Stream a tape's violations into the report, with a progress bar on a terminal."""
+    from harness.cli.progress import Progress
+    from harness.validation import validate_tape
+
+    with Progress(f"validating {path.name}", path.stat().st_size) as bar:
+        report.bar = bar
+
+        def progress(done: int, _total: int) -> None:
+            bar.update(done, _plural(report.total, "violation") if report.total else "")
+
+        try:
+            for violation in validate_tape(
+                path, api=args.api, family=args.family, progress=progress, tally=tally
+            ):
+                report.add(violation)
+        finally:
+            report.bar = None
+
+
+def _check_file(path: Path, args: argparse.Namespace, tally: Tally, report: _Report) -> None:
+    """Check a JSON file holding one message or a list of messages."""
+    from harness.validation import Violation, validate
+
+    for pointer, message in _messages(_load(path), args.api, args.family):
+        found = validate(message, api=args.api, family=args.family)
+        tally.messages[_family_key(message, args.api, args.family, found)] += 1
+        for v in found:
+            report.add(
                 Violation(v.api, v.family, pointer + v.pointer, v.rule, v.message, file=str(path), line=1)
-                for v in found
             )
-    _report(violations, tally, len(paths), args)
-    return 1 if violations else 0
+
+
+class _Report:
+    """Violations as they are found: printed at once in text (up to ``--max``, above the
+    progress bar), kept for the one JSON document of ``--format json``; counted per family."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.total = 0
+        self.counts: Counter[str] = Counter()
+        self.kept: list[Violation] = []
+        self.bar: Progress | None = None
+        self._warned = 0
+
+    def add(self, violation: Violation) -> None:
+        self.total += 1
+        self.counts[_key(violation.api, violation.family)] += 1
+        if self.args.format == "json":
+            self.kept.append(violation)
+        elif self.total <= self.args.max:
+            if self.bar is not None:
+                self.bar.clear()
+            print(violation, flush=True)
+
+    def warn(self, tally: Tally) -> None:
+        """Say which tape defects the reader tolerated (a torn last line), once each."""
+        for problem in tally.problems[self._warned :]:
+            print(f"harness validate: warning: {problem}", file=sys.stderr)
+        self._warned = len(tally.problems)
+
+    def finish(self, tally: Tally, files: int) -> None:
+        checked = sum(tally.messages.values())
+        if self.args.format == "json":
+            document = {
+                "violations": [v.as_dict() for v in self.kept],
+                "counts": dict(self.counts),
+                "checked": dict(tally.messages),
+                "problems": tally.problems,
+            }
+            print(json.dumps(document, indent=2))
+            return
+        if self.total > self.args.max:
+            print(f"... {self.total - self.args.max} more (use --max or --format json)")
+        where = f"{_plural(checked, 'message')} in {_plural(files, 'file')}"
+        if self.total:
+            print(f"\n{_plural(self.total, 'violation')} in {where}")
+        elif checked:
+            print(f"all valid ({where})")
+        else:
+            what = f" of family {self.args.family}" if self.args.family else ""
+            print(f"no messages{what} to check in {_plural(files, 'file')}")
+            return
+        # per api, the families with the most messages first
+        print(f"  {'messages':>8}  {'violations':>10}  family")
+        names = sorted(
+            set(tally.messages) | set(self.counts), key=lambda n: (n.split()[0], -tally.messages[n], n)
+        )
+        for name in names:
+            print(f"  {tally.messages[name]:8d}  {self.counts[name]:10d}  {name}")
+
+
+def _key(api: str, family: str) -> str:
+    """How checked messages and violations are counted: ``"api family"``, ``?`` for none."""
+    return f"{api or '?'} {family or '?'}"
 
 
 def _inputs(paths: list[Path]) -> list[Path]:
@@ -133,11 +222,19 @@ def _load(path: Path) -> Any:
     from harness.core.families import NotJson, decode_json
 
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{path}: not a tape and not JSON (not UTF-8: {exc.reason})") from None
+        with path.open("rb") as f:
+            data = f.read(MAX_JSON_BYTES + 1)
     except OSError as exc:
         raise UsageError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if len(data) > MAX_JSON_BYTES:
+        raise UsageError(
+            f"{path}: not a tape, and over {_size(MAX_JSON_BYTES)}: too big for a JSON message file"
+            " (a tape of any size is read a line at a time)"
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not a tape and not JSON (not UTF-8: {exc.reason})") from None
     content = decode_json(text)
     if isinstance(content, NotJson):
         raise UsageError(f"{path}: not a tape and not JSON ({content.reason})")
@@ -171,7 +268,7 @@ def _family_key(message: Any, api: str | None, family: str | None, found: list[V
     from harness.core.families import apis_of, family_of
 
     if found:
-        return f"{found[0].api or api or '?'} {found[0].family or '?'}"
+        return _key(found[0].api or api or "", found[0].family)
     guess = family_of(message, api)
     if family is None:
         return f"{guess[0]} {guess[1]}" if guess else f"{api or '?'} ?"
@@ -180,37 +277,9 @@ def _family_key(message: Any, api: str | None, family: str | None, found: list[V
     return f"{name} {family}"
 
 
-def _report(violations: list[Violation], tally: Tally, files: int, args: argparse.Namespace) -> None:
-    for problem in tally.problems:
-        print(f"harness validate: warning: {problem} (skipped)", file=sys.stderr)
-    counts = Counter(
-        " ".join(part for part in (v.api, v.family) if part) or "unclassified" for v in violations
-    )
-    checked = sum(tally.messages.values())
-    if args.format == "json":
-        report = {
-            "violations": [v.as_dict() for v in violations],
-            "counts": dict(counts),
-            "checked": dict(tally.messages),
-            "problems": tally.problems,
-        }
-        print(json.dumps(report, indent=2))
-        return
-    for v in violations[: args.max]:
-        print(v)
-    if len(violations) > args.max:
-        print(f"... {len(violations) - args.max} more (use --max or --format json)")
-    where = f"{_plural(checked, 'message')} in {_plural(files, 'file')}"
-    if violations:
-        print(f"\n{_plural(len(violations), 'violation')} in {where}")
-        for name, count in counts.most_common():
-            print(f"  {count:6d}  {name}")
-    elif checked:
-        print(f"all valid ({where})")
-    else:
-        what = f" of family {args.family}" if args.family else ""
-        print(f"no messages{what} to check in {_plural(files, 'file')}")
-
-
 def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _size(count: int) -> str:
+    return f"{count >> 20} MiB" if count >= 1 << 20 else f"{count:,} bytes"

@@ -25,6 +25,7 @@ from harness.core.frames import (
     HttpExchange,
     SioAck,
     SioEvent,
+    WsBinary,
     WsText,
 )
 
@@ -147,12 +148,20 @@ def pumpdata_family(message: Any) -> str | None:
     return None
 
 
+_PUMPFUN_TRADE_KEYS = frozenset({"signature", "sol_amount", "token_amount", "is_buy", "tx_index"})
+
+
 def pumpfun_family(message: Any) -> str | None:
     """The family of a lone Pump.fun body, guessed from its shape. A list is a trade list when
-    its items are objects that are no other API's message (an empty one is a valid answer)."""
+    its items are objects with a trade's keys that are no other API's message (an empty one is a
+    valid answer); a list of anything else is a list of messages, not one."""
     if isinstance(message, list):
         items_fit = all(
-            isinstance(x, dict) and corto_family(x) is None and pumpdata_family(x) is None for x in message
+            isinstance(x, dict)
+            and not x.keys().isdisjoint(_PUMPFUN_TRADE_KEYS)
+            and corto_family(x) is None
+            and pumpdata_family(x) is None
+            for x in message
         )
         return "trade_list" if items_fit else None
     if not isinstance(message, dict):
@@ -181,6 +190,36 @@ def family_of(message: Any, api: str | None = None) -> tuple[str, str] | None:
         if family is not None:
             return name, family
     return None
+
+
+def why_unclassified(message: Any, api: str | None = None) -> tuple[str, str] | None:
+    """``(pointer, reason)`` when ``message`` is a corto message (``api`` says so, or it has a
+    ``type``, ``txType`` or ``schemaVersion``) of no documented kind (CONTRACTS.md 3.2, 3.3, 3.5)."""
+    if not isinstance(message, dict):
+        if api != "corto":
+            return None
+        return "", f"a corto message is a JSON object, not {_json_type(message)}"
+    kind = message.get("type")
+    if kind == "service":
+        names = ", ".join(sorted(CORTO_SERVICES))
+        if "name" not in message:
+            return "/name", f"a corto service message has a name ({names})"
+        return "/name", f"{message['name']!r} is not a documented corto service message ({names})"
+    if kind is not None:
+        kinds = ", ".join([*sorted(CORTO_REQUESTS), "pong", "service"])
+        return "/type", f"{kind!r} is not a documented corto message type ({kinds})"
+    documented = {"txType": ["create", *CORTO_TXTYPES], "schemaVersion": ["create_event_v1", *CORTO_SCHEMAS]}
+    for key, known in documented.items():
+        if key in message:
+            return f"/{key}", f"{message[key]!r} is not a documented corto {key} ({', '.join(known)})"
+    if api == "corto":
+        return "", "a corto message has a type (requests, service messages) or a txType (events)"
+    return None
+
+
+def _json_type(value: Any) -> str:
+    names = {list: "an array", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
 
 
 # CONTRACTS.md 1.2: the {mint} of a path is a base58 key, so /coins/currently-live,
@@ -242,7 +281,7 @@ def decode_json(text: str) -> Any:
     and nesting too deep to decode is refused rather than raised.
     """
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
+        return _STRICT.decode(text)
     except ValueError as exc:
         return NotJson(text, str(exc))
     except RecursionError:
@@ -251,6 +290,10 @@ def decode_json(text: str) -> Any:
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+_STRICT = json.JSONDecoder(parse_constant=_refuse_constant)
+"""One decoder for every message (``json.loads`` with an argument builds one per call)."""
 
 
 _DETAILS = frozenset(d.value for d in Detail)
@@ -273,6 +316,10 @@ class FamilyTracker:
                 yield ("corto", None, message, "")
                 return
             yield ("corto", self._corto(frame.conn, message), message, "")
+        elif isinstance(frame, WsBinary):
+            # CONTRACTS.md 3.1: "Plain WebSocket with JSON text frames"
+            reason = f"a binary frame of {len(frame.data)} bytes: the Data Stream sends JSON text frames"
+            yield ("corto", None, NotJson("", reason), "")
         elif isinstance(frame, SioEvent):
             yield from self._sio_event(frame)
         elif isinstance(frame, SioAck):

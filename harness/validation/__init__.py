@@ -14,6 +14,7 @@ from harness.validation.validator import (
     Violation,
     default_validator,
     families,
+    require_known,
     validate,
     validate_tape,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "Violation",
     "default_validator",
     "families",
+    "require_known",
     "validate",
     "validate_tape",
 ]

@@ -4,11 +4,14 @@ Two engines, one verdict: every schema is compiled once with ``jsonschema-rs`` (
 tens of times faster than pure Python) for the fast path, and ``jsonschema`` with a
 ``referencing`` registry stays the reference: a message the fast path rejects is explained by
 ``jsonschema`` (JSON pointer, rule, message). ``tests/validation/test_engines.py`` shows on a large
-generated corpus that both engines give the same verdicts.
+generated corpus that both engines give the same verdicts; for that the reference matches patterns
+as ECMA-262 says (:mod:`harness.validation.regex`), and judges alone the strings the compiled
+engine cannot take (lone surrogates).
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import threading
@@ -19,9 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, protocols
 from jsonschema.exceptions import ValidationError, best_match
-from referencing import Registry, Resource
+from jsonschema.validators import extend
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
 
 from harness.core.families import (
     FAMILIES,
@@ -32,14 +37,23 @@ from harness.core.families import (
     UnknownEvent,
     apis_of,
     family_of,
+    why_unclassified,
 )
 from harness.resources import SCHEMAS_DIR
+from harness.validation import regex
 
 BASE_URI = "https://harness.local/schemas"
 MAX_VALUE = 80
 """A violation message quotes the offending value; a longer quote is cut in the middle."""
 MAX_MESSAGE = 400
 """Violation messages longer than this (a long enum, say) are cut in the middle."""
+
+
+Reference: type[protocols.Validator] = extend(  # type: ignore[no-untyped-call]
+    Draft202012Validator, validators={"pattern": regex.pattern}
+)
+"""``jsonschema``'s draft 2020-12 validator with patterns matched as ECMA-262 says
+(:mod:`harness.validation.regex`), as the compiled engine matches them."""
 
 
 class UnknownFamily(ValueError):
@@ -143,12 +157,16 @@ class Validator:
             schema = json.loads(path.read_text())
             resources.append((schema["$id"], schema))
         self._by_id = dict(resources)
+        # Every schema is draft 2020-12 (a test checks). The reference reads them without their
+        # "$schema": following a $ref into a schema that names its dialect, jsonschema would
+        # switch to the plain draft 2020-12 class and lose Reference's ECMA-262 patterns.
+        self._bare = {uri: {k: v for k, v in schema.items() if k != "$schema"} for uri, schema in resources}
         self._registry: Registry[Any] = Registry().with_resources(
-            (uri, Resource.from_contents(schema)) for uri, schema in resources
+            (uri, DRAFT202012.create_resource(schema)) for uri, schema in self._bare.items()
         )
         rs_registry = jsonschema_rs.Registry(resources)
         self._fast: dict[tuple[str, str], Callable[[Any], bool]] = {}
-        self._reference: dict[tuple[str, str], Draft202012Validator] = {}
+        self._reference: dict[tuple[str, str], protocols.Validator] = {}
         self._lock = threading.Lock()
         for api, names in FAMILIES.items():
             for family in names:
@@ -163,17 +181,24 @@ class Validator:
             )
         return self._by_id[uri]
 
-    def reference(self, api: str, family: str) -> Draft202012Validator:
+    def reference(self, api: str, family: str) -> protocols.Validator:
+        """``jsonschema``'s validator of a family: the reference and the source of explanations."""
         with self._lock:
             validator = self._reference.get((api, family))
             if validator is None:
-                validator = Draft202012Validator(self.schema(api, family), registry=self._registry)
+                self.schema(api, family)  # an unknown family says so
+                validator = Reference(self._bare[f"{BASE_URI}/{api}/{family}.json"], registry=self._registry)
                 self._reference[(api, family)] = validator
             return validator
 
     def is_valid(self, message: Any, api: str, family: str) -> bool:
         """The fast verdict (compiled); :meth:`explain` gives the reasons."""
-        return self._fast[(api, family)](message)
+        try:
+            return self._fast[(api, family)](message)
+        except UnicodeEncodeError:
+            # jsonschema-rs takes strings as UTF-8, which a lone surrogate is not (a peer's JSON
+            # may well say "\ud800", RFC 8259 8.2): the reference judges such a message.
+            return self.reference(api, family).is_valid(message)
 
     def explain(self, message: Any, api: str, family: str) -> list[Violation]:
         """Every violation ``jsonschema`` finds, one per missing or unexpected key."""
@@ -185,11 +210,14 @@ class Validator:
     def _violations(self, error: ValidationError, api: str, family: str) -> list[Violation]:
         if error.context:
             # A nullable value is anyOf [the type, null]: when it is not null, why the type
-            # branch failed is the explanation, not "is not of type 'null'".
+            # branch failed is the explanation, not "is not of type 'null'". Of the branches,
+            # one whose type the value has (a query's "-1" is a string, not an integer) says
+            # best what is wrong with it.
             branches = [
                 e for e in error.context if not (e.validator == "type" and e.validator_value == "null")
-            ]
-            inner = best_match(branches or error.context)
+            ] or error.context
+            typed = [e for e in branches if not (e.validator == "type" and not e.relative_path)]
+            inner = best_match(typed or branches)
             if inner is not None and inner.validator not in ("const",):
                 error = inner
         base = _pointer(error.absolute_path)
@@ -230,6 +258,10 @@ class Validator:
         return [Violation(api, family, base, rule, _message(error))]
 
     def check(self, message: Any, api: str, family: str) -> list[Violation]:
+        """Violations of ``message`` as ``api`` ``family`` (both known: a tape's classification);
+        a body that is not JSON or an undocumented Socket.IO event is one violation."""
+        if isinstance(message, (NotJson, UnknownEvent)):
+            return _unreadable(message, api, family)
         if self.is_valid(message, api, family):
             return []
         found = self.explain(message, api, family)
@@ -244,34 +276,11 @@ class Validator:
 
     def validate(self, message: Any, api: str | None = None, family: str | None = None) -> list[Violation]:
         """Violations of one message; the family is found from the message when not given."""
-        if isinstance(message, NotJson):
-            why = f" ({message.reason})" if message.reason else ""
-            return [Violation(api or "", family or "", "", "json", f"not JSON{why}: {message.text[:80]!r}")]
-        if isinstance(message, UnknownEvent):
-            side, documented = (
-                ("client", PUMPDATA_CLIENT_EVENTS)
-                if message.client
-                else ("server", PUMPDATA_SERVER_EVENTS | {"subscription_error"})
-            )
-            return [
-                Violation(
-                    "pumpdata",
-                    "",
-                    "/name",
-                    "family",
-                    f"{message.name!r} is not a documented PumpData {side} event"
-                    f" (documented: {', '.join(sorted(documented))})",
-                )
-            ]
-        if api is not None and api not in FAMILIES:
-            raise UnknownFamily(f"unknown api {api!r} (known: {', '.join(FAMILIES)})")
+        if isinstance(message, (NotJson, UnknownEvent)):
+            return _unreadable(message, api or "", family or "")
+        require_known(api, family)
         if family is not None:
             candidates = [api] if api else apis_of(family)
-            if not candidates or (api and family not in FAMILIES[api]):
-                known = ", ".join(FAMILIES[api]) if api else "see 'harness validate --list'"
-                raise UnknownFamily(
-                    f"unknown family {family!r}{f' for {api}' if api else ''} (known: {known})"
-                )
             if len(candidates) > 1:
                 guess = family_of(message)
                 if guess is not None and guess[0] in candidates:
@@ -279,6 +288,9 @@ class Validator:
             results = [self.check(message, name, family) for name in candidates]
             return min(results, key=len)
         found = family_of(message, api)
+        why = why_unclassified(message, api) if found is None and api in (None, "corto") else None
+        if why is not None:
+            return [Violation("corto", "", why[0], "family", why[1])]
         if found is None:
             what = f"{api} message" if api else "message of any API"
             # A lone Socket.IO payload such as {"pool": ...} only says what it is with its event name.
@@ -292,6 +304,30 @@ class Validator:
                 )
             ]
         return self.check(message, *found)
+
+
+def _unreadable(message: NotJson | UnknownEvent, api: str, family: str) -> list[Violation]:
+    """The violation of a message that cannot be checked: not JSON, or a Socket.IO event of an
+    undocumented name (CONTRACTS.md 2.2 lists them)."""
+    if isinstance(message, NotJson):
+        why = f" ({message.reason})" if message.reason else ""
+        quote = f": {message.text[:80]!r}" if message.text else ""
+        return [Violation(api, family, "", "json", f"not JSON{why}{quote}")]
+    side, documented = (
+        ("client", PUMPDATA_CLIENT_EVENTS)
+        if message.client
+        else ("server", PUMPDATA_SERVER_EVENTS | {"subscription_error"})
+    )
+    return [
+        Violation(
+            "pumpdata",
+            "",
+            "/name",
+            "family",
+            f"{message.name!r} is not a documented PumpData {side} event"
+            f" (documented: {', '.join(sorted(documented))})",
+        )
+    ]
 
 
 _default: Validator | None = None
@@ -328,11 +364,14 @@ def validate_tape(
     """Stream the violations of every message of every frame of a tape, both directions.
 
     ``progress(bytes_done, bytes_total)`` is called now and then. Messages of another api than
-    ``api`` are skipped; with ``family`` only that family is checked. ``tally`` counts what was
-    checked and collects the defects the reader skipped (a torn last line).
+    ``api`` are skipped; with ``family`` only that family is checked, and a create of any level
+    is checked as the ``create*`` family given (``create.min``: are the creates min?).
+    ``tally`` counts what was checked and collects the defects the reader skipped (a torn last
+    line). An unknown ``api`` or ``family`` raises :class:`UnknownFamily`.
     """
     from harness.store import TapeReader
 
+    require_known(api, family)
     validator = default_validator()
     tracker = FamilyTracker()
     with TapeReader(path) as reader:
@@ -343,8 +382,10 @@ def validate_tape(
             for msg_api, msg_family, message, prefix in tracker.classify(frame):
                 if api is not None and msg_api != api:
                     continue
-                if family is not None and msg_family != family:
-                    continue
+                if family is not None:
+                    if msg_family != family and not _both_creates(family, msg_family):
+                        continue
+                    msg_family = family
                 if tally is not None:
                     tally.messages[f"{msg_api} {msg_family or '?'}"] += 1
                 if msg_family is None:
@@ -367,3 +408,22 @@ def validate_tape(
             progress(total, total)
         if tally is not None:
             tally.problems.extend(f"{path}:{p.line}: {p.message}" for p in reader.problems)
+
+
+def _both_creates(family: str, found: str | None) -> bool:
+    return found is not None and found.startswith("create.") and family.startswith("create")
+
+
+def require_known(api: str | None, family: str | None) -> None:
+    """Raise :class:`UnknownFamily` for an api or family no schema has (or a family of another api)."""
+    if api is not None and api not in FAMILIES:
+        raise UnknownFamily(f"unknown api {api!r} (known: {', '.join(FAMILIES)})")
+    if family is not None and (not apis_of(family) or (api and family not in FAMILIES[api])):
+        names = FAMILIES[api] if api else sorted({f for fs in FAMILIES.values() for f in fs})
+        close = difflib.get_close_matches(family, names, n=1)
+        elsewhere = " and ".join(apis_of(family))
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        if elsewhere:
+            hint = f"it is a {elsewhere} family; "
+        known = f"known: {', '.join(names)}" if api else "see harness validate --list"
+        raise UnknownFamily(f"unknown family {family!r}{f' for {api}' if api else ''} ({hint}{known})")

@@ -17,10 +17,23 @@ from harness.store import dump_tape
 from tests.helpers import ROOT, header, run_cli
 
 
-def test_demo_tapes_are_valid() -> None:
+def _table(stdout: str) -> dict[str, tuple[int, int]]:
+    """The per-family counts under the summary line: family -> (messages, violations)."""
+    lines = stdout.splitlines()
+    start = lines.index("  messages  violations  family") + 1
+    rows = [line.split(maxsplit=2) for line in lines[start:]]
+    return {family: (int(messages), int(violations)) for messages, violations, family in rows}
+
+
+def test_demo_tapes_are_valid_and_counted_per_family() -> None:
     out = run_cli("validate", str(ROOT / "fixtures" / "demo"))
     assert out.returncode == 0, out.stdout + out.stderr
-    assert re.fullmatch(r"all valid \(\d{4,} messages in 3 files\)\n", out.stdout)
+    summary = re.match(r"all valid \((\d{4,}) messages in 3 files\)\n", out.stdout)
+    assert summary is not None, out.stdout
+    table = _table(out.stdout)
+    assert sum(m for m, _ in table.values()) == int(summary[1])
+    assert {"corto trade", "corto create.full", "pumpdata ohlcv", "pumpfun trade_list"} <= set(table)
+    assert all(v == 0 for _, v in table.values())
 
 
 def test_violations_exit_1_naming_file_line_family_pointer_rule(tmp_path: Path) -> None:
@@ -37,7 +50,8 @@ def test_violations_exit_1_naming_file_line_family_pointer_rule(tmp_path: Path) 
     assert out.returncode == 1
     first = out.stdout.splitlines()[0]
     assert first.startswith(f"{tape}:2: corto request.subscribe /create/detail: enum:")
-    assert "1 violation in 1 message in 1 file" in out.stdout and "1  corto request.subscribe" in out.stdout
+    assert "1 violation in 1 message in 1 file" in out.stdout
+    assert _table(out.stdout) == {"corto request.subscribe": (1, 1)}
 
 
 def test_json_files_one_message_or_a_list(tmp_path: Path) -> None:
@@ -114,8 +128,21 @@ def test_a_directory_holds_tapes_and_json_files(tmp_path: Path) -> None:
 
 
 def test_nothing_of_the_family_is_said(tmp_path: Path) -> None:
-    out = run_cli("validate", str(ROOT / "fixtures" / "demo" / "corto.jsonl"), "--family", "create.min")
-    assert out.returncode == 0 and out.stdout == "no messages of family create.min to check in 1 file\n"
+    out = run_cli("validate", str(ROOT / "fixtures" / "demo" / "corto.jsonl"), "--family", "burn")
+    assert out.returncode == 0 and out.stdout == "no messages of family burn to check in 1 file\n"
+
+
+def test_creates_of_a_tape_are_checked_at_the_level_given() -> None:
+    """--family create (any level) or create.min/mid/full picks every create of a tape, whatever
+    level its connection asked for, and holds it to the level given."""
+    corto = str(ROOT / "fixtures" / "demo" / "corto.jsonl")
+    out = run_cli("validate", corto, "--family", "create")
+    assert out.returncode == 0 and _table(out.stdout) == {"corto create": (8, 0)}
+    out = run_cli("validate", corto, "--family", "create.min", "--format", "json")
+    report = json.loads(out.stdout)
+    assert out.returncode == 1 and report["checked"] == {"corto create.min": 8}
+    assert {v["rule"] for v in report["violations"]} == {"additionalProperties"}
+    assert {v["pointer"] for v in report["violations"]} >= {"/price", "/decimals"}
 
 
 @pytest.mark.parametrize(
@@ -154,7 +181,7 @@ def test_a_torn_last_line_is_a_warning(tmp_path: Path) -> None:
         f.write('{"t": 1, "conn": "ws-1", "pro')
     out = run_cli("validate", str(tape))
     assert out.returncode == 0 and "all valid (1 message in 1 file)" in out.stdout
-    assert f"warning: {tape}:3:" in out.stderr
+    assert f"warning: {tape}:3: torn last line" in out.stderr and out.stderr.count("skipped") == 1
 
 
 def test_progress_bar_on_a_terminal() -> None:
@@ -185,3 +212,86 @@ def test_progress_bar_on_a_terminal() -> None:
     assert proc.returncode == 0
     assert b"validating corto.jsonl [" in drawn and b"%" in drawn
     assert b"validating" not in proc.stdout, "progress goes to the terminal, not into the report"
+
+
+def test_a_json_file_too_big_to_decode_is_refused_not_read_forever(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """/dev/zero (or a giant file that is no tape) is refused once past the JSON file limit
+    (128 MiB; 1 KiB here), as one line and exit 2, instead of exhausting memory."""
+    from harness.cli import validate as command
+    from harness.cli.main import main
+
+    monkeypatch.setattr(command, "MAX_JSON_BYTES", 1024)
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps([{"type": "ping"}] * 100))
+    for path in (big, Path("/dev/zero")):
+        assert main(["validate", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert err == (
+            f"harness validate: error: {path}: not a tape, and over 1,024 bytes: too big for a JSON message file"
+            " (a tape of any size is read a line at a time)\n"
+        )
+    small = tmp_path / "small.json"
+    small.write_text('{"type": "ping"}')
+    assert main(["validate", str(small)]) == 0
+
+
+def test_out_of_memory_is_one_line_naming_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from harness.cli import validate as command
+    from harness.cli.main import main
+
+    def exhausted(path: Path) -> object:
+        raise MemoryError
+
+    monkeypatch.setattr(command, "_load", exhausted)
+    path = tmp_path / "m.json"
+    path.write_text("{}")
+    assert main(["validate", str(path)]) == 2
+    assert capsys.readouterr().err == (
+        f"harness validate: error: {path}: out of memory: a line or message too big to hold\n"
+    )
+
+
+def test_list_as_json() -> None:
+    out = run_cli("validate", "--list", "--format", "json")
+    from harness.core.families import FAMILIES
+
+    assert out.returncode == 0 and json.loads(out.stdout) == {api: list(f) for api, f in FAMILIES.items()}
+
+
+def test_unknown_family_names_say_what_was_meant(tmp_path: Path) -> None:
+    path = tmp_path / "m.json"
+    path.write_text('{"type": "ping"}')
+    out = run_cli("validate", str(path), "--family", "create_pool")
+    assert out.returncode == 2
+    assert out.stderr == (
+        "harness validate: error: unknown family 'create_pool' (did you mean 'createPool'?"
+        " see harness validate --list)\n"
+    )
+    out = run_cli("validate", str(path), "--api", "corto", "--family", "coin")
+    assert out.returncode == 2 and "unknown family 'coin' for corto (it is a pumpfun family;" in out.stderr
+
+
+def test_violations_print_as_found_above_the_progress_bar(capsys: pytest.CaptureFixture[str]) -> None:
+    """Text output streams: each violation is printed when found, the bar blanked first."""
+    import argparse
+    import io
+
+    from harness.cli.progress import Progress
+    from harness.cli.validate import _Report
+    from harness.validation import Violation
+
+    terminal = io.StringIO()
+    report = _Report(argparse.Namespace(format="text", max=1, family=None))
+    with Progress("validating t.jsonl", 100, stream=terminal, enabled=True) as bar:
+        report.bar = bar
+        bar.update(50, force=True)
+        report.add(Violation("corto", "trade", "/slot", "type", "'1' is not of type 'integer'", "t", 7))
+        assert terminal.getvalue().endswith("\r"), "the bar is blanked before the line is printed"
+        assert capsys.readouterr().out == "t:7: corto trade /slot: type: '1' is not of type 'integer'\n"
+        report.add(Violation("corto", "trade", "/mint", "required", "'mint' is a required property"))
+        assert capsys.readouterr().out == "", "past --max, only counted"
+    assert report.total == 2 and report.counts == {"corto trade": 2}

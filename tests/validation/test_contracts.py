@@ -138,6 +138,7 @@ PUMPFUN: list[tuple[str, str, Any]] = [
     ("1.5", "error", {"statusCode": 429, "message": "ThrottlerException: Too Many Requests"}),
     ("1.5", "error", {"statusCode": 404, "message": "Cannot GET /coins/x/y", "error": "Not Found"}),
     ("1.5", "error", {"statusCode": 400, "message": ["limit must be a number"], "error": "Bad Request"}),
+    ("1.2", "query.none", {}),
     ("1.2", "query.coin", {"sync": "true"}),
     ("1.2", "query.trades_all", {"limit": "10", "offset": "0", "minimumSize": "0"}),
     ("1.2", "query.trades_count", {"minimumSize": "1000000"}),
@@ -441,3 +442,82 @@ def test_every_family_has_one_schema_citing_its_section() -> None:
         assert schema["$id"] == f"https://harness.local/schemas/{name}", name
         cites = r"DESIGN\.md 'Tape format'" if name.startswith("tape/") else r"CONTRACTS\.md \d"
         assert re.search(cites, schema["description"]), f"{name} cites no section"
+
+
+def test_seed_000_params_validate_as_the_client_holds_them() -> None:
+    """Seed 000's pollers pass params = {"limit": 10, "offset": 0, "minimumSize": 0} to requests:
+    the same parameters validate before encoding (numbers) as after (strings), and break alike."""
+    text = (SEEDS / "000_d54aad61bf260926.txt").read_text()
+    params = [ast.literal_eval(p) for p in re.findall(r"params = (\{[^}]*\})", text)]
+    assert len(params) == 2
+    for query in params:
+        assert validate(query, api="pumpfun", family="query.trades_all") == []
+        encoded = {k: str(v) for k, v in query.items()}
+        assert validate(encoded, api="pumpfun", family="query.trades_all") == []
+    for bad in ({"limit": -1}, {"limit": "-1"}):
+        (violation,) = validate(bad, api="pumpfun", family="query.trades_all")
+        assert violation.pointer == "/limit" and violation.rule in ("minimum", "pattern"), bad
+    assert validate({"sync": True}, api="pumpfun", family="query.coin") == []
+    (violation,) = validate({"sync": "yes"}, api="pumpfun", family="query.coin")
+    assert (violation.pointer, violation.rule) == ("/sync", "enum")
+
+
+def test_coin_keys_of_the_newest_samples_are_typed() -> None:
+    # CONTRACTS.md 1.3: the counters are integers when present; the Nov 2025 keys seen only as
+    # null (platform, token_program, mayhem_state) take any value.
+    for key in ("num_participants", "downrank_score", "livestream_ban_expiry", "thumbnail_updated_at"):
+        found = validate({**COIN, key: "3"}, api="pumpfun", family="coin")
+        assert [(v.pointer, v.rule) for v in found] == [(f"/{key}", "type")], key
+    assert [v.pointer for v in validate({**COIN, "rec_id": 7}, api="pumpfun", family="coin")] == ["/rec_id"]
+    assert validate({**COIN, "platform": "pump", "mayhem_state": {"on": True}}, api="pumpfun") == []
+
+
+def test_candle_times_are_unix_ms_both_ways() -> None:
+    # CONTRACTS.md 2.4: t is ms; seconds are too small and microseconds too big.
+    for t in (1779812627, 1779812627000000):
+        (violation,) = validate([[t, *CANDLE[1:]]], api="pumpdata", family="ohlcv")
+        assert violation.pointer == "/0/0", t
+
+
+def test_family_names_are_the_interface_issue_3_names() -> None:
+    """`--family` takes these names and `harness validate --list` prints them: renaming one
+    breaks users' commands, so the list is pinned here (issue 3, "Families"), plus the two
+    unsubscribe emits CONTRACTS.md 2.2 also lists."""
+    from harness.validation import families
+
+    assert families() == {
+        "pumpfun": [
+            *["coin", "trade", "trade_list", "sol_price", "error"],
+            *["query.trades_all", "query.trades_count", "query.coin", "query.coins", "query.none"],
+        ],
+        "pumpdata": [
+            *["subscribe_ohlcv", "unsubscribe_ohlcv", "ohlcv_history", "subscribe_trades"],
+            *["unsubscribe_trades", "subscribe", "unsubscribe", "subscribe_new_tokens"],
+            *["subscribe_migrations", "subscribe_sol_price", "unsubscribe_new_tokens"],
+            *["unsubscribe_sol_price", "ack", "ack_error", "ohlcv", "ohlcv_history_ack", "trade"],
+            *["token_update", "new_token", "migration", "sol_price", "billing_error"],
+        ],
+        "corto": [
+            *["request.subscribe", "request.unsubscribe", "request.current_state", "request.ping"],
+            *["handshake", "subscription_ack", "current_state", "error", "pong"],
+            *["create.min", "create.mid", "create.full", "create", "trade", "migration"],
+            *["createPool", "liquidity", "burn"],
+        ],
+    }
+
+
+def test_the_schemas_and_the_emulation_share_the_corto_vocabulary() -> None:
+    """CONTRACTS.md 3.2, 3.5: the events, modes and detail levels the schemas close are the ones
+    the core's filters expand and the served handshake advertises."""
+    from harness.core.corto.filters import DEFAULT_EVENTS, DETAILS, MESSAGES, MODES
+    from harness.validation import SCHEMAS_DIR, default_validator
+
+    for family in ("handshake", "subscription_ack", "current_state", "error"):
+        state = default_validator().schema("corto", family)["properties"]["state"]
+        assert state["$ref"].endswith("defs.json#/$defs/corto_state"), family
+    shared = json.loads((SCHEMAS_DIR / "defs.json").read_text())["$defs"]
+    assert shared["corto_event"]["enum"] == list(DEFAULT_EVENTS)
+    assert shared["corto_mode"]["enum"] == list(MODES)
+    assert shared["corto_detail"]["enum"] == list(DETAILS)
+    messages = shared["corto_state"]["properties"]["supportedMessages"]["items"]["enum"]
+    assert messages == [*MESSAGES, "ping"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,11 +12,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from harness.core.corto.detail import MIN_KEYS
 from harness.core.families import family_of
 from harness.store import dump_tape
 from harness.synth import generate
 from harness.validation import UnknownFamily, validate, validate_tape
-from tests.helpers import ROOT, seed_json_blocks
+from tests.helpers import ROOT, SEEDS, seed_json_blocks
 
 
 def test_seed_004_examples_verbatim() -> None:
@@ -36,42 +38,69 @@ def test_seed_004_examples_verbatim() -> None:
         assert validate(block) == [], block
 
 
-SEED_003 = [
-    ("pumpdata", "ohlcv", [[1779812627000, 0.000000033, 0.000000034, 0.000000033, 0.000000034, 5.12]]),
-    ("pumpdata", "ack_error", {"error": "not_found", "message": "pool not found"}),
-    ("pumpdata", "subscribe_ohlcv", {"pool": "4mBL…"}),
-    ("pumpdata", "unsubscribe_ohlcv", {"pool": "4mBL…"}),
-    ("pumpdata", "ack", {"ok": True}),
-]
-CONTRACTS = [
-    ("pumpfun", "sol_price", {"solPrice": 244.2}),
-    (
-        "pumpfun",
-        "error",
-        {
-            "code": "22P02",
-            "details": None,
-            "hint": None,
-            "message": 'invalid input syntax for type uuid: "test"',
-        },
-    ),
-    ("corto", "request.ping", {"type": "ping"}),
-    ("corto", "pong", {"type": "pong"}),
-    ("corto", "request.unsubscribe", {"type": "unsubscribe"}),
-    (
-        "pumpdata",
-        "subscribe_new_tokens",
-        {"protocols": ["PUMPFUN", "PUMPSWAP", "METEORA", "RAYDIUM", "ORCA", "BONK"]},
-    ),
-    ("pumpdata", "subscribe_migrations", {"protocols": ["PUMPFUN"]}),
-    ("pumpdata", "subscribe_sol_price", None),
-    ("pumpdata", "ohlcv_history", {"mint": "CxLHsqvjfisgPAGwcZJsTn6nzZXJLxmVYM7v9pump", "limit": 500}),
-]
+def test_seed_003_examples_verbatim() -> None:
+    """Every message seed 003 prints: the Python client's emits, the ohlcv emission, the error
+    payload (the ack's, or subscription_error's), and the { ok: true } ack it stands in for."""
+    text = (SEEDS / "003_e7db900a1bcc193d.txt").read_text()
+    emits = [
+        (name, json.loads(args)) for name, args in re.findall(r'sio\.emit\("(\w+)", (\{[^}]*\})\)', text)
+    ]
+    assert emits == [("subscribe_ohlcv", {"pool": "4mBL…"}), ("unsubscribe_ohlcv", {"pool": "4mBL…"})]
+    lines = text.splitlines()
+    (candles,) = [json.loads(line) for line in lines if line.startswith("[[")]
+    (error,) = [json.loads(line) for line in lines if line.startswith('{ "error"')]
+    assert "{ ok: true }" in text
+    examples = [*emits, ("ohlcv", candles), ("ack_error", error), ("ack", {"ok": True})]
+    for family, message in examples:
+        assert validate(message, api="pumpdata", family=family) == [], family
+    # the payloads that say what they are are found without their event name
+    assert [family_of(m) for _, m in examples[2:]] == [
+        ("pumpdata", "ohlcv"),
+        ("pumpdata", "ack_error"),
+        ("pumpdata", "ack"),
+    ]
 
 
-@pytest.mark.parametrize(("api", "family", "message"), SEED_003 + CONTRACTS, ids=lambda x: str(x)[:30])
-def test_documented_examples(api: str, family: str, message: Any) -> None:
-    assert validate(message, api=api, family=family) == []
+def test_seed_004_observed_signatures() -> None:
+    """The 'Observed family examples' table: each family's published signature is one its
+    schema accepts (the migration's is a test string, and accepted as such)."""
+    text = (SEEDS / "004_3ab254ca4706ad7f.txt").read_text()
+    rows = re.findall(
+        r"^(CreatePool|Create|Trade|Migration|Liquidity)(\S+?)(?:The live|Trade schema|Migration is|Pool-side|Remove)",
+        text,
+        flags=re.M,
+    )
+    assert [r[0] for r in rows] == ["Create", "Trade", "Migration", "CreatePool", "Liquidity"]
+    families = {"Create": "create.min", "Trade": "trade", "Migration": "migration"}
+    families |= {"CreatePool": "createPool", "Liquidity": "liquidity"}
+    repo = json.loads((SEEDS / "corto_repo_examples.json").read_text())["examples"]
+    events = {e["family"]: e["message"] for e in repo}
+    events["create.min"] = {k: v for k, v in events["create.full"].items() if k in MIN_KEYS}
+    for name, signature in rows:
+        family = families[name]
+        event = {**events[family], "signature": signature}
+        assert validate(event, api="corto", family=family) == [], (name, signature)
+    assert dict(rows)["Migration"] == "pump-migration-test"
+
+
+def test_corto_service_shapes_contracts_md_lists() -> None:
+    """CONTRACTS.md 3.3: acks for unsubscribe too; error details {mode, supportedModes} or none;
+    an error without graceActive (app.js) or createDetail (the repository copy)."""
+    handshake, ack, _, error = seed_json_blocks("004_3ab254ca4706ad7f.txt")[5:]
+    assert validate({**ack, "action": "unsubscribe"}) == []
+    combined = copy.deepcopy(error)
+    combined["error"] = {
+        "code": "invalid_subscription",
+        "message": "Do not combine mode with events or pools in the same subscription message.",
+        "details": {"mode": "all", "supportedModes": ["all", "mints", "trades", "migrations", "pools"]},
+    }
+    del combined["state"]["effectiveFilter"]["graceActive"]
+    del combined["state"]["effectiveFilter"]["createDetail"]
+    assert validate(combined) == []
+    (violation,) = validate({**ack, "action": "resubscribe"})
+    assert (violation.pointer, violation.rule) == ("/action", "enum")
+    (violation,) = validate({**handshake, "state": {**handshake["state"], "subscriptionGraceMs": "3000"}})
+    assert violation.pointer == "/state/subscriptionGraceMs"
 
 
 def test_repo_copy_drift_is_accepted() -> None:
@@ -197,7 +226,9 @@ def test_tape_violations_carry_line_pointer_and_direction(tmp_path: Path) -> Non
             args=({"pool": "P", "limit": 900},),
             ack_id=4,
         ),
-        SioAck(t=3, conn="sio-1", direction=S2C, ack_id=4, args=({"ok": True, "data": [[1, 2]]},)),
+        SioAck(
+            t=3, conn="sio-1", direction=S2C, ack_id=4, args=({"ok": True, "pool": "P", "data": [[1, 2]]},)
+        ),
     ]
     path = dump_tape(tmp_path / "t.jsonl", header(), frames)
     found = [(v.line, v.family, v.pointer, v.rule, v.direction) for v in validate_tape(path)]

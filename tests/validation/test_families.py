@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import socketio
 
 from harness.core.corto.detail import Detail, project
@@ -195,3 +196,120 @@ def test_long_values_are_cut_in_violation_messages() -> None:
     (violation,) = validate({"type": "subscribe", "mode": "x" * 100_000})
     assert violation.pointer == "/mode" and len(violation.message) < 300
     assert violation.message.endswith("is not one of ['all', 'mints', 'trades', 'migrations', 'pools']")
+
+
+def test_a_rest_body_that_is_not_json_is_a_violation_in_tapes_and_recordings(tmp_path: Path) -> None:
+    # An HTML page answered 200 on /coins/latest (a proxy, a maintenance page): the body of a
+    # documented path is not JSON. The tape says so; the validator's check (the recorder's path)
+    # says so too, instead of handing the compiled engine something that is no JSON value.
+    from harness.validation import default_validator
+
+    frames = [
+        HttpExchange(0, "http-1", HttpRequest("GET", "/coins/latest"), HttpResponse(200, (), b"<html>busy")),
+        _http("/trades/latest", [{"signature": "x"}]),
+    ]
+    found = list(validate_tape(dump_tape(tmp_path / "t.jsonl", header(), frames)))
+    assert [(v.line, v.family, v.pointer, v.rule) for v in found] == [
+        (2, "coin", "/response/body", "json"),
+        (3, "trade", "/response/body", "type"),
+    ]
+    assert "'<html>busy'" in found[0].message
+    (violation,) = default_validator().check(NotJson("<html>", "Expecting value"), "pumpfun", "coin")
+    assert (violation.family, violation.rule) == ("coin", "json")
+
+
+def test_a_corto_message_of_no_documented_kind_says_which_key_is_wrong() -> None:
+    def one(message: Any, api: str | None = None) -> tuple[str, str, str]:
+        (v,) = validate(message, api=api)
+        return v.api, v.pointer, v.message
+
+    assert one({"type": "subscribe_all"}) == (
+        "corto",
+        "/type",
+        "'subscribe_all' is not a documented corto message type"
+        " (current_state, ping, subscribe, unsubscribe, pong, service)",
+    )
+    assert one({"type": "service", "name": "welcome"})[1:] == (
+        "/name",
+        "'welcome' is not a documented corto service message"
+        " (current_state, error, handshake, subscription_ack)",
+    )
+    assert one({"type": "service"})[1] == "/name"
+    assert one({"txType": "swap", "mint": MINT})[1:] == (
+        "/txType",
+        "'swap' is not a documented corto txType (create, buy, sell, migrate, createPool, add, remove, burn)",
+    )
+    assert one({"schemaVersion": "trade_v2"})[1] == "/schemaVersion"
+    assert one([1, 2], api="corto")[2] == "a corto message is a JSON object, not an array"
+    assert "has a type" in one({"hello": 1}, api="corto")[2]
+    # nothing says it is corto: the family cannot be told, and the message asks for it
+    assert "give its family" in one({"hello": 1})[2]
+
+
+def test_a_list_of_other_objects_is_a_list_of_messages_not_a_trade_list() -> None:
+    coin = {"mint": MINT, "name": "x", "symbol": "X"}
+    assert family_of([coin, coin]) is None, "a /coins answer: each item is a coin"
+    assert family_of([{"type": "service", "name": "x"}]) is None
+    assert family_of([{"signature": "x"}]) == ("pumpfun", "trade_list"), "a broken trade is still a trade"
+
+
+def test_validate_tape_refuses_an_unknown_family_or_api(tmp_path: Path) -> None:
+    from harness.validation import UnknownFamily
+
+    path = dump_tape(tmp_path / "t.jsonl", header(), [_ws("ws-1", C2S, {"type": "ping"})])
+    with pytest.raises(UnknownFamily, match=r"unknown family 'treade' for corto \(did you mean 'trade'\?"):
+        list(validate_tape(path, api="corto", family="treade"))
+    with pytest.raises(UnknownFamily, match="'coin' for corto \\(it is a pumpfun family"):
+        list(validate_tape(path, api="corto", family="coin"))
+    with pytest.raises(UnknownFamily, match="unknown api 'binance'"):
+        list(validate_tape(path, api="binance"))
+
+
+def test_tape_creates_are_held_to_the_create_family_given(tmp_path: Path) -> None:
+    frames = [
+        _ws("ws-1", C2S, {"type": "subscribe", "mode": "mints", "create": {"detail": "min"}}),
+        _ws("ws-1", S2C, MIN),
+        _ws("ws-2", C2S, {"type": "subscribe", "mode": "mints"}),
+        _ws("ws-2", S2C, FULL),
+    ]
+    path = dump_tape(tmp_path / "t.jsonl", header(), frames)
+    tally = Tally()
+    assert list(validate_tape(path, family="create", tally=tally)) == []
+    assert tally.messages == {"corto create": 2}
+    found = list(validate_tape(path, family="create.min"))
+    assert {v.line for v in found} == {5} and {v.rule for v in found} == {"additionalProperties"}
+    assert [v.line for v in validate_tape(path, family="create.full")][:1] == [3]
+
+
+def test_a_binary_websocket_frame_is_a_violation(tmp_path: Path) -> None:
+    # CONTRACTS.md 3.1: the Data Stream is JSON text frames, as the server tells a client that
+    # sends binary; a recording of one is reported the same way.
+    from harness.core.frames import WsBinary
+
+    frames = [WsBinary(0, "ws-1", S2C, b"\x00\x01\x02")]
+    (violation,) = validate_tape(dump_tape(tmp_path / "t.jsonl", header(), frames))
+    assert (violation.line, violation.api, violation.rule) == (2, "corto", "json")
+    assert violation.message == (
+        "not JSON (a binary frame of 3 bytes: the Data Stream sends JSON text frames)"
+    )
+
+
+async def test_a_lone_surrogate_from_a_client_is_judged_not_fatal() -> None:
+    """JSON may escape a lone surrogate ("\\ud800"); the compiled engine cannot take one. The
+    served client gets the documented error and stays connected; the tape check names the rule."""
+    import websockets
+
+    demo = ROOT / "fixtures" / "demo" / "corto.jsonl"
+    async with MockServer([demo], manual=True, port=0) as server:
+        async with websockets.connect(server.urls["websocket"]) as ws:
+            assert json.loads(await ws.recv())["name"] == "handshake"
+            await ws.send('{"type": "subscribe", "mode": "\\ud800"}')
+            answer = json.loads(await ws.recv())
+            assert answer["name"] == "error" and answer["error"]["details"]["mode"] == "\ud800"
+            await ws.send('{"type": "current_state"}')
+            assert json.loads(await ws.recv())["name"] == "current_state"
+        assert [(v.source, v.pointer, v.rule) for v in server.violations] == [("client", "/mode", "enum")]
+    assert [(v.pointer, v.rule) for v in validate({"solPrice": 1, "note": "\ud800"})] == []
+    assert [(v.pointer, v.rule) for v in validate({"mint": "\ud800", "name": "x", "symbol": "X"})] == [
+        ("/mint", "pattern")
+    ]

@@ -37,6 +37,7 @@ NULLABLE: dict[tuple[str, str], frozenset[str]] = {
         | {"initialLiquidityTokenAmount", "initialLiquidityQuoteAmount"}
     ),
     ("corto", "liquidity"): frozenset({"poolCreatedBy", "lpMint", "lpAmount", "price"}),
+    ("corto", "burn"): frozenset({"poolCreatedBy", "lpMint", "lpAmount", "price"}),  # as liquidity
     # 1.3: the values captured as null.
     ("pumpfun", "coin"): frozenset(
         {"description", "twitter", "telegram", "website", "raydium_pool", "pump_swap_pool", "hidden"}
@@ -60,6 +61,19 @@ def _examples() -> dict[tuple[str, str], list[dict[str, Any]]]:
     repo = json.loads((SEEDS / "corto_repo_examples.json").read_text())["examples"]
     for example in repo:
         out.setdefault(("corto", example["family"]), []).append(example["message"])
+    # CONTRACTS.md 3.6: burn is reserved (its template holds placeholders); its keys are
+    # liquidity's plus burnScope, so a burn is the published liquidity example as a burn.
+    liquidity = out[("corto", "liquidity")][-1]
+    out[("corto", "burn")] = [
+        {
+            **liquidity,
+            "schemaVersion": "burn_event_v1",
+            "txType": "burn",
+            "burnScope": "unknown",
+            "lpMint": None,
+            "lpAmount": None,
+        }
+    ]
     full = out[("corto", "create.full")][0]
     out[("corto", "create.min")] = [project(full, Detail.MIN)]
     out[("corto", "create.mid")] = [project(full, Detail.MID)]
@@ -80,6 +94,7 @@ def test_the_corpus_covers_the_event_and_payload_families() -> None:
         "migration",
         "createPool",
         "liquidity",
+        "burn",
     } <= covered
     assert {
         "coin",
@@ -154,6 +169,10 @@ ENUMS = [
     ("corto", "handshake", "/state/effectiveFilter/createDetail", "wide"),
     ("corto", "handshake", "/state/effectiveFilter/mode", "everything"),
     ("corto", "request.subscribe", "mode", "everything"),
+    ("corto", "handshake", "/state/availableEvents/0", "swap"),
+    ("corto", "handshake", "/state/supportedModes/0", "everything"),
+    ("corto", "subscription_ack", "/state/supportedMessages/0", "publish"),
+    ("corto", "burn", "txType", "remove"),
     ("pumpdata", "new_token", "protocol", "SOLANA"),
 ]
 
@@ -164,8 +183,8 @@ def test_an_unknown_enum_value_is_named(api: str, family: str, key: str, value: 
     parts = key.strip("/").split("/")
     target = message
     for part in parts[:-1]:
-        target = target[part]
-    target[parts[-1]] = value
+        target = target[int(part) if isinstance(target, list) else part]
+    target[int(parts[-1]) if isinstance(target, list) else parts[-1]] = value
     pointer = key if key.startswith("/") else f"/{key}"
     (found,) = _pointers(message, api, family)
     assert found[0] == pointer and found[1] in ("enum", "const"), found
@@ -203,3 +222,37 @@ def test_pools_are_hyphenated_in_events_and_keys_base58() -> None:
     ack["state"]["availablePools"].append("pump-fun")
     index = len(ack["state"]["availablePools"]) - 1
     assert _pointers(ack, "corto", "subscription_ack") == {(f"/state/availablePools/{index}", "pattern")}
+
+
+def test_subscriptions_map_documented_events_to_dotted_pools() -> None:
+    # CONTRACTS.md 3.3, 3.5: effectiveFilter.subscriptions maps an event (filter vocabulary) to pools.
+    ack = json.loads(json.dumps(EXAMPLES[("corto", "subscription_ack")][0]))
+    ack["state"]["effectiveFilter"]["subscriptions"] = {"create": ["pump.fun"], "migrate": ["pump.fun"]}
+    assert _pointers(ack, "corto", "subscription_ack") == {
+        ("/state/effectiveFilter/subscriptions/migrate", "propertyNames")
+    }
+    ack["state"]["effectiveFilter"]["subscriptions"] = {"create": ["pump-fun"]}
+    assert _pointers(ack, "corto", "subscription_ack") == {
+        ("/state/effectiveFilter/subscriptions/create/0", "pattern")
+    }
+
+
+def test_pool_side_events_carry_base58_keys_and_hyphenated_source_families() -> None:
+    # CONTRACTS.md 3.5, 3.6: poolCreatedBy is the source family, named as events name pools.
+    for family in ("createPool", "liquidity", "burn", "migration"):
+        event = EXAMPLES[("corto", family)][-1]
+        assert _pointers({**event, "poolCreatedBy": "pump.fun"}, "corto", family) == {
+            ("/poolCreatedBy", "pattern")
+        }, family
+        for key in ("poolId", "poolProgramId", "txSigner"):
+            assert _pointers({**event, key: "pump-pool-test"}, "corto", family) == {(f"/{key}", "pattern")}
+    # the one documented exception: a migration signature can be a test string (seed 004)
+    migration = EXAMPLES[("corto", "migration")][-1]
+    assert validate({**migration, "signature": "pump-migration-test"}, api="corto", family="migration") == []
+
+
+def test_burn_has_liquidity_s_keys_plus_burn_scope() -> None:
+    burn = EXAMPLES[("corto", "burn")][0]
+    required = set(default_validator().schema("corto", "burn")["required"])
+    assert required == set(default_validator().schema("corto", "liquidity")["required"]) | {"burnScope"}
+    assert _pointers({**burn, "baseAmount": "1"}, "corto", "burn") == {("/baseAmount", "type")}

@@ -14,6 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.core.corto.detail import FULL_KEYS, MIN_KEYS
+from harness.core.corto.filters import DEFAULT_EVENTS
+from harness.core.corto.filters import DETAILS as DETAIL_LEVELS
+from harness.core.corto.filters import MODES as FILTER_MODES
+from harness.core.families import family_of
 from harness.strategies.frames import json_values
 from harness.validation import default_validator, validate
 from tests.validation.test_families import FULL
@@ -284,6 +288,125 @@ TARGETS = (
     + [("pumpdata", f, s) for f, s in PUMPDATA_EVENTS.items()]
     + [("pumpfun", f, s) for f, s in PUMPFUN_BODIES.items()]
 )
+
+# CONTRACTS.md 3.2, 3.3, 3.5: the corto vocabulary, dotted pools in filters and service state.
+EVENTS, MODES, DETAILS = list(DEFAULT_EVENTS), list(FILTER_MODES), list(DETAIL_LEVELS)
+dotted_pools = st.sampled_from(["pump.fun", "letsbonk.fun", "meteora.damm-v2", "bags.fm"]) | st.from_regex(
+    r"\A[a-z0-9-]{1,8}(\.[a-z0-9-]{1,8}){1,2}\Z"
+)
+creates = st.fixed_dictionaries({}, optional={"detail": st.sampled_from(DETAILS)})
+SUBSCRIBE = st.one_of(
+    st.fixed_dictionaries(  # quick mode
+        {"type": st.just("subscribe"), "mode": st.sampled_from(MODES)}, optional={"create": creates}
+    ),
+    st.fixed_dictionaries(  # focused mode: events and pools omitted mean all of them
+        {"type": st.just("subscribe")},
+        optional={
+            "events": st.lists(st.sampled_from(EVENTS), unique=True),
+            "pools": st.lists(dotted_pools, max_size=4),
+            "create": creates,
+        },
+    ),
+)
+FILTER = st.fixed_dictionaries(
+    {
+        "mode": st.sampled_from(["none", "custom", *MODES]),
+        "subscriptions": st.dictionaries(st.sampled_from(EVENTS), st.lists(dotted_pools, max_size=3)),
+    },
+    optional={"createDetail": st.sampled_from(DETAILS), "graceActive": st.booleans()},
+)
+STATE = {
+    "availablePools": st.lists(dotted_pools, max_size=9),
+    "availableEvents": st.lists(st.sampled_from(EVENTS), unique=True),
+    "supportedModes": st.lists(st.sampled_from(MODES), unique=True),
+    "supportedMessages": st.lists(
+        st.sampled_from(["subscribe", "unsubscribe", "current_state"]), unique=True
+    ),
+    "effectiveFilter": FILTER,
+}
+
+
+def service(name: str, state: dict[str, Strategy], **more: Strategy) -> Strategy:
+    return message({"type": st.just("service"), "name": st.just(name), "state": message(state), **more})
+
+
+CORTO_REQUESTS_AND_SERVICE: dict[str, Strategy] = {
+    "request.subscribe": SUBSCRIBE,
+    "request.unsubscribe": st.fixed_dictionaries(
+        {"type": st.just("unsubscribe")},
+        optional={"events": st.lists(st.sampled_from(EVENTS)), "pools": st.lists(dotted_pools, max_size=3)},
+    ),
+    "handshake": service(
+        "handshake",
+        {**STATE, "status": st.just("connected"), "subscriptionGraceMs": st.integers(0, 60_000)},
+    ),
+    "subscription_ack": service(
+        "subscription_ack", STATE, action=st.sampled_from(["subscribe", "unsubscribe"])
+    ),
+    "current_state": service("current_state", STATE),
+    "error": service(
+        "error",
+        STATE,
+        error=st.fixed_dictionaries(
+            {"code": st.just("invalid_subscription"), "message": texts},
+            optional={"details": st.dictionaries(texts, json_values, max_size=2)},
+        ),
+    ),
+}
+mint_or_pool = st.one_of(
+    st.fixed_dictionaries({"mint": pubkeys}),
+    st.fixed_dictionaries({"pool": st.text(min_size=1, max_size=44)}),  # seed 003: "4mBL…"
+    st.fixed_dictionaries({"mint": pubkeys, "pool": pubkeys}),
+)
+candles = st.tuples(unix_ms, amounts, amounts, amounts, amounts, amounts).map(list)
+PUMPDATA_CLIENT_AND_ACKS: dict[str, Strategy] = {  # CONTRACTS.md 2.2, 2.3
+    **{
+        name: mint_or_pool
+        for name in ("subscribe", "unsubscribe", "subscribe_ohlcv", "unsubscribe_ohlcv", "subscribe_trades")
+    },
+    "ohlcv_history": st.tuples(
+        mint_or_pool, st.fixed_dictionaries({}, optional={"limit": st.integers(1, 500)})
+    ).map(lambda pair: {**pair[0], **pair[1]}),
+    "subscribe_new_tokens": st.fixed_dictionaries(
+        {"protocols": st.lists(st.sampled_from(PROTOCOLS), min_size=1, unique=True)}
+    ),
+    "subscribe_sol_price": st.none() | st.just({}),
+    "ack": message({"ok": st.just(True)}, {"pool": pubkeys, "room": texts, "snapshot": st.none()}),
+    "ohlcv_history_ack": message(
+        {"ok": st.just(True), "pool": pubkeys, "data": st.lists(candles, max_size=5)}, extra=False
+    ),
+}
+counts = st.integers(0, 10**6)
+PUMPFUN_QUERIES: dict[str, Strategy] = {  # CONTRACTS.md 1.2, seed 000: strings, or a client's params
+    "query.trades_all": st.fixed_dictionaries(
+        {},
+        optional={
+            "limit": counts | counts.map(str),
+            "offset": counts | counts.map(str),
+            "minimumSize": amounts | counts.map(str),
+        },
+    ),
+    "query.coin": st.fixed_dictionaries(
+        {}, optional={"sync": st.sampled_from([True, False, "true", "false"])}
+    ),
+}
+CLIENT_AND_SERVICE = (
+    [("corto", f, s) for f, s in CORTO_REQUESTS_AND_SERVICE.items()]
+    + [("pumpdata", f, s) for f, s in PUMPDATA_CLIENT_AND_ACKS.items()]
+    + [("pumpfun", f, s) for f, s in PUMPFUN_QUERIES.items()]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_generated_requests_acks_and_service_messages_validate(data: st.DataObject) -> None:
+    api, family, strategy = data.draw(st.sampled_from(CLIENT_AND_SERVICE))
+    generated = data.draw(strategy)
+    assert validate(generated, api=api, family=family) == [], (api, family)
+    assert default_validator().reference(api, family).is_valid(generated)
+    found = family_of(generated)
+    if api == "corto":
+        assert found == ("corto", family), "corto messages say what they are"
 
 
 @settings(max_examples=400, deadline=None)
