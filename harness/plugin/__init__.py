@@ -21,11 +21,21 @@ from harness.recorder.modes import RecordMode
 
 if TYPE_CHECKING:
     from harness.plugin.decks import DeckCache, HarnessClock, HarnessServer, TapeInfo
+    from harness.plugin.guard import NetworkBlocked
     from harness.plugin.settings import Clock, HarnessConfig
 
-__all__ = ["Clock", "HarnessClock", "HarnessConfig", "HarnessServer", "RecordMode", "TapeInfo"]
+__all__ = [
+    "Clock",
+    "HarnessClock",
+    "HarnessConfig",
+    "HarnessServer",
+    "NetworkBlocked",
+    "RecordMode",
+    "TapeInfo",
+]
 
 _LAZY = {
+    "NetworkBlocked": "harness.plugin.guard",
     "Clock": "harness.plugin.settings",
     "HarnessConfig": "harness.plugin.settings",
     "HarnessServer": "harness.plugin.decks",
@@ -164,28 +174,19 @@ def harness_server(request: pytest.FixtureRequest, harness_config: HarnessConfig
     except (ValueError, TapeError, RecordingUnderXdist, OSError) as exc:
         pytest.fail(f"harness: {exc}", pytrace=False)
     request.node.stash[_VIEW] = view
-    guard = None
     if resolved.mode is RecordMode.NONE and not resolved.allow_network:
-        guard = NetworkGuard(request.node.nodeid, allow_hosts=resolved.allow_hosts, hint=GUARD_HINT)
-        guard.install()
+        view.guard = NetworkGuard(request.node.nodeid, allow_hosts=resolved.allow_hosts, hint=GUARD_HINT)
+        view.guard.install()
     try:
         yield view
     finally:
-        if guard is not None:
-            guard.uninstall()
+        if view.guard is not None:
+            view.guard.uninstall()
         del request.node.stash[_VIEW]
-    if request.node.stash.get(_CALL_FAILED, False):
-        return
-    problems = [view.report()]
-    if guard is not None and guard.blocked:
-        problems.insert(
-            0,
-            f"harness: {request.node.nodeid} reached for {', '.join(dict.fromkeys(guard.blocked))}"
-            f" (not loopback) while the record mode is 'none'; the client swallowed the error. {GUARD_HINT}",
-        )
-    text = "\n\n".join(p for p in problems if p)
-    if text:
-        pytest.fail(text, pytrace=False)
+    if not request.node.stash.get(_CALL_FAILED, False):
+        problems = view.report()
+        if problems:
+            pytest.fail(problems, pytrace=False)
 
 
 @pytest.fixture

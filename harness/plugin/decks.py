@@ -23,6 +23,7 @@ from harness.recorder.modes import Action, RecordMode, episodes_dir
 from harness.server.threaded import BackgroundLoop, ServerError
 
 if TYPE_CHECKING:
+    from harness.plugin.guard import NetworkGuard
     from harness.plugin.settings import Resolved
     from harness.server.app import MockServer
     from harness.server.context import ServedViolation
@@ -237,6 +238,8 @@ class HarnessServer:
         )
         self._violations_allowed = allow_violations
         self._errors_from = len(running.background.errors)
+        self.guard: NetworkGuard | None = None
+        """The network guard around this test (record mode ``none``), set by the fixture."""
 
     # --- what a test uses ----------------------------------------------------------------------
 
@@ -292,6 +295,18 @@ class HarnessServer:
         return {} if server is None else self._running.call(_state(server))
 
     @property
+    def blocked(self) -> list[str]:
+        """``host:port`` of every connection the network guard refused during this test so far."""
+        return [] if self.guard is None else list(self.guard.blocked)
+
+    def clear_blocked(self) -> list[str]:
+        """Take the refused connections: the test expected them, teardown will not report them."""
+        if self.guard is None:
+            return []
+        taken, self.guard.blocked = self.guard.blocked, []
+        return taken
+
+    @property
     def errors(self) -> list[ServerError]:
         """Errors seen in the server's thread during this test (they fail it at teardown)."""
         return self._running.background.errors[self._errors_from :]
@@ -301,6 +316,13 @@ class HarnessServer:
     def report(self) -> str:
         """What went wrong on the server's side during the test, or "" (README "pytest plugin")."""
         parts = []
+        if self.blocked:
+            hosts = ", ".join(dict.fromkeys(self.blocked))
+            parts.append(
+                f"harness: {self.test} reached for {hosts}, not loopback, while the record mode is 'none'"
+                " (refused, even if the client caught the error; take expected ones with"
+                f" harness_server.clear_blocked()). {self.guard.hint if self.guard else ''}".rstrip()
+            )
         if self.errors:
             lines = [f"harness: {len(self.errors)} error(s) in the server during {self.test}:"]
             lines += [f"  {error}" for error in self.errors]

@@ -74,8 +74,9 @@ def test_the_guard_in_a_suite(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(
         [
             "*ERROR at teardown of test_a_swallowed_refusal_still_fails*",
-            "*reached for swallowed.example.invalid:80 (not loopback) while the record mode is 'none';"
-            " the client swallowed the error*",
+            "*reached for swallowed.example.invalid:80, not loopback, while the record mode is 'none'"
+            " (refused, even if the client caught the error; take expected ones with"
+            " harness_server.clear_blocked())*",
             "*NetworkBlocked: harness: test_net.py::test_names_the_host reached for api.example.invalid:443,"
             " which is not loopback, while the record mode is 'none'*",
             "*NetworkBlocked: harness: test_net.py::test_names_an_address reached for 192.0.2.7:443*",
