@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from harness.lazy import exports
 from harness.recorder.modes import RecordMode
 
 if TYPE_CHECKING:
@@ -43,14 +44,8 @@ _LAZY = {
     "TapeInfo": "harness.plugin.decks",
 }
 
-
-def __getattr__(name: str) -> Any:
-    # the plugin is loaded by every pytest run: what only a harness test needs is imported then
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'harness.plugin' has no attribute {name!r}")
+# the plugin is loaded by every pytest run: what only a harness test needs is imported then
+__getattr__ = exports(__name__, _LAZY)
 
 
 _DECKS: pytest.StashKey[DeckCache] = pytest.StashKey()

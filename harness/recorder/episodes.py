@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
@@ -60,15 +60,13 @@ class EpisodeRouter:
         self.app = web.Application()
         self.app.router.add_route("*", "/{tail:.*}", self.route)
         self._http: aiohttp.ClientSession | None = None
-        self.app.on_startup.append(self._open)
-        self.app.on_cleanup.append(self._close)
+        self.app.cleanup_ctx.append(self._client)
 
-    async def _open(self, app: web.Application) -> None:
-        self._http = aiohttp.ClientSession(auto_decompress=False, timeout=aiohttp.ClientTimeout(total=60))
-
-    async def _close(self, app: web.Application) -> None:
-        if self._http is not None:
-            await self._http.close()
+    async def _client(self, app: web.Application) -> AsyncIterator[None]:
+        async with aiohttp.ClientSession(
+            auto_decompress=False, timeout=aiohttp.ClientTimeout(total=60)
+        ) as self._http:
+            yield
 
     async def route(self, request: web.Request) -> web.StreamResponse:
         replay_only = request.path.startswith(REPLAY_ONLY)

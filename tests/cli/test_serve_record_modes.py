@@ -10,19 +10,15 @@ import pytest
 import requests
 
 from harness.server.app import MockServer
-from harness.server.threaded import BackgroundLoop
 from harness.store import read_tape
 from tests.cli.test_serve import _start, _wait_for
-from tests.helpers import ROOT, run_cli
+from tests.helpers import run_cli, threaded_upstream
 
 
 @pytest.fixture
 def upstream() -> Iterator[MockServer]:
-    """A live-looking upstream in its own thread, so this test can be synchronous."""
-    with BackgroundLoop() as background:
-        server = background.run(MockServer([ROOT / "fixtures" / "demo"], manual=True, port=0).start())
+    with threaded_upstream() as server:
         yield server
-        background.run(server.close())
 
 
 def _serve(tmp_path: Path, tape: Path, mode: str, upstream: MockServer) -> tuple[dict[str, str], str, str]:

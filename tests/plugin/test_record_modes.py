@@ -9,9 +9,8 @@ import pytest
 
 from harness.core.frames import HttpExchange
 from harness.server.app import MockServer
-from harness.server.threaded import BackgroundLoop
 from harness.store import read_tape
-from tests.helpers import ROOT
+from tests.helpers import threaded_upstream
 from tests.plugin.inner import project
 
 CONFTEST = """
@@ -50,10 +49,8 @@ def test_feed(harness_server, harness_tape, harness_clock):
 
 @pytest.fixture
 def upstream() -> Iterator[MockServer]:
-    with BackgroundLoop() as background:
-        server = background.run(MockServer([ROOT / "fixtures" / "demo"], manual=True, port=0).start())
+    with threaded_upstream() as server:
         yield server
-        background.run(server.close())
 
 
 def _requests(server: MockServer) -> int:
