@@ -45,14 +45,8 @@ class RecordingUnderXdist(Exception):
 class RunningDeck:
     """A :class:`TapeDeck` running in its own thread."""
 
-    def __init__(self, resolved: Resolved, name: str) -> None:
-        self.deck = TapeDeck(
-            list(resolved.tapes),
-            resolved.mode,
-            config=resolved.server,
-            upstreams=resolved.upstreams,
-            redaction=resolved.redaction,
-        )
+    def __init__(self, deck: TapeDeck, name: str) -> None:
+        self.deck = deck
         self.background = BackgroundLoop(name)
         self.started = time.monotonic()
 
@@ -91,13 +85,24 @@ class DeckCache:
         if running is not None:
             self._decks.move_to_end(key)
             return running
+        deck = TapeDeck(
+            list(resolved.tapes),
+            resolved.mode,
+            config=resolved.server,
+            upstreams=resolved.upstreams,
+            redaction=resolved.redaction,
+        )
+        if deck.action is Action.RECORD:
+            for other in self._decks.values():
+                if other.deck.action is Action.RECORD and other.deck.target == deck.target:
+                    return other  # one recording per tape, whatever the replay settings of its tests
+            if self.worker is not None:
+                raise RecordingUnderXdist(
+                    f"{deck.describe()}: recording a tape needs a single process, but this is xdist"
+                    f" worker {self.worker}. Record with -n 0 (or -p no:xdist); replaying runs in parallel."
+                )
         self._made += 1
-        running = RunningDeck(resolved, f"harness-server-{self._made}")
-        if self.worker is not None and running.deck.action is Action.RECORD:
-            raise RecordingUnderXdist(
-                f"{running.deck.describe()}: recording a tape needs a single process, but this is"
-                f" xdist worker {self.worker}. Record with -n 0 (or -p no:xdist); replaying runs in parallel."
-            )
+        running = RunningDeck(deck, f"harness-server-{self._made}")
         running.start()
         self._decks[key] = running
         self._evict()

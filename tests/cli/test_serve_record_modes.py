@@ -48,7 +48,7 @@ def _serve(tmp_path: Path, tape: Path, mode: str, upstream: MockServer) -> tuple
     return urls, out, err
 
 
-def test_once_records_then_replays_and_new_episodes_records_beside(
+def test_once_records_and_new_episodes_replays_what_the_tape_holds(
     tmp_path: Path, upstream: MockServer
 ) -> None:
     tape = tmp_path / "feed.jsonl"
@@ -59,12 +59,10 @@ def test_once_records_then_replays_and_new_episodes_records_beside(
     _, frames = read_tape(tape)
     assert len(frames) == 1
 
-    urls, out, err = _serve(tmp_path, tape, "once", upstream)  # exists now: replayed
-    assert "control" in urls and f"record mode once: replaying {tape}" in out and "recorded" not in err
-
     requests_before = upstream.state()["apis"]["pumpfun"]["requests"]
-    _, out, err = _serve(tmp_path, tape, "new_episodes", upstream)
-    assert "nothing recorded" in err, "the tape held /sol-price"
+    urls, out, err = _serve(tmp_path, tape, "new_episodes", upstream)
+    assert "control" in urls and f"record mode new_episodes: replaying {tape}" in out
+    assert f"nothing recorded for {tape}" in err, "the tape held /sol-price"
     assert upstream.state()["apis"]["pumpfun"]["requests"] == requests_before
 
 
