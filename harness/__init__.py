@@ -8,7 +8,9 @@ pytest plugin.
 from __future__ import annotations
 
 from importlib import metadata
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from harness.lazy import exports
 
 try:
     __version__ = metadata.version("harness")
@@ -26,10 +28,4 @@ _LAZY = {
     "MockServer": "harness.server.app",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'harness' has no attribute {name!r}")
+__getattr__ = exports(__name__, _LAZY)

@@ -6,10 +6,15 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.core.frames import Recorded, TapeHeader
+
+if TYPE_CHECKING:
+    from harness.server.app import MockServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,3 +57,18 @@ def seed_json_blocks(name: str) -> list[Any]:
                 blocks.append(json.loads("\n".join(current)))
                 current = None
     return blocks
+
+
+@contextmanager
+def threaded_upstream() -> Iterator[MockServer]:
+    """The demo feed served in its own thread (manual clock, port 0): a local "live" upstream for
+    synchronous tests of recording."""
+    from harness.server.app import MockServer
+    from harness.server.threaded import BackgroundLoop
+
+    with BackgroundLoop() as background:
+        server = background.run(MockServer([ROOT / "fixtures" / "demo"], manual=True, port=0).start())
+        try:
+            yield server
+        finally:
+            background.run(server.close())

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from harness.recorder.modes import DEFAULT_UPSTREAMS, RecordMode
+
 NAME = "serve"
 HELP = "replay tapes as the Pump.fun REST, PumpData Socket.IO and corto.fun WebSocket services"
 DESCRIPTION = """\
@@ -21,6 +23,11 @@ examples:
   harness serve recordings/ --speed 10 --loop     ten times faster, forever
   harness serve tape.jsonl --manual --port 0 --ready-file urls.json
   harness serve --fault '/trades/*:status=503,p=0.2' --fault '*:latency=150ms'
+  harness serve tapes/feed.jsonl --record-mode once --rest-upstream https://frontend-api-v3.pump.fun
+
+record modes (--record-mode, vcrpy's names): none replays only (the tape must exist); once records
+a tape that does not exist, else replays it; new_episodes replays the tape and records what it does
+not hold into <tape>.episodes/; all records the tape anew (replacing it when stopped with Ctrl-C).
 """
 
 API_MODULES = {"harness.server.corto": "corto", "harness.server.pumpdata": "pumpdata"}
@@ -52,6 +59,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="first-client",
         help="when the clock starts: at the first client (default) or at once",
     )
+    record = parser.add_argument_group("record modes")
+    record.add_argument(
+        "--record-mode",
+        choices=[m.value for m in RecordMode],
+        default=RecordMode.NONE.value,
+        help="none (default): replay only; once: record a missing tape; new_episodes: replay and"
+        " record what the tape does not hold; all: record anew",
+    )
+    for api, flag, name in (
+        ("rest", "--rest-upstream", "Pump.fun REST"),
+        ("sio", "--sio-upstream", "PumpData Socket.IO"),
+        ("ws", "--ws-upstream", "corto.fun WebSocket"),
+    ):
+        record.add_argument(
+            flag,
+            default=DEFAULT_UPSTREAMS[api],
+            metavar="URL",
+            help=f"{name} service recorded from (default {DEFAULT_UPSTREAMS[api]})",
+        )
     rest = parser.add_argument_group("Pump.fun REST")
     rest.add_argument("--require-auth", action="store_true", help="answer 401 without Authorization: Bearer")
     rest.add_argument(
@@ -146,13 +172,18 @@ async def _serve(args: argparse.Namespace, config: Any) -> int:
     import signal
 
     from harness.cli.main import UsageError
-    from harness.server.app import MockServer
+    from harness.recorder.deck import TapeDeck
+    from harness.recorder.modes import Upstreams
+    from harness.server.app import write_ready_file
 
-    server = MockServer(args.tapes or None, config=config)
+    upstreams = Upstreams(rest=args.rest_upstream, sio=args.sio_upstream, ws=args.ws_upstream)
     try:
-        await server.start()
+        deck = TapeDeck(args.tapes, args.record_mode, config=config, upstreams=upstreams)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        await deck.start()
     except OSError as exc:
-        await server.close()
         raise UsageError(
             f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
             " (pick another with --port, or --port 0 for a free one)"
@@ -161,23 +192,30 @@ async def _serve(args: argparse.Namespace, config: Any) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    urls = server.urls
-    tapes = server.tapes
-    clock = "manual" if config.manual else f"speed {config.speed_text}"
-    print(
-        f"harness serve: {len(tapes.paths)} tape(s), {len(tapes.http)} http / {len(tapes.ws)} ws / "
-        f"{len(tapes.sio)} sio frames, clock {clock}{', loop' if config.loop else ''}",
-        flush=True,
-    )
+    urls = deck.urls
+    if deck.server is not None:
+        tapes = deck.server.tapes
+        clock = "manual" if config.manual else f"speed {config.speed_text}"
+        print(
+            f"harness serve: {len(tapes.paths)} tape(s), {len(tapes.http)} http / {len(tapes.ws)} ws / "
+            f"{len(tapes.sio)} sio frames, clock {clock}{', loop' if config.loop else ''}",
+            flush=True,
+        )
+    if deck.mode is not RecordMode.NONE:
+        print(f"harness serve: record mode {deck.mode}: {deck.describe()}", flush=True)
     print(f"  Pump.fun REST       {urls['rest']}", flush=True)
     print(f"  PumpData Socket.IO  {urls['socketio']}  (path /socket.io/)", flush=True)
     print(f"  corto.fun WebSocket {urls['websocket']}", flush=True)
-    print(f"  control             {urls['control']}/state", flush=True)
+    if "control" in urls:
+        print(f"  control             {urls['control']}/state", flush=True)
     if args.ready_file:
-        server.write_ready_file(args.ready_file)
+        write_ready_file(args.ready_file, urls)
     try:
         await stop.wait()
     finally:
         print("harness serve: shutting down", file=sys.stderr, flush=True)
-        await server.close()
+        await deck.finish(clean=True)
+        outcome = deck.outcome()
+        if outcome:
+            print(f"harness serve: {outcome}", file=sys.stderr, flush=True)
     return 0

@@ -27,7 +27,7 @@ from aiohttp import web
 from harness.core.frames import C2S, Frame, HttpExchange
 from harness.resources import DEMO_TAPES
 from harness.server.config import ClockStart, ServerConfig
-from harness.server.context import Emulator, LoadedTapes, ServedViolation
+from harness.server.context import Emulator, LoadedTapes, ServedViolation, excerpt
 from harness.server.scheduler import Scheduler
 from harness.store import TapeReader, find_tapes
 
@@ -141,6 +141,7 @@ class MockServer:
                     source=source,
                     conn=conn or frame.conn,
                     t=self._now_or_zero(),
+                    excerpt=excerpt(message),
                 )
                 self.report(violation)
                 found.append(violation)
@@ -258,6 +259,11 @@ class MockServer:
 
     def write_ready_file(self, path: Path) -> None:
         """The URLs as JSON, written atomically once the server listens."""
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.urls, indent=2) + "\n")
-        tmp.replace(path)
+        write_ready_file(path, self.urls)
+
+
+def write_ready_file(path: Path, urls: dict[str, str]) -> None:
+    """``urls`` as JSON in ``path``, written atomically (``--ready-file``)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(urls, indent=2) + "\n")
+    tmp.replace(path)

@@ -8,12 +8,14 @@ the clock runs in real time, at ``max`` speed or is stepped by a test.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from aiohttp import web
 
+from harness.core.families import NotJson, UnknownEvent
 from harness.core.frames import Frame, TapeHeader
 
 
@@ -29,6 +31,23 @@ class LoadedTapes:
     @property
     def paths(self) -> list[str]:
         return [path for path, _ in self.headers]
+
+
+EXCERPT_CHARS = 300
+
+
+def excerpt(message: Any) -> str:
+    """A violation's message for a report: compact JSON (the text of what was not JSON), cut short."""
+    if isinstance(message, NotJson):
+        text = message.text
+    elif isinstance(message, UnknownEvent):
+        text = f"event {message.name!r}"
+    else:
+        try:
+            text = json.dumps(message, ensure_ascii=False, separators=(",", ":"), default=repr)
+        except ValueError:  # a circular structure cannot come off the wire, but never fail a report
+            text = repr(message)
+    return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +66,8 @@ class ServedViolation:
     source: str
     conn: str = ""
     t: float = 0.0
+    excerpt: str = ""
+    """The offending message, as JSON, cut to :data:`EXCERPT_CHARS` (empty when unknown)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -58,6 +79,7 @@ class ServedViolation:
             "source": self.source,
             "conn": self.conn,
             "t": self.t,
+            "excerpt": self.excerpt,
         }
 
     def __str__(self) -> str:

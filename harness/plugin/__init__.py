@@ -1,0 +1,206 @@
+"""The pytest plugin, registered through the ``pytest11`` entry point as ``harness`` (README
+"pytest plugin").
+
+Owns the wiring only: the ``--harness-*`` options (one group), the ``harness`` marker, the
+fixtures ``harness_config``, ``harness_server``, ``harness_clock`` and ``harness_tape``, the
+network guard around a test in record mode ``none``, and failing a test at teardown for what the
+server saw go wrong. Settings and their precedence live in :mod:`harness.plugin.settings`, the
+session's servers and the per-test views in :mod:`harness.plugin.decks`. Heavy imports wait
+until a test uses the harness, so the plugin costs nothing to suites that do not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from harness.lazy import exports
+from harness.recorder.modes import RecordMode
+
+if TYPE_CHECKING:
+    from harness.plugin.decks import DeckCache, HarnessClock, HarnessServer, TapeInfo
+    from harness.plugin.guard import NetworkBlocked
+    from harness.plugin.settings import Clock, HarnessConfig
+
+__all__ = [
+    "Clock",
+    "HarnessClock",
+    "HarnessConfig",
+    "HarnessServer",
+    "NetworkBlocked",
+    "RecordMode",
+    "TapeInfo",
+]
+
+_LAZY = {
+    "NetworkBlocked": "harness.plugin.guard",
+    "Clock": "harness.plugin.settings",
+    "HarnessConfig": "harness.plugin.settings",
+    "HarnessServer": "harness.plugin.decks",
+    "HarnessClock": "harness.plugin.decks",
+    "TapeInfo": "harness.plugin.decks",
+}
+
+# the plugin is loaded by every pytest run: what only a harness test needs is imported then
+__getattr__ = exports(__name__, _LAZY)
+
+
+_DECKS: pytest.StashKey[DeckCache] = pytest.StashKey()
+_VIEW: pytest.StashKey[HarnessServer] = pytest.StashKey()
+_CALL_FAILED: pytest.StashKey[bool] = pytest.StashKey()
+
+MARKER_USAGE = (
+    "harness(tape=None, *, speed=None, clock=None, faults=(), record_mode=None, allow_violations=False,"
+    " allow_network=False, allow_hosts=(), ...): serve this test a replayed (or recorded) feed; every"
+    " HarnessConfig and ServerConfig field is a keyword (README 'pytest plugin')"
+)
+GUARD_HINT = (
+    "Point the client at harness_server.urls, or let it out:"
+    " @pytest.mark.harness(allow_hosts=['HOST']) or @pytest.mark.harness(allow_network=True)."
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("harness", "harness: replay and record the Pump.fun, PumpData and corto.fun APIs")
+    group.addoption(
+        "--harness-record-mode",
+        choices=[m.value for m in RecordMode],
+        default=None,
+        help="none (default): replay tapes only, no network; once: record tapes that do not exist;"
+        " new_episodes: record what the tapes do not hold next to them; all: record every tape anew."
+        " Beats the marker and harness_config.",
+    )
+    group.addoption(
+        "--harness-tapes-dir",
+        default=None,
+        metavar="DIR",
+        help="directory relative tape paths start from (default: the test file's directory)."
+        " Beats the marker and harness_config.",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", MARKER_USAGE)
+    from harness.plugin.decks import DeckCache
+
+    worker = getattr(config, "workerinput", {}).get("workerid")
+    config.stash[_DECKS] = DeckCache(worker)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    decks = session.config.stash.get(_DECKS, None)
+    if decks is not None:
+        # an interrupted run does not replace a tape with a recording that stopped half-way
+        clean = exitstatus not in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR)
+        decks.close(clean=clean)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    decks = config.stash.get(_DECKS, None)
+    if decks is not None and decks.outcomes:
+        terminalreporter.section("harness")
+        for line in decks.outcomes:
+            terminalreporter.write_line(line)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if report.when == "call":
+        item.stash[_CALL_FAILED] = report.failed
+        view = item.stash.get(_VIEW, None)
+        if view is not None and report.failed:
+            # the test failed already: what the server saw goes with that failure, not into a
+            # second error at teardown
+            problems = view.report()
+            if problems:
+                report.sections.append(("harness", problems))
+    return report
+
+
+# --- fixtures ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def harness_config() -> HarnessConfig:
+    """The harness settings of a test. Override it (in a conftest.py, a module or a class) to
+    give your suite its own tapes and options; the marker and the command line still win."""
+    from harness.plugin.settings import HarnessConfig
+
+    return HarnessConfig()
+
+
+@pytest.fixture
+def harness_server(request: pytest.FixtureRequest, harness_config: HarnessConfig) -> Iterator[HarnessServer]:
+    """A per-test view of a session-scoped server for this test's tape and settings, reset for
+    the test. Fails the test at teardown for contract violations and server errors."""
+    from harness.plugin.decks import HarnessServer, RecordingUnderXdist
+    from harness.plugin.guard import NetworkGuard
+    from harness.plugin.settings import marker_settings, resolve
+    from harness.store import TapeError
+
+    config = request.config
+    markers = [(m.args, m.kwargs) for m in request.node.iter_markers("harness")]
+    command_line = {
+        key: value
+        for key, value in (
+            ("record_mode", config.getoption("harness_record_mode")),
+            ("tapes_dir", config.getoption("harness_tapes_dir")),
+        )
+        if value is not None
+    }
+    try:
+        resolved = resolve(
+            harness_config,
+            marker_settings(markers),
+            command_line,
+            test_dir=Path(request.node.path).parent,
+            invocation_dir=config.invocation_params.dir,
+        )
+        running = config.stash[_DECKS].get(resolved)
+        view = HarnessServer(running, request.node.nodeid, allow_violations=resolved.allow_violations)
+        view.reset()
+    except (ValueError, TapeError, RecordingUnderXdist, OSError) as exc:
+        pytest.fail(f"harness: {exc}", pytrace=False)
+    request.node.stash[_VIEW] = view
+    if resolved.mode is RecordMode.NONE and not resolved.allow_network:
+        view.guard = NetworkGuard(request.node.nodeid, allow_hosts=resolved.allow_hosts, hint=GUARD_HINT)
+        view.guard.install()
+    try:
+        yield view
+    finally:
+        if view.guard is not None:
+            view.guard.uninstall()
+        del request.node.stash[_VIEW]
+    if not request.node.stash.get(_CALL_FAILED, False):
+        problems = view.report()
+        if problems:
+            pytest.fail(problems, pytrace=False)
+
+
+@pytest.fixture
+def harness_clock(harness_server: HarnessServer) -> HarnessClock:
+    """The replay clock of the test's server: ``advance(seconds)``, ``now()``."""
+    return harness_server.clock
+
+
+@pytest.fixture
+def harness_tape(harness_server: HarnessServer) -> TapeInfo:
+    """The test's tape(s): what is replayed, what is recorded and where."""
+    return harness_server.tape
+
+
+@pytest.fixture(autouse=True)
+def _harness_marker(request: pytest.FixtureRequest) -> None:
+    """A test marked ``harness`` gets its server (and the network guard) without asking."""
+    if (
+        request.node.get_closest_marker("harness") is not None
+        and "harness_server" not in request.fixturenames
+    ):
+        request.getfixturevalue("harness_server")

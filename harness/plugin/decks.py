@@ -1,0 +1,372 @@
+"""The servers of a pytest session, and the per-test views of one that the fixtures hand out.
+
+Owns the session's :class:`DeckCache` (one :class:`~harness.recorder.deck.TapeDeck` per distinct
+tape and config, each in its own background thread with its own event loop, so sync tests and
+tests on any event loop can use it), the per-test reset, and :class:`HarnessServer`,
+:class:`HarnessClock` and :class:`TapeInfo`, which is what tests see. Also the teardown report of
+what went wrong during a test. No contract rule lives here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Coroutine, Generator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from harness.recorder.deck import TapeDeck
+from harness.recorder.modes import Action, RecordMode, episodes_dir
+from harness.server.threaded import BackgroundLoop, ServerError
+
+if TYPE_CHECKING:
+    from harness.plugin.guard import NetworkGuard
+    from harness.plugin.settings import Resolved
+    from harness.server.app import MockServer
+    from harness.server.context import ServedViolation
+
+T = TypeVar("T")
+
+MAX_IDLE_REPLAYS = 8
+"""Replaying servers kept for later tests; beyond that the least recently used one is closed
+(a recording one never is: it finishes at the end of the session)."""
+
+REPORT_LINES = 20
+"""Violations listed in a teardown report (the rest are counted)."""
+
+
+class RecordingUnderXdist(Exception):
+    """A recording was asked of an xdist worker (workers would write one tape at once)."""
+
+
+class RunningDeck:
+    """A :class:`TapeDeck` running in its own thread."""
+
+    def __init__(self, deck: TapeDeck, name: str) -> None:
+        self.deck = deck
+        self.background = BackgroundLoop(name)
+        self.started = time.monotonic()
+
+    def start(self) -> None:
+        self.background.start()
+        try:
+            self.background.run(self.deck.start())
+        except BaseException:
+            self.background.stop()
+            raise
+
+    def call(self, coro: Coroutine[Any, Any, T]) -> T:
+        return self.background.run(coro)
+
+    def close(self, *, clean: bool) -> str:
+        try:
+            self.call(self.deck.finish(clean=clean))
+        finally:
+            self.background.stop()
+        return self.deck.outcome()
+
+
+class DeckCache:
+    """The servers of one pytest session (one xdist worker), by the settings they serve."""
+
+    def __init__(self, worker: str | None = None) -> None:
+        self.worker = worker
+        self._decks: OrderedDict[tuple[Any, ...], RunningDeck] = OrderedDict()
+        self._made = 0
+        self.outcomes: list[str] = []
+        """One line per tape a closed deck wrote (or kept), for the terminal summary."""
+
+    def get(self, resolved: Resolved) -> RunningDeck:
+        key = resolved.deck_key
+        running = self._decks.get(key)
+        if running is not None:
+            self._decks.move_to_end(key)
+            return running
+        deck = TapeDeck(
+            list(resolved.tapes),
+            resolved.mode,
+            config=resolved.server,
+            upstreams=resolved.upstreams,
+            redaction=resolved.redaction,
+        )
+        if deck.action is Action.RECORD:
+            for other in self._decks.values():
+                if other.deck.action is Action.RECORD and other.deck.target == deck.target:
+                    return other  # one recording per tape, whatever the replay settings of its tests
+            if self.worker is not None:
+                raise RecordingUnderXdist(
+                    f"{deck.describe()}: recording a tape needs a single process, but this is xdist"
+                    f" worker {self.worker}. Record with -n 0 (or -p no:xdist); replaying runs in parallel."
+                )
+        self._made += 1
+        running = RunningDeck(deck, f"harness-server-{self._made}")
+        running.start()
+        self._decks[key] = running
+        self._evict()
+        return running
+
+    def _evict(self) -> None:
+        idle = [k for k, d in self._decks.items() if d.deck.action is Action.REPLAY]
+        for key in idle[: max(0, len(idle) - MAX_IDLE_REPLAYS)]:
+            self._decks.pop(key).close(clean=True)
+
+    def close(self, *, clean: bool) -> None:
+        decks, self._decks = list(self._decks.values()), OrderedDict()
+        for running in decks:
+            outcome = running.close(clean=clean)
+            if outcome:
+                self.outcomes.append(outcome)
+
+
+class ReplayTime(float):
+    """Seconds of replay time, as :meth:`HarnessClock.advance` returns them.
+
+    Awaitable, so ``await harness_clock.advance(5)`` reads as it does with ``MockServer``; the
+    advance itself is already done when the call returns, except while recording from a live
+    service in an async test, where awaiting is what waits.
+    """
+
+    __slots__ = ("_deadline",)
+    _deadline: float | None
+
+    def __new__(cls, seconds: float, deadline: float | None = None) -> ReplayTime:
+        value = super().__new__(cls, seconds)
+        value._deadline = deadline
+        return value
+
+    def __await__(self) -> Generator[Any, None, float]:
+        if self._deadline is not None:
+            yield from asyncio.sleep(max(0.0, self._deadline - time.monotonic())).__await__()
+        return float(self)
+
+
+def _in_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+class HarnessClock:
+    """The replay clock of the test's server (``harness_clock``)."""
+
+    def __init__(self, running: RunningDeck) -> None:
+        self._running = running
+
+    @property
+    def manual(self) -> bool:
+        """Whether time stands still until :meth:`advance`."""
+        server = self._running.deck.server
+        return server is not None and server.config.manual
+
+    def now(self) -> float:
+        """Replay time in seconds; while recording, seconds since the recording started."""
+        server = self._running.deck.server
+        if server is None:
+            return time.monotonic() - self._running.started
+        return self._running.call(_now(server))
+
+    def advance(self, seconds: float) -> ReplayTime:
+        """Move replay time forward, delivering everything due on the way; returns the new time.
+
+        The server runs in its own thread, so this works from sync and async tests alike. While
+        recording from a live service nothing can be fast-forwarded: real time passes instead (a
+        sync test sleeps; an async test must ``await`` the result, which sleeps). With new
+        episodes, only the replay moves.
+        """
+        if not isinstance(seconds, int | float) or math.isnan(seconds) or not 0 <= seconds < math.inf:
+            raise ValueError(
+                f"the replay clock only moves forward by a finite time (asked for {seconds!r} s)"
+            )
+        server = self._running.deck.server
+        if server is not None:
+            return ReplayTime(self._running.call(server.advance(seconds)))
+        target = self.now() + seconds
+        if _in_event_loop():
+            return ReplayTime(target, time.monotonic() + seconds)
+        time.sleep(seconds)
+        return ReplayTime(target)
+
+
+async def _now(server: MockServer) -> float:
+    return server.now()
+
+
+@dataclass(frozen=True, slots=True)
+class TapeInfo:
+    """The tape(s) of the test (``harness_tape``)."""
+
+    mode: RecordMode
+    action: Action
+    """``replay``, ``record`` or ``episodes`` (what the mode does with this tape in this run)."""
+    paths: tuple[Path, ...]
+    """The tapes as configured, resolved; empty for the demo tapes."""
+    replayed: tuple[Path, ...]
+    """The files being replayed: the tapes and their episodes (empty while recording)."""
+    recording_to: Path | None
+    """Where this run records: the tape (``record``), or its episodes directory (``episodes``)."""
+
+    @property
+    def path(self) -> Path | None:
+        """The (first) tape, or None for the demo tapes."""
+        return self.paths[0] if self.paths else None
+
+    @property
+    def recording(self) -> bool:
+        return self.action is not Action.REPLAY
+
+
+class HarnessServer:
+    """The test's view of a session-scoped server (``harness_server``), reset for each test."""
+
+    def __init__(self, running: RunningDeck, test: str, *, allow_violations: bool = False) -> None:
+        self._running = running
+        self.test = test
+        self.clock = HarnessClock(running)
+        deck = running.deck
+        self.tape = TapeInfo(
+            mode=deck.mode,
+            action=deck.action,
+            paths=tuple(deck.tapes),
+            replayed=tuple(deck.files),
+            recording_to=(
+                deck.target
+                if deck.action is Action.RECORD
+                else episodes_dir(deck.target)
+                if deck.action is Action.EPISODES and deck.target is not None
+                else None
+            ),
+        )
+        self._violations_allowed = allow_violations
+        self._errors_from = len(running.background.errors)
+        self.guard: NetworkGuard | None = None
+        """The network guard around this test (record mode ``none``), set by the fixture."""
+
+    # --- what a test uses ----------------------------------------------------------------------
+
+    @property
+    def urls(self) -> dict[str, str]:
+        """``rest``, ``socketio``, ``websocket`` (and ``control`` when replaying)."""
+        return dict(self._running.deck.urls)
+
+    @property
+    def mode(self) -> RecordMode:
+        return self._running.deck.mode
+
+    @property
+    def server(self) -> MockServer | None:
+        """The :class:`~harness.MockServer` replaying (None while recording). It runs in another
+        thread: call its coroutines through this view, not on the test's event loop."""
+        return self._running.deck.server
+
+    def advance(self, seconds: float) -> ReplayTime:
+        """``harness_clock.advance`` (see :class:`HarnessClock`)."""
+        return self.clock.advance(seconds)
+
+    def now(self) -> float:
+        return self.clock.now()
+
+    @property
+    def violations(self) -> list[ServedViolation]:
+        """Contract violations the server saw during this test so far (both sides)."""
+        server = self.server
+        return [] if server is None else self._running.call(_violations(server))
+
+    def clear_violations(self) -> list[ServedViolation]:
+        """Take the violations seen so far: the test has dealt with them, teardown will not."""
+        server = self.server
+        if server is None:
+            return []
+        return self._running.call(_clear(server))
+
+    def allow_violations(self) -> None:
+        """Do not fail this test for violations (as ``@pytest.mark.harness(allow_violations=True)``)."""
+        self._violations_allowed = True
+
+    def reset(self) -> None:
+        """Back to a fresh server, as at the start of every test: clock at 0, feeds rewound,
+        clients disconnected (subscriptions gone), rate budgets and violations cleared."""
+        server = self.server
+        if server is not None:
+            self._running.call(server.reset())
+
+    def state(self) -> dict[str, Any]:
+        """What ``GET /_harness/state`` answers (empty while recording)."""
+        server = self.server
+        return {} if server is None else self._running.call(_state(server))
+
+    @property
+    def blocked(self) -> list[str]:
+        """``host:port`` of every connection the network guard refused during this test so far."""
+        return [] if self.guard is None else list(self.guard.blocked)
+
+    def clear_blocked(self) -> list[str]:
+        """Take the refused connections: the test expected them, teardown will not report them."""
+        if self.guard is None:
+            return []
+        taken, self.guard.blocked = self.guard.blocked, []
+        return taken
+
+    @property
+    def errors(self) -> list[ServerError]:
+        """Errors seen in the server's thread during this test (they fail it at teardown)."""
+        return self._running.background.errors[self._errors_from :]
+
+    # --- teardown ------------------------------------------------------------------------------
+
+    def report(self) -> str:
+        """What went wrong on the server's side during the test, or "" (README "pytest plugin")."""
+        parts = []
+        if self.blocked:
+            hosts = ", ".join(dict.fromkeys(self.blocked))
+            parts.append(
+                f"harness: {self.test} reached for {hosts}, not loopback, while the record mode is 'none'"
+                " (refused, even if the client caught the error; take expected ones with"
+                f" harness_server.clear_blocked()). {self.guard.hint if self.guard else ''}".rstrip()
+            )
+        if self.errors:
+            lines = [f"harness: {len(self.errors)} error(s) in the server during {self.test}:"]
+            lines += [f"  {error}" for error in self.errors]
+            parts.append("\n".join(lines))
+        if not self._violations_allowed:
+            found = self.violations
+            if found:
+                parts.append(violation_report(found, self.test))
+        return "\n\n".join(parts)
+
+
+def violation_report(violations: list[ServedViolation], test: str) -> str:
+    """The teardown report: one entry per violation with side, connection, message and rule."""
+    lines = [f"harness: {len(violations)} contract violation(s) seen by the server during {test}:"]
+    for number, v in enumerate(violations[:REPORT_LINES], start=1):
+        side = (
+            f"client {v.conn} sent" if v.source == "client" else f"the server (its tape) sent {v.conn}"
+        ).replace("  ", " ")
+        what = f"{v.api} {v.family}".strip() or v.api
+        lines.append(f"  {number}. {side} {what} at t={v.t:g}s")
+        lines.append(f"     {v.pointer or '/'}: {v.rule}: {v.message}")
+        if v.excerpt:
+            lines.append(f"     message: {v.excerpt}")
+    if len(violations) > REPORT_LINES:
+        lines.append(f"  ... and {len(violations) - REPORT_LINES} more")
+    lines.append(
+        "Fix the messages, or opt out: @pytest.mark.harness(allow_violations=True), "
+        "harness_server.allow_violations(), or take them with harness_server.clear_violations()."
+    )
+    return "\n".join(lines)
+
+
+async def _violations(server: MockServer) -> list[ServedViolation]:
+    return server.violations
+
+
+async def _clear(server: MockServer) -> list[ServedViolation]:
+    return server.clear_violations()
+
+
+async def _state(server: MockServer) -> dict[str, Any]:
+    return server.state()

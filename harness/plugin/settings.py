@@ -1,0 +1,194 @@
+"""What one test asked of the harness: ``HarnessConfig`` and the precedence that resolves it.
+
+Owns the settings a test can give and where they come from, in precedence order: the command line
+(``--harness-record-mode``, ``--harness-tapes-dir``) over the ``harness`` marker (the closest
+marker wins per setting) over the ``harness_config`` fixture over the defaults below. Knows
+nothing of servers: the result, :class:`Resolved`, is a value the plugin turns into one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from harness.core.clock import parse_speed
+from harness.core.faults import FaultRule, parse_fault
+from harness.core.redact import RedactionRules
+from harness.recorder.modes import DEFAULT_UPSTREAMS, RecordMode, Upstreams
+from harness.server.config import ServerConfig
+
+TapeSpec = str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None
+
+
+class Clock(StrEnum):
+    MANUAL = "manual"
+    """Nothing moves until the test advances it (``harness_clock.advance``)."""
+    REAL = "real"
+    """Replay time runs at ``speed`` times real time (``speed="max"``: as fast as clients read)."""
+
+
+@dataclass(frozen=True, slots=True)
+class HarnessConfig:
+    """Settings of the harness for a test; return one from your own ``harness_config`` fixture.
+
+    Every field is also a keyword of the ``harness`` marker, and so is every field of
+    :class:`~harness.server.config.ServerConfig` (``loop``, ``seed``, ``validate``, ``corto`` ...)
+    except ``host`` and ``port`` (each server listens on 127.0.0.1, port 0).
+    """
+
+    tape: TapeSpec = None
+    """Tape file(s) or directories, relative to ``tapes_dir``. None: the demo tapes (replay only)."""
+    speed: float | str | None = None
+    """Replay speed factor or ``"max"``; giving one makes the default clock ``real``."""
+    clock: Clock | str | None = None
+    """``"manual"`` (the default unless a speed is given) or ``"real"``."""
+    faults: Sequence[str | FaultRule] = ()
+    """REST fault rules, as ``harness serve --fault`` takes them: ``"/trades/*:status=503,p=0.3"``."""
+    record_mode: RecordMode | str = RecordMode.NONE
+    tapes_dir: str | os.PathLike[str] | None = None
+    """Where relative tape paths start. None: the directory of the test's file."""
+    allow_violations: bool = False
+    """Do not fail the test for contract violations the server saw."""
+    allow_network: bool = False
+    """Record mode ``none``: let the test reach any host."""
+    allow_hosts: Sequence[str] = ()
+    """Record mode ``none``: hosts the test may reach besides loopback."""
+    rest_upstream: str = DEFAULT_UPSTREAMS["rest"]
+    sio_upstream: str = DEFAULT_UPSTREAMS["sio"]
+    ws_upstream: str = DEFAULT_UPSTREAMS["ws"]
+    redaction: RedactionRules | None = None
+    """Redaction rules of recordings (None: the default rules, README "Redaction")."""
+    server: ServerConfig = field(default_factory=ServerConfig)
+    """Every other server setting (per-API configs, validation, seed, loop)."""
+
+
+FIELDS = frozenset(f.name for f in dataclasses.fields(HarnessConfig))
+SERVER_FIELDS = frozenset(f.name for f in dataclasses.fields(ServerConfig)) - {
+    "host",
+    "port",
+    "speed",
+    "manual",
+    "faults",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """The settings of one test, every layer applied."""
+
+    mode: RecordMode
+    tapes: tuple[Path, ...]
+    server: ServerConfig
+    upstreams: Upstreams
+    redaction: RedactionRules | None
+    allow_violations: bool
+    allow_network: bool
+    allow_hosts: tuple[str, ...]
+
+    @property
+    def deck_key(self) -> tuple[Any, ...]:
+        """Tests with equal keys share one server."""
+        return (self.mode, self.tapes, self.server, self.upstreams, self.redaction)
+
+
+def marker_settings(markers: Sequence[tuple[tuple[Any, ...], Mapping[str, Any]]]) -> dict[str, Any]:
+    """The keywords of ``harness`` markers (closest first, as pytest's ``iter_markers`` gives
+    them), merged so the closest wins. Raises ValueError for an unknown keyword."""
+    merged: dict[str, Any] = {}
+    for args, kwargs in reversed(markers):
+        if len(args) > 1:
+            raise ValueError(
+                f"@pytest.mark.harness takes one positional argument (the tape), got {len(args)}"
+            )
+        given = dict(kwargs)
+        if args:
+            if "tape" in given:
+                raise ValueError("@pytest.mark.harness got the tape twice (positional and tape=)")
+            given["tape"] = args[0]
+        unknown = sorted(set(given) - FIELDS - SERVER_FIELDS)
+        if unknown:
+            raise ValueError(
+                f"@pytest.mark.harness does not know {', '.join(unknown)}; it takes "
+                f"{', '.join(sorted(FIELDS - {'server'}))} and the ServerConfig fields "
+                f"{', '.join(sorted(SERVER_FIELDS))}"
+            )
+        merged.update(given)
+    return merged
+
+
+def _tapes(spec: TapeSpec, base: Path) -> tuple[Path, ...]:
+    if spec is None:
+        return ()
+    items = [spec] if isinstance(spec, str | os.PathLike) else list(spec)
+    return tuple(
+        (base / Path(item)).resolve() if not Path(item).is_absolute() else Path(item) for item in items
+    )
+
+
+def resolve(
+    config: HarnessConfig,
+    marker: Mapping[str, Any],
+    command_line: Mapping[str, Any],
+    *,
+    test_dir: Path,
+    invocation_dir: Path,
+) -> Resolved:
+    """Apply the layers (module docstring). ``command_line`` holds only options that were given.
+    Raises ValueError for a setting that makes no sense, naming it."""
+    if not isinstance(config, HarnessConfig):
+        raise ValueError(
+            f"the harness_config fixture must return a HarnessConfig, got {type(config).__name__}"
+        )
+    server_options = {k: v for k, v in marker.items() if k in SERVER_FIELDS}
+    settings = dataclasses.replace(config, **{k: v for k, v in marker.items() if k in FIELDS})
+    if "record_mode" in command_line:
+        settings = dataclasses.replace(settings, record_mode=command_line["record_mode"])
+    try:
+        mode = RecordMode(settings.record_mode)
+    except ValueError:
+        names = ", ".join(m.value for m in RecordMode)
+        raise ValueError(f"record_mode must be one of {names}, got {settings.record_mode!r}") from None
+    if "tapes_dir" in command_line:
+        tapes_dir = (invocation_dir / Path(command_line["tapes_dir"])).resolve()
+    elif settings.tapes_dir is not None:
+        tapes_dir = (test_dir / Path(settings.tapes_dir)).resolve()
+    else:
+        tapes_dir = test_dir
+    speed = 1.0 if settings.speed is None else settings.speed
+    if isinstance(speed, str):
+        speed = parse_speed(speed)
+    elif not isinstance(speed, int | float) or not speed > 0:
+        raise ValueError(f"speed must be a positive number or 'max', got {settings.speed!r}")
+    try:
+        clock = Clock(settings.clock or (Clock.REAL if settings.speed is not None else Clock.MANUAL))
+    except ValueError:
+        raise ValueError(f"clock must be 'manual' or 'real', got {settings.clock!r}") from None
+    if isinstance(settings.faults, str):
+        raise ValueError(f"faults takes a list of rules, got the string {settings.faults!r}")
+    faults = tuple(f if isinstance(f, FaultRule) else parse_fault(f) for f in settings.faults)
+    server = dataclasses.replace(
+        settings.server,
+        **server_options,
+        host="127.0.0.1",
+        port=0,
+        speed=float(speed),
+        manual=clock is Clock.MANUAL,
+        faults=faults,
+    )
+    if isinstance(settings.allow_hosts, str):
+        raise ValueError(f"allow_hosts takes a list of hosts, got the string {settings.allow_hosts!r}")
+    return Resolved(
+        mode=mode,
+        tapes=_tapes(settings.tape, tapes_dir),
+        server=server,
+        upstreams=Upstreams(rest=settings.rest_upstream, sio=settings.sio_upstream, ws=settings.ws_upstream),
+        redaction=settings.redaction,
+        allow_violations=bool(settings.allow_violations),
+        allow_network=bool(settings.allow_network),
+        allow_hosts=tuple(settings.allow_hosts),
+    )

@@ -1,0 +1,235 @@
+"""``TapeDeck``: a tape played or recorded in a record mode, behind one set of URLs.
+
+Owns what runs for each :class:`~harness.recorder.modes.Action` and what happens to the files when
+it stops: replay is a :class:`~harness.MockServer`; record is the recording proxy writing a
+scratch tape that becomes the tape when the recording finishes cleanly; new episodes are a
+MockServer and a recording proxy behind the :class:`~harness.recorder.episodes.EpisodeRouter`.
+``harness serve --record-mode`` and the pytest plugin both use it::
+
+    async with TapeDeck([Path("tapes/feed.jsonl")], RecordMode.ONCE, config=ServerConfig(port=0)) as deck:
+        deck.urls["rest"]           # replaying, or recording through the proxy
+    # finished: a new recording is now tapes/feed.jsonl
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from aiohttp import web
+
+from harness.core.episodes import EpisodeIndex
+from harness.core.frames import Recorded
+from harness.core.redact import RedactionRules
+from harness.recorder.episodes import EpisodeRouter
+from harness.recorder.modes import (
+    Action,
+    RecordMode,
+    Upstreams,
+    check_recordable,
+    episodes_dir,
+    plan,
+    tape_files,
+)
+from harness.recorder.session import RecordingSession
+from harness.server.app import MockServer
+from harness.server.config import ServerConfig
+from harness.store.tapes import TAPE_SUFFIXES
+
+
+async def _listen(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
+    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=2.0)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, reuse_address=True)
+    try:
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    sockets = getattr(site._server, "sockets", None) or []
+    return runner, (sockets[0].getsockname()[1] if sockets else port)
+
+
+def _urls(host: str, port: int) -> dict[str, str]:
+    base = f"http://{host}:{port}"
+    return {"rest": base, "socketio": base, "websocket": f"ws://{host}:{port}/data-stream"}
+
+
+class TapeDeck:
+    """See the module docstring. ``tapes`` empty or None: the demo tapes (replay only)."""
+
+    def __init__(
+        self,
+        tapes: Sequence[Path | str] | None,
+        mode: RecordMode | str = RecordMode.NONE,
+        *,
+        config: ServerConfig | None = None,
+        upstreams: Upstreams | None = None,
+        redaction: RedactionRules | None = None,
+    ) -> None:
+        self.mode = RecordMode(mode)
+        self.tapes = [Path(t) for t in tapes or ()]
+        self.config = config or ServerConfig()
+        self.upstreams = upstreams or Upstreams()
+        self.redaction = redaction
+        if not self.tapes:
+            if self.mode is not RecordMode.NONE:
+                raise ValueError(f"record mode {self.mode} needs a tape path to record into")
+            self.action = Action.REPLAY
+        else:
+            self.action = plan(self.mode, all(t.exists() for t in self.tapes))
+        self.target = check_recordable(self.tapes) if self.action is not Action.REPLAY else None
+        self.files: list[Path] = []
+        """The tape files replayed (a tape and its episodes)."""
+        self.server: MockServer | None = None
+        self.session: RecordingSession | None = None
+        self.router: EpisodeRouter | None = None
+        self.urls: dict[str, str] = {}
+        self.recorded: Path | None = None
+        """After :meth:`finish`: the tape (or episode tape) this run wrote, if it wrote one."""
+        self.kept: Path | None = None
+        """After an unclean finish: the partial recording, left where it was written."""
+        self.frames = 0
+        """After :meth:`finish`: how many frames this run recorded."""
+        self._runners: list[web.AppRunner] = []
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> Self:
+        try:
+            if self.action is Action.RECORD:
+                await self._start_recording()
+            else:
+                await self._start_replay()
+        except BaseException:
+            await self.finish(clean=False)
+            raise
+        return self
+
+    async def _start_replay(self) -> None:
+        self.files = tape_files(self.tapes) if self.tapes else []
+        if self.action is Action.REPLAY:
+            self.server = MockServer(self.files or None, config=self.config)
+            await self.server.start()
+            self.urls = self.server.urls
+            return
+        assert self.target is not None
+        self.server = MockServer(self.files, config=replace(self.config, host="127.0.0.1", port=0))
+        await self.server.start()
+        loaded = self.server.tapes
+        index = EpisodeIndex.of(loaded.http, loaded.ws, loaded.sio)
+        proxy_port = await self._start_proxy(episodes_dir(self.target), "episode", "127.0.0.1", 0)
+        self.router = EpisodeRouter(
+            index, replay=self.server.urls["rest"], recorder=f"http://127.0.0.1:{proxy_port}"
+        )
+        runner, port = await _listen(self.router.app, self.config.host, self.config.port)
+        self._runners.append(runner)
+        self.urls = {**_urls(self.config.host, port), "control": f"http://{self.config.host}:{port}/_harness"}
+
+    async def _start_recording(self) -> None:
+        assert self.target is not None
+        scratch = self.target.with_name(f".{self.target.name}.recording")
+        label = self.target.name.removesuffix(".gz").removesuffix(".jsonl")
+        port = await self._start_proxy(scratch, label, self.config.host, self.config.port)
+        self.urls = _urls(self.config.host, port)
+
+    async def _start_proxy(self, out_dir: Path, label: str, host: str, port: int) -> int:
+        """The recording proxy to the upstreams, writing a new tape in ``out_dir``; its port.
+
+        The one place that knows the proxy's constructor (``harness.recorder.proxy``).
+        """
+        from harness.recorder.proxy import RecordingProxy
+
+        upstreams = {"rest": self.upstreams.rest, "ws": self.upstreams.ws}
+        recorded = Recorded(
+            apis=("pumpfun", "corto"),
+            upstreams=tuple(upstreams.items()),
+            label=label,
+            source=f"record-mode {self.mode}",
+        )
+        assert self.target is not None
+        self.session = RecordingSession(
+            out_dir, label, recorded, rules=self.redaction, gzip=self.target.name.endswith(".gz")
+        )
+        proxy = RecordingProxy(self.session, rest_upstream=upstreams["rest"], ws_upstream=upstreams["ws"])
+        runner, bound = await _listen(proxy.app, host, port)
+        self._runners.insert(0, runner)
+        return bound
+
+    async def finish(self, *, clean: bool = True) -> None:
+        """Stop serving and settle the files: a clean recording becomes the tape (module docstring);
+        an unclean one is left where it was written (:attr:`kept`). Idempotent."""
+        runners, self._runners = self._runners, []
+        for runner in reversed(runners):
+            await runner.cleanup()
+        if self.server is not None:
+            await self.server.close()
+        session, self.session = self.session, None
+        if session is None:
+            return
+        session.close()
+        self.frames = sum(session.frames.values())
+        if not session.frames and self.action is Action.EPISODES:
+            session.path.unlink(missing_ok=True)  # nothing new: no empty episode tape
+            with contextlib.suppress(OSError):
+                session.path.parent.rmdir()
+            return
+        if self.action is Action.EPISODES or not clean:
+            self.recorded = session.path if self.action is Action.EPISODES else None
+            self.kept = None if self.action is Action.EPISODES else session.path
+            return
+        assert self.target is not None
+        os.replace(session.path, self.target)
+        self.recorded = self.target
+        with contextlib.suppress(OSError):
+            session.path.parent.rmdir()
+        old = episodes_dir(self.target)
+        if old.is_dir():
+            # the tape was recorded anew: its old episodes would mix old traffic into the replay
+            for episode in old.iterdir():
+                if episode.name.endswith(TAPE_SUFFIXES):
+                    episode.unlink()
+            with contextlib.suppress(OSError):
+                old.rmdir()
+
+    async def __aenter__(self) -> Self:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.finish(clean=exc_type is None)
+
+    # --- reporting -----------------------------------------------------------------------------
+
+    def describe(self) -> str:
+        """One line: what this deck does (for ``harness serve`` and the pytest summary)."""
+        if self.action is Action.REPLAY:
+            shown = ", ".join(str(p) for p in self.files) if self.files else "the demo tapes"
+            return f"replaying {shown}"
+        if self.action is Action.RECORD:
+            return f"recording {self.target} from {self.upstreams.rest} and {self.upstreams.ws}"
+        return (
+            f"replaying {self.target}, new episodes from {self.upstreams.rest} and {self.upstreams.ws}"
+            f" recorded to {episodes_dir(self.target) if self.target else ''}/"
+        )
+
+    def outcome(self) -> str:
+        """One line after :meth:`finish`: which tape was written, or kept."""
+        if self.kept is not None:
+            return (
+                f"the recording did not finish cleanly: {self.target} left as it was,"
+                f" the partial recording kept at {self.kept}"
+            )
+        if self.recorded is None:
+            return "" if self.action is Action.REPLAY else f"nothing recorded for {self.target}"
+        what = "new episodes recorded to" if self.action is Action.EPISODES else "recorded"
+        return f"{what} {self.recorded} ({self.frames} frames)"

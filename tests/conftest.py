@@ -1,0 +1,3 @@
+"""pytester runs the plugin's tests (tests/plugin/): inner pytest runs in a temporary directory."""
+
+pytest_plugins = ["pytester"]

@@ -1,0 +1,27 @@
+"""The README's pytest plugin examples are test files: they run, as a user's suite, and pass."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.helpers import ROOT
+from tests.plugin.inner import project
+from tests.test_readme import BLOCKS, is_test_file
+
+FILES = {body.splitlines()[0][2:]: body for lang, body in BLOCKS if lang == "python" and is_test_file(body)}
+
+
+def test_there_are_examples_of_each_part() -> None:
+    assert {"test_feed.py", "test_corto.py", "test_guard.py"} <= set(FILES)
+
+
+def test_the_readme_examples_pass(pytester: pytest.Pytester) -> None:
+    shutil.copytree(ROOT / "fixtures" / "demo", pytester.path / "tapes")
+    project(pytester)
+    for name, body in FILES.items():
+        (pytester.path / name).write_text(body)
+    tests = sum(body.count("\ndef test_") + body.count("\nasync def test_") for body in FILES.values())
+    result = pytester.runpytest("-p", "no:xdist")
+    result.assert_outcomes(passed=tests)

@@ -1,0 +1,111 @@
+"""Record modes through the plugin: one suite run in each mode against a local "live" upstream (a
+MockServer on port 0 in its own thread), and what lands on disk."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from harness.core.frames import HttpExchange
+from harness.server.app import MockServer
+from harness.store import read_tape
+from tests.helpers import threaded_upstream
+from tests.plugin.inner import project
+
+CONFTEST = """
+import pytest
+from harness.plugin import HarnessConfig
+
+
+@pytest.fixture
+def harness_config():
+    return HarnessConfig(tape="tapes/feed.jsonl", rest_upstream="{rest}", ws_upstream="{ws}")
+"""
+
+TESTS = """
+import json
+
+import requests
+import websocket
+
+EXTRA = {extra!r}
+
+
+def test_feed(harness_server, harness_tape, harness_clock):
+    assert requests.get(harness_server.urls["rest"] + "/sol-price", timeout=5).json() == {{"solPrice": 180.0}}
+    for path in EXTRA:
+        assert requests.get(harness_server.urls["rest"] + path, timeout=5).status_code == 200
+    ws = websocket.create_connection(harness_server.urls["websocket"], timeout=5)
+    assert json.loads(ws.recv())["name"] == "handshake"
+    ws.send(json.dumps({{"type": "subscribe", "mode": "migrations"}}))
+    assert json.loads(ws.recv())["name"] == "subscription_ack"
+    ws.close()
+    assert harness_clock.advance(0.05) >= 0.05  # live: a real wait; replay: the clock moves
+    if {interrupt!r}:
+        raise KeyboardInterrupt
+"""
+
+
+@pytest.fixture
+def upstream() -> Iterator[MockServer]:
+    with threaded_upstream() as server:
+        yield server
+
+
+def _requests(server: MockServer) -> int:
+    count: int = server.state()["apis"]["pumpfun"]["requests"]
+    return count
+
+
+def _run(
+    pytester: pytest.Pytester, mode: str | None, *, extra: tuple[str, ...] = (), interrupt: bool = False
+) -> pytest.RunResult:
+    pytester.makepyfile(test_feed=TESTS.format(extra=extra, interrupt=interrupt))
+    args = ["--harness-record-mode", mode] if mode else []
+    # in process, pytester re-raises an inner Ctrl-C in the outer run
+    run = pytester.runpytest_subprocess if interrupt else pytester.runpytest
+    return run(*args)
+
+
+def test_once_then_none_then_new_episodes_then_all(pytester: pytest.Pytester, upstream: MockServer) -> None:
+    project(pytester, conftest=CONFTEST.format(rest=upstream.urls["rest"], ws=upstream.urls["websocket"]))
+    tape = pytester.path / "tapes" / "feed.jsonl"
+
+    _run(pytester, "once").assert_outcomes(passed=1)
+    assert tape.exists() and _requests(upstream) == 1
+    _, frames = read_tape(tape)
+    assert [f.request.url for f in frames if isinstance(f, HttpExchange)] == ["/sol-price"]
+
+    result = _run(pytester, None)  # the default, none: replayed, the upstream untouched
+    result.assert_outcomes(passed=1)
+    assert _requests(upstream) == 1
+    result = _run(pytester, "once")  # exists: replayed too
+    result.assert_outcomes(passed=1)
+    assert _requests(upstream) == 1 and "recorded" not in result.stdout.str()
+
+    result = _run(pytester, "new_episodes", extra=("/coins/latest",))
+    result.assert_outcomes(passed=1)
+    assert _requests(upstream) == 2, "only the request the tape does not hold went upstream"
+    (episode,) = (pytester.path / "tapes" / "feed.episodes").iterdir()
+    result.stdout.fnmatch_lines(["*= harness =*", f"new episodes recorded to {episode} (1 frames)"])
+    _run(pytester, None, extra=("/coins/latest",)).assert_outcomes(passed=1)  # tape + episode replay it
+    assert _requests(upstream) == 2
+
+    before = tape.read_bytes()
+    result = _run(pytester, "all", interrupt=True)
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    assert tape.read_bytes() == before, "an interrupted recording does not replace the tape"
+    result.stdout.fnmatch_lines([f"*the recording did not finish cleanly: {tape} left as it was*"])
+    assert episode.exists()
+
+    _run(pytester, "all").assert_outcomes(passed=1)
+    assert tape.read_bytes() != before
+    assert not episode.exists(), "a tape recorded anew drops the old episodes"
+
+
+def test_a_recording_mode_without_a_tape_says_what_to_give(pytester: pytest.Pytester) -> None:
+    project(pytester, test_feed="def test_feed(harness_server):\n    pass\n")
+    result = pytester.runpytest("--harness-record-mode", "all")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*harness: record mode all needs a tape path to record into*"])
