@@ -173,13 +173,14 @@ class PumpdataEmulator:
         items, self.index, self.recorded_history = read_feed(server.tapes.sio)
         self.feed: Feed[Item] = Feed(items, loop=server.config.loop)
         self.recorded_ohlcv = {item.pool for _, item in items if item.name == "ohlcv"}
+        self.counters: Counter[str] = Counter()
         self.sio = SioServer(
-            async_mode="aiohttp", cors_allowed_origins="*", logger=False, engineio_logger=False
+            self.counters, async_mode="aiohttp", cors_allowed_origins="*", logger=False, engineio_logger=False
         )
+        self.sio.on_malformed = self._malformed
         self.subs: dict[str, Subscriptions] = {}
         self.delivered: Counter[str] = Counter()
-        self.counters: Counter[str] = Counter()
-        self.outbox = Outbox(self.sio, self.config.queue_size, self.counters)
+        self.outbox = Outbox(self.sio, self.config.queue_size)
         self._rng = random.Random(server.config.seed)
         self._epoch = server.epoch
         self._pass = 0
@@ -327,16 +328,12 @@ class PumpdataEmulator:
                 sid: self.outbox.queued(self.sio.manager.eio_sid_from_sid(sid, NAMESPACE) or "")
                 for sid in self.subs
             },
-            "counters": dict(self.counters) | self._attachment_counter(),
+            "counters": dict(self.counters),
             "max_subscriptions": self.config.max_subscriptions,
         }
 
-    def _attachment_counter(self) -> dict[str, int]:
-        refused = self.sio.refused_attachments
-        return {"refused_attachment_floods": refused} if refused else {}
-
     async def close(self) -> None:
-        await self.outbox.close()
+        await self.sio.stop()
         for sid in list(self.subs):
             await self.sio.disconnect(sid)
 
@@ -415,6 +412,12 @@ class PumpdataEmulator:
                 )
             )  # fmt: skip
         return Failure(Code.INVALID_REQUEST, f"binary attachment at {pointer}: PumpData events carry JSON")
+
+    def _malformed(self, eio_sid: str, why: str) -> None:
+        if self.server.config.validate:
+            sid = self.sio.manager.sid_from_eio_sid(eio_sid, NAMESPACE) or eio_sid
+            violation = ServedViolation("pumpdata", "", "", "packet", why, "client", sid, self.server.now())
+            self.server.report(violation)
 
     async def _answer(self, sid: str, outcome: dict[str, Any] | Failure) -> Any:
         if not isinstance(outcome, Failure):

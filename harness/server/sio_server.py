@@ -5,9 +5,10 @@ Owns what python-socketio leaves open and the emulation needs, and nothing of Pu
 * whether the client asked for an ack: a handler cannot see it, so :class:`SioServer` notes it
   (the packet's id) in a context variable before the handler runs (CONTRACTS.md 2.3: without an
   ack callback, a failure goes out as ``subscription_error``);
-* binary attachments: PumpData events carry JSON, so a packet announcing more than
-  :data:`MAX_ATTACHMENTS` is refused by dropping the connection (python-socketio would keep
-  collecting up to ten digits' worth of them);
+* packets it cannot take: python-socketio logs a traceback for a packet it cannot decode and
+  carries on, and would collect up to ten digits' worth of binary attachments for one packet;
+  here either closes that client's connection (as Socket.IO servers do on a parse error), is
+  counted and reported (the emulator keeps it as a violation);
 * each client's outgoing queue: Engine.IO queues every packet for a client in an unbounded
   ``asyncio.Queue`` drained by one writer task, which blocks on the socket when the client stops
   reading, so the queue (memory) grows without bound and a ``max``-speed feed would wait for it.
@@ -22,7 +23,7 @@ import asyncio
 import contextlib
 import contextvars
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import socketio
@@ -42,12 +43,16 @@ NAMESPACE = "/"
 
 
 class SioServer(socketio.AsyncServer):  # type: ignore[misc]
-    """An ``AsyncServer`` that records whether each event asked for an ack, and refuses packets
-    announcing a flood of binary attachments."""
+    """An ``AsyncServer`` that records whether each event asked for an ack, and closes the
+    connection of a client that sends what it cannot decode (as Socket.IO servers do on a parse
+    error) or announces a flood of binary attachments."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, counters: Counter[str], **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.refused_attachments = 0
+        self.counters = counters
+        self.on_malformed: Callable[[str, str], None] = lambda eio_sid, why: None
+        """Told ``(eio_sid, why)`` for every packet refused (the emulator keeps it as a violation)."""
+        self._closing: set[asyncio.Task[None]] = set()
 
     async def _handle_event_internal(
         self, server: Any, sid: str, eio_sid: str, data: Any, namespace: str, id: int | None
@@ -59,33 +64,69 @@ class SioServer(socketio.AsyncServer):  # type: ignore[misc]
             ACK_REQUESTED.reset(token)
 
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
-        await super()._handle_eio_message(eio_sid, data)
+        sock = self.eio.sockets.get(eio_sid)
+        if sock is None or sock.closed or sock.closing:
+            return  # what a refused client sent after the packet that closed it
+        try:
+            await super()._handle_eio_message(eio_sid, data)
+        except (ValueError, RecursionError, IndexError) as exc:  # JSON, type, id, attachments
+            self._binary_packet.pop(eio_sid, None)
+            await self._refuse(eio_sid, "malformed_packets", f"not a Socket.IO packet: {str(exc)[:120]}")
+            return
         pending = self._binary_packet.get(eio_sid)
         if pending is not None and pending.attachment_count > MAX_ATTACHMENTS:
             del self._binary_packet[eio_sid]
-            self.refused_attachments += 1
-            self.drop(eio_sid)
+            why = f"{pending.attachment_count} binary attachments announced (at most {MAX_ATTACHMENTS})"
+            await self._refuse(eio_sid, "attachment_floods", why)
 
-    def drop(self, eio_sid: str) -> bool:
-        """Drop a client's TCP connection at once (Engine.IO then cleans up as for any lost
-        connection). False when it is already gone."""
+    async def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None, data: Any) -> None:
+        # python-socketio takes an event's data for a list starting with the event name, and
+        # fails in a task of its own (the client never hears back) when it is not.
+        if not isinstance(data, list) or not data or not isinstance(data[0], str):
+            raise ValueError(f"an event is a list that starts with its name, got {str(data)[:40]}")
+        await super()._handle_event(eio_sid, namespace, id, data)
+
+    async def _refuse(self, eio_sid: str, counter: str, why: str) -> None:
+        self.counters[counter] += 1
+        self.on_malformed(eio_sid, why)
+        await self.close_client(eio_sid)
+
+    async def close_client(self, eio_sid: str) -> None:
+        """Close a client's connection: an Engine.IO close packet, then the WebSocket closes (its
+        disconnect handlers run at once). If it has not gone within :data:`EVICT_GRACE` seconds
+        (it reads nothing, so the writer is stuck), its TCP connection is dropped."""
         request = self.environ.get(eio_sid, {}).get("aiohttp.request")
         transport = getattr(request, "transport", None)
-        if transport is None or transport.is_closing():
-            return False
-        transport.abort()
-        return True
+        sock = self.eio.sockets.get(eio_sid)
+        if sock is not None and not sock.closed and not sock.closing:
+            await sock.close(wait=False, reason=self.reason.SERVER_DISCONNECT)
+            sock.queue.put_nowait(None)  # the writer ends after the close packet, closing the socket
+        if transport is not None:
+            task = asyncio.create_task(self._drop_later(transport), name=f"sio-close-{eio_sid}")
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
+    async def _drop_later(self, transport: asyncio.Transport) -> None:
+        await asyncio.sleep(EVICT_GRACE)
+        if not transport.is_closing():
+            self.counters["connections_dropped"] += 1
+            transport.abort()
+
+    async def stop(self) -> None:
+        for task in list(self._closing):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 class Outbox:
     """Every client's outgoing Engine.IO queue: sizes, the bound, eviction, draining."""
 
-    def __init__(self, sio: SioServer, queue_size: int, counters: Counter[str]) -> None:
+    def __init__(self, sio: SioServer, queue_size: int) -> None:
         self.sio = sio
         self.queue_size = queue_size
-        self.counters = counters
+        self.counters = sio.counters
         self._behind: set[str] = set()
-        self._evictions: set[asyncio.Task[None]] = set()
 
     def queued(self, eio_sid: str) -> int:
         """Packets waiting in a client's queue (0 when it is gone)."""
@@ -102,8 +143,8 @@ class Outbox:
 
     async def evict(self, sid: str) -> None:
         """Disconnect a client that stopped reading: its queue is emptied (the memory is freed at
-        once), a Socket.IO disconnect is queued, and if the client has not taken it within
-        :data:`EVICT_GRACE` seconds its TCP connection is dropped."""
+        once), a Socket.IO disconnect and an Engine.IO close are queued, and its TCP connection is
+        dropped if it has not taken them within :data:`EVICT_GRACE` seconds."""
         eio_sid = self.sio.manager.eio_sid_from_sid(sid, NAMESPACE)
         if eio_sid is None:
             return
@@ -113,14 +154,7 @@ class Outbox:
             queue.get_nowait()
             queue.task_done()
         await self.sio.disconnect(sid)
-        task = asyncio.create_task(self._drop_later(eio_sid), name=f"pumpdata-evict-{sid}")
-        self._evictions.add(task)
-        task.add_done_callback(self._evictions.discard)
-
-    async def _drop_later(self, eio_sid: str) -> None:
-        await asyncio.sleep(EVICT_GRACE)
-        if eio_sid in self.sio.eio.sockets and self.sio.drop(eio_sid):
-            self.counters["slow_clients_dropped"] += 1
+        await self.sio.close_client(eio_sid)
 
     async def drained(self, timeout: float) -> None:
         """max mode: wait (at most ``timeout`` s) until every client that keeps up has fewer than
@@ -138,9 +172,3 @@ class Outbox:
                 return
             # Engine.IO offers no event to await: poll.
             await asyncio.sleep(0.0005)
-
-    async def close(self) -> None:
-        for task in list(self._evictions):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
