@@ -330,6 +330,8 @@ class PumpdataEmulator:
             },
             "counters": dict(self.counters),
             "max_subscriptions": self.config.max_subscriptions,
+            "queue_size": self.config.queue_size,
+            "overflow": self.config.overflow.value,
         }
 
     async def close(self) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import socketio
 
 from harness.core.pumpdata.config import PumpdataConfig
@@ -497,3 +498,56 @@ async def test_a_looping_feed_replays_the_same_candles_and_history_each_pass() -
             [r[5] for rows in passes[0] for r in rows]
         ), "volumes are not added up again on the next pass"
         assert histories[1] == histories[0]
+
+
+async def test_harness_serve_options_for_pumpdata(tmp_path: Path) -> None:
+    from tests.cli.test_serve import _start, _wait_for
+
+    ready = tmp_path / "ready.json"
+    proc = _start(
+        str(DEMO),
+        *("--port", "0", "--manual", "--ready-file", str(ready), "--require-api-key"),
+        *("--max-subscriptions", "3", "--history-window", "5", "--unavailable-rate", "0"),
+        *("--billing-error-after", "4", "--flat-candles", "--sio-queue", "50", "--sio-overflow", "drop"),
+    )
+    try:
+        urls = await asyncio.to_thread(_wait_for, ready, proc)
+        refused = socketio.AsyncClient()
+        reasons: list[Any] = []
+        refused.on("connect_error", reasons.append)
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await refused.connect(urls["socketio"])
+        assert reasons[0]["message"].startswith("api_key is required")
+        client = socketio.AsyncClient()
+        got: list[tuple[str, Any]] = []
+        client.on("*", lambda event, data=None: got.append((event, data)))
+        await client.connect(urls["socketio"], auth={"api_key": "pd_cli"})
+        pool = "F2MFtsSeEdNFS5wsKSEbRdx5vrR6vZ5DvvtSiWoSzL5Z"
+        advance = urls["control"] + "/advance"
+        await asyncio.to_thread(requests.post, advance, json={"seconds": 60}, timeout=5)
+        history = (await client.call("ohlcv_history", {"pool": pool}))["data"]
+        times = [r[0] for r in history]
+        assert len(history) > 2 and times == list(range(times[0], times[-1] + 1000, 1000)), (
+            "within the last 5 s, silent seconds between candles filled flat"
+        )
+        assert times[0] > (1_767_225_600 + 55) * 1000
+        for event in ("subscribe_trades", "subscribe_ohlcv", "subscribe"):
+            assert (await client.call(event, {"pool": pool}))["ok"] is True
+        assert (await client.call("subscribe_sol_price"))["error"] == "limit_exceeded"
+        await asyncio.to_thread(requests.post, advance, json={"seconds": 60}, timeout=5)
+        for _ in range(200):
+            if not client.connected:
+                break
+            await asyncio.sleep(0.01)
+        assert [e for e, _ in got if e != "billing_error"] and len(
+            [e for e, _ in got if e != "billing_error"]
+        ) == 4
+        assert got[-1][0] == "billing_error" and not client.connected
+        state = await asyncio.to_thread(requests.get, urls["control"] + "/state", timeout=5)
+        pumpdata = state.json()["apis"]["pumpdata"]
+        assert pumpdata["max_subscriptions"] == 3 and pumpdata["counters"]["billing_errors"] == 1
+        assert (pumpdata["queue_size"], pumpdata["overflow"]) == (50, "drop")
+    finally:
+        proc.terminate()
+        _, err = await asyncio.to_thread(proc.communicate, timeout=30)
+    assert proc.returncode == 0 and "Traceback" not in err, err
