@@ -13,9 +13,11 @@ for one, else out as a ``subscription_error`` event.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import random
 from collections import Counter
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 import socketio
@@ -50,6 +52,8 @@ from harness.server.sio_server import ACK_REQUESTED, NAMESPACE, Outbox, SioServe
 if TYPE_CHECKING:
     from harness.server.app import MockServer
 
+EMIT_BATCH = 256
+"""Emits a tick starts before it waits for them (they go out in order, one loop pass for all)."""
 SERVER_EVENTS = ("trade", "token_update", "new_token", "migration", "sol_price", "ohlcv")
 BILLING_ERROR = {"error": "insufficient_balance", "message": "wallet balance is exhausted; top up to resume"}
 """The ``billing_error`` payload (undocumented, CONTRACTS.md 6.8: a choice)."""
@@ -184,6 +188,9 @@ class PumpdataEmulator:
         self._rng = random.Random(server.config.seed)
         self._epoch = server.epoch
         self._pass = 0
+        self._emits: list[Coroutine[Any, Any, None]] = []
+        self._pending: Counter[str] = Counter()
+        """Packets of the started emits, by recipient (not in their queues yet)."""
         self.sol_price: Any = None
         self._reset_market()
         self._register()
@@ -219,6 +226,21 @@ class PumpdataEmulator:
         return min(times) if times else None
 
     async def tick(self, now: float) -> None:
+        try:
+            await self._tick(now)
+        finally:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        """Wait for the emits started: python-socketio's emit waits for a task per recipient, so
+        awaiting each in turn would cost a loop pass per event; started together they are queued
+        in the order they were made."""
+        emits, self._emits = self._emits, []
+        self._pending.clear()
+        if emits:
+            await asyncio.gather(*emits)
+
+    async def _tick(self, now: float) -> None:
         for due in self.feed.take_due(now):
             if due.loop != self._pass:
                 self._pass = due.loop
@@ -281,7 +303,7 @@ class PumpdataEmulator:
                 item.checked = True
             self.server.check_frame(SioEvent(self.server.now(), "feed", S2C, event, (payload,)), conn="feed")
         # A client whose queue is full stopped reading: it is not sent more (--sio-overflow).
-        full = self.outbox.full(members.items())
+        full = self.outbox.full(members.items(), self._pending)
         recipients = [sid for sid in members if sid not in full] if full else list(members)
         for sid in full:
             if self.config.overflow is Overflow.DROP:
@@ -290,7 +312,10 @@ class PumpdataEmulator:
                 await self.outbox.evict(sid)
         if not recipients:
             return
-        await self.sio.emit(event, payload, room=room_name, skip_sid=full or None)
+        self._emits.append(self.sio.emit(event, payload, room=room_name, skip_sid=full or None))
+        self._pending.update(recipients)
+        if len(self._emits) >= EMIT_BATCH:
+            await self._flush()
         self.counters["events_sent"] += len(recipients)
         if self.config.billing_error_after is not None:
             for sid in recipients:
@@ -298,6 +323,7 @@ class PumpdataEmulator:
                 if self.delivered[sid] == self.config.billing_error_after:
                     # CONTRACTS.md 2.1: billing_error, then a disconnect
                     self.counters["billing_errors"] += 1
+                    await self._flush()
                     await self.sio.emit("billing_error", BILLING_ERROR, to=sid)
                     await self.sio.disconnect(sid)
 

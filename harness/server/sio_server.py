@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import contextvars
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import socketio
@@ -133,9 +133,11 @@ class Outbox:
         queue = getattr(self.sio.eio.sockets.get(eio_sid), "queue", None)
         return queue.qsize() if queue is not None else 0
 
-    def full(self, members: Iterable[tuple[str, str]]) -> list[str]:
-        """The sids, of ``(sid, eio_sid)`` pairs, whose queue is at the bound."""
-        return [sid for sid, eio_sid in members if self.queued(eio_sid) >= self.queue_size]
+    def full(self, members: Iterable[tuple[str, str]], pending: Mapping[str, int]) -> list[str]:
+        """The sids, of ``(sid, eio_sid)`` pairs, whose queue with the ``pending`` packets about
+        to join it (by sid) is at the bound."""
+        bound = self.queue_size
+        return [sid for sid, eio_sid in members if self.queued(eio_sid) + pending.get(sid, 0) >= bound]
 
     def is_full(self, sid: str) -> bool:
         eio_sid = self.sio.manager.eio_sid_from_sid(sid, NAMESPACE)

@@ -73,11 +73,15 @@ async def run_example(server: MockServer, argv: list[str], cwd: str) -> tuple[li
                 await asyncio.sleep(0.01)
             else:
                 raise AssertionError("the example never subscribed")
-            await server.advance(30)
-            await caught_up(server, witness, extra=-sent(server) // 2)  # the example has as many
-            rows = [row for rows in witness.of("ohlcv") for row in rows]
             assert proc.stdout is not None
-            lines = [(await asyncio.wait_for(proc.stdout.readline(), 20)).decode() for _ in rows]
+            rows: list[list[Any]] = []
+            lines: list[str] = []
+            for _ in range(30):  # at the service's pace: the Python client handles events in threads
+                await server.advance(1)
+                await caught_up(server, witness, extra=-sent(server) // 2)  # the example has as many
+                rows = [row for emission in witness.of("ohlcv") for row in emission]
+                while len(lines) < len(rows):
+                    lines.append((await asyncio.wait_for(proc.stdout.readline(), 20)).decode())
             await server.reset()  # disconnects every client: the example's wait ends
             _, err = await asyncio.wait_for(proc.communicate(), 20)
         finally:
