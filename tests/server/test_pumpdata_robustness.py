@@ -8,16 +8,13 @@ receiving its events throughout.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import itertools
 import json
-import os
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 import socketio
@@ -27,6 +24,7 @@ from harness.core.corto.config import Overflow
 from harness.core.pumpdata.config import PumpdataConfig
 from harness.server import sio_server
 from harness.server.app import MockServer
+from tests.helpers import stalled_websocket
 from tests.server.pumpdata_tape import DEMO, events, key, trade, write
 from tests.server.test_pumpdata import Recorder, caught_up, emulator_of, settle, trade_pools
 
@@ -225,26 +223,9 @@ async def test_thousands_of_calls_from_one_client_are_all_answered_and_stall_no_
 
 
 def stalled_client(server: MockServer, pool: str) -> socket.socket:
-    """A Socket.IO client over a raw TCP socket that connects, subscribes to ``pool``'s trades and
-    then never reads again (a small receive buffer, so the server feels it quickly)."""
-    parts = urlsplit(server.urls["socketio"])
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.connect((parts.hostname, parts.port))
-    handshake = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall(
-        f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {parts.netloc}\r\n"
-        "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-        f"Sec-WebSocket-Key: {handshake}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
-    )
-    assert b" 101 " in sock.recv(1024)
-    for text in ('40{"api_key":"pd_stalled"}', "42" + json.dumps(["subscribe_trades", {"pool": pool}])):
-        payload = text.encode()
-        assert len(payload) < 126
-        mask = os.urandom(4)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        sock.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + masked)
-    return sock
+    """A Socket.IO client that connects, subscribes to ``pool``'s trades and then never reads again."""
+    request = "42" + json.dumps(["subscribe_trades", {"pool": pool}])
+    return stalled_websocket(eio_url(server), '40{"api_key":"pd_stalled"}', request)
 
 
 def big_tape(path: Path, count: int, spacing: float, padding: int) -> tuple[Path, str]:
