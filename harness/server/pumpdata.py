@@ -1,9 +1,9 @@
 """The PumpData Socket.IO emulation: a python-socketio AsyncServer at ``/socket.io/``.
 
 Adapter only: request checks, error payloads, pool resolution and subscription limits are
-:mod:`harness.core.pumpdata.rules`; candles and their emission throttle :mod:`harness.core.ohlcv`.
-This module reads the tape's events into a feed, maps Socket.IO handlers to those rules, and emits
-to per-subscription rooms; python-socketio's own gaps (which event asked for an ack, outgoing
+:mod:`harness.core.pumpdata.rules`; what the tape holds :mod:`harness.core.pumpdata.recorded`;
+candles and their emission throttle :mod:`harness.core.ohlcv`. This module replays the tape's
+events as a feed, maps Socket.IO handlers to those rules, and emits to per-subscription rooms; python-socketio's own gaps (which event asked for an ack, outgoing
 queues that grow while a client does not read) are :mod:`harness.server.sio_server`'s.
 
 Ack or ``subscription_error`` (CONTRACTS.md 2.3): a failure goes into the ack when the client asked
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 from collections import Counter
 from collections.abc import Coroutine
@@ -25,9 +24,10 @@ from aiohttp import web
 
 from harness.core.corto.config import Overflow
 from harness.core.feed import Feed
-from harness.core.frames import C2S, S2C, SioAck, SioEvent
+from harness.core.frames import C2S, S2C, SioEvent
 from harness.core.ohlcv import Candle, CandleBook, Throttle, fill_flat
 from harness.core.pumpdata.config import PumpdataConfig
+from harness.core.pumpdata.recorded import Event, read_feed
 from harness.core.pumpdata.rules import (
     CLIENT_EVENTS,
     PLAIN_EVENTS,
@@ -36,9 +36,7 @@ from harness.core.pumpdata.rules import (
     TARGETED,
     Code,
     Failure,
-    PoolIndex,
     Subscriptions,
-    Target,
     find_binary,
     parse_limit,
     parse_protocols,
@@ -54,118 +52,8 @@ if TYPE_CHECKING:
 
 EMIT_BATCH = 256
 """Emits a tick starts before it waits for them (they go out in order, one loop pass for all)."""
-SERVER_EVENTS = ("trade", "token_update", "new_token", "migration", "sol_price", "ohlcv")
 BILLING_ERROR = {"error": "insufficient_balance", "message": "wallet balance is exhausted; top up to resume"}
 """The ``billing_error`` payload (undocumented, CONTRACTS.md 6.8: a choice)."""
-
-
-class Item:
-    """One recorded server event: its name, payload and the room it goes to."""
-
-    __slots__ = ("checked", "name", "payload", "pool", "room")
-
-    def __init__(self, name: str, payload: Any, room_name: str, pool: str = "") -> None:
-        self.name = name
-        self.payload = payload
-        self.room = room_name
-        self.pool = pool
-        self.checked = False
-
-
-def _room_of(name: str, payload: Any, ohlcv_pool: str) -> tuple[str, str] | None:
-    if name == "ohlcv":
-        return (room("ohlcv", ohlcv_pool), ohlcv_pool) if ohlcv_pool else None
-    if not isinstance(payload, dict):
-        return None
-    if name in ("trade", "token_update") and isinstance(payload.get("pool"), str):
-        kind = "trades" if name == "trade" else "token"
-        return room(kind, payload["pool"]), payload["pool"]
-    if name == "new_token":
-        return room("new_tokens", str(payload.get("protocol", ""))), str(payload.get("pool", ""))
-    if name == "migration":
-        return room("migrations", str(payload.get("protocol", ""))), str(payload.get("new_pool", ""))
-    if name == "sol_price":
-        return room("sol_price"), ""
-    return None
-
-
-def _request_pool(request: Any, index: PoolIndex, t: float) -> str | None:
-    """The pool a recorded request named, or the pool its mint traded in at ``t`` if known."""
-    if not isinstance(request, dict):
-        return None
-    pool, mint = request.get("pool"), request.get("mint")
-    if isinstance(pool, str):
-        return pool
-    if isinstance(mint, str):
-        found = index.resolve(Target(mint, None), t)
-        return found if isinstance(found, str) else None
-    return None
-
-
-def read_feed(frames: list[Any]) -> tuple[list[tuple[float, Item]], PoolIndex, dict[str, list[list[Any]]]]:
-    """The recorded server events (once each, however many connections recorded them), the pools
-    and mints the tape knows, and recorded ``ohlcv_history`` candles by pool.
-
-    A recorded ``ohlcv`` payload says no pool: it is attributed to the one pool its connection
-    followed at that moment (``subscribe_ohlcv`` by pool, or by mint with the pool the ack or the
-    tape names, until ``unsubscribe_ohlcv`` or an error ack), and left out when there were several.
-    """
-    items: list[tuple[float, Item]] = []
-    seen: set[str] = set()
-    index = PoolIndex()
-    history: dict[str, list[list[Any]]] = {}
-    following: dict[str, set[str]] = {}
-    asked: dict[tuple[str, int], tuple[str, Any]] = {}
-    for frame in frames:
-        if isinstance(frame, SioEvent) and frame.direction is C2S:
-            payload = frame.args[0] if frame.args else None
-            if frame.ack_id is not None:
-                asked[(frame.conn, frame.ack_id)] = (frame.name, payload)
-            pool = _request_pool(payload, index, frame.t)
-            if pool is not None and frame.name == "subscribe_ohlcv":
-                following.setdefault(frame.conn, set()).add(pool)
-            elif pool is not None and frame.name == "unsubscribe_ohlcv":
-                following.get(frame.conn, set()).discard(pool)
-            continue
-        if isinstance(frame, SioAck) and frame.direction is S2C:
-            name, request = asked.pop((frame.conn, frame.ack_id), ("", None))
-            ack = frame.args[0] if frame.args and isinstance(frame.args[0], dict) else {}
-            ok = bool(ack.get("ok"))
-            if ok and isinstance(ack.get("pool"), str):
-                index.add_pool(ack["pool"])
-                if isinstance(request, dict) and isinstance(request.get("mint"), str):
-                    index.link(request["mint"], ack["pool"], frame.t)
-                if name == "subscribe_ohlcv":
-                    following.setdefault(frame.conn, set()).add(ack["pool"])
-                if name == "ohlcv_history" and isinstance(ack.get("data"), list):
-                    history.setdefault(ack["pool"], []).extend(r for r in ack["data"] if isinstance(r, list))
-            elif not ok and name == "subscribe_ohlcv":
-                failed = _request_pool(request, index, frame.t)
-                following.get(frame.conn, set()).discard(failed or "")
-            continue
-        if not isinstance(frame, SioEvent) or frame.name not in SERVER_EVENTS:
-            continue
-        payload = frame.args[0] if frame.args else None
-        pools = following.get(frame.conn, set())
-        ohlcv_pool = next(iter(pools)) if frame.name == "ohlcv" and len(pools) == 1 else ""
-        target = _room_of(frame.name, payload, ohlcv_pool)
-        if target is None:
-            continue
-        key = frame.name + json.dumps(payload, sort_keys=True) + ohlcv_pool
-        if key in seen:
-            continue
-        seen.add(key)
-        room_name, pool = target
-        if isinstance(payload, dict):
-            if frame.name in ("trade", "new_token") and isinstance(payload.get("mint"), str) and pool:
-                index.link(payload["mint"], pool, frame.t)
-            elif frame.name == "migration" and isinstance(payload.get("mint"), str):
-                index.add_pool(str(payload.get("old_pool", "")))
-                index.link(payload["mint"], pool, frame.t)
-        if pool:
-            index.add_pool(pool)
-        items.append((frame.t, Item(frame.name, payload, room_name, pool)))
-    return items, index, history
 
 
 class PumpdataEmulator:
@@ -175,8 +63,9 @@ class PumpdataEmulator:
         self.server = server
         self.config: PumpdataConfig = server.config.pumpdata
         items, self.index, self.recorded_history = read_feed(server.tapes.sio)
-        self.feed: Feed[Item] = Feed(items, loop=server.config.loop)
+        self.feed: Feed[Event] = Feed(items, loop=server.config.loop)
         self.recorded_ohlcv = {item.pool for _, item in items if item.name == "ohlcv"}
+        self._checked: set[int] = set()
         self.counters: Counter[str] = Counter()
         self.sio = SioServer(
             self.counters, async_mode="aiohttp", cors_allowed_origins="*", logger=False, engineio_logger=False
@@ -263,7 +152,7 @@ class PumpdataEmulator:
                     self.last_rows[pool] = rows[-1]
                     await self._deliver("ohlcv", rows, room("ohlcv", pool), None)
 
-    def _add_trade(self, item: Item) -> None:
+    def _add_trade(self, item: Event) -> None:
         payload = item.payload
         price, volume, ts = payload.get("price"), payload.get("quote_amount"), payload.get("timestamp")
         if not all(isinstance(x, int | float) and not isinstance(x, bool) for x in (price, volume, ts)):
@@ -294,13 +183,13 @@ class PumpdataEmulator:
             return rows
         return [c.row() for c in fill_flat([prev, *candles])[1:]]
 
-    async def _deliver(self, event: str, payload: Any, room_name: str, item: Item | None) -> None:
+    async def _deliver(self, event: str, payload: Any, room_name: str, item: Event | None) -> None:
         members = self.sio.manager.rooms.get(NAMESPACE, {}).get(room_name)
         if not members:
             return
-        if self.server.config.validate and (item is None or not item.checked):
+        if self.server.config.validate and (item is None or id(item) not in self._checked):
             if item is not None:
-                item.checked = True
+                self._checked.add(id(item))  # a recorded event is checked once, however often sent
             self.server.check_frame(SioEvent(self.server.now(), "feed", S2C, event, (payload,)), conn="feed")
         # A client whose queue is full stopped reading: it is not sent more (--sio-overflow).
         full = self.outbox.full(members.items(), self._pending)
