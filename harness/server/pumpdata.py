@@ -3,8 +3,9 @@
 Adapter only: request checks, error payloads, pool resolution and subscription limits are
 :mod:`harness.core.pumpdata.rules`; what the tape holds :mod:`harness.core.pumpdata.recorded`;
 candles and their emission throttle :mod:`harness.core.ohlcv`. This module replays the tape's
-events as a feed, maps Socket.IO handlers to those rules, and emits to per-subscription rooms; python-socketio's own gaps (which event asked for an ack, outgoing
-queues that grow while a client does not read) are :mod:`harness.server.sio_server`'s.
+events as a feed, maps Socket.IO handlers to those rules, and emits to per-subscription rooms.
+What python-socketio leaves open (which event asked for an ack, packets it cannot decode, outgoing
+queues that grow while a client does not read) is :mod:`harness.server.sio_server`'s.
 
 Ack or ``subscription_error`` (CONTRACTS.md 2.3): a failure goes into the ack when the client asked
 for one, else out as a ``subscription_error`` event.

@@ -5,10 +5,11 @@ Owns what python-socketio leaves open and the emulation needs, and nothing of Pu
 * whether the client asked for an ack: a handler cannot see it, so :class:`SioServer` notes it
   (the packet's id) in a context variable before the handler runs (CONTRACTS.md 2.3: without an
   ack callback, a failure goes out as ``subscription_error``);
-* packets it cannot take: python-socketio logs a traceback for a packet it cannot decode and
-  carries on, and would collect up to ten digits' worth of binary attachments for one packet;
-  here either closes that client's connection (as Socket.IO servers do on a parse error), is
-  counted and reported (the emulator keeps it as a violation);
+* packets it cannot take: python-socketio logs a traceback for a packet it cannot decode (bad
+  JSON, an event that is not a list starting with its name) and the client waits for an answer
+  that never comes; it would also collect up to ten digits' worth of binary attachments for one
+  packet. Here either closes that client's connection cleanly (as Socket.IO servers do on a
+  parse error), is counted and reported (the emulator keeps it as a violation);
 * each client's outgoing queue: Engine.IO queues every packet for a client in an unbounded
   ``asyncio.Queue`` drained by one writer task, which blocks on the socket when the client stops
   reading, so the queue (memory) grows without bound and a ``max``-speed feed would wait for it.
@@ -31,7 +32,7 @@ import socketio
 ACK_REQUESTED: contextvars.ContextVar[bool] = contextvars.ContextVar("ack_requested", default=False)
 
 MAX_ATTACHMENTS = 8
-"""Binary attachments one packet may announce before the connection is dropped."""
+"""Binary attachments one packet may announce before its client's connection is closed."""
 
 LOW_WATER = 64
 """max mode: queued packets per client below which the next batch is released."""

@@ -551,3 +551,28 @@ async def test_harness_serve_options_for_pumpdata(tmp_path: Path) -> None:
         proc.terminate()
         _, err = await asyncio.to_thread(proc.communicate, timeout=30)
     assert proc.returncode == 0 and "Traceback" not in err, err
+
+
+WRONG_TYPES = [
+    ("subscribe_trades", "F2MF"),
+    ("subscribe_trades", 5),
+    ("subscribe_trades", ["F2MF"]),
+    ("subscribe_ohlcv", {"pool": None, "mint": None}),
+    ("subscribe", {"mint": ["M"]}),
+    ("unsubscribe_trades", {"pool": {"nested": True}}),
+    ("ohlcv_history", {"pool": "F2MF", "limit": "200"}),
+    ("ohlcv_history", {"pool": "F2MF", "limit": True}),
+    ("subscribe_new_tokens", {"protocols": "PUMPFUN"}),
+    ("subscribe_new_tokens", {"protocols": [1, 2]}),
+    ("subscribe_new_tokens", {"protocols": ["NYSE"]}),
+    ("subscribe_migrations", {"protocols": []}),
+]
+
+
+async def test_wrong_types_are_invalid_requests_and_violations(server: MockServer) -> None:
+    async with Recorder(server) as rec:
+        for event, payload in WRONG_TYPES:
+            answer = await rec.client.call(event, payload)
+            assert answer["error"] == "invalid_request", (event, payload, answer)
+        assert server.state()["apis"]["pumpdata"]["clients"][rec.client.get_sid()] == []
+    assert {v.family for v in server.violations} == {e for e, _ in WRONG_TYPES}
