@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from harness.core.frames import Recorded, TapeHeader
 
@@ -72,3 +75,28 @@ def threaded_upstream() -> Iterator[MockServer]:
             yield server
         finally:
             background.run(server.close())
+
+
+def stalled_websocket(url: str, *texts: str) -> socket.socket:
+    """A WebSocket client on a raw TCP socket that upgrades at ``url`` (path and query kept), sends
+    ``texts`` as text frames and then never reads again (a small receive buffer, so the server
+    feels it quickly). The caller closes it."""
+    parts = urlsplit(url)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((parts.hostname, parts.port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    sock.sendall(
+        f"GET {target} HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    assert b" 101 " in sock.recv(1024)
+    for text in texts:
+        payload = text.encode()
+        assert len(payload) < 126, "a short frame"
+        mask = os.urandom(4)
+        sock.sendall(
+            bytes([0x81, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        )
+    return sock

@@ -1,32 +1,34 @@
 """The PumpData Socket.IO emulation: a python-socketio AsyncServer at ``/socket.io/``.
 
 Adapter only: request checks, error payloads, pool resolution and subscription limits are
-:mod:`harness.core.pumpdata.rules`; candles and their emission throttle :mod:`harness.core.ohlcv`.
-This module reads the tape's events into a feed, maps Socket.IO handlers to those rules, and emits
-to per-subscription rooms.
+:mod:`harness.core.pumpdata.rules`; what the tape holds :mod:`harness.core.pumpdata.recorded`;
+candles and their emission throttle :mod:`harness.core.ohlcv`. This module replays the tape's
+events as a feed, maps Socket.IO handlers to those rules, and emits to per-subscription rooms.
+What python-socketio leaves open (which event asked for an ack, packets it cannot decode, outgoing
+queues that grow while a client does not read) is :mod:`harness.server.sio_server`'s.
 
-Ack or ``subscription_error`` (CONTRACTS.md 2.3): a handler cannot see whether the client asked
-for an ack, so :class:`_Server` notes it (the packet's id) in a context variable before the
-handler runs; a failure goes into the ack when there is one, else out as ``subscription_error``.
+Ack or ``subscription_error`` (CONTRACTS.md 2.3): a failure goes into the ack when the client asked
+for one, else out as a ``subscription_error`` event.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextvars
-import json
 import random
 from collections import Counter
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 import socketio
 from aiohttp import web
 
+from harness.core.corto.config import Overflow
 from harness.core.feed import Feed
-from harness.core.frames import C2S, S2C, SioAck, SioEvent
+from harness.core.frames import C2S, S2C, SioEvent
 from harness.core.ohlcv import Candle, CandleBook, Throttle, fill_flat
 from harness.core.pumpdata.config import PumpdataConfig
+from harness.core.pumpdata.recorded import Event, read_feed
 from harness.core.pumpdata.rules import (
     CLIENT_EVENTS,
     PLAIN_EVENTS,
@@ -35,122 +37,24 @@ from harness.core.pumpdata.rules import (
     TARGETED,
     Code,
     Failure,
-    PoolIndex,
     Subscriptions,
+    find_binary,
     parse_limit,
     parse_protocols,
     parse_target,
     room,
+    shown,
 )
+from harness.server.context import ServedViolation
+from harness.server.sio_server import ACK_REQUESTED, NAMESPACE, Outbox, SioServer
 
 if TYPE_CHECKING:
     from harness.server.app import MockServer
 
-LOW_WATER = 64
-"""max mode: queued packets per client below which the next batch is released."""
-
-ACK_REQUESTED: contextvars.ContextVar[bool] = contextvars.ContextVar("ack_requested", default=False)
-SERVER_EVENTS = ("trade", "token_update", "new_token", "migration", "sol_price", "ohlcv")
+EMIT_BATCH = 256
+"""Emits a tick starts before it waits for them (they go out in order, one loop pass for all)."""
 BILLING_ERROR = {"error": "insufficient_balance", "message": "wallet balance is exhausted; top up to resume"}
 """The ``billing_error`` payload (undocumented, CONTRACTS.md 6.8: a choice)."""
-
-
-class _Server(socketio.AsyncServer):  # type: ignore[misc]
-    async def _handle_event_internal(
-        self, server: Any, sid: str, eio_sid: str, data: Any, namespace: str, id: int | None
-    ) -> Any:
-        token = ACK_REQUESTED.set(id is not None)
-        try:
-            return await super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
-        finally:
-            ACK_REQUESTED.reset(token)
-
-
-class Item:
-    """One recorded server event: its name, payload and the room it goes to."""
-
-    __slots__ = ("checked", "name", "payload", "pool", "room")
-
-    def __init__(self, name: str, payload: Any, room_name: str, pool: str = "") -> None:
-        self.name = name
-        self.payload = payload
-        self.room = room_name
-        self.pool = pool
-        self.checked = False
-
-
-def _room_of(name: str, payload: Any, ohlcv_pool: str) -> tuple[str, str] | None:
-    if name == "ohlcv":
-        return (room("ohlcv", ohlcv_pool), ohlcv_pool) if ohlcv_pool else None
-    if not isinstance(payload, dict):
-        return None
-    if name in ("trade", "token_update") and isinstance(payload.get("pool"), str):
-        kind = "trades" if name == "trade" else "token"
-        return room(kind, payload["pool"]), payload["pool"]
-    if name == "new_token":
-        return room("new_tokens", str(payload.get("protocol", ""))), str(payload.get("pool", ""))
-    if name == "migration":
-        return room("migrations", str(payload.get("protocol", ""))), str(payload.get("new_pool", ""))
-    if name == "sol_price":
-        return room("sol_price"), ""
-    return None
-
-
-def read_feed(frames: list[Any]) -> tuple[list[tuple[float, Item]], PoolIndex, dict[str, list[list[Any]]]]:
-    """The recorded server events (once each, however many connections recorded them), the pools
-    and mints the tape knows, and recorded ``ohlcv_history`` candles by pool."""
-    items: list[tuple[float, Item]] = []
-    seen: set[str] = set()
-    index = PoolIndex()
-    history: dict[str, list[list[Any]]] = {}
-    ohlcv_pools: dict[str, set[str]] = {}
-    asked: dict[tuple[str, int], tuple[str, Any]] = {}
-    for frame in frames:
-        if isinstance(frame, SioEvent) and frame.direction is C2S:
-            payload = frame.args[0] if frame.args else None
-            if frame.ack_id is not None:
-                asked[(frame.conn, frame.ack_id)] = (frame.name, payload)
-            if (
-                frame.name == "subscribe_ohlcv"
-                and isinstance(payload, dict)
-                and isinstance(payload.get("pool"), str)
-            ):
-                ohlcv_pools.setdefault(frame.conn, set()).add(payload["pool"])
-            continue
-        if isinstance(frame, SioAck) and frame.direction is S2C:
-            name, request = asked.pop((frame.conn, frame.ack_id), ("", None))
-            ack = frame.args[0] if frame.args else None
-            if isinstance(ack, dict) and ack.get("ok") and isinstance(ack.get("pool"), str):
-                index.add_pool(ack["pool"])
-                if isinstance(request, dict) and isinstance(request.get("mint"), str):
-                    index.link(request["mint"], ack["pool"], frame.t)
-                if name == "ohlcv_history" and isinstance(ack.get("data"), list):
-                    history.setdefault(ack["pool"], []).extend(r for r in ack["data"] if isinstance(r, list))
-            continue
-        if not isinstance(frame, SioEvent) or frame.name not in SERVER_EVENTS:
-            continue
-        payload = frame.args[0] if frame.args else None
-        pools = ohlcv_pools.get(frame.conn, set())
-        # A recorded candle says no pool: it is attributable only on a connection with one.
-        ohlcv_pool = next(iter(pools)) if frame.name == "ohlcv" and len(pools) == 1 else ""
-        target = _room_of(frame.name, payload, ohlcv_pool)
-        if target is None:
-            continue
-        key = frame.name + json.dumps(payload, sort_keys=True) + ohlcv_pool
-        if key in seen:
-            continue
-        seen.add(key)
-        room_name, pool = target
-        if isinstance(payload, dict):
-            if frame.name in ("trade", "new_token") and isinstance(payload.get("mint"), str) and pool:
-                index.link(payload["mint"], pool, frame.t)
-            elif frame.name == "migration" and isinstance(payload.get("mint"), str):
-                index.add_pool(str(payload.get("old_pool", "")))
-                index.link(payload["mint"], pool, frame.t)
-        if pool:
-            index.add_pool(pool)
-        items.append((frame.t, Item(frame.name, payload, room_name, pool)))
-    return items, index, history
 
 
 class PumpdataEmulator:
@@ -160,29 +64,39 @@ class PumpdataEmulator:
         self.server = server
         self.config: PumpdataConfig = server.config.pumpdata
         items, self.index, self.recorded_history = read_feed(server.tapes.sio)
-        self.feed: Feed[Item] = Feed(items, loop=server.config.loop)
+        self.feed: Feed[Event] = Feed(items, loop=server.config.loop)
         self.recorded_ohlcv = {item.pool for _, item in items if item.name == "ohlcv"}
-        self.sio = _Server(
-            async_mode="aiohttp", cors_allowed_origins="*", logger=False, engineio_logger=False
+        self._checked: set[int] = set()
+        self.counters: Counter[str] = Counter()
+        self.sio = SioServer(
+            self.counters, async_mode="aiohttp", cors_allowed_origins="*", logger=False, engineio_logger=False
         )
+        self.sio.on_malformed = self._malformed
         self.subs: dict[str, Subscriptions] = {}
         self.delivered: Counter[str] = Counter()
-        self.counters: Counter[str] = Counter()
+        self.outbox = Outbox(self.sio, self.config.queue_size)
         self._rng = random.Random(server.config.seed)
         self._epoch = server.epoch
+        self._pass = 0
+        self._emits: list[Coroutine[Any, Any, None]] = []
+        self._pending: Counter[str] = Counter()
+        """Packets of the started emits, by recipient (not in their queues yet)."""
+        self.sol_price: Any = None
         self._reset_market()
         self._register()
 
     def _reset_market(self) -> None:
+        """Candles back to what the tape's recorded history holds (at the start, on a reset, and
+        when a looping feed starts a new pass: the same trades come again)."""
         self.books: dict[str, CandleBook] = {}
         for pool, rows in self.recorded_history.items():
-            book = self.books.setdefault(pool, CandleBook())
-            for row in rows:
-                if len(row) >= 6:
-                    book.candles[int(row[0])] = _candle(row)
+            self._add_rows(pool, rows)
         self.throttles: dict[str, Throttle] = {}
         self.last_rows: dict[str, list[Any]] = {}
-        self.sol_price: Any = None
+
+    def _tape_time(self, now: float) -> float:
+        """Replay time within the current pass of a looping feed (what the tape's times mean)."""
+        return now - self._pass * self.feed.period if self.feed.loop else now
 
     # --- Emulator protocol ---------------------------------------------------------------------
 
@@ -202,12 +116,32 @@ class PumpdataEmulator:
         return min(times) if times else None
 
     async def tick(self, now: float) -> None:
+        try:
+            await self._tick(now)
+        finally:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        """Wait for the emits started: python-socketio's emit waits for a task per recipient, so
+        awaiting each in turn would cost a loop pass per event; started together they are queued
+        in the order they were made."""
+        emits, self._emits = self._emits, []
+        self._pending.clear()
+        if emits:
+            await asyncio.gather(*emits)
+
+    async def _tick(self, now: float) -> None:
         for due in self.feed.take_due(now):
+            if due.loop != self._pass:
+                self._pass = due.loop
+                self._reset_market()
             item = due.item
             if item.name == "sol_price":
                 self.sol_price = item.payload
-            if item.name == "trade" and item.pool not in self.recorded_ohlcv:
-                self._add_trade(item, now)
+            elif item.name == "trade" and item.pool not in self.recorded_ohlcv:
+                self._add_trade(item)
+            elif item.name == "ohlcv" and isinstance(item.payload, list):
+                self._add_rows(item.pool, item.payload)
             await self._deliver(item.name, item.payload, item.room, item)
         for pool, throttle in self.throttles.items():
             due_at = throttle.next_emit_at()
@@ -219,7 +153,7 @@ class PumpdataEmulator:
                     self.last_rows[pool] = rows[-1]
                     await self._deliver("ohlcv", rows, room("ohlcv", pool), None)
 
-    def _add_trade(self, item: Item, now: float) -> None:
+    def _add_trade(self, item: Event) -> None:
         payload = item.payload
         price, volume, ts = payload.get("price"), payload.get("quote_amount"), payload.get("timestamp")
         if not all(isinstance(x, int | float) and not isinstance(x, bool) for x in (price, volume, ts)):
@@ -227,10 +161,21 @@ class PumpdataEmulator:
         book = self.books.setdefault(item.pool, CandleBook())
         candle = book.add_trade(ts, price, volume)
         self.throttles.setdefault(item.pool, Throttle()).touch(candle.t)
+        self._bound(book, candle.t)
+
+    def _add_rows(self, pool: str, rows: list[Any]) -> None:
+        """Recorded candles (history, or live ``ohlcv``) upsert the pool's book by ``t``."""
+        book = self.books.setdefault(pool, CandleBook())
+        for row in rows:
+            if isinstance(row, list) and len(row) >= 6 and all(isinstance(x, int | float) for x in row[:6]):
+                book.candles[int(row[0])] = _candle(row)
+                self._bound(book, int(row[0]))
+
+    def _bound(self, book: CandleBook, t_ms: int) -> None:
         # keep the rolling window bounded (history is served from about two minutes)
         window_ms = int(self.config.history_window_s * 1000)
         if len(book.candles) > 2 * window_ms // 1000 + 16:
-            book.prune(candle.t - window_ms)
+            book.prune(t_ms - window_ms)
 
     def _with_flat(self, pool: str, rows: list[Any]) -> list[Any]:
         prev = _candle(self.last_rows[pool])
@@ -239,22 +184,36 @@ class PumpdataEmulator:
             return rows
         return [c.row() for c in fill_flat([prev, *candles])[1:]]
 
-    async def _deliver(self, event: str, payload: Any, room_name: str, item: Item | None) -> None:
-        members = self.sio.manager.rooms.get("/", {}).get(room_name)
+    async def _deliver(self, event: str, payload: Any, room_name: str, item: Event | None) -> None:
+        members = self.sio.manager.rooms.get(NAMESPACE, {}).get(room_name)
         if not members:
             return
-        if self.server.config.validate and (item is None or not item.checked):
+        if self.server.config.validate and (item is None or id(item) not in self._checked):
             if item is not None:
-                item.checked = True
+                self._checked.add(id(item))  # a recorded event is checked once, however often sent
             self.server.check_frame(SioEvent(self.server.now(), "feed", S2C, event, (payload,)), conn="feed")
-        await self.sio.emit(event, payload, room=room_name)
-        self.counters["events_sent"] += len(members)
+        # A client whose queue is full stopped reading: it is not sent more (--sio-overflow).
+        full = self.outbox.full(members.items(), self._pending)
+        recipients = [sid for sid in members if sid not in full] if full else list(members)
+        for sid in full:
+            if self.config.overflow is Overflow.DROP:
+                self.counters["dropped_for_slow_clients"] += 1
+            else:
+                await self.outbox.evict(sid)
+        if not recipients:
+            return
+        self._emits.append(self.sio.emit(event, payload, room=room_name, skip_sid=full or None))
+        self._pending.update(recipients)
+        if len(self._emits) >= EMIT_BATCH:
+            await self._flush()
+        self.counters["events_sent"] += len(recipients)
         if self.config.billing_error_after is not None:
-            for sid in list(members):
+            for sid in recipients:
                 self.delivered[sid] += 1
                 if self.delivered[sid] == self.config.billing_error_after:
                     # CONTRACTS.md 2.1: billing_error, then a disconnect
                     self.counters["billing_errors"] += 1
+                    await self._flush()
                     await self.sio.emit("billing_error", BILLING_ERROR, to=sid)
                     await self.sio.disconnect(sid)
 
@@ -262,15 +221,7 @@ class PumpdataEmulator:
         return any(subs.rooms for subs in self.subs.values())
 
     async def drained(self, timeout: float) -> None:
-        # max mode: let engine.io's per-client queues (unbounded, and exposing no event to wait
-        # on) empty below a low-water mark before the next batch, so memory stays flat.
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while loop.time() < deadline and any(  # noqa: ASYNC110 (engine.io offers no event to await)
-            getattr(sock, "queue", None) is not None and sock.queue.qsize() > LOW_WATER
-            for sock in list(self.sio.eio.sockets.values())
-        ):
-            await asyncio.sleep(0.0005)
+        await self.outbox.drained(timeout)
 
     async def reset(self) -> None:
         for sid in list(self.subs):
@@ -279,6 +230,9 @@ class PumpdataEmulator:
         self.delivered.clear()
         self.counters.clear()
         self.feed.rewind()
+        self._rng = random.Random(self.server.config.seed)
+        self._pass = 0
+        self.sol_price = None
         self._reset_market()
 
     def state(self) -> dict[str, Any]:
@@ -286,11 +240,18 @@ class PumpdataEmulator:
             "events": len(self.feed),
             "pools": len(self.index.pools),
             "clients": {sid: sorted(s.rooms) for sid, s in self.subs.items()},
+            "queued": {
+                sid: self.outbox.queued(self.sio.manager.eio_sid_from_sid(sid, NAMESPACE) or "")
+                for sid in self.subs
+            },
             "counters": dict(self.counters),
             "max_subscriptions": self.config.max_subscriptions,
+            "queue_size": self.config.queue_size,
+            "overflow": self.config.overflow.value,
         }
 
     async def close(self) -> None:
+        await self.sio.stop()
         for sid in list(self.subs):
             await self.sio.disconnect(sid)
 
@@ -301,12 +262,10 @@ class PumpdataEmulator:
 
         @sio.event  # type: ignore[untyped-decorator]
         async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-            key = auth.get("api_key") if isinstance(auth, dict) else None
-            if self.config.require_api_key and (not isinstance(key, str) or not key.strip()):
+            refusal = self._refusal(auth)
+            if refusal is not None:
                 self.counters["refused_connects"] += 1
-                raise socketio.exceptions.ConnectionRefusedError(
-                    "api_key is required: connect with auth={'api_key': 'pd_...'}"
-                )
+                raise socketio.exceptions.ConnectionRefusedError(refusal)
             self.server.touch()
             self.subs[sid] = Subscriptions(self.config.max_subscriptions)
 
@@ -318,25 +277,65 @@ class PumpdataEmulator:
 
         for event in CLIENT_EVENTS:
             sio.on(event, self._handler(event))
+        sio.on("*", self._unknown)
 
-        @sio.on("*")  # type: ignore[untyped-decorator]
-        async def unknown(event: str, sid: str, *args: Any) -> Any:
-            self._check_client(sid, event, args)
-            return await self._answer(sid, Failure(Code.INVALID_REQUEST, f"unknown event {event!r}"))
+    def _refusal(self, auth: Any) -> str | None:
+        """Why a connect is refused under --require-api-key (CONTRACTS.md 2.1: auth.api_key)."""
+        if not self.config.require_api_key:
+            return None
+        how = 'connect with auth {"api_key": "pd_..."}'
+        if not isinstance(auth, dict) or "api_key" not in auth:
+            return f"api_key is required: {how}"
+        key = auth["api_key"]
+        if not isinstance(key, str) or not key.strip():
+            return f"api_key must be a non-empty string: {how}"
+        return None
 
     def _handler(self, event: str) -> Any:
         async def handle(sid: str, *args: Any) -> Any:
+            if self.outbox.is_full(sid):
+                # It sends but does not read its answers: they would pile up without bound.
+                await self.outbox.evict(sid)
+                return None
             self.server.touch()
-            self._check_client(sid, event, args)
-            outcome = await self._handle(sid, event, args[0] if args else None)
+            failure = self._check_client(sid, event, args)
+            outcome = failure or await self._handle(sid, event, args[0] if args else None)
             self.server.wake()
             return await self._answer(sid, outcome)
 
         return handle
 
-    def _check_client(self, sid: str, event: str, args: tuple[Any, ...]) -> None:
-        ack_id = 0 if ACK_REQUESTED.get() else None
-        self.server.check_frame(SioEvent(self.server.now(), sid, C2S, event, args, ack_id), conn=sid)
+    async def _unknown(self, event: str, sid: str, *args: Any) -> Any:
+        if self.outbox.is_full(sid):
+            await self.outbox.evict(sid)
+            return None
+        failure = self._check_client(sid, event, args)
+        return await self._answer(
+            sid, failure or Failure(Code.INVALID_REQUEST, f"unknown event {shown(event)!r}")
+        )
+
+    def _check_client(self, sid: str, event: str, args: tuple[Any, ...]) -> Failure | None:
+        """Validate what a client sent (violations are kept); a binary attachment is refused."""
+        binary = find_binary(list(args))
+        if binary is None:
+            ack_id = 0 if ACK_REQUESTED.get() else None
+            self.server.check_frame(SioEvent(self.server.now(), sid, C2S, event, args, ack_id), conn=sid)
+            return None
+        pointer = f"/args{binary}"
+        if self.server.config.validate:
+            self.server.report(
+                ServedViolation(
+                    "pumpdata", event if event in CLIENT_EVENTS else "", pointer, "json",
+                    "a binary attachment: PumpData events carry JSON", "client", sid, self.server.now(),
+                )
+            )  # fmt: skip
+        return Failure(Code.INVALID_REQUEST, f"binary attachment at {pointer}: PumpData events carry JSON")
+
+    def _malformed(self, eio_sid: str, why: str) -> None:
+        if self.server.config.validate:
+            sid = self.sio.manager.sid_from_eio_sid(eio_sid, NAMESPACE) or eio_sid
+            violation = ServedViolation("pumpdata", "", "", "packet", why, "client", sid, self.server.now())
+            self.server.report(violation)
 
     async def _answer(self, sid: str, outcome: dict[str, Any] | Failure) -> Any:
         if not isinstance(outcome, Failure):
@@ -349,19 +348,28 @@ class PumpdataEmulator:
         await self.sio.emit("subscription_error", outcome.payload(), to=sid)
         return None
 
+    def _fault(self, asks: bool) -> Failure | None:
+        """The seeded ``unavailable`` fault (CONTRACTS.md 2.3: transient, safe to retry), drawn for
+        calls that ask the backend something (subscribes, ``ohlcv_history``), never to leave."""
+        rate = self.config.unavailable_rate
+        if asks and rate and self._rng.random() < rate:
+            return Failure(Code.UNAVAILABLE, "transient backend error; safe to retry")
+        return None
+
     async def _handle(self, sid: str, event: str, payload: Any) -> dict[str, Any] | Failure:
         subs = self.subs.get(sid)
         if subs is None:
             return Failure(Code.INVALID_REQUEST, "not connected")
         if event in PLAIN_EVENTS:
-            return await self._sol_price(sid, subs, subscribe=PLAIN_EVENTS[event][1])
+            subscribe = PLAIN_EVENTS[event][1]
+            return self._fault(subscribe) or await self._sol_price(sid, subs, subscribe=subscribe)
         if event in PROTOCOL_EVENTS:
             kind, joining = PROTOCOL_EVENTS[event]
             default = ("PUMPFUN",) if kind == "migrations" else ()
             protocols = parse_protocols(payload, default=default if joining else PROTOCOLS)
             if isinstance(protocols, Failure):
                 return protocols
-            return await self._rooms(
+            return self._fault(joining) or await self._rooms(
                 sid, subs, [room(kind, p) for p in protocols], joining, protocols=list(protocols)
             )
         kind, joining = TARGETED[event]
@@ -371,13 +379,15 @@ class PumpdataEmulator:
         limit = parse_limit(payload) if event == "ohlcv_history" else None
         if isinstance(limit, Failure):
             return limit
-        pool = self.index.resolve(target, self.server.now())
+        tape_now = self._tape_time(self.server.now())
+        pool = self.index.resolve(target, tape_now)
         if isinstance(pool, Failure):
             return pool
-        if self.config.unavailable_rate and joining and self._rng.random() < self.config.unavailable_rate:
-            return Failure(Code.UNAVAILABLE, "transient backend error; safe to retry")
+        failure = self._fault(joining or limit is not None)
+        if failure is not None:
+            return failure
         if limit is not None:
-            now_ms = int((self._epoch + self.server.now()) * 1000)
+            now_ms = int((self._epoch + tape_now) * 1000)
             book = self.books.get(pool, CandleBook())
             window = int(self.config.history_window_s * 1000)
             data = book.history(now_ms, window, limit, flat=self.config.flat_empty_seconds)
@@ -454,6 +464,19 @@ def add_cli_options(parser: argparse.ArgumentParser) -> None:
         help="send billing_error and disconnect a client after N delivered events",
     )
     group.add_argument("--flat-candles", action="store_true", help="emit flat candles for silent seconds")
+    group.add_argument(
+        "--sio-queue",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="packets queued per client that stopped reading before --sio-overflow applies (default 10000)",
+    )
+    group.add_argument(
+        "--sio-overflow",
+        choices=[o.value for o in Overflow],
+        default=Overflow.CLOSE.value,
+        help="a client whose queue is full: disconnect it (default) or drop events for it",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> PumpdataConfig:
@@ -465,6 +488,8 @@ def config_from_args(args: argparse.Namespace) -> PumpdataConfig:
         raise ValueError(f"--billing-error-after must be >= 1, got {args.billing_error_after}")
     if not args.history_window > 0:
         raise ValueError(f"--history-window must be > 0, got {args.history_window}")
+    if args.sio_queue < 1:
+        raise ValueError(f"--sio-queue must be >= 1, got {args.sio_queue}")
     return PumpdataConfig(
         require_api_key=args.require_api_key,
         max_subscriptions=args.max_subscriptions,
@@ -472,4 +497,6 @@ def config_from_args(args: argparse.Namespace) -> PumpdataConfig:
         unavailable_rate=args.unavailable_rate,
         billing_error_after=args.billing_error_after,
         flat_empty_seconds=args.flat_candles,
+        queue_size=args.sio_queue,
+        overflow=Overflow(args.sio_overflow),
     )

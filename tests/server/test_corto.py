@@ -19,7 +19,7 @@ from harness.core.corto.detail import MID_KEYS, MIN_KEYS
 from harness.core.frames import S2C, WsOpen, WsText
 from harness.server.app import MockServer
 from harness.store import dump_tape, read_tape
-from tests.helpers import ROOT, SEEDS, header, seed_json_blocks
+from tests.helpers import ROOT, SEEDS, header, seed_json_blocks, stalled_websocket
 
 DEMO = ROOT / "fixtures" / "demo" / "corto.jsonl"
 SEED = seed_json_blocks("004_3ab254ca4706ad7f.txt")
@@ -359,28 +359,8 @@ def oracle(request: dict[str, Any], event: dict[str, Any]) -> bool:
 
 
 def stalled_client(url: str) -> Any:
-    """A WebSocket client that upgrades, subscribes to everything and then never reads again
-    (a small receive buffer, so the server feels it quickly)."""
-    import base64
-    import os
-    import socket
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.connect((parts.hostname, parts.port))
-    key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall(
-        f"GET {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
-    )
-    assert b" 101 " in sock.recv(1024)
-    payload = json.dumps({"type": "subscribe", "mode": "all"}).encode()
-    mask = os.urandom(4)
-    frame = bytes([0x81, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-    sock.sendall(frame)
-    return sock
+    """A WebSocket client that subscribes to everything and then never reads again."""
+    return stalled_websocket(url, json.dumps({"type": "subscribe", "mode": "all"}))
 
 
 async def test_a_client_that_stops_reading_does_not_stall_the_others(tmp_path: Path) -> None:

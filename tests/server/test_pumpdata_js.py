@@ -9,6 +9,7 @@ import asyncio
 import json
 import shutil
 
+from harness.core.pumpdata.config import PumpdataConfig
 from harness.server.app import MockServer
 from tests.helpers import ROOT
 from tests.server.test_pumpdata import DEMO, trade_pools
@@ -55,3 +56,26 @@ async def test_socket_io_client_from_npm() -> None:
     assert done["trade"] > 0 and done["ohlcv"] > 0 and done["rows"] >= done["ohlcv"]
     assert done["subscription_error"] == [{"error": "invalid_request", "message": "mint or pool is required"}]
     assert proc.returncode == 0
+
+
+async def test_socket_io_client_from_npm_is_told_why_its_connect_is_refused() -> None:
+    node = _require_node()
+    config = PumpdataConfig(require_api_key=True)
+    async with MockServer([DEMO], manual=True, port=0, pumpdata=config) as server:
+        seen = []
+        for auth in ({}, {"api_key": ""}, {"api_key": "pd_js"}):
+            proc = await asyncio.create_subprocess_exec(
+                node,
+                str(JS / "pumpdata_refused.js"),
+                server.urls["socketio"],
+                json.dumps(auth),
+                stdout=asyncio.subprocess.PIPE,
+                cwd=JS,
+            )
+            out, _ = await asyncio.wait_for(proc.communicate(), 20)
+            seen.append(json.loads(out))
+    assert seen == [
+        {"connect_error": 'api_key is required: connect with auth {"api_key": "pd_..."}'},
+        {"connect_error": 'api_key must be a non-empty string: connect with auth {"api_key": "pd_..."}'},
+        {"connected": True},
+    ]

@@ -63,6 +63,29 @@ class Target:
     pool: str | None
 
 
+def shown(value: str, limit: int = 64) -> str:
+    """A client's string as an error message repeats it: cut, so a huge one is not echoed back."""
+    return value if len(value) <= limit else f"{value[:limit]}... ({len(value)} characters)"
+
+
+def find_binary(value: Any, pointer: str = "") -> str | None:
+    """The JSON pointer of the first binary attachment in a client's payload, if any: PumpData
+    events carry JSON (CONTRACTS.md 2.2), so bytes where a string belongs are invalid."""
+    if isinstance(value, bytes | bytearray):
+        return pointer or "/"
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = find_binary(item, f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}")
+        if found is not None:
+            return found
+    return None
+
+
 def parse_target(payload: Any) -> Target | Failure:
     """``{mint}`` or ``{pool}``: CONTRACTS.md 2.3, neither is ``invalid_request``."""
     if not isinstance(payload, dict):
@@ -80,9 +103,8 @@ def parse_limit(payload: Mapping[str, Any]) -> int | Failure:
     """``ohlcv_history``'s ``limit``: 1-500, default 200 (CONTRACTS.md 2.2)."""
     limit = payload.get("limit", HISTORY_DEFAULT)
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= HISTORY_MAX:
-        return Failure(
-            Code.INVALID_REQUEST, f"limit must be an integer from 1 to {HISTORY_MAX}, got {limit!r}"
-        )
+        got = shown(repr(limit), 32)
+        return Failure(Code.INVALID_REQUEST, f"limit must be an integer from 1 to {HISTORY_MAX}, got {got}")
     return limit
 
 
@@ -96,7 +118,8 @@ def parse_protocols(payload: Any, *, default: tuple[str, ...] = ()) -> tuple[str
         return Failure(Code.INVALID_REQUEST, f"protocols must be a non-empty list of {', '.join(PROTOCOLS)}")
     unknown = [p for p in protocols if p not in PROTOCOLS]
     if unknown:
-        return Failure(Code.INVALID_REQUEST, f"unknown protocols {unknown} (known: {', '.join(PROTOCOLS)})")
+        listed = ", ".join(shown(p, 16) for p in unknown[:5]) + (", ..." if len(unknown) > 5 else "")
+        return Failure(Code.INVALID_REQUEST, f"unknown protocols {listed} (known: {', '.join(PROTOCOLS)})")
     return tuple(dict.fromkeys(protocols))
 
 
@@ -115,6 +138,8 @@ class PoolIndex:
         """``mint`` trades in ``pool`` from replay time ``t`` (a migration moves it on)."""
         self.pools.add(pool)
         times = self._mint_times.setdefault(mint, [])
+        if times and t >= times[-1] and self._mint_pools[mint][-1] == pool:
+            return  # still the same pool: every trade of a mint need not be kept
         index = bisect.bisect_right(times, t)
         times.insert(index, t)
         self._mint_pools.setdefault(mint, []).insert(index, pool)
@@ -124,11 +149,13 @@ class PoolIndex:
         if target.pool is not None:
             if target.pool in self.pools:
                 return target.pool
-            return Failure(Code.NOT_FOUND, f"pool {target.pool} has neither live data nor candle history")
+            return Failure(
+                Code.NOT_FOUND, f"pool {shown(target.pool)} has neither live data nor candle history"
+            )
         assert target.mint is not None
         times = self._mint_times.get(target.mint)
         if not times:
-            return Failure(Code.NOT_FOUND, f"no active pool for mint {target.mint}")
+            return Failure(Code.NOT_FOUND, f"no active pool for mint {shown(target.mint)}")
         index = max(0, bisect.bisect_right(times, now) - 1)
         return self._mint_pools[target.mint][index]
 

@@ -10,9 +10,11 @@ from harness.core.pumpdata.rules import (
     PoolIndex,
     Subscriptions,
     Target,
+    find_binary,
     parse_limit,
     parse_protocols,
     parse_target,
+    shown,
 )
 
 
@@ -71,3 +73,33 @@ def test_subscription_limit() -> None:
     assert isinstance(failure, Failure) and failure.code is Code.LIMIT_EXCEEDED
     subs.leave(["a"])
     assert subs.join(["c"]) is None
+
+
+def test_binary_attachments_are_found_with_their_pointer() -> None:
+    assert find_binary([{"pool": "P", "limit": 5}]) is None
+    assert find_binary([{"pool": b"\x00"}]) == "/0/pool"
+    assert find_binary([{"a/b": [1, bytearray(b"x")]}]) == "/0/a~1b/1"
+    assert find_binary(b"") == "/"
+
+
+def test_a_huge_client_string_is_not_echoed_back() -> None:
+    failure = PoolIndex().resolve(Target(None, "x" * 1_000_000), 0.0)
+    assert (
+        isinstance(failure, Failure)
+        and len(failure.message) < 200
+        and "(1000000 characters)" in failure.message
+    )
+    limit = parse_limit({"limit": "9" * 10_000})
+    assert isinstance(limit, Failure) and len(limit.message) < 200
+    protocols = parse_protocols({"protocols": ["NYSE" * 1000] * 100})
+    assert isinstance(protocols, Failure) and len(protocols.message) < 300
+    assert shown("short") == "short"
+
+
+def test_a_mint_trading_on_in_its_pool_is_kept_once() -> None:
+    index = PoolIndex()
+    for t in range(10_000):
+        index.link("M", "curve", float(t))
+    index.link("M", "amm", 20_000.0)
+    assert index._mint_times["M"] == [0.0, 20_000.0]
+    assert index.resolve(Target("M", None), 19_999.0) == "curve"

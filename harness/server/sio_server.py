@@ -1,0 +1,177 @@
+"""python-socketio plumbing of the PumpData emulation: acks asked for, attachments, outgoing queues.
+
+Owns what python-socketio leaves open and the emulation needs, and nothing of PumpData's rules:
+
+* whether the client asked for an ack: a handler cannot see it, so :class:`SioServer` notes it
+  (the packet's id) in a context variable before the handler runs (CONTRACTS.md 2.3: without an
+  ack callback, a failure goes out as ``subscription_error``);
+* packets it cannot take: python-socketio logs a traceback for a packet it cannot decode (bad
+  JSON, an event that is not a list starting with its name) and the client waits for an answer
+  that never comes; it would also collect up to ten digits' worth of binary attachments for one
+  packet. Here either closes that client's connection cleanly (as Socket.IO servers do on a
+  parse error), is counted and reported (the emulator keeps it as a violation);
+* each client's outgoing queue: Engine.IO queues every packet for a client in an unbounded
+  ``asyncio.Queue`` drained by one writer task, which blocks on the socket when the client stops
+  reading, so the queue (memory) grows without bound and a ``max``-speed feed would wait for it.
+  :class:`Outbox` reads those queue sizes, evicts a client whose queue is full (a Socket.IO
+  disconnect, then the TCP connection is dropped if even that cannot be delivered), and lets the
+  ``max``-speed scheduler wait for the clients that keep up, not for those that fell behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import socketio
+
+ACK_REQUESTED: contextvars.ContextVar[bool] = contextvars.ContextVar("ack_requested", default=False)
+
+MAX_ATTACHMENTS = 8
+"""Binary attachments one packet may announce before its client's connection is closed."""
+
+LOW_WATER = 64
+"""max mode: queued packets per client below which the next batch is released."""
+
+EVICT_GRACE = 1.0
+"""Host seconds an evicted client has to take its disconnect before its TCP connection is dropped."""
+
+NAMESPACE = "/"
+
+
+class SioServer(socketio.AsyncServer):  # type: ignore[misc]
+    """An ``AsyncServer`` that records whether each event asked for an ack, and closes the
+    connection of a client that sends what it cannot decode (as Socket.IO servers do on a parse
+    error) or announces a flood of binary attachments."""
+
+    def __init__(self, counters: Counter[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.counters = counters
+        self.on_malformed: Callable[[str, str], None] = lambda eio_sid, why: None
+        """Told ``(eio_sid, why)`` for every packet refused (the emulator keeps it as a violation)."""
+        self._closing: set[asyncio.Task[None]] = set()
+
+    async def _handle_event_internal(
+        self, server: Any, sid: str, eio_sid: str, data: Any, namespace: str, id: int | None
+    ) -> Any:
+        token = ACK_REQUESTED.set(id is not None)
+        try:
+            return await super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
+        finally:
+            ACK_REQUESTED.reset(token)
+
+    async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        sock = self.eio.sockets.get(eio_sid)
+        if sock is None or sock.closed or sock.closing:
+            return  # what a refused client sent after the packet that closed it
+        try:
+            await super()._handle_eio_message(eio_sid, data)
+        except (ValueError, RecursionError, IndexError) as exc:  # JSON, type, id, attachments
+            self._binary_packet.pop(eio_sid, None)
+            await self._refuse(eio_sid, "malformed_packets", f"not a Socket.IO packet: {str(exc)[:120]}")
+            return
+        pending = self._binary_packet.get(eio_sid)
+        if pending is not None and pending.attachment_count > MAX_ATTACHMENTS:
+            del self._binary_packet[eio_sid]
+            why = f"{pending.attachment_count} binary attachments announced (at most {MAX_ATTACHMENTS})"
+            await self._refuse(eio_sid, "attachment_floods", why)
+
+    async def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None, data: Any) -> None:
+        # python-socketio takes an event's data for a list starting with the event name, and
+        # fails in a task of its own (the client never hears back) when it is not.
+        if not isinstance(data, list) or not data or not isinstance(data[0], str):
+            raise ValueError(f"an event is a list that starts with its name, got {str(data)[:40]}")
+        await super()._handle_event(eio_sid, namespace, id, data)
+
+    async def _refuse(self, eio_sid: str, counter: str, why: str) -> None:
+        self.counters[counter] += 1
+        self.on_malformed(eio_sid, why)
+        await self.close_client(eio_sid)
+
+    async def close_client(self, eio_sid: str) -> None:
+        """Close a client's connection: an Engine.IO close packet, then the WebSocket closes (its
+        disconnect handlers run at once). If it has not gone within :data:`EVICT_GRACE` seconds
+        (it reads nothing, so the writer is stuck), its TCP connection is dropped."""
+        request = self.environ.get(eio_sid, {}).get("aiohttp.request")
+        transport = getattr(request, "transport", None)
+        sock = self.eio.sockets.get(eio_sid)
+        if sock is not None and not sock.closed and not sock.closing:
+            await sock.close(wait=False, reason=self.reason.SERVER_DISCONNECT)
+            sock.queue.put_nowait(None)  # the writer ends after the close packet, closing the socket
+        if transport is not None:
+            task = asyncio.create_task(self._drop_later(transport), name=f"sio-close-{eio_sid}")
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
+    async def _drop_later(self, transport: asyncio.Transport) -> None:
+        await asyncio.sleep(EVICT_GRACE)
+        if not transport.is_closing():
+            self.counters["connections_dropped"] += 1
+            transport.abort()
+
+    async def stop(self) -> None:
+        for task in list(self._closing):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+class Outbox:
+    """Every client's outgoing Engine.IO queue: sizes, the bound, eviction, draining."""
+
+    def __init__(self, sio: SioServer, queue_size: int) -> None:
+        self.sio = sio
+        self.queue_size = queue_size
+        self.counters = sio.counters
+        self._behind: set[str] = set()
+
+    def queued(self, eio_sid: str) -> int:
+        """Packets waiting in a client's queue (0 when it is gone)."""
+        queue = getattr(self.sio.eio.sockets.get(eio_sid), "queue", None)
+        return queue.qsize() if queue is not None else 0
+
+    def full(self, members: Iterable[tuple[str, str]], pending: Mapping[str, int]) -> list[str]:
+        """The sids, of ``(sid, eio_sid)`` pairs, whose queue with the ``pending`` packets about
+        to join it (by sid) is at the bound."""
+        bound = self.queue_size
+        return [sid for sid, eio_sid in members if self.queued(eio_sid) + pending.get(sid, 0) >= bound]
+
+    def is_full(self, sid: str) -> bool:
+        eio_sid = self.sio.manager.eio_sid_from_sid(sid, NAMESPACE)
+        return eio_sid is not None and self.queued(eio_sid) >= self.queue_size
+
+    async def evict(self, sid: str) -> None:
+        """Disconnect a client that stopped reading: its queue is emptied (the memory is freed at
+        once), a Socket.IO disconnect and an Engine.IO close are queued, and its TCP connection is
+        dropped if it has not taken them within :data:`EVICT_GRACE` seconds."""
+        eio_sid = self.sio.manager.eio_sid_from_sid(sid, NAMESPACE)
+        if eio_sid is None:
+            return
+        self.counters["slow_clients_closed"] += 1
+        queue = getattr(self.sio.eio.sockets.get(eio_sid), "queue", None)
+        while queue is not None and not queue.empty():
+            queue.get_nowait()
+            queue.task_done()
+        await self.sio.disconnect(sid)
+        await self.sio.close_client(eio_sid)
+
+    async def drained(self, timeout: float) -> None:
+        """max mode: wait (at most ``timeout`` s) until every client that keeps up has fewer than
+        :data:`LOW_WATER` packets queued. One still above it then is behind: later batches do not
+        wait for it until it catches up (a client that stopped reading costs the others one wait,
+        then meets the queue bound)."""
+        sockets = self.sio.eio.sockets
+        self._behind = {e for e in self._behind if e in sockets and self.queued(e) > LOW_WATER}
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while waiting := [e for e in list(sockets) if e not in self._behind and self.queued(e) > LOW_WATER]:
+            if loop.time() >= deadline:
+                self._behind.update(waiting)
+                self.counters["slow_client_waits"] += len(waiting)
+                return
+            # Engine.IO offers no event to await: poll.
+            await asyncio.sleep(0.0005)
