@@ -135,16 +135,23 @@ def _message(error: ValidationError) -> str:
     return _cut(text, MAX_MESSAGE)
 
 
-def _non_finite(value: Any, path: str = "") -> Iterator[str]:
-    """Pointers of the NaN and infinite floats in ``value`` (RFC 8259 JSON has none)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        yield path
+def _not_json(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """Pointers of the values in ``value`` that JSON has no words for, each with why: NaN and
+    infinite floats (RFC 8259 6), and Python objects that are not JSON values at all (bytes, sets,
+    a key that is not a string)."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            yield path, "NaN and Infinity are not JSON numbers"
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from _non_finite(item, f"{path}/{_escape(key)}")
+            if not isinstance(key, str):
+                yield f"{path}/{_escape(str(key))}", f"a {type(key).__name__} key is not JSON"
+            yield from _not_json(item, f"{path}/{_escape(str(key))}")
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from _non_finite(item, f"{path}/{index}")
+            yield from _not_json(item, f"{path}/{index}")
+    elif not (value is None or isinstance(value, (str, int))):
+        yield path, f"a Python {type(value).__name__} is not a JSON value"
 
 
 class Validator:
@@ -199,6 +206,9 @@ class Validator:
             # jsonschema-rs takes strings as UTF-8, which a lone surrogate is not (a peer's JSON
             # may well say "\ud800", RFC 8259 8.2): the reference judges such a message.
             return self.reference(api, family).is_valid(message)
+        except ValueError:
+            # A Python value that is not JSON (bytes, a set): never valid; check() says where.
+            return False
 
     def explain(self, message: Any, api: str, family: str) -> list[Violation]:
         """Every violation ``jsonschema`` finds, one per missing or unexpected key."""
@@ -266,11 +276,9 @@ class Validator:
             return []
         found = self.explain(message, api, family)
         if not found:
-            # Python floats the JSON grammar has no words for: jsonschema takes them for numbers.
-            found = [
-                Violation(api, family, pointer, "json", "NaN and Infinity are not JSON numbers")
-                for pointer in _non_finite(message)
-            ]
+            # Values the JSON grammar has no words for, which jsonschema takes for numbers (NaN)
+            # or lets through where a schema allows anything (bytes).
+            found = [Violation(api, family, pointer, "json", why) for pointer, why in _not_json(message)]
         # The engines agree (tested); should they ever not, say so rather than pass silently.
         return found or [Violation(api, family, "", "engine", "rejected by the compiled validator only")]
 

@@ -192,6 +192,16 @@ def test_non_finite_floats_from_python_are_named() -> None:
     assert violation.pointer == "/0/2"
 
 
+def test_python_values_that_are_not_json_are_violations_not_crashes() -> None:
+    """A Python caller may hand over bytes or a set (the compiled engine raises on them)."""
+    (violation,) = validate(b"{}", api="pumpdata", family="subscribe_ohlcv")
+    assert (violation.pointer, violation.rule) == ("", "type")
+    (violation,) = validate({"mint": b"So1"}, api="pumpdata", family="subscribe_ohlcv")
+    assert (violation.pointer, violation.rule) == ("/mint", "type")
+    (violation,) = validate([[1779812627000, 1.0, {1.0}, 1.0, 1.0, 1.0]], api="pumpdata", family="ohlcv")
+    assert violation.pointer == "/0/2"
+
+
 def test_long_values_are_cut_in_violation_messages() -> None:
     (violation,) = validate({"type": "subscribe", "mode": "x" * 100_000})
     assert violation.pointer == "/mode" and len(violation.message) < 300
