@@ -41,6 +41,9 @@ GZIP_MAGIC = b"\x1f\x8b"
 HEADER_LIMIT = 1 << 20
 """A header line is a few hundred bytes: a file without a newline in its first MiB is no tape
 (and ``harness inspect /dev/zero`` must not read forever)."""
+LINE_LIMIT = 64 << 20
+"""The longest frame line a tape may hold (64 MiB): a reader never holds more than this of one
+line in memory, and a writer refuses a frame that would not read back."""
 
 
 class TapeError(Exception):
@@ -179,8 +182,10 @@ class TapeReader:
 
     def records(self) -> Iterator[tuple[int, Frame]]:
         """Yield ``(line number, frame)`` for every frame, in file order."""
-        while (line := self._next_line()) is not None:
+        while (line := self._next_line(LINE_LIMIT + 1)) is not None:
             line_no = self._line_no
+            if len(line) > LINE_LIMIT:
+                raise TapeError(self.path, line_no, f"a line longer than {LINE_LIMIT >> 20} MiB: not a frame")
             if not line.strip():
                 continue
             torn = not line.endswith(b"\n")
@@ -201,7 +206,7 @@ class TapeReader:
             yield line_no, frame
 
     def _at_end(self) -> bool:
-        nxt = self._next_line()
+        nxt = self._next_line(LINE_LIMIT + 1)
         if nxt is None:
             return True
         self._pending = nxt
@@ -275,6 +280,14 @@ class TapeWriter:
 
     def _write_line(self, line: str) -> None:
         data = line.encode("utf-8") + b"\n"
+        if len(data) > LINE_LIMIT:
+            # Refused before a byte is written: the tape stays whole and readable.
+            raise TapeError(
+                self.path,
+                None,
+                f"cannot write a frame of {len(data):,} bytes"
+                f" (a tape line holds at most {LINE_LIMIT >> 20} MiB)",
+            )
         try:
             self._file.write(data)
             self._file.flush()  # gzip: Z_SYNC_FLUSH, so every whole line is decodable

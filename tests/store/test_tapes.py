@@ -274,3 +274,25 @@ def test_a_file_without_a_header_line_is_not_read_to_its_end(tmp_path: Path) -> 
         TapeReader(path)
     out = run_cli("inspect", "/dev/zero", timeout=30)
     assert out.returncode == 2 and "/dev/zero:1: not a tape" in out.stderr
+
+
+@pytest.mark.parametrize("name", ["t.jsonl", "t.jsonl.gz"])
+def test_a_line_over_the_limit_is_refused_without_being_held(
+    tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader holds at most LINE_LIMIT bytes of one line; a writer refuses a frame that would
+    not read back, before writing a byte of it, so the tape stays whole."""
+    monkeypatch.setattr("harness.store.tapes.LINE_LIMIT", 200)
+    big = WsText(t=3.0, conn="ws-1", direction=S2C, data="x" * 500)
+    with TapeWriter(tmp_path / name, header()) as writer:
+        writer.write(FRAMES[0])
+        with pytest.raises(TapeError, match=r"cannot write a frame of .* bytes"):
+            writer.write(big)
+        writer.write(FRAMES[1])
+    assert read_tape(tmp_path / name)[1] == FRAMES[:2]
+    # A longer line, written by something else, is refused with its line number.
+    monkeypatch.setattr("harness.store.tapes.LINE_LIMIT", 100_000)
+    dump_tape(tmp_path / f"long-{name}", header(), [FRAMES[0], big])
+    monkeypatch.setattr("harness.store.tapes.LINE_LIMIT", 200)
+    with pytest.raises(TapeError, match=r":3: a line longer than"):
+        read_tape(tmp_path / f"long-{name}")
