@@ -10,12 +10,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
+import time
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from multidict import CIMultiDict
 
 from harness.core import ratelimit
+from harness.core.clock import ClockMode
 from harness.core.conditional import not_modified
 from harness.core.etag import compute_etag
 from harness.core.faults import plan
@@ -28,13 +31,17 @@ from harness.core.pumpfun.timeline import (
     encode_json,
     parse_trades_query,
 )
-from harness.core.ratelimit import Budget, RateLimitConfig
+from harness.core.ratelimit import Budgets, RateLimitConfig
 
 if TYPE_CHECKING:
     from harness.server.app import MockServer
 
 NUMERIC_PARAMS = ("limit", "offset", "minimumSize")
 BOOLEAN_PARAMS = ("sync", "includeNsfw", "complete")
+
+MAX_CHECKED = 50_000
+"""Distinct served bodies remembered as validated (by digest); older ones are forgotten, so a client
+paging through ``/trades/all`` with every limit and offset cannot grow memory without bound."""
 
 
 class RestEmulator:
@@ -47,9 +54,10 @@ class RestEmulator:
         self.rate: RateLimitConfig = self.config.rate_limit or ratelimit.calibrate(
             self.timeline.rate_headers, RateLimitConfig()
         )
-        self._budgets: dict[str, Budget] = {}
+        self.budgets = Budgets(self.rate)
         self._rng = random.Random(server.config.seed)
-        self._checked: set[tuple[str, int, bytes]] = set()
+        self._checked: OrderedDict[tuple[str, int, bytes], None] = OrderedDict()
+        self._route: web.AbstractResource | None = None
         self._epoch = server.epoch
         self.requests = 0
         self.by_status: dict[int, int] = {}
@@ -57,7 +65,7 @@ class RestEmulator:
     # --- Emulator protocol ---------------------------------------------------------------------
 
     def setup(self, app: web.Application) -> None:
-        app.router.add_route("*", "/{tail:.*}", self.handle)
+        self._route = app.router.add_route("*", "/{tail:(?s:.*)}", self.handle).resource
 
     def next_wakeup(self) -> float | None:
         return None  # REST has nothing to push: answers read the clock when asked
@@ -75,7 +83,7 @@ class RestEmulator:
         return None
 
     async def reset(self) -> None:
-        self._budgets.clear()
+        self.budgets.clear()
         self._checked.clear()
         self.requests = 0
         self.by_status.clear()
@@ -90,7 +98,8 @@ class RestEmulator:
                 "limit": self.rate.limit,
                 "window": self.rate.window,
                 "reset_unit": self.rate.reset_unit.value,
-                "clients": {key: b.used for key, b in self._budgets.items()},
+                "max_clients": self.rate.max_clients,
+                "clients": self.budgets.used(),
             },
             "require_auth": self.config.require_auth,
         }
@@ -104,23 +113,28 @@ class RestEmulator:
         self.server.touch()
         self.requests += 1
         now = self.server.now()
+        local = self.timeline.local_time(now, self.server.config.loop)
         path = request.path
         faults = self.server.config.faults
         fault = plan(faults, path, [self._rng.random() for _ in faults])
         if fault.latency:
+            self.server.counters["faults.latency"] += 1
             await asyncio.sleep(fault.latency)
         if fault.reset:
             self.server.counters["faults.reset"] += 1
             if request.transport is not None:
                 request.transport.abort()
-            raise ConnectionResetError("fault: connection reset")
+            # aiohttp cannot send this on an aborted connection and drops it without a traceback
+            return web.Response(status=500)
 
-        budget_key = _client_key(request)
-        budget, decision = ratelimit.consume(self._budgets.get(budget_key), self.rate, now)
-        self._budgets[budget_key] = budget
-        headers = CIMultiDict(decision.headers(self.rate, self._epoch + now))
+        decision = self.budgets.consume(_client_key(request), now)
+        # Seconds are told in the client's time: at --speed 4 a 60 s window resets in 15 s.
+        clock = self.server.scheduler.clock
+        speed = clock.speed if clock.mode is ClockMode.REAL else 1.0
+        epoch_now = time.time() if clock.mode is ClockMode.REAL else self._epoch + now
+        headers = CIMultiDict(decision.headers(self.rate, epoch_now, speed))
         if self.rate.enabled and not decision.allowed:
-            headers["Retry-After"] = str(decision.retry_after)
+            headers["Retry-After"] = str(decision.retry_after_at(speed))
             return self._error(429, "ThrottlerException: Too Many Requests", headers)
         if fault.status is not None:
             self.server.counters["faults.status"] += 1
@@ -133,10 +147,10 @@ class RestEmulator:
             return self._error(400, problem.message, headers, parameter=problem.parameter)
 
         if path.startswith(TRADES_ALL_PREFIX) and request.method in ("GET", "HEAD"):
-            return self._trades_all(request, path, headers, now)
-        rep = self.timeline.representation(request.method, path, now)
+            return self._trades_all(request, path, headers, local)
+        rep = self.timeline.representation(request.method, path, local, request.query.items())
         if rep is None:
-            allowed = self.timeline.methods(path)
+            allowed = self.timeline.methods(path) or await self._other_routes_methods(request)
             if allowed:
                 headers["Allow"] = ", ".join(allowed)
                 return self._error(405, f"method {request.method} not allowed on {path}", headers)
@@ -176,10 +190,12 @@ class RestEmulator:
         if etag is not None:
             headers["ETag"] = etag
         conditional = request.method in ("GET", "HEAD") and status == 200
-        if conditional and not_modified(request.headers.get("If-None-Match"), etag):
+        # RFC 9110 5.3: several field lines of a list header are one comma-separated list.
+        if_none_match = ", ".join(request.headers.getall("If-None-Match", [])) or None
+        if conditional and not_modified(if_none_match, etag):
             return self._respond(304, b"", headers)
         self._check_served(request, path, status, body, headers)
-        return self._respond(status, b"" if request.method == "HEAD" else body, headers)
+        return self._respond(status, body, headers)  # aiohttp sends no body to HEAD, but its length
 
     def _respond(self, status: int, body: bytes, headers: CIMultiDict[str]) -> web.Response:
         self.by_status[status] = self.by_status.get(status, 0) + 1
@@ -192,6 +208,16 @@ class RestEmulator:
         headers["Content-Type"] = "application/json; charset=utf-8"
         return self._respond(status, encode_json(body), headers)
 
+    async def _other_routes_methods(self, request: web.Request) -> list[str]:
+        """Methods the application's other routes (Socket.IO, the Data Stream, control) take on
+        this path: a wrong method there is a 405, not a miss of the tape."""
+        allowed: set[str] = set()
+        for resource in request.app.router.resources():
+            if resource is not self._route:
+                _, methods = await resource.resolve(request)
+                allowed |= methods
+        return sorted(allowed)
+
     def _not_found(self, path: str, headers: CIMultiDict[str]) -> web.Response:
         closest = self.timeline.closest_paths(path)
         hint = f"; closest recorded: {', '.join(closest)}" if closest else ""
@@ -203,11 +229,14 @@ class RestEmulator:
         """Validate what is served once per distinct (path, status, body) and each request's query."""
         if not self.server.config.validate:
             return
-        key = (path, status, body)
+        key = (path, status, hashlib.blake2b(body, digest_size=16).digest())
         fresh = key not in self._checked
         if not fresh and not request.query_string:
             return  # this body was checked already and there is no query to check
-        self._checked.add(key)
+        self._checked[key] = None
+        self._checked.move_to_end(key)
+        if len(self._checked) > MAX_CHECKED:
+            self._checked.popitem(last=False)
         frame = HttpExchange(
             t=self.server.now(),
             conn=f"http:{request.remote}",
@@ -241,7 +270,7 @@ def _client_key(request: web.Request) -> str:
     token = _bearer(request)
     if token:
         # never echo a credential (the key shows in /_harness/state)
-        return "bearer:" + hashlib.sha256(token.encode()).hexdigest()[:12]
+        return "bearer:" + hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()[:12]
     return f"addr:{request.remote}"
 
 
