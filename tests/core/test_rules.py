@@ -32,7 +32,7 @@ def test_if_none_match_weak_comparison(header: str | None, etag: str | None, exp
 
 def test_entity_tag_parsing() -> None:
     assert opaque('W/"x-1"') == "x-1" and opaque("x") is None
-    assert parse_if_none_match(' "a" ,W/"b",  "c"') == ["a", "b", "c"]
+    assert parse_if_none_match(' "a" ,W/"b",  "c"') == {"a", "b", "c"}
     assert parse_if_none_match(" * ") is None
 
 

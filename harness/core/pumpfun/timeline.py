@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
 
+from harness.core.etag import compute_etag
 from harness.core.frames import Frame, Headers, HttpExchange
 
 TRADES_ALL_PREFIX = "/trades/all/"
@@ -45,6 +46,9 @@ OWN_HEADERS = frozenset(
     }
 )
 
+JSON = "application/json; charset=utf-8"
+"""``Content-Type`` of JSON the emulator sends (Express's)."""
+
 DEFAULT_TRADES_LIMIT = 50
 """``limit`` when a ``/trades/all`` request has none (undocumented; the OpenAPI dump marks it required)."""
 
@@ -66,9 +70,21 @@ class Representation:
     t: float
     status: int
     headers: Headers
+    """As recorded."""
     body: bytes
     etag: str | None
-    """The recorded ETag, verbatim (``W/`` kept); None when the tape has none."""
+    """The recorded ETag, verbatim (``W/`` kept); computed as Express does for a 200 the tape has
+    none for; else None."""
+    replayed: Headers = ()
+    """The recorded headers the emulator sends again (not :data:`OWN_HEADERS`), with a JSON
+    ``Content-Type`` where the tape has none and the body is JSON."""
+
+
+def replayed_headers(headers: Headers, body: bytes) -> Headers:
+    kept = tuple((name, value) for name, value in headers if name.lower() not in OWN_HEADERS)
+    if body[:1] in (b"{", b"[") and not any(name.lower() == "content-type" for name, _ in kept):
+        kept += (("Content-Type", JSON),)
+    return kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,12 +224,15 @@ class Timeline:
         if resp.status in (304, 429):
             return  # 304 confirms what was there; 429 is the recorder's budget, not the data's
         t = ex.t  # the time the request was sent: what a client asking then was shown
-        rep = Representation(t, resp.status, resp.headers, resp.body, resp.header("etag"))
+        recorded = resp.header("etag")
+        etag = recorded or (compute_etag(resp.body) if resp.status == 200 else None)
+        replayed = replayed_headers(resp.headers, resp.body)
+        rep = Representation(t, resp.status, resp.headers, resp.body, etag, replayed)
         method = ex.request.method.upper()
         self._resources.setdefault((method, path), _Resource()).add(rep)
         self._by_query.setdefault((method, path, _query_key(query)), _Resource()).add(rep)
-        if rep.etag is not None:
-            self._etag_of_body[(path, resp.body)] = rep.etag
+        if recorded is not None:
+            self._etag_of_body[(path, resp.body)] = recorded
         if resp.status != 200:
             return
         if path.startswith(TRADES_ALL_PREFIX):
@@ -251,11 +270,11 @@ class Timeline:
         """What ``method path?query`` showed at ``now``: the recordings of that exact query (in
         any order) when the tape has some, else those of the path with any query."""
         method = method.upper()
-        for m in (method, "GET") if method == "HEAD" else (method,):
-            resource = self._by_query.get((m, path, _query_key(query))) or self._resources.get((m, path))
-            if resource is not None:
-                return resource.at(now)
-        return None
+        key = _query_key(query) if query else ()
+        resource = self._by_query.get((method, path, key)) or self._resources.get((method, path))
+        if resource is None and method == "HEAD":
+            return self.representation("GET", path, now, query)
+        return None if resource is None else resource.at(now)
 
     def local_time(self, now: float, loop: bool) -> float:
         """Replay time within the tape: with ``loop`` the timeline restarts one second after its
