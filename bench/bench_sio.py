@@ -47,7 +47,7 @@ asyncio.run(main())
 """
 
 
-def _trades() -> list[dict[str, object]]:
+def demo_trades() -> list[dict[str, object]]:
     _, frames = read_tape(ROOT / "fixtures" / "demo" / "pumpdata.jsonl")
     return [f.args[0] for f in frames if isinstance(f, SioEvent) and f.name == "trade"]
 
@@ -72,7 +72,7 @@ async def _client(port: int, pool: str, window: float) -> float:
 
 
 def run(quick: bool) -> list[Result]:
-    trades = _trades()
+    trades = demo_trades()
     pool = str(trades[0]["pool"])
     payloads = [dict(t, pool=pool, signature=f"{t['signature']}") for t in trades]
     figures = {}
