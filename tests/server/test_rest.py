@@ -209,6 +209,15 @@ async def test_a_recorded_query_is_answered_with_its_own_recording(tmp_path: Pat
         assert [c["name"] for c in (await get(f"{base}?offset=4")).json()] == ["c"]
 
 
+async def test_a_recorded_path_with_percent_escapes_is_found(tmp_path: Path) -> None:
+    tape = dump_tape(
+        tmp_path / "q.jsonl", header(), [exchange(0.0, "/coins/search/moon%20cat", [coin("a", 1.0)])]
+    )
+    async with MockServer([tape], manual=True, port=0, validate=False) as server:
+        found = await get(f"{server.urls['rest']}/coins/search/moon%20cat")
+        assert found.status_code == 200 and found.json()[0]["name"] == "a"
+
+
 async def test_loop_restarts_the_rest_timeline(pumpfun_tape_path: Path) -> None:
     # The tape's last exchange is at t = 27.5: with --loop the timeline restarts at 28.5.
     async with MockServer([pumpfun_tape_path], manual=True, port=0, loop=True, validate=False) as server:

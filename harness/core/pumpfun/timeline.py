@@ -20,7 +20,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from harness.core.etag import compute_etag
 from harness.core.frames import Frame, Headers, HttpExchange
@@ -111,9 +111,10 @@ def _query_key(pairs: Iterable[tuple[str, str]]) -> Query:
 
 
 def split_target(url: str) -> tuple[str, list[tuple[str, str]]]:
-    """Path and query pairs of a request target (a path or an absolute URL)."""
+    """Path and query pairs of a request target (a path or an absolute URL), percent-decoded
+    as a server sees them (``/coins/a%20b`` is asked for as ``/coins/a b``)."""
     parts = urlsplit(url)
-    return parts.path or "/", parse_qsl(parts.query, keep_blank_values=True)
+    return unquote(parts.path) or "/", parse_qsl(parts.query, keep_blank_values=True)
 
 
 # The query.trades_all schema's patterns: plain ASCII decimals. Python's int() and float() also take
