@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from harness.core.faults import parse_fault
+from harness.core.frames import HttpExchange, HttpRequest, HttpResponse
 from harness.core.ratelimit import RateLimitConfig, ResetUnit
 from harness.server.app import MockServer
 from harness.server.config import PumpfunConfig
@@ -83,6 +84,30 @@ async def test_rate_limit_headers_fall_then_429_then_recovery(pumpfun_tape_path:
         not_modified = await get(url, **{"If-None-Match": etag})
         assert not_modified.status_code == 304
         assert not_modified.headers["x-ratelimit-remaining"] == "2", "304s carry the headers too"
+
+
+async def test_the_budget_is_calibrated_from_the_tapes_recorded_headers(tmp_path: Path) -> None:
+    recorded = HttpExchange(
+        0.0,
+        "h",
+        HttpRequest("GET", "/sol-price"),
+        HttpResponse(
+            200,
+            (("x-ratelimit-limit", "3"), ("x-ratelimit-remaining", "2"), ("x-ratelimit-reset", "9.2")),
+            b"{}",
+        ),
+    )
+    tape = dump_tape(tmp_path / "calibrated.jsonl", header(), [recorded])
+    async with MockServer([tape], manual=True, port=0, validate=False) as server:
+        url = f"{server.urls['rest']}/sol-price"
+        answers = [await get(url) for _ in range(4)]
+        assert [r.status_code for r in answers] == [200, 200, 200, 429]
+        assert (
+            answers[0].headers["x-ratelimit-limit"] == "3" and answers[0].headers["x-ratelimit-reset"] == "10"
+        )
+        assert answers[3].headers["Retry-After"] == "10", (
+            "a 10 s window: the largest recorded reset, rounded up"
+        )
 
 
 async def test_budgets_are_per_bearer_token(pumpfun_tape_path: Path) -> None:
@@ -310,8 +335,6 @@ async def test_reset_restores_clock_and_budgets(server: MockServer) -> None:
 
 
 async def test_served_and_client_violations_are_collected(tmp_path: Path) -> None:
-    from harness.core.frames import HttpExchange, HttpRequest, HttpResponse
-
     bad_coin = (
         b'{"mint": "CxLHsqvjfisgPAGwcZJsTn6nzZXJLxmVYM7v9pump", "name": "x", "created_timestamp": 1779812627}'
     )
