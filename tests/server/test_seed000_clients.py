@@ -95,6 +95,12 @@ async def demo() -> AsyncIterator[MockServer]:
         yield srv
 
 
+def limited(tape: Path, limit: int, window: float) -> MockServer:
+    """The test tape on the manual clock with a small rate-limit budget."""
+    config = PumpfunConfig(rate_limit=RateLimitConfig(limit=limit, window=window))
+    return MockServer([tape], manual=True, port=0, pumpfun=config)
+
+
 def recorded(path: str) -> list[tuple[float, Any]]:
     """The demo tape's recorded bodies of ``path``, in time order: the oracle of what a poller
     must see (the last recorded at or before its replay time, the first one before that)."""
@@ -257,8 +263,7 @@ async def test_exponential_backoff_sees_the_budget_fall_a_429_then_recovery(
 ) -> None:
     # Seed best practice "Implement exponential backoff": poll every 0.5 s; on the n-th 429 in a
     # row wait 0.5 s * 2^(n-1), without reading Retry-After.
-    config = PumpfunConfig(rate_limit=RateLimitConfig(limit=5, window=10))
-    async with MockServer([pumpfun_tape_path], manual=True, port=0, pumpfun=config) as server:
+    async with limited(pumpfun_tape_path, limit=5, window=10) as server:
         url = f"{server.urls['rest']}/trades/latest"
         log = []
         failures = 0
@@ -291,8 +296,7 @@ async def test_exponential_backoff_sees_the_budget_fall_a_429_then_recovery(
 async def test_a_client_honouring_retry_after_never_sees_two_429s_in_a_row(
     pumpfun_tape_path: Path, client: Client
 ) -> None:
-    config = PumpfunConfig(rate_limit=RateLimitConfig(limit=4, window=5))
-    async with MockServer([pumpfun_tape_path], manual=True, port=0, pumpfun=config) as server:
+    async with limited(pumpfun_tape_path, limit=4, window=5) as server:
         url = f"{server.urls['rest']}/trades/latest"
         statuses = []
         for _ in range(40):
