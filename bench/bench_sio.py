@@ -59,7 +59,7 @@ asyncio.run(main())
 TRADES = 2000
 
 
-def _trades() -> list[dict[str, object]]:
+def demo_trades() -> list[dict[str, object]]:
     _, frames = read_tape(ROOT / "fixtures" / "demo" / "pumpdata.jsonl")
     return [f.args[0] for f in frames if isinstance(f, SioEvent) and f.name == "trade"]
 
@@ -85,7 +85,7 @@ async def _window(port: int, pool: str, seconds: float) -> float:
 
 
 def run(quick: bool) -> list[Result]:
-    trades = _trades()
+    trades = demo_trades()
     pool = str(trades[0]["pool"])
     payloads = [dict(trades[i % len(trades)], pool=pool, n=i) for i in range(TRADES)]
     rounds, window = (2, 0.5) if quick else (5, 1.0)

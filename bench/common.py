@@ -7,6 +7,7 @@ carries its figure, and where there is one, a baseline measured in the same run 
 from __future__ import annotations
 
 import contextlib
+import os
 import statistics
 import subprocess
 import sys
@@ -69,12 +70,28 @@ asyncio.run(main())
 @contextlib.contextmanager
 def child_server(script: str, *args: str) -> Iterator[int]:
     """Run a server ``script`` in its own process (its own core) and yield the port it prints."""
+    with child_process(script, *args) as (port, _pid):
+        yield port
+
+
+@contextlib.contextmanager
+def child_process(script: str, *args: str) -> Iterator[tuple[int, int]]:
+    """:func:`child_server`, yielding the port and the process id."""
     proc = subprocess.Popen(
         [sys.executable, "-c", script, *args], stdout=subprocess.PIPE, text=True, cwd=ROOT
     )
     try:
         assert proc.stdout is not None
-        yield int(proc.stdout.readline())
+        yield int(proc.stdout.readline()), proc.pid
     finally:
         proc.kill()
         proc.wait()
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) a process has used so far, or None where ``/proc`` is missing."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -51,7 +51,7 @@ def test_quick_tape_benchmark_prints_its_rows_and_memory_is_flat() -> None:
 def test_unknown_benchmark_is_refused() -> None:
     out = _bench("tapes")
     assert out.returncode == 2
-    assert "unknown benchmark 'tapes' (known: tape, validation, rest, corto, sio)" in out.stderr
+    assert "unknown benchmark 'tapes' (known: tape, validation, rest, corto, sio, timing)" in out.stderr
 
 
 def test_the_benchmark_tape_holds_every_protocol(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import math
 import sys
 from pathlib import Path
@@ -160,6 +161,24 @@ def config_from_args(args: argparse.Namespace) -> Any:
     return config
 
 
+class _BadRequestsInOneLine(logging.Filter):
+    """aiohttp logs a client's malformed HTTP (an oversized header, a method it does not parse)
+    with a traceback, as if the server had failed; the server answered 400 and goes on: one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from aiohttp.http_exceptions import HttpProcessingError
+
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            remote = record.getMessage().rpartition(" ")[2]
+            message = " ".join(str(exc.message).split())
+            record.msg = "harness serve: bad request from %s answered %s: %s"
+            record.args = (remote, exc.code, message)
+            record.exc_info = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def run(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -176,6 +195,7 @@ async def _serve(args: argparse.Namespace, config: Any) -> int:
     from harness.recorder.modes import Upstreams
     from harness.server.app import write_ready_file
 
+    logging.getLogger("aiohttp.server").addFilter(_BadRequestsInOneLine())
     upstreams = Upstreams(rest=args.rest_upstream, sio=args.sio_upstream, ws=args.ws_upstream)
     try:
         deck = TapeDeck(args.tapes, args.record_mode, config=config, upstreams=upstreams)

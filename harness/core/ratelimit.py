@@ -3,15 +3,18 @@
 CONTRACTS.md 1.5: ``x-ratelimit-limit``, ``x-ratelimit-remaining``, ``x-ratelimit-reset`` and 429
 when limited; the unit of ``reset`` is undocumented (6.10), so it is a choice: ``delta`` (seconds
 until the window resets, the default) or ``epoch`` (unix seconds of the reset). A tape's recorded
-headers calibrate limit, window and unit (:func:`calibrate`). Pure: time is an argument.
+headers calibrate limit, window and unit (:func:`calibrate`). :class:`Budgets` keeps every
+client's budget in a table of bounded size. Pure: time is an argument.
 """
 
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class ResetUnit(StrEnum):
@@ -27,16 +30,18 @@ class RateLimitConfig:
     """Window length in replay seconds."""
     reset_unit: ResetUnit = ResetUnit.DELTA
     enabled: bool = True
+    max_clients: int = 10_000
+    """Budgets kept at most; past that the least recently seen client is forgotten."""
 
 
-@dataclass(frozen=True, slots=True)
-class Budget:
+# Budget and Decision are made on every REST request: immutable NamedTuples cost a fifth of a
+# frozen dataclass to build.
+class Budget(NamedTuple):
     window_start: float
     used: int
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     allowed: bool
     limit: int
     remaining: int
@@ -46,14 +51,20 @@ class Decision:
     @property
     def retry_after(self) -> int:
         """Whole seconds a client must wait (``Retry-After``), at least 1."""
-        return max(1, math.ceil(self.reset_in))
+        return self.retry_after_at(1.0)
 
-    def headers(self, config: RateLimitConfig, epoch_now: float) -> list[tuple[str, str]]:
-        """The ``x-ratelimit-*`` headers; ``epoch_now`` is the wall time the tape maps to now."""
+    def retry_after_at(self, speed: float) -> int:
+        """``Retry-After`` for a client whose clock sees replay time run ``speed`` times as fast
+        (real-time replay at ``--speed``): waiting that long, its window has reset."""
+        return max(1, math.ceil(self.reset_in / speed))
+
+    def headers(self, config: RateLimitConfig, epoch_now: float, speed: float = 1.0) -> list[tuple[str, str]]:
+        """The ``x-ratelimit-*`` headers. ``epoch_now`` is the unix time the client's clock reads
+        now, ``speed`` as in :meth:`retry_after_at`: a reset is told in the client's time."""
         if config.reset_unit is ResetUnit.EPOCH:
-            reset = str(math.ceil(epoch_now + self.reset_in))
+            reset = str(math.ceil(epoch_now + self.reset_in / speed))
         else:
-            reset = str(max(0, math.ceil(self.reset_in)))
+            reset = str(max(0, math.ceil(self.reset_in / speed)))
         return [
             ("x-ratelimit-limit", str(self.limit)),
             ("x-ratelimit-remaining", str(self.remaining)),
@@ -72,8 +83,40 @@ def consume(budget: Budget | None, config: RateLimitConfig, now: float) -> tuple
     reset_in = budget.window_start + config.window - now
     if budget.used >= config.limit:
         return budget, Decision(False, config.limit, 0, reset_in)
-    budget = replace(budget, used=budget.used + 1)
+    budget = Budget(budget.window_start, budget.used + 1)
     return budget, Decision(True, config.limit, config.limit - budget.used, reset_in)
+
+
+class Budgets:
+    """Every client's budget (by key: a token's hash, an address) under one config.
+
+    The table holds at most ``config.max_clients`` budgets: past that the least recently seen
+    client is forgotten and starts a fresh window when it returns, so a flood of distinct
+    tokens cannot grow memory without bound.
+    """
+
+    def __init__(self, config: RateLimitConfig) -> None:
+        self.config = config
+        self._max_clients = max(1, config.max_clients)
+        self._table: OrderedDict[str, Budget] = OrderedDict()
+
+    def consume(self, key: str, now: float) -> Decision:
+        """Spend one request of ``key``'s budget at replay time ``now`` (see :func:`consume`)."""
+        budget, decision = consume(self._table.pop(key, None), self.config, now)
+        self._table[key] = budget  # now the most recently seen
+        if len(self._table) > self._max_clients:
+            self._table.popitem(last=False)
+        return decision
+
+    def used(self) -> dict[str, int]:
+        """Requests spent in the current window, by client."""
+        return {key: budget.used for key, budget in self._table.items()}
+
+    def clear(self) -> None:
+        self._table.clear()
+
+    def __len__(self) -> int:
+        return len(self._table)
 
 
 def peek(budget: Budget | None, config: RateLimitConfig, now: float) -> Decision:

@@ -34,6 +34,10 @@ from harness.store import TapeReader, find_tapes
 MAX_VIOLATIONS = 10_000
 """Violations kept per server (older ones are counted, not kept), so memory stays bounded."""
 
+SHUTDOWN_GRACE = 0.5
+"""Seconds a handler still running at shutdown (a long-lived socket an emulator did not close)
+gets to finish before it is cancelled; aiohttp's default would keep a stopping server up a minute."""
+
 
 def load_tapes(paths: Sequence[Path | str]) -> LoadedTapes:
     """Read tapes (files or directories) and split their frames by protocol, in time order."""
@@ -225,7 +229,9 @@ class MockServer:
         return {"p50": at(0.5), "p99": at(0.99), "max": round(samples[-1] * 1000, 3), "samples": len(samples)}
 
     async def start(self) -> Self:
-        self._runner = web.AppRunner(self.app, handle_signals=False, access_log=None)
+        self._runner = web.AppRunner(
+            self.app, handle_signals=False, access_log=None, shutdown_timeout=SHUTDOWN_GRACE
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port, reuse_address=True)
         await site.start()

@@ -2,13 +2,16 @@
 
 ``GET /_harness/state``, ``POST /_harness/advance`` (``{"seconds": 1.5}`` or ``?seconds=1.5``),
 ``GET`` / ``DELETE /_harness/violations``, ``POST /_harness/reset``. Answers are JSON; bad input
-gets 400 with ``{"error": ...}``.
+gets 400, a wrong method 405 (with ``Allow``), any other path under the prefix 404, each with
+``{"error": ...}``. Owns only the translation of HTTP to :class:`MockServer` calls.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -18,25 +21,22 @@ if TYPE_CHECKING:
 
 PREFIX = "/_harness"
 
+# A plain decimal: float() alone also takes "1_0", " 2 ", "infinity" and non-ASCII digits.
+_SECONDS = re.compile(r"[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?|\.[0-9]+([eE][+-]?[0-9]+)?")
+
+USAGE = 'give the seconds to advance as a finite number >= 0: ?seconds=1.5 or {"seconds": 1.5}'
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
 
 def setup_control(app: web.Application, server: MockServer) -> None:
     async def state(request: web.Request) -> web.Response:
         return web.json_response(server.state())
 
     async def advance(request: web.Request) -> web.Response:
-        raw: object = request.query.get("seconds")
-        if raw is None and request.can_read_body:
-            try:
-                body = await request.json()
-            except (ValueError, UnicodeDecodeError):
-                return _error('body must be JSON like {"seconds": 1.5}')
-            raw = body.get("seconds") if isinstance(body, dict) else None
-        try:
-            seconds = float(raw)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            return _error('give the seconds to advance: ?seconds=1.5 or {"seconds": 1.5}')
-        if math.isnan(seconds) or math.isinf(seconds) or seconds < 0:
-            return _error(f"seconds must be a finite number >= 0, got {raw!r}")
+        seconds = await _seconds(request)
+        if isinstance(seconds, web.Response):
+            return seconds
         now = await server.advance(seconds)
         return web.json_response({"now": now})
 
@@ -50,11 +50,55 @@ def setup_control(app: web.Application, server: MockServer) -> None:
         await server.reset()
         return web.json_response({"now": server.now()})
 
-    app.router.add_get(f"{PREFIX}/state", state)
-    app.router.add_post(f"{PREFIX}/advance", advance)
-    app.router.add_get(f"{PREFIX}/violations", violations)
-    app.router.add_delete(f"{PREFIX}/violations", clear)
-    app.router.add_post(f"{PREFIX}/reset", reset)
+    handlers: dict[tuple[str, str], Handler] = {
+        ("GET", f"{PREFIX}/state"): state,
+        ("POST", f"{PREFIX}/advance"): advance,
+        ("GET", f"{PREFIX}/violations"): violations,
+        ("DELETE", f"{PREFIX}/violations"): clear,
+        ("POST", f"{PREFIX}/reset"): reset,
+    }
+    endpoints: dict[str, list[str]] = {}
+    for (method, path), handler in handlers.items():
+        app.router.add_route(method, path, handler)
+        endpoints.setdefault(path, []).append(method)
+
+    async def elsewhere(request: web.Request) -> web.Response:
+        """A control path with the wrong method (405), or no control endpoint at all (404)."""
+        allowed = endpoints.get(request.path.rstrip("/"))
+        if allowed is None:
+            listing = ", ".join(f"{' '.join(m)} {p}" for p, m in endpoints.items())
+            return _error(f"no control endpoint {request.path}; there are: {listing}", 404)
+        response = _error(f"{request.method} {request.path} is not allowed; use {' or '.join(allowed)}", 405)
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
+
+    # Registered before the REST catch-all: the prefix is never a tape path.
+    app.router.add_route("*", PREFIX + "{tail:(?s:/.*)?}", elsewhere)
+
+
+async def _seconds(request: web.Request) -> float | web.Response:
+    """The seconds to advance, from the query or a JSON body, or the 400 saying what is wrong."""
+    raw: object = request.query.get("seconds")
+    if raw is None and request.can_read_body:
+        try:
+            body = await request.json()
+        except (ValueError, UnicodeDecodeError):
+            return _error('body must be JSON like {"seconds": 1.5}')
+        raw = body.get("seconds") if isinstance(body, dict) else None
+    if isinstance(raw, str):
+        if not _SECONDS.fullmatch(raw):
+            return _error(f"{USAGE}; got {raw[:40]!r}")
+        raw = float(raw)
+    # bool is an int to Python, not a number of seconds to a client
+    if not isinstance(raw, int | float) or isinstance(raw, bool):
+        return _error(USAGE if raw is None else f"{USAGE}; got {json.dumps(raw)[:40]}")
+    try:
+        seconds = float(raw)
+    except OverflowError:  # a JSON integer of hundreds of digits
+        seconds = math.inf
+    if not math.isfinite(seconds) or seconds < 0:
+        return _error(f"seconds must be a finite number >= 0, got {repr(raw)[:40]}")
+    return seconds
 
 
 def _error(message: str, status: int = 400) -> web.Response:

@@ -10,31 +10,46 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
+import re
+import time
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from multidict import CIMultiDict
 
 from harness.core import ratelimit
+from harness.core.clock import ClockMode
 from harness.core.conditional import not_modified
 from harness.core.etag import compute_etag
-from harness.core.faults import plan
+from harness.core.faults import FaultPlan, plan
 from harness.core.frames import HttpExchange, HttpRequest, HttpResponse
 from harness.core.pumpfun.timeline import (
-    OWN_HEADERS,
+    JSON,
     TRADES_ALL_PREFIX,
     QueryError,
     Timeline,
     encode_json,
     parse_trades_query,
 )
-from harness.core.ratelimit import Budget, RateLimitConfig
+from harness.core.ratelimit import Budgets, RateLimitConfig
+from harness.server.control import PREFIX as CONTROL_PREFIX
 
 if TYPE_CHECKING:
     from harness.server.app import MockServer
 
 NUMERIC_PARAMS = ("limit", "offset", "minimumSize")
 BOOLEAN_PARAMS = ("sync", "includeNsfw", "complete")
+
+NO_FAULT = FaultPlan()
+
+_PLAIN_PATH = re.compile(r"/[A-Za-z0-9._~/-]*")
+
+Headers = list[tuple[str, str]]
+"""Response header lines, in order (aiohttp makes its multidict of them once)."""
+
+MAX_CHECKED = 50_000
+"""Distinct served bodies remembered as validated (by digest); older ones are forgotten, so a client
+paging through ``/trades/all`` with every limit and offset cannot grow memory without bound."""
 
 
 class RestEmulator:
@@ -47,17 +62,32 @@ class RestEmulator:
         self.rate: RateLimitConfig = self.config.rate_limit or ratelimit.calibrate(
             self.timeline.rate_headers, RateLimitConfig()
         )
-        self._budgets: dict[str, Budget] = {}
+        self.budgets = Budgets(self.rate)
         self._rng = random.Random(server.config.seed)
-        self._checked: set[tuple[str, int, bytes]] = set()
+        self._checked: OrderedDict[tuple[str, int, int | bytes], None] = OrderedDict()
+        self._routes: set[web.AbstractResource] = set()
         self._epoch = server.epoch
+        self._loop = server.config.loop
+        self._faults = server.config.faults
         self.requests = 0
         self.by_status: dict[int, int] = {}
 
     # --- Emulator protocol ---------------------------------------------------------------------
 
     def setup(self, app: web.Application) -> None:
-        app.router.add_route("*", "/{tail:.*}", self.handle)
+        # The tape's paths as plain routes: aiohttp finds those by a dict lookup, where the
+        # catch-all is a regular expression tried after every other route (a tenth of the cost of
+        # a REST answer). Paths with other characters, and unrecorded ones, reach the catch-all.
+        taken = {resource.canonical for resource in app.router.resources()}
+        paths = [
+            p
+            for p in self.timeline.paths
+            if _PLAIN_PATH.fullmatch(p) and p not in taken and not p.startswith(CONTROL_PREFIX)
+        ]
+        for path in [*paths, "/{tail:(?s:.*)}"]:
+            resource = app.router.add_route("*", path, self.handle).resource
+            if resource is not None:
+                self._routes.add(resource)
 
     def next_wakeup(self) -> float | None:
         return None  # REST has nothing to push: answers read the clock when asked
@@ -75,7 +105,7 @@ class RestEmulator:
         return None
 
     async def reset(self) -> None:
-        self._budgets.clear()
+        self.budgets.clear()
         self._checked.clear()
         self.requests = 0
         self.by_status.clear()
@@ -90,7 +120,8 @@ class RestEmulator:
                 "limit": self.rate.limit,
                 "window": self.rate.window,
                 "reset_unit": self.rate.reset_unit.value,
-                "clients": {key: b.used for key, b in self._budgets.items()},
+                "max_clients": self.rate.max_clients,
+                "clients": self.budgets.used(),
             },
             "require_auth": self.config.require_auth,
         }
@@ -101,67 +132,71 @@ class RestEmulator:
     # --- requests ------------------------------------------------------------------------------
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        self.server.touch()
+        scheduler = self.server.scheduler
+        scheduler.touch()
         self.requests += 1
-        now = self.server.now()
+        clock = scheduler.clock
+        now = scheduler.now()
+        local = self.timeline.local_time(now, self._loop)
         path = request.path
-        faults = self.server.config.faults
-        fault = plan(faults, path, [self._rng.random() for _ in faults])
+        faults = self._faults
+        fault = plan(faults, path, [self._rng.random() for _ in faults]) if faults else NO_FAULT
         if fault.latency:
+            self.server.counters["faults.latency"] += 1
             await asyncio.sleep(fault.latency)
         if fault.reset:
             self.server.counters["faults.reset"] += 1
             if request.transport is not None:
                 request.transport.abort()
-            raise ConnectionResetError("fault: connection reset")
+            # aiohttp cannot send this on an aborted connection and drops it without a traceback
+            return web.Response(status=500)
 
-        budget_key = _client_key(request)
-        budget, decision = ratelimit.consume(self._budgets.get(budget_key), self.rate, now)
-        self._budgets[budget_key] = budget
-        headers = CIMultiDict(decision.headers(self.rate, self._epoch + now))
+        decision = self.budgets.consume(_client_key(request), now)
+        # Seconds are told in the client's time: at --speed 4 a 60 s window resets in 15 s.
+        real = clock.mode is ClockMode.REAL
+        speed = clock.speed if real else 1.0
+        epoch_now = time.time() if real else self._epoch + now
+        headers = decision.headers(self.rate, epoch_now, speed)
         if self.rate.enabled and not decision.allowed:
-            headers["Retry-After"] = str(decision.retry_after)
+            headers.append(("Retry-After", str(decision.retry_after_at(speed))))
             return self._error(429, "ThrottlerException: Too Many Requests", headers)
         if fault.status is not None:
             self.server.counters["faults.status"] += 1
             return self._error(fault.status, f"fault injected: status {fault.status}", headers)
         if self.config.require_auth and not _bearer(request):
-            headers["WWW-Authenticate"] = "Bearer"
+            headers.append(("WWW-Authenticate", "Bearer"))
             return self._error(401, "Unauthorized: send Authorization: Bearer <token>", headers)
-        if (problem := _check_query(request)) is not None:
-            self._check_served(request, path, 400, b"", headers)  # the client's query is the violation
+        has_query = bool(request.query_string)
+        if has_query and (problem := _check_query(request)) is not None:
+            self._check_served(request, path, 400, b"")  # the client's query is the violation
             return self._error(400, problem.message, headers, parameter=problem.parameter)
 
         if path.startswith(TRADES_ALL_PREFIX) and request.method in ("GET", "HEAD"):
-            return self._trades_all(request, path, headers, now)
-        rep = self.timeline.representation(request.method, path, now)
+            return self._trades_all(request, path, headers, local)
+        query = request.query.items() if has_query else ()
+        rep = self.timeline.representation(request.method, path, local, query)
         if rep is None:
-            allowed = self.timeline.methods(path)
+            allowed = self.timeline.methods(path) or await self._other_routes_methods(request)
             if allowed:
-                headers["Allow"] = ", ".join(allowed)
+                headers.append(("Allow", ", ".join(allowed)))
                 return self._error(405, f"method {request.method} not allowed on {path}", headers)
             return self._not_found(path, headers)
-        for name, value in rep.headers:
-            if name.lower() not in OWN_HEADERS:
-                headers.add(name, value)
-        if "Content-Type" not in headers and rep.body[:1] in (b"{", b"["):
-            headers["Content-Type"] = "application/json; charset=utf-8"
-        etag = rep.etag or (compute_etag(rep.body) if rep.status == 200 else None)
-        return self._answer(request, path, rep.status, rep.body, etag, headers)
+        headers += rep.replayed
+        return self._answer(request, path, rep.status, rep.body, rep.etag, headers, id(rep))
 
     def _trades_all(
-        self, request: web.Request, path: str, headers: CIMultiDict[str], now: float
+        self, request: web.Request, path: str, headers: Headers, now: float
     ) -> web.StreamResponse:
         query = parse_trades_query(request.query)
         if isinstance(query, QueryError):
-            self._check_served(request, path, 400, b"", headers)
+            self._check_served(request, path, 400, b"")
             return self._error(400, query.message, headers, parameter=query.parameter)
         mint = path[len(TRADES_ALL_PREFIX) :]
         if not self.timeline.knows_mint(mint):
             return self._not_found(path, headers)
         body = encode_json(self.timeline.trades(mint, query, now))
         etag = self.timeline.recorded_etag(path, body) or compute_etag(body)
-        headers["Content-Type"] = "application/json; charset=utf-8"
+        headers.append(("Content-Type", JSON))
         return self._answer(request, path, 200, body, etag, headers)
 
     def _answer(
@@ -171,43 +206,65 @@ class RestEmulator:
         status: int,
         body: bytes,
         etag: str | None,
-        headers: CIMultiDict[str],
+        headers: Headers,
+        recorded: int | None = None,
     ) -> web.Response:
+        """``recorded``: the id of the tape's representation served, if it is one (checked once)."""
         if etag is not None:
-            headers["ETag"] = etag
+            headers.append(("ETag", etag))
         conditional = request.method in ("GET", "HEAD") and status == 200
-        if conditional and not_modified(request.headers.get("If-None-Match"), etag):
+        # RFC 9110 5.3: several field lines of a list header are one comma-separated list.
+        lines = request.headers.getall("If-None-Match", ())
+        if_none_match = (lines[0] if len(lines) == 1 else ", ".join(lines)) if lines else None
+        if conditional and not_modified(if_none_match, etag):
             return self._respond(304, b"", headers)
-        self._check_served(request, path, status, body, headers)
-        return self._respond(status, b"" if request.method == "HEAD" else body, headers)
+        self._check_served(request, path, status, body, recorded)
+        return self._respond(status, body, headers)  # aiohttp sends no body to HEAD, but its length
 
-    def _respond(self, status: int, body: bytes, headers: CIMultiDict[str]) -> web.Response:
+    def _respond(self, status: int, body: bytes, headers: Headers) -> web.Response:
         self.by_status[status] = self.by_status.get(status, 0) + 1
         return web.Response(status=status, body=body or None, headers=headers)
 
-    def _error(self, status: int, message: str, headers: CIMultiDict[str], **extra: object) -> web.Response:
+    def _error(self, status: int, message: str, headers: Headers, **extra: object) -> web.Response:
         # CONTRACTS.md 1.5/6.11: a NestJS-style error body, the likely shape for 4xx [inferred].
         reason = _REASONS.get(status, "Error")
         body = {"statusCode": status, "message": message, "error": reason, **extra}
-        headers["Content-Type"] = "application/json; charset=utf-8"
+        headers.append(("Content-Type", JSON))
         return self._respond(status, encode_json(body), headers)
 
-    def _not_found(self, path: str, headers: CIMultiDict[str]) -> web.Response:
+    async def _other_routes_methods(self, request: web.Request) -> list[str]:
+        """Methods the application's other routes (Socket.IO, the Data Stream, control) take on
+        this path: a wrong method there is a 405, not a miss of the tape."""
+        allowed: set[str] = set()
+        for resource in request.app.router.resources():
+            if resource not in self._routes:
+                _, methods = await resource.resolve(request)
+                allowed |= methods
+        return sorted(allowed)
+
+    def _not_found(self, path: str, headers: Headers) -> web.Response:
         closest = self.timeline.closest_paths(path)
         hint = f"; closest recorded: {', '.join(closest)}" if closest else ""
         return self._error(404, f"no recorded path {path}{hint}", headers, closest=closest)
 
     def _check_served(
-        self, request: web.Request, path: str, status: int, body: bytes, headers: CIMultiDict[str]
+        self, request: web.Request, path: str, status: int, body: bytes, recorded: int | None = None
     ) -> None:
         """Validate what is served once per distinct (path, status, body) and each request's query."""
         if not self.server.config.validate:
             return
-        key = (path, status, body)
+        key = (
+            path,
+            status,
+            recorded if recorded is not None else hashlib.blake2b(body, digest_size=16).digest(),
+        )
         fresh = key not in self._checked
         if not fresh and not request.query_string:
             return  # this body was checked already and there is no query to check
-        self._checked.add(key)
+        self._checked[key] = None
+        self._checked.move_to_end(key)
+        if len(self._checked) > MAX_CHECKED:
+            self._checked.popitem(last=False)
         frame = HttpExchange(
             t=self.server.now(),
             conn=f"http:{request.remote}",
@@ -241,7 +298,7 @@ def _client_key(request: web.Request) -> str:
     token = _bearer(request)
     if token:
         # never echo a credential (the key shows in /_harness/state)
-        return "bearer:" + hashlib.sha256(token.encode()).hexdigest()[:12]
+        return "bearer:" + hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()[:12]
     return f"addr:{request.remote}"
 
 

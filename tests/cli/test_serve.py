@@ -94,3 +94,44 @@ def test_unreadable_tape_exit_2(tmp_path: Path) -> None:
     bad.write_text("nope\n")
     out = run_cli("serve", str(bad), "--port", "0")
     assert out.returncode == 2 and f"{bad}:1" in out.stderr
+
+
+def test_no_tape_serves_the_demo_and_stops_promptly_with_stream_clients_connected(tmp_path: Path) -> None:
+    """The main job as the README runs it; SIGINT while a Socket.IO and a Data Stream client are
+    connected (and a malformed request was refused) ends it at once, with one line per problem."""
+    import asyncio
+
+    import socketio
+    import websockets
+
+    ready = tmp_path / "ready.json"
+    proc = _start("--port", "0", "--ready-file", str(ready))
+    try:
+        urls = _wait_for(ready, proc)
+        coin = requests.get(urls["rest"] + "/coins/latest", timeout=5).json()
+        assert coin["name"] == "Moon Cat", "the demo tape's first coin"
+        huge = requests.get(urls["rest"] + "/coins/latest", headers={"X-Big": "a" * 100_000}, timeout=5)
+        assert huge.status_code == 400
+
+        async def connected_clients() -> None:
+            sio = socketio.AsyncClient()
+            await sio.connect(urls["socketio"], auth={"api_key": "pd_test"}, transports=["websocket"])
+            async with websockets.connect(urls["websocket"]) as ws:
+                await ws.recv()
+                await ws.send('{"type":"subscribe","mode":"all"}')
+                await ws.recv()
+                started = time.monotonic()
+                proc.send_signal(signal.SIGINT)
+                await asyncio.to_thread(proc.wait, 10)
+                assert time.monotonic() - started < 4, "shutdown does not wait on open sockets"
+            await sio.disconnect()
+
+        asyncio.run(connected_clients())
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert "harness serve: bad request from 127.0.0.1 answered 400: Got more than 8190 bytes" in err
+    assert "harness serve: 3 tape(s)" in out, "the three demo tapes"

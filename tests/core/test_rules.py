@@ -7,8 +7,9 @@ import pytest
 from harness.core.conditional import not_modified, opaque, parse_if_none_match
 from harness.core.faults import FaultKind, parse_fault, plan
 from harness.core.feed import Feed
-from harness.core.pumpfun.timeline import QueryError, TradesQuery, parse_trades_query
-from harness.core.ratelimit import RateLimitConfig, ResetUnit, calibrate, consume, peek
+from harness.core.frames import HttpExchange, HttpRequest, HttpResponse
+from harness.core.pumpfun.timeline import QueryError, Timeline, TradesQuery, parse_trades_query
+from harness.core.ratelimit import Budgets, RateLimitConfig, ResetUnit, calibrate, consume, peek
 
 
 @pytest.mark.parametrize(
@@ -31,7 +32,7 @@ def test_if_none_match_weak_comparison(header: str | None, etag: str | None, exp
 
 def test_entity_tag_parsing() -> None:
     assert opaque('W/"x-1"') == "x-1" and opaque("x") is None
-    assert parse_if_none_match(' "a" ,W/"b",  "c"') == ["a", "b", "c"]
+    assert parse_if_none_match(' "a" ,W/"b",  "c"') == {"a", "b", "c"}
     assert parse_if_none_match(" * ") is None
 
 
@@ -52,6 +53,27 @@ def test_headers_in_both_reset_units() -> None:
     assert dict(decision.headers(RateLimitConfig(), 1000.0))["x-ratelimit-reset"] == "60"
     epoch = RateLimitConfig(reset_unit=ResetUnit.EPOCH)
     assert dict(decision.headers(epoch, 1_800_000_000.2))["x-ratelimit-reset"] == "1800000061"
+
+
+def test_headers_in_the_clients_time() -> None:
+    # speed 4: replay time runs four times as fast as the client's clock
+    _, decision = consume(None, RateLimitConfig(limit=1, window=60), 0.0)
+    assert dict(decision.headers(RateLimitConfig(), 1000.0, speed=4))["x-ratelimit-reset"] == "15"
+    epoch = RateLimitConfig(reset_unit=ResetUnit.EPOCH)
+    assert dict(decision.headers(epoch, 1000.0, speed=4))["x-ratelimit-reset"] == "1015"
+    assert decision.retry_after_at(4) == 15 and decision.retry_after_at(1000) == 1
+
+
+def test_the_budget_table_forgets_the_least_recently_seen_client_past_its_bound() -> None:
+    budgets = Budgets(RateLimitConfig(limit=1, window=60, max_clients=3))
+    assert budgets.consume("a", 0).allowed and not budgets.consume("a", 1).allowed
+    for key in ("b", "c", "a", "d"):  # "a" seen again, so "b" is the least recent when "d" comes
+        budgets.consume(key, 2)
+    assert sorted(budgets.used()) == ["a", "c", "d"] and len(budgets) == 3
+    assert budgets.consume("b", 3).allowed, "forgotten: a fresh window"
+    for i in range(10_000):
+        budgets.consume(f"flood-{i}", 4)
+    assert len(budgets) == 3
 
 
 def test_calibration_from_recorded_headers() -> None:
@@ -134,6 +156,15 @@ def test_feed_loops_with_growing_times() -> None:
         ({"limit": "-1"}, "limit"),
         ({"offset": "x"}, "offset"),
         ({"minimumSize": "nan"}, "minimumSize"),
+        ({"minimumSize": "inf"}, "minimumSize"),
+        ({"minimumSize": "1e999"}, "minimumSize"),
+        ({"minimumSize": "-0"}, "minimumSize"),
+        ({"minimumSize": " 5"}, "minimumSize"),
+        ({"limit": "1_000"}, "limit"),
+        ({"limit": "\uff11"}, "limit"),  # a fullwidth one: int() takes it
+        ({"limit": "+3"}, "limit"),
+        ({"offset": "9" * 101}, "offset"),
+        ({"limit": "9" * 100, "offset": "007"}, TradesQuery(10**100 - 1, 7)),
     ],
 )
 def test_trades_query(query: dict[str, str], expected: object) -> None:
@@ -142,3 +173,48 @@ def test_trades_query(query: dict[str, str], expected: object) -> None:
         assert isinstance(parsed, QueryError) and parsed.parameter == expected
     else:
         assert parsed == expected
+
+
+def _exchange(t: float, url: str, body: bytes, status: int = 200) -> HttpExchange:
+    return HttpExchange(t, "c", HttpRequest("GET", url), HttpResponse(status, (), body))
+
+
+def test_timeline_shows_the_representation_of_the_exact_recorded_query_first() -> None:
+    timeline = Timeline(
+        [
+            _exchange(0, "/coins?offset=0&limit=2", b"[1,2]"),
+            _exchange(1, "/coins?limit=2&offset=2", b"[3]"),
+        ]
+    )
+    assert timeline.representation("GET", "/coins", 5, [("limit", "2"), ("offset", "0")]).body == b"[1,2]"
+    assert timeline.representation("GET", "/coins", 5, [("offset", "9")]).body == b"[3]", "any query: latest"
+    assert timeline.representation("HEAD", "/coins", 0, []).body == b"[1,2]"
+    assert timeline.representation("POST", "/coins", 5) is None
+
+
+def test_timeline_loops_one_second_after_its_last_exchange() -> None:
+    timeline = Timeline([_exchange(0, "/a", b"1"), _exchange(9, "/a", b"2")])
+    assert [timeline.local_time(t, loop=True) for t in (9.5, 10, 19.5)] == [9.5, 0, 9.5]
+    assert timeline.local_time(19.5, loop=False) == 19.5
+
+
+def test_trades_of_a_mints_first_observation_are_known_from_the_start() -> None:
+    mint = "CxLHsqvjfisgPAGwcZJsTn6nzZXJLxmVYM7v9pump"
+    first = b'[{"signature":"s1","mint":"%s","timestamp":1,"sol_amount":5}]' % mint.encode()
+    later = b'[{"signature":"s2","mint":"%s","timestamp":2,"sol_amount":5}]' % mint.encode()
+    timeline = Timeline(
+        [_exchange(4, f"/trades/all/{mint}", first), _exchange(8, "/trades/latest", later[1:-1])]
+    )
+    assert [t["signature"] for t in timeline.trades(mint, TradesQuery(), 0)] == ["s1"]
+    assert [t["signature"] for t in timeline.trades(mint, TradesQuery(), 8)] == ["s2", "s1"]
+
+
+def test_a_miss_names_the_closest_paths_among_thousands() -> None:
+    mints = [f"{i:04d}".translate(str.maketrans("0", "z")) + "x" * 40 for i in range(5000)]
+    exchanges = [_exchange(0, f"/coins/{m}", b"{}") for m in mints] + [_exchange(0, "/coins/latest", b"{}")]
+    timeline = Timeline(exchanges)
+    assert timeline.closest_paths("/coins/latst")[0] == "/coins/latest"
+    unknown = timeline.closest_paths("/coins/" + "9" * 44)
+    assert len(unknown) == 3 and all(p.startswith("/coins/") and p != "/coins/latest" for p in unknown)
+    assert timeline.closest_paths("/coins/" + "a" * 8000)[0].startswith("/coins/"), "a long path is cut"
+    assert timeline.closest_paths("/zzz") == []

@@ -48,6 +48,14 @@ async def test_advance_state_reset(server: MockServer) -> None:
         ({"json": {"sec": 1}}, "give the seconds"),
         ({"data": b"{nope"}, "body must be JSON"),
         ({"params": {"seconds": "inf"}}, "finite number"),
+        ({"params": {"seconds": "nan"}}, "finite number"),
+        ({"params": {"seconds": "-2"}}, "finite number >= 0"),
+        ({"params": {"seconds": "1_0"}}, "got '1_0'"),
+        ({"params": {"seconds": "ten"}}, "got 'ten'"),
+        ({"json": {"seconds": True}}, "got true"),
+        ({"json": {"seconds": [1]}}, "got [1]"),
+        ({"json": {"seconds": 10**400}}, "finite number >= 0"),
+        ({"json": [1.5]}, "give the seconds"),
     ],
 )
 async def test_bad_advance_is_400(server: MockServer, kwargs: dict[str, object], message: str) -> None:
@@ -70,3 +78,37 @@ async def test_violations_read_and_clear(server: MockServer) -> None:
             assert len(await r.json()) == 1
         async with http.get(f"{server.urls['control']}/violations") as r:
             assert await r.json() == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("GET", "/advance", "POST"),
+        ("DELETE", "/state", "GET"),
+        ("POST", "/violations", "GET, DELETE"),
+        ("GET", "/reset", "POST"),
+    ],
+)
+async def test_a_wrong_method_is_405_with_allow(
+    server: MockServer, method: str, path: str, allow: str
+) -> None:
+    async with aiohttp.ClientSession() as http, http.request(method, server.urls["control"] + path) as r:
+        assert r.status == 405 and r.headers["Allow"] == allow
+        assert method in (await r.json())["error"]
+    assert server.now() == 0, "nothing was done"
+
+
+async def test_an_unknown_control_path_is_404_listing_the_endpoints(server: MockServer) -> None:
+    async with aiohttp.ClientSession() as http, http.get(server.urls["control"] + "/clock") as r:
+        assert r.status == 404
+        error = (await r.json())["error"]
+    assert "/_harness/clock" in error and "POST /_harness/advance" in error
+    assert "x-ratelimit-limit" not in r.headers, "the control API is not the REST emulation"
+
+
+async def test_advance_with_a_numeric_string_body(server: MockServer) -> None:
+    async with aiohttp.ClientSession() as http:
+        async with http.post(f"{server.urls['control']}/advance", json={"seconds": "2.5"}) as r:
+            assert (await r.json()) == {"now": 2.5}
+        async with http.post(f"{server.urls['control']}/advance?seconds=.5") as r:
+            assert (await r.json()) == {"now": 3.0}

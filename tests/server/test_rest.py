@@ -6,20 +6,23 @@ Every test runs the server with the manual clock: replay time moves only by ``se
 from __future__ import annotations
 
 import asyncio
-import itertools
+import logging
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 import requests
 
 from harness.core.faults import parse_fault
-from harness.core.ratelimit import RateLimitConfig
+from harness.core.frames import HttpExchange, HttpRequest, HttpResponse
+from harness.core.ratelimit import RateLimitConfig, ResetUnit
 from harness.server.app import MockServer
 from harness.server.config import PumpfunConfig
-from tests.server.pumpfun_tape import MINT, TRADES
+from harness.store import dump_tape
+from tests.helpers import header
+from tests.server.pumpfun_tape import MINT, TRADES, coin, exchange
 
 
 @pytest.fixture
@@ -31,24 +34,6 @@ async def server(pumpfun_tape_path: Path) -> AsyncIterator[MockServer]:
 async def get(url: str, **headers: str) -> requests.Response:
     """A blocking ``requests`` call, as seed 000's pollers make, off the server's event loop."""
     return await asyncio.to_thread(requests.get, url, headers=headers, timeout=5)
-
-
-async def test_simple_polling_with_deduplication_sees_each_trade_once(server: MockServer) -> None:
-    # Seed 000 "Simple polling": GET /trades/all/{mint}?limit=10&offset=0&minimumSize=0 every 5 s,
-    # de-duplicated by signature.
-    url = f"{server.urls['rest']}/trades/all/{MINT}"
-    seen: list[str] = []
-    for _ in range(7):
-        response = await asyncio.to_thread(
-            requests.get, url, params={"limit": 10, "offset": 0, "minimumSize": 0}, timeout=5
-        )
-        assert response.status_code == 200
-        trades = response.json()
-        assert isinstance(trades, list)
-        seen += [t["signature"] for t in reversed(trades) if t["signature"] not in seen]
-        await server.advance(5)
-    assert seen == [t["signature"] for t in TRADES[: len(seen)]]
-    assert len(seen) == 12, "by t=30 every recorded trade has happened"
 
 
 async def test_trades_all_answers_unrecorded_limits_offsets_and_minimum_size(server: MockServer) -> None:
@@ -68,27 +53,6 @@ async def test_trades_all_only_shows_what_had_happened_at_replay_time(server: Mo
     assert [t["tx_index"] for t in (await get(url)).json()] == [3, 2, 1, 0]
 
 
-async def test_etag_polling_gets_304_until_the_data_changes(server: MockServer) -> None:
-    # Seed 000 "Smart polling with ETag caching".
-    url = f"{server.urls['rest']}/coins/latest"
-    first = await get(url)
-    assert first.status_code == 200 and first.headers["ETag"] == 'W/"c1"'
-    etag = first.headers["ETag"]
-    statuses = []
-    for _ in range(5):  # t = 2, 4, 6, 8, 10
-        await server.advance(2)
-        response = await get(url, **{"If-None-Match": etag})
-        statuses.append(response.status_code)
-        if response.status_code == 200:
-            assert response.json()["name"] == "second"
-            etag = response.headers["ETag"]
-        else:
-            assert response.content == b""
-            assert response.headers["ETag"] == etag
-    assert statuses == [304, 304, 304, 304, 200]
-    assert etag == 'W/"c2"'
-
-
 async def test_if_none_match_follows_rfc_9110(server: MockServer) -> None:
     url = f"{server.urls['rest']}/coins/latest"
     assert (await get(url, **{"If-None-Match": '"c1"'})).status_code == 304, "weak comparison"
@@ -102,31 +66,6 @@ async def test_computed_etag_when_the_tape_has_none(server: MockServer) -> None:
     first = await get(url)
     assert first.headers["ETag"].startswith('W/"')
     assert (await get(url, **{"If-None-Match": first.headers["ETag"]})).status_code == 304
-
-
-async def test_adaptive_polling_sees_activity_exactly_when_it_happened(server: MockServer) -> None:
-    # Seed 000 "Adaptive polling": data != last_data means activity.
-    url = f"{server.urls['rest']}/coins/latest"
-    last, changes = None, []
-    for step in range(25):
-        data = (await get(url)).json()
-        if data != last:
-            changes.append(step)
-        last = data
-        await server.advance(1)
-    assert changes == [0, 10, 20]
-
-
-async def test_several_endpoints_at_once_from_threads(server: MockServer) -> None:
-    # Seed 000 "Multi-endpoint monitoring": one thread per endpoint.
-    base = server.urls["rest"]
-    paths = ["/trades/latest", "/coins/latest", f"/coins/{MINT}", "/sol-price"]
-    responses = await asyncio.gather(*(get(base + p) for p in paths * 3))
-    assert all(r.status_code == 200 for r in responses)
-    assert responses[3].json() == {"solPrice": 244.2}
-    assert isinstance(responses[0].json(), dict), "/trades/latest is one object, not a list"
-    remaining = sorted(int(r.headers["x-ratelimit-remaining"]) for r in responses)
-    assert remaining == list(range(remaining[0], remaining[0] + 12)), "one budget, spent once each"
 
 
 async def test_rate_limit_headers_fall_then_429_then_recovery(pumpfun_tape_path: Path) -> None:
@@ -147,21 +86,28 @@ async def test_rate_limit_headers_fall_then_429_then_recovery(pumpfun_tape_path:
         assert not_modified.headers["x-ratelimit-remaining"] == "2", "304s carry the headers too"
 
 
-async def test_client_honouring_retry_after_never_sees_two_429s_in_a_row(pumpfun_tape_path: Path) -> None:
-    # Seed 000 "Implement exponential backoff": on 429 wait Retry-After (here: advance the clock).
-    config = PumpfunConfig(rate_limit=RateLimitConfig(limit=4, window=5))
-    async with MockServer([pumpfun_tape_path], manual=True, port=0, validate=False, pumpfun=config) as server:
-        url = f"{server.urls['rest']}/trades/latest"
-        statuses = []
-        for _ in range(40):
-            response = await get(url)
-            statuses.append(response.status_code)
-            if response.status_code == 429:
-                await server.advance(float(response.headers["Retry-After"]))
-            else:
-                await server.advance(0.25)
-        assert 429 in statuses, "the budget was exhausted at least once"
-        assert all(not (a == b == 429) for a, b in itertools.pairwise(statuses))
+async def test_the_budget_is_calibrated_from_the_tapes_recorded_headers(tmp_path: Path) -> None:
+    recorded = HttpExchange(
+        0.0,
+        "h",
+        HttpRequest("GET", "/sol-price"),
+        HttpResponse(
+            200,
+            (("x-ratelimit-limit", "3"), ("x-ratelimit-remaining", "2"), ("x-ratelimit-reset", "9.2")),
+            b"{}",
+        ),
+    )
+    tape = dump_tape(tmp_path / "calibrated.jsonl", header(), [recorded])
+    async with MockServer([tape], manual=True, port=0, validate=False) as server:
+        url = f"{server.urls['rest']}/sol-price"
+        answers = [await get(url) for _ in range(4)]
+        assert [r.status_code for r in answers] == [200, 200, 200, 429]
+        assert (
+            answers[0].headers["x-ratelimit-limit"] == "3" and answers[0].headers["x-ratelimit-reset"] == "10"
+        )
+        assert answers[3].headers["Retry-After"] == "10", (
+            "a 10 s window: the largest recorded reset, rounded up"
+        )
 
 
 async def test_budgets_are_per_bearer_token(pumpfun_tape_path: Path) -> None:
@@ -175,8 +121,6 @@ async def test_budgets_are_per_bearer_token(pumpfun_tape_path: Path) -> None:
 
 
 async def test_epoch_reset_unit(pumpfun_tape_path: Path) -> None:
-    from harness.core.ratelimit import ResetUnit
-
     config = PumpfunConfig(rate_limit=RateLimitConfig(limit=5, window=60, reset_unit=ResetUnit.EPOCH))
     async with MockServer([pumpfun_tape_path], manual=True, port=0, validate=False, pumpfun=config) as server:
         reset = int((await get(f"{server.urls['rest']}/sol-price")).headers["x-ratelimit-reset"])
@@ -215,6 +159,13 @@ async def test_wrong_method_is_405_with_allow(server: MockServer) -> None:
         ("offset=-1", "offset"),
         ("minimumSize=abc", "minimumSize"),
         ("limit=1.5", "limit"),
+        # what Python's int() and float() would take, and no HTTP API means by a number
+        ("limit=1_0", "limit"),
+        ("limit=%EF%BC%91", "limit"),  # a fullwidth digit one
+        ("limit=%207", "limit"),
+        ("offset=" + "9" * 101, "offset"),
+        ("minimumSize=inf", "minimumSize"),
+        ("minimumSize=1e400", "minimumSize"),
     ],
 )
 async def test_malformed_query_values_are_400(server: MockServer, query: str, parameter: str) -> None:
@@ -229,17 +180,136 @@ async def test_malformed_query_values_are_400(server: MockServer, query: str, pa
 async def test_head_has_headers_and_no_body(server: MockServer) -> None:
     response = await asyncio.to_thread(requests.head, f"{server.urls['rest']}/coins/latest", timeout=5)
     assert response.status_code == 200 and response.content == b"" and response.headers["ETag"] == 'W/"c1"'
+    assert (
+        response.headers["Content-Length"]
+        == (await get(f"{server.urls['rest']}/coins/latest")).headers["Content-Length"]
+    ), "the length a GET would have"
 
 
-async def test_seeded_faults(pumpfun_tape_path: Path) -> None:
-    faults = (parse_fault("/sol-price:status=503"), parse_fault("/coins/*:reset"))
+async def test_if_none_match_on_several_header_lines_is_one_list(server: MockServer) -> None:
+    # RFC 9110 5.3: a list header sent as several field lines is their comma-joined value.
+    lines = [("If-None-Match", '"other"'), ("If-None-Match", 'W/"c1"')]
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{server.urls['rest']}/coins/latest", headers=lines) as r,
+    ):
+        assert r.status == 304
+
+
+async def test_a_wrong_method_on_the_streams_paths_is_405_not_a_tape_miss(server: MockServer) -> None:
+    base = server.urls["rest"]
+    data_stream = await asyncio.to_thread(requests.post, f"{base}/data-stream", timeout=5)
+    assert data_stream.status_code == 405 and "GET" in data_stream.headers["Allow"]
+    socket_io = await asyncio.to_thread(requests.put, f"{base}/socket.io/", timeout=5)
+    assert socket_io.status_code == 405 and "POST" in socket_io.headers["Allow"]
+
+
+async def test_trades_of_the_first_observation_show_before_it(tmp_path: Path) -> None:
+    # A tape whose first /trades/all poll came at t = 5: those trades had happened before the
+    # recording started, as the earliest representation of any resource shows before it.
+    late = [
+        exchange(5.0, f"/trades/all/{MINT}?limit=5", TRADES[1::-1]),
+        exchange(9.0, f"/trades/all/{MINT}", TRADES[2::-1]),
+    ]
+    tape = dump_tape(tmp_path / "late.jsonl", header(), late)
+    async with MockServer([tape], manual=True, port=0) as server:
+        url = f"{server.urls['rest']}/trades/all/{MINT}"
+        assert [t["tx_index"] for t in (await get(url)).json()] == [1, 0]
+        await server.advance(9)
+        assert [t["tx_index"] for t in (await get(url)).json()] == [2, 1, 0]
+
+
+async def test_a_recorded_query_is_answered_with_its_own_recording(tmp_path: Path) -> None:
+    # /coins?offset=0 and /coins?offset=2 are different lists; an unrecorded query gets the path's latest.
+    pages = [
+        exchange(0.0, "/coins?limit=2&offset=0", [coin("a", 1.0), coin("b", 2.0)]),
+        exchange(0.5, "/coins?offset=2&limit=2", [coin("c", 3.0)]),
+    ]
+    tape = dump_tape(tmp_path / "pages.jsonl", header(), pages)
+    async with MockServer([tape], manual=True, port=0, validate=False) as server:
+        await server.advance(1)
+        base = f"{server.urls['rest']}/coins"
+        assert [c["name"] for c in (await get(f"{base}?offset=0&limit=2")).json()] == ["a", "b"]
+        assert [c["name"] for c in (await get(f"{base}?limit=2&offset=2")).json()] == ["c"], "in any order"
+        assert [c["name"] for c in (await get(f"{base}?offset=4")).json()] == ["c"]
+
+
+async def test_a_recorded_path_with_percent_escapes_is_found(tmp_path: Path) -> None:
+    tape = dump_tape(
+        tmp_path / "q.jsonl", header(), [exchange(0.0, "/coins/search/moon%20cat", [coin("a", 1.0)])]
+    )
+    async with MockServer([tape], manual=True, port=0, validate=False) as server:
+        found = await get(f"{server.urls['rest']}/coins/search/moon%20cat")
+        assert found.status_code == 200 and found.json()[0]["name"] == "a"
+
+
+async def test_loop_restarts_the_rest_timeline(pumpfun_tape_path: Path) -> None:
+    # The tape's last exchange is at t = 27.5: with --loop the timeline restarts at 28.5.
+    async with MockServer([pumpfun_tape_path], manual=True, port=0, loop=True, validate=False) as server:
+        url = f"{server.urls['rest']}/coins/latest"
+        await server.advance(28)
+        assert (await get(url)).json()["name"] == "third"
+        await server.advance(0.5)
+        assert (await get(url)).json()["name"] == "first", "the second pass begins"
+        await server.advance(10)
+        assert (await get(url)).json()["name"] == "second"
+        trades = (await get(f"{server.urls['rest']}/trades/all/{MINT}")).json()
+        assert [t["tx_index"] for t in trades] == [4, 3, 2, 1, 0]
+
+
+async def test_retry_after_and_reset_are_told_in_the_clients_time(pumpfun_tape_path: Path) -> None:
+    # Real time at --speed 4: a 60 s replay window resets in 15 s of the client's clock, so a
+    # client waiting Retry-After (or reading x-ratelimit-reset) waits just long enough.
+    config = PumpfunConfig(rate_limit=RateLimitConfig(limit=1, window=60))
+    async with MockServer([pumpfun_tape_path], speed=4, port=0, validate=False, pumpfun=config) as server:
+        url = f"{server.urls['rest']}/sol-price"
+        assert (await get(url)).headers["x-ratelimit-reset"] == "15"
+        limited = await get(url)
+        assert limited.status_code == 429
+        assert limited.headers["Retry-After"] == "15" and limited.headers["x-ratelimit-reset"] == "15"
+    epoch = PumpfunConfig(rate_limit=RateLimitConfig(limit=1, window=60, reset_unit=ResetUnit.EPOCH))
+    async with MockServer([pumpfun_tape_path], speed=4, port=0, validate=False, pumpfun=epoch) as server:
+        before = time.time()
+        reset = int((await get(f"{server.urls['rest']}/sol-price")).headers["x-ratelimit-reset"])
+        assert before + 14 <= reset <= time.time() + 16, "epoch seconds of the host's clock in real time"
+
+
+async def test_a_flood_of_distinct_tokens_keeps_the_budget_table_bounded(pumpfun_tape_path: Path) -> None:
+    config = PumpfunConfig(rate_limit=RateLimitConfig(limit=1, window=60, max_clients=100))
+    async with MockServer([pumpfun_tape_path], manual=True, port=0, validate=False, pumpfun=config) as server:
+        url = f"{server.urls['rest']}/sol-price"
+        async with aiohttp.ClientSession() as http:
+
+            async def spend(token: str) -> int:
+                async with http.get(url, headers={"Authorization": f"Bearer {token}"}) as r:
+                    return r.status
+
+            assert await spend("first") == 200 and await spend("first") == 429
+            for batch in range(10):
+                statuses = await asyncio.gather(*(spend(f"t{batch}-{i}") for i in range(200)))
+                assert set(statuses) == {200}
+            clients = server.state()["apis"]["pumpfun"]["rate_limit"]["clients"]
+            assert len(clients) == 100, "2000 tokens, 100 budgets kept"
+            assert await spend("first") == 200, "the least recently seen client was forgotten: a fresh window"
+
+
+async def test_seeded_faults(pumpfun_tape_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    faults = (
+        parse_fault("/sol-price:status=503"),
+        parse_fault("/coins/*:reset"),
+        parse_fault("/trades/latest:latency=50ms"),
+    )
     async with MockServer([pumpfun_tape_path], manual=True, port=0, validate=False, faults=faults) as server:
         failed = await get(f"{server.urls['rest']}/sol-price")
         assert failed.status_code == 503 and failed.json()["statusCode"] == 503
         with pytest.raises(requests.ConnectionError):
             await get(f"{server.urls['rest']}/coins/latest")
-        assert (await get(f"{server.urls['rest']}/trades/latest")).status_code == 200, "others unaffected"
-        assert server.state()["counters"] == {"faults.status": 1, "faults.reset": 1}
+        started = time.monotonic()
+        assert (await get(f"{server.urls['rest']}/trades/latest")).status_code == 200
+        assert time.monotonic() - started >= 0.05, "answered, after the added latency"
+        assert (await get(f"{server.urls['rest']}/trades/all/{MINT}")).status_code == 200, "others unaffected"
+        assert server.state()["counters"] == {"faults.status": 1, "faults.reset": 1, "faults.latency": 1}
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], "a reset fault is no server error"
 
 
 async def test_faults_with_probability_are_reproducible_from_the_seed(pumpfun_tape_path: Path) -> None:
@@ -255,20 +325,6 @@ async def test_faults_with_probability_are_reproducible_from_the_seed(pumpfun_ta
     assert set(first) == {200, 500}
 
 
-async def test_aiohttp_client_etag_poller(server: MockServer) -> None:
-    async with aiohttp.ClientSession() as session:
-        url = f"{server.urls['rest']}/coins/latest"
-        async with session.get(url) as response:
-            assert response.status == 200
-            etag = response.headers["ETag"]
-            data: Any = await response.json()
-        assert data["name"] == "first"
-        await server.advance(20)
-        async with session.get(url, headers={"If-None-Match": etag}) as response:
-            assert response.status == 200
-            assert (await response.json())["name"] == "third"
-
-
 async def test_reset_restores_clock_and_budgets(server: MockServer) -> None:
     await get(f"{server.urls['rest']}/sol-price")
     await server.advance(25)
@@ -279,10 +335,6 @@ async def test_reset_restores_clock_and_budgets(server: MockServer) -> None:
 
 
 async def test_served_and_client_violations_are_collected(tmp_path: Path) -> None:
-    from harness.core.frames import HttpExchange, HttpRequest, HttpResponse
-    from harness.store import dump_tape
-    from tests.helpers import header
-
     bad_coin = (
         b'{"mint": "CxLHsqvjfisgPAGwcZJsTn6nzZXJLxmVYM7v9pump", "name": "x", "created_timestamp": 1779812627}'
     )

@@ -17,10 +17,12 @@ import bisect
 import difflib
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
+from harness.core.etag import compute_etag
 from harness.core.frames import Frame, Headers, HttpExchange
 
 TRADES_ALL_PREFIX = "/trades/all/"
@@ -44,8 +46,23 @@ OWN_HEADERS = frozenset(
     }
 )
 
+JSON = "application/json; charset=utf-8"
+"""``Content-Type`` of JSON the emulator sends (Express's)."""
+
 DEFAULT_TRADES_LIMIT = 50
 """``limit`` when a ``/trades/all`` request has none (undocumented; the OpenAPI dump marks it required)."""
+
+LOOP_GAP = 1.0
+"""With ``--loop``: replay seconds between the last exchange and the timeline's restart."""
+
+MAX_HINT_GROUP = 64
+"""A 404 compares the path with the recorded paths of a shape only when there are at most this many."""
+
+MAX_HINT_PATH = 200
+"""Characters of a missed path compared with the recorded ones."""
+
+MAX_DIGITS = 100
+"""Longer numeric query values are refused (400) rather than parsed (the answer would be the same)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +70,21 @@ class Representation:
     t: float
     status: int
     headers: Headers
+    """As recorded."""
     body: bytes
     etag: str | None
-    """The recorded ETag, verbatim (``W/`` kept); None when the tape has none."""
+    """The recorded ETag, verbatim (``W/`` kept); computed as Express does for a 200 the tape has
+    none for; else None."""
+    replayed: Headers = ()
+    """The recorded headers the emulator sends again (not :data:`OWN_HEADERS`), with a JSON
+    ``Content-Type`` where the tape has none and the body is JSON."""
+
+
+def replayed_headers(headers: Headers, body: bytes) -> Headers:
+    kept = tuple((name, value) for name, value in headers if name.lower() not in OWN_HEADERS)
+    if body[:1] in (b"{", b"[") and not any(name.lower() == "content-type" for name, _ in kept):
+        kept += (("Content-Type", JSON),)
+    return kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,20 +103,32 @@ class TradesQuery:
     """Minimum ``sol_amount`` in lamports [inferred: CONTRACTS.md 6.12 leaves the unit open]."""
 
 
+Query = tuple[tuple[str, str], ...]
+
+
+def _query_key(pairs: Iterable[tuple[str, str]]) -> Query:
+    return tuple(sorted(pairs))
+
+
 def split_target(url: str) -> tuple[str, list[tuple[str, str]]]:
-    """Path and query pairs of a request target (a path or an absolute URL)."""
+    """Path and query pairs of a request target (a path or an absolute URL), percent-decoded
+    as a server sees them (``/coins/a%20b`` is asked for as ``/coins/a b``)."""
     parts = urlsplit(url)
-    return parts.path or "/", parse_qsl(parts.query, keep_blank_values=True)
+    return unquote(parts.path) or "/", parse_qsl(parts.query, keep_blank_values=True)
+
+
+# The query.trades_all schema's patterns: plain ASCII decimals. Python's int() and float() also take
+# "1_0", " 7 ", "１" (fullwidth), "inf" and "infinity", which no HTTP API means by a number.
+_INTEGER = re.compile(r"[0-9]+")
+_NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 
 
 def _non_negative_int(name: str, raw: str) -> int | QueryError:
-    try:
-        value = int(raw)
-    except ValueError:
-        return QueryError(name, f"{name} must be a non-negative integer, got {raw!r}")
-    if value < 0:
-        return QueryError(name, f"{name} must be a non-negative integer, got {raw!r}")
-    return value
+    if not _INTEGER.fullmatch(raw):
+        return QueryError(name, f"{name} must be a non-negative integer, got {raw[:40]!r}")
+    if len(raw) > MAX_DIGITS:
+        return QueryError(name, f"{name} is out of range (more than {MAX_DIGITS} digits)")
+    return int(raw)
 
 
 def parse_trades_query(query: Mapping[str, str]) -> TradesQuery | QueryError:
@@ -101,12 +142,11 @@ def parse_trades_query(query: Mapping[str, str]) -> TradesQuery | QueryError:
     minimum = 0.0
     if "minimumSize" in query:
         raw = query["minimumSize"]
-        try:
-            minimum = float(raw)
-        except ValueError:
-            return QueryError("minimumSize", f"minimumSize must be a number, got {raw!r}")
-        if math.isnan(minimum) or minimum < 0:
-            return QueryError("minimumSize", f"minimumSize must be a number >= 0, got {raw!r}")
+        if not _NUMBER.fullmatch(raw):
+            return QueryError("minimumSize", f"minimumSize must be a number >= 0, got {raw[:40]!r}")
+        minimum = float(raw) if len(raw) <= MAX_DIGITS else math.inf
+        if not math.isfinite(minimum):
+            return QueryError("minimumSize", "minimumSize is out of range (not a finite number)")
     return TradesQuery(limit, offset, minimum)
 
 
@@ -150,18 +190,30 @@ class Timeline:
 
     def __init__(self, frames: Iterable[Frame]) -> None:
         self._resources: dict[tuple[str, str], _Resource] = {}
+        self._by_query: dict[tuple[str, str, Query], _Resource] = {}
         self._trades: dict[str, dict[str, tuple[float, dict[str, object]]]] = {}
         self._etag_of_body: dict[tuple[str, bytes], str] = {}
         self._mints: set[str] = set()
+        self._first_trades: dict[str, float] = {}
         self.exchanges = 0
+        self.duration = 0.0
+        """Replay time of the last recorded exchange."""
         self.rate_headers: list[tuple[str | None, str | None, str | None]] = []
         for frame in frames:
             if isinstance(frame, HttpExchange):
                 self._add(frame)
+        for mint, known in self._trades.items():
+            self._first_trades[mint] = min(first_seen for first_seen, _ in known.values())
+        self.paths = sorted({path for _, path in self._resources})
+        """Every recorded path (without its query), sorted."""
+        self._shapes: dict[str, list[str]] = {}
+        for path in self.paths:
+            self._shapes.setdefault(_shape(path), []).append(path)
 
     def _add(self, ex: HttpExchange) -> None:
         self.exchanges += 1
-        path, _ = split_target(ex.request.url)
+        self.duration = max(self.duration, ex.t)
+        path, query = split_target(ex.request.url)
         resp = ex.response
         self.rate_headers.append(
             (
@@ -173,10 +225,15 @@ class Timeline:
         if resp.status in (304, 429):
             return  # 304 confirms what was there; 429 is the recorder's budget, not the data's
         t = ex.t  # the time the request was sent: what a client asking then was shown
-        rep = Representation(t, resp.status, resp.headers, resp.body, resp.header("etag"))
-        self._resources.setdefault((ex.request.method.upper(), path), _Resource()).add(rep)
-        if rep.etag is not None:
-            self._etag_of_body[(path, resp.body)] = rep.etag
+        recorded = resp.header("etag")
+        etag = recorded or (compute_etag(resp.body) if resp.status == 200 else None)
+        replayed = replayed_headers(resp.headers, resp.body)
+        rep = Representation(t, resp.status, resp.headers, resp.body, etag, replayed)
+        method = ex.request.method.upper()
+        self._resources.setdefault((method, path), _Resource()).add(rep)
+        self._by_query.setdefault((method, path, _query_key(query)), _Resource()).add(rep)
+        if recorded is not None:
+            self._etag_of_body[(path, resp.body)] = recorded
         if resp.status != 200:
             return
         if path.startswith(TRADES_ALL_PREFIX):
@@ -205,18 +262,27 @@ class Timeline:
 
     # --- queries -------------------------------------------------------------------------------
 
-    @property
-    def paths(self) -> list[str]:
-        return sorted({path for _, path in self._resources})
-
     def methods(self, path: str) -> list[str]:
         return sorted(method for method, p in self._resources if p == path)
 
-    def representation(self, method: str, path: str, now: float) -> Representation | None:
-        resource = self._resources.get((method.upper(), path))
-        if resource is None and method.upper() == "HEAD":
-            resource = self._resources.get(("GET", path))
+    def representation(
+        self, method: str, path: str, now: float, query: Iterable[tuple[str, str]] = ()
+    ) -> Representation | None:
+        """What ``method path?query`` showed at ``now``: the recordings of that exact query (in
+        any order) when the tape has some, else those of the path with any query."""
+        method = method.upper()
+        key = _query_key(query) if query else ()
+        resource = self._by_query.get((method, path, key)) or self._resources.get((method, path))
+        if resource is None and method == "HEAD":
+            return self.representation("GET", path, now, query)
         return None if resource is None else resource.at(now)
+
+    def local_time(self, now: float, loop: bool) -> float:
+        """Replay time within the tape: with ``loop`` the timeline restarts one second after its
+        last exchange (as the streams' feeds do), else ``now``."""
+        if not loop:
+            return now
+        return now % max(self.duration + LOOP_GAP, 1e-3)
 
     def knows_mint(self, mint: str) -> bool:
         return mint in self._mints
@@ -225,7 +291,12 @@ class Timeline:
         return self._etag_of_body.get((path, body))
 
     def trades(self, mint: str, query: TradesQuery, now: float) -> list[dict[str, object]]:
-        """Trades of ``mint`` known at ``now``, newest first, filtered and paged."""
+        """Trades of ``mint`` known at ``now``, newest first, filtered and paged.
+
+        Before the mint's first observation the trades of that observation show (they had
+        happened before the recording started), as a resource shows its earliest representation.
+        """
+        now = max(now, self._first_trades.get(mint, now))
         known = [
             trade
             for first_seen, trade in self._trades.get(mint, {}).values()
@@ -235,13 +306,32 @@ class Timeline:
         return known[query.offset : query.offset + query.limit]
 
     def closest_paths(self, path: str, n: int = 3) -> list[str]:
-        paths = self.paths
-        close = difflib.get_close_matches(path, paths, n=n, cutoff=0.3)
-        if close:
-            return close
-        # Same first segment (e.g. /coins/<other mint>) is the next best hint.
-        head = path.strip("/").split("/")[0]
-        return [p for p in paths if p.strip("/").split("/")[0] == head][:n]
+        """Up to ``n`` recorded paths closest to ``path``, in bounded time however many the tape
+        holds (a miss must not stall the server): the closest path shapes (base58 keys as
+        ``{key}``), then the closest recorded paths of each shape."""
+        path = path[:MAX_HINT_PATH]
+        close = difflib.get_close_matches(_shape(path), self._shapes, n=n, cutoff=0.3)
+        if not close:
+            # Same first segment (e.g. /coins/<other mint>) is the next best hint.
+            head = path.strip("/").split("/")[0]
+            close = [s for s in self._shapes if s.strip("/").split("/")[0] == head][:n]
+        found: list[str] = []
+        for shape in close:
+            group = self._shapes[shape]
+            if len(group) > 1 and len(group) <= MAX_HINT_GROUP:
+                group = difflib.get_close_matches(path, group, n=n, cutoff=0.0)
+            found += group[: n - len(found)]
+            if len(found) >= n:
+                break
+        return found
+
+
+_KEY = re.compile(r"[1-9A-HJ-NP-Za-km-z]{32,88}")
+
+
+def _shape(path: str) -> str:
+    """A path with its base58 keys (mints, signatures) as ``{key}``."""
+    return "/".join("{key}" if _KEY.fullmatch(part) else part for part in path.split("/"))
 
 
 def _sol_amount(trade: Mapping[str, object]) -> float:
