@@ -53,6 +53,7 @@ ACK_REQUESTED: contextvars.ContextVar[bool] = contextvars.ContextVar("ack_reques
 SERVER_EVENTS = ("trade", "token_update", "new_token", "migration", "sol_price", "ohlcv")
 BILLING_ERROR = {"error": "insufficient_balance", "message": "wallet balance is exhausted; top up to resume"}
 """The ``billing_error`` payload (undocumented, CONTRACTS.md 6.8: a choice)."""
+UNAVAILABLE_MESSAGE = "transient backend error; safe to retry"
 
 
 class _Server(socketio.AsyncServer):  # type: ignore[misc]
@@ -247,7 +248,12 @@ class PumpdataEmulator:
             if item is not None:
                 item.checked = True
             self.server.check_frame(SioEvent(self.server.now(), "feed", S2C, event, (payload,)), conn="feed")
-        await self.sio.emit(event, payload, room=room_name)
+        if self.server.fuzz.armed(self.name):
+            await self.server.fuzz.deliver(
+                self.name, [(sid, json.dumps([event, payload])) for sid in members], self
+            )
+        else:
+            await self.sio.emit(event, payload, room=room_name)
         self.counters["events_sent"] += len(members)
         if self.config.billing_error_after is not None:
             for sid in list(members):
@@ -293,6 +299,22 @@ class PumpdataEmulator:
     async def close(self) -> None:
         for sid in list(self.subs):
             await self.sio.disconnect(sid)
+
+    # --- fuzzing (harness.server.fuzz.StreamPort): text is an emission ``[event, payload]`` ------
+
+    async def fuzz_send(self, key: Any, text: str) -> None:
+        # As a raw Socket.IO EVENT packet ("2" + JSON array, namespace "/"), byte for byte: a
+        # fault may have cut it or padded it.
+        eio_sid = self.sio.manager.eio_sid_from_sid(key, "/")
+        if eio_sid is not None:
+            await self.sio.eio.send(eio_sid, "2" + text)
+
+    async def fuzz_end(self, key: Any, code: int) -> None:
+        await self.sio.disconnect(key)
+
+    def fuzz_error(self, key: Any) -> str:
+        # CONTRACTS.md 2.3: "unavailable" is transient and safe to retry
+        return json.dumps(["subscription_error", Failure(Code.UNAVAILABLE, UNAVAILABLE_MESSAGE).payload()])
 
     # --- handlers ------------------------------------------------------------------------------
 
@@ -375,7 +397,7 @@ class PumpdataEmulator:
         if isinstance(pool, Failure):
             return pool
         if self.config.unavailable_rate and joining and self._rng.random() < self.config.unavailable_rate:
-            return Failure(Code.UNAVAILABLE, "transient backend error; safe to retry")
+            return Failure(Code.UNAVAILABLE, UNAVAILABLE_MESSAGE)
         if limit is not None:
             now_ms = int((self._epoch + self.server.now()) * 1000)
             book = self.books.get(pool, CandleBook())
