@@ -141,7 +141,9 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(_serve(args, config))
 
 
-async def _serve(args: argparse.Namespace, config: Any) -> int:
+async def _serve(args: argparse.Namespace, config: Any, prepare: Any = None) -> int:
+    """Serve until SIGINT or SIGTERM. ``prepare(server)`` runs before the server listens, and
+    what it returns (if anything) is called with the server after it shut down."""
     import asyncio
     import signal
 
@@ -149,6 +151,7 @@ async def _serve(args: argparse.Namespace, config: Any) -> int:
     from harness.server.app import MockServer
 
     server = MockServer(args.tapes or None, config=config)
+    finish = prepare(server) if prepare is not None else None
     try:
         await server.start()
     except OSError as exc:
@@ -165,7 +168,7 @@ async def _serve(args: argparse.Namespace, config: Any) -> int:
     tapes = server.tapes
     clock = "manual" if config.manual else f"speed {config.speed_text}"
     print(
-        f"harness serve: {len(tapes.paths)} tape(s), {len(tapes.http)} http / {len(tapes.ws)} ws / "
+        f"harness {args.command}: {len(tapes.paths)} tape(s), {len(tapes.http)} http / {len(tapes.ws)} ws / "
         f"{len(tapes.sio)} sio frames, clock {clock}{', loop' if config.loop else ''}",
         flush=True,
     )
@@ -178,6 +181,8 @@ async def _serve(args: argparse.Namespace, config: Any) -> int:
     try:
         await stop.wait()
     finally:
-        print("harness serve: shutting down", file=sys.stderr, flush=True)
+        print(f"harness {args.command}: shutting down", file=sys.stderr, flush=True)
         await server.close()
+        if finish is not None:
+            finish(server)
     return 0

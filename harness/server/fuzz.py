@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import math
 from collections import Counter
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
@@ -77,6 +78,9 @@ class Fuzzer:
         """Every fault applied so far, with the replay time it was applied at."""
         self._held: dict[tuple[str, Hashable], str] = {}
         self._storm: dict[str, int] = {}
+        self._drop_pending()
+
+    def _drop_pending(self) -> None:
         for _, _, action in self._pending:
             if isinstance(action, _Wake):
                 action.cancel()
@@ -188,7 +192,7 @@ class Fuzzer:
         }
 
     async def close(self) -> None:
-        self._forget()
+        self._drop_pending()
 
 
 class _Send:
@@ -213,3 +217,28 @@ class _Wake:
 
     def cancel(self) -> None:
         self.future.cancel()
+
+
+MIN_REQUESTS = 100
+"""REST requests a drawn schedule covers at least (a client polls as long as it likes)."""
+
+
+def ordinal_counts(server: MockServer) -> dict[str, int]:
+    """How many ordinals of each API a schedule drawn for ``server``'s tapes should cover: the
+    corto events, the PumpData events plus a candle emission per trade (at most one a second per
+    pool, so this is an upper bound), and the recorded REST requests (at least
+    :data:`MIN_REQUESTS`)."""
+    from harness.server.corto import CortoEmulator
+    from harness.server.pumpdata import PumpdataEmulator
+    from harness.server.rest import RestEmulator
+
+    counts: dict[str, int] = {}
+    for emulator in server.emulators:
+        if isinstance(emulator, CortoEmulator):
+            counts[emulator.name] = len(emulator.feed)
+        elif isinstance(emulator, PumpdataEmulator):
+            trades = sum(1 for _, item in emulator.feed.items_until(math.inf) if item.name == "trade")
+            counts[emulator.name] = len(emulator.feed) + trades
+        elif isinstance(emulator, RestEmulator):
+            counts[emulator.name] = max(MIN_REQUESTS, emulator.timeline.exchanges)
+    return counts
