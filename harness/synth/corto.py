@@ -74,7 +74,7 @@ def _ui(raw: int, unit: int) -> float:
     return raw / unit
 
 
-def _create(launch: Launch, rng: random.Random) -> dict[str, Any]:
+def create_event(launch: Launch, rng: random.Random) -> dict[str, Any]:
     tok = launch.token
     buy = launch.initial_buy
     program = FAMILIES[tok.family][1]
@@ -193,7 +193,7 @@ def _create(launch: Launch, rng: random.Random) -> dict[str, Any]:
     return event
 
 
-def _trade(trade: Trade) -> dict[str, Any]:
+def trade_event(trade: Trade) -> dict[str, Any]:
     tok = trade.token
     logs_only = tok.family == "pump-fun"
     return {
@@ -226,7 +226,7 @@ def _trade(trade: Trade) -> dict[str, Any]:
     }
 
 
-def _migration(mig: Migration) -> list[tuple[float, dict[str, Any]]]:
+def migration_events(mig: Migration) -> list[tuple[float, dict[str, Any]]]:
     tok = mig.token
     target, _, _ = FAMILIES[tok.family]
     program = TARGET_PROGRAMS[target]
@@ -341,11 +341,11 @@ def project(market: Market) -> list[Frame]:
         if event.t < 0.6:
             continue
         if isinstance(event, Launch):
-            events.append((event.t, _create(event, rng)))
+            events.append((event.t, create_event(event, rng)))
         elif isinstance(event, Trade):
-            events.append((event.t, _trade(event)))
+            events.append((event.t, trade_event(event)))
         elif isinstance(event, Migration):
-            events.extend(_migration(event))
+            events.extend(migration_events(event))
     events.sort(key=lambda pair: pair[0])
     for t, msg in events:
         text(t + 0.003, S2C, msg)
