@@ -17,5 +17,6 @@ Family names are those ``harness validate --list`` prints.
 
 from harness.strategies.families import messages
 from harness.strategies.frames import frames
+from harness.strategies.mutations import NearValid, near_valid
 
-__all__ = ["frames", "messages"]
+__all__ = ["NearValid", "frames", "messages", "near_valid"]

@@ -85,7 +85,7 @@ def scenes(draw: st.DrawFn, pool: str | None = None) -> Scene:
     market, launch = draw(launches(pool))
     token = launch.token
     t = launch.t
-    raised = draw(st.integers(0, GRADUATION_REAL_SOL - LAMPORTS))
+    raised = draw(st.integers(0, GRADUATION_REAL_SOL - token.real_sol - LAMPORTS))  # room for a buy
     if raised:
         t += draw(st.integers(1, 600))
         swap(market, token, t, is_buy=True, sol=raised, wallet=draw(st.sampled_from(market.wallets)))
