@@ -17,7 +17,8 @@ Family names are those ``harness validate --list`` prints.
 
 from harness.strategies.families import messages
 from harness.strategies.faults import fault_plans
+from harness.strategies.feeds import Feed, feeds
 from harness.strategies.frames import frames
 from harness.strategies.mutations import NearValid, near_valid
 
-__all__ = ["NearValid", "fault_plans", "frames", "messages", "near_valid"]
+__all__ = ["Feed", "NearValid", "fault_plans", "feeds", "frames", "messages", "near_valid"]

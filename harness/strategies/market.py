@@ -55,11 +55,16 @@ def launches(draw: st.DrawFn, pool: str | None = None) -> tuple[Market, Launch]:
     """A token launched on ``pool`` (a launchpad's event pool; drawn when None), with or without
     the creator's initial buy."""
     market = Market(draw(st.integers(0, 2**32 - 1)), 0.0)
+    return market, draw(launched(market, draw(replay_times()), pool))
+
+
+@st.composite
+def launched(draw: st.DrawFn, market: Market, t: float, pool: str | None = None) -> Launch:
+    """A token launched in ``market`` at ``t`` (added to its tokens, not to its events)."""
     rng = market.rng
     family = pool or draw(st.sampled_from(LAUNCHPADS))
     name = draw(st.sampled_from(NAMES)) + draw(st.sampled_from(["", " 2", " Inu", " AI"]))
     symbol = draw(st.sampled_from(["", "⎊"])) or "".join(w[0] for w in name.split()).upper()
-    t = draw(replay_times())
     cid = key(rng)
     token = Token(
         mint=draw(mints(family)),
@@ -76,7 +81,7 @@ def launches(draw: st.DrawFn, pool: str | None = None) -> tuple[Market, Launch]:
     market.tokens.append(token)
     buy = draw(st.none() | st.integers(LAMPORTS // 100, 5 * LAMPORTS))
     initial = None if buy is None else swap(market, token, t, is_buy=True, sol=buy, wallet=token.creator)
-    return market, Launch(t, token, initial.signature if initial else signature(rng), initial)
+    return Launch(t, token, initial.signature if initial else signature(rng), initial)
 
 
 @st.composite
