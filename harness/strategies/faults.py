@@ -67,7 +67,7 @@ def faults(api: str, kinds: Iterable[FuzzKind], messages: int) -> st.SearchStrat
 def fault_plans(
     apis: str | Iterable[str] = ("corto", "pumpdata", "pumpfun"),
     *,
-    kinds: Iterable[FuzzKind] | None = None,
+    kinds: Iterable[FuzzKind | str] | None = None,
     messages: int = 50,
     max_faults: int = 5,
     min_faults: int = 0,
@@ -83,7 +83,7 @@ def fault_plans(
     True
     """
     names = [apis] if isinstance(apis, str) else list(apis)
-    wanted = list(FuzzKind) if kinds is None else list(kinds)
+    wanted = list(FuzzKind) if kinds is None else [FuzzKind(kind) for kind in kinds]
     unknown = [name for name in names if name not in API_KINDS]
     if unknown or not names:
         raise ValueError(f"unknown api {unknown[0] if unknown else ''!r} (known: {', '.join(API_KINDS)})")
