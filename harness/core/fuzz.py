@@ -87,7 +87,7 @@ class ScheduledFault:
     value: float = 0.0
 
     def __str__(self) -> str:
-        number = int(self.value) if self.value.is_integer() else self.value
+        number = int(self.value) if float(self.value).is_integer() else self.value
         value = f"={number}" if self.value else ""
         return f"{self.api}#{self.index}:{self.kind.value}{value}"
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,22 +15,14 @@ import websocket
 
 from harness.cli.main import main
 from harness.core.fuzz import FuzzKind, FuzzPlan
-from tests.cli.test_serve import _wait_for
+from tests.cli.test_serve import _start, _wait_for
 from tests.helpers import ROOT
 
 DEMO = ROOT / "fixtures" / "demo"
 
 
 def _fuzz(*args: str) -> subprocess.Popen[str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.Popen(
-        [sys.executable, "-m", "harness", "fuzz", *args],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return _start(*args, command="fuzz")
 
 
 def _trades_seen(urls: dict[str, str], seconds: float) -> list[str]:

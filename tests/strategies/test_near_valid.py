@@ -7,11 +7,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.core.families import FAMILIES
 from harness.strategies import NearValid, near_valid
 from harness.validation import validate
-
-ALL = [(api, family) for api, names in FAMILIES.items() for family in names]
+from tests.strategies.test_messages import ALL
 
 
 @pytest.mark.parametrize(("api", "family"), ALL, ids=[f"{a}.{f}" for a, f in ALL])
