@@ -249,9 +249,8 @@ class PumpdataEmulator:
                 item.checked = True
             self.server.check_frame(SioEvent(self.server.now(), "feed", S2C, event, (payload,)), conn="feed")
         if self.server.fuzz.armed(self.name):
-            await self.server.fuzz.deliver(
-                self.name, [(sid, json.dumps([event, payload])) for sid in members], self
-            )
+            text = json.dumps([event, payload], separators=(",", ":"))  # as python-socketio encodes
+            await self.server.fuzz.deliver(self.name, [(sid, text) for sid in members], self)
         else:
             await self.sio.emit(event, payload, room=room_name)
         self.counters["events_sent"] += len(members)
