@@ -18,14 +18,18 @@ except metadata.PackageNotFoundError:  # running from a source tree that is not 
     __version__ = "0.0.0+unknown"
 
 if TYPE_CHECKING:
+    from harness.core.fuzz import FuzzKind, FuzzPlan, ScheduledFault
     from harness.server.app import MockServer
     from harness.validation import validate
 
-__all__ = ["MockServer", "__version__", "validate"]
+__all__ = ["FuzzKind", "FuzzPlan", "MockServer", "ScheduledFault", "__version__", "validate"]
 
 _LAZY = {
     "validate": "harness.validation",
     "MockServer": "harness.server.app",
+    "FuzzPlan": "harness.core.fuzz",
+    "FuzzKind": "harness.core.fuzz",
+    "ScheduledFault": "harness.core.fuzz",
 }
 
 __getattr__ = exports(__name__, _LAZY)

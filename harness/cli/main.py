@@ -16,6 +16,7 @@ from harness import __version__
 
 COMMANDS: tuple[str, ...] = (
     "harness.cli.serve",
+    "harness.cli.fuzz",
     "harness.cli.record",
     "harness.cli.validate",
     "harness.cli.inspect",

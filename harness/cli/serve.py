@@ -186,7 +186,10 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(_serve(args, config))
 
 
-async def _serve(args: argparse.Namespace, config: Any) -> int:
+async def _serve(args: argparse.Namespace, config: Any, prepare: Any = None) -> int:
+    """Serve until SIGINT or SIGTERM. ``prepare(server)`` runs on the replaying server once it
+    listens, before its URLs are printed, and what it returns (if anything) is called with the
+    server after it shut down."""
     import asyncio
     import signal
 
@@ -213,16 +216,23 @@ async def _serve(args: argparse.Namespace, config: Any) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     urls = deck.urls
+    finish = None
     if deck.server is not None:
+        try:
+            finish = prepare(deck.server) if prepare is not None else None
+        except BaseException:
+            await deck.finish(clean=False)
+            raise
         tapes = deck.server.tapes
         clock = "manual" if config.manual else f"speed {config.speed_text}"
         print(
-            f"harness serve: {len(tapes.paths)} tape(s), {len(tapes.http)} http / {len(tapes.ws)} ws / "
-            f"{len(tapes.sio)} sio frames, clock {clock}{', loop' if config.loop else ''}",
+            f"harness {args.command}: {len(tapes.paths)} tape(s), {len(tapes.http)} http"
+            f" / {len(tapes.ws)} ws / {len(tapes.sio)} sio frames, clock {clock}"
+            f"{', loop' if config.loop else ''}",
             flush=True,
         )
     if deck.mode is not RecordMode.NONE:
-        print(f"harness serve: record mode {deck.mode}: {deck.describe()}", flush=True)
+        print(f"harness {args.command}: record mode {deck.mode}: {deck.describe()}", flush=True)
     print(f"  Pump.fun REST       {urls['rest']}", flush=True)
     print(f"  PumpData Socket.IO  {urls['socketio']}  (path /socket.io/)", flush=True)
     print(f"  corto.fun WebSocket {urls['websocket']}", flush=True)
@@ -233,9 +243,11 @@ async def _serve(args: argparse.Namespace, config: Any) -> int:
     try:
         await stop.wait()
     finally:
-        print("harness serve: shutting down", file=sys.stderr, flush=True)
+        print(f"harness {args.command}: shutting down", file=sys.stderr, flush=True)
         await deck.finish(clean=True)
         outcome = deck.outcome()
         if outcome:
-            print(f"harness serve: {outcome}", file=sys.stderr, flush=True)
+            print(f"harness {args.command}: {outcome}", file=sys.stderr, flush=True)
+        if finish is not None and deck.server is not None:
+            finish(deck.server)
     return 0

@@ -1,17 +1,20 @@
 """Fuzzing: seeded fault schedules that mix hostile traffic into a replayed feed.
 
 Owns which faults exist, how a schedule is drawn from a seed, how it is written down (so a run can
-be reproduced or shrunk), and what each fault does to one outgoing message. A schedule names
-faults by API and message ordinal: the ``index``-th item of that API's feed (for the streams) or
-the ``index``-th request (for REST). Pure: the seed is an argument and the draws come from a
-``random.Random`` made from it, so the same seed always gives the same schedule.
+be reproduced or shrunk), and what each fault does to one outgoing message or request. A
+schedule names faults by API and message ordinal: for the streams (corto, PumpData) the
+``index``-th message the API's stream delivers (a feed item or candle emission that reaches at
+least one client, counted from 0 since the plan was set), for REST the ``index``-th request. So
+a client that receives every message sees every scheduled fault. Pure: the seed is an argument
+and the draws come from a ``random.Random`` made from it, so the same seed always gives the same
+schedule.
 """
 
 from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -34,7 +37,7 @@ class FuzzKind(StrEnum):
     SUBSCRIPTION_ERROR = "suberror"
     """An injected subscription error (PumpData ``subscription_error``, corto ``error``)."""
     OVERSIZED = "oversized"
-    """A frame of ``value`` bytes."""
+    """The message in a frame of ``value`` bytes (JSON whitespace after it: the same message)."""
     STORM_429 = "429"
     """REST: this request and the ``value - 1`` after it get 429."""
     HTTP_5XX = "5xx"
@@ -84,7 +87,8 @@ class ScheduledFault:
     value: float = 0.0
 
     def __str__(self) -> str:
-        value = f"={self.value:g}" if self.value else ""
+        number = int(self.value) if float(self.value).is_integer() else self.value
+        value = f"={number}" if self.value else ""
         return f"{self.api}#{self.index}:{self.kind.value}{value}"
 
 
@@ -216,7 +220,8 @@ def stream_actions(
     """What to do, in order, with outgoing message ``text`` given the faults scheduled for it.
 
     ``error_text`` is the API's injected subscription-error message, sent before the message.
-    No fault: ``[Send(text)]``.
+    Faults apply in the order given (``ScheduledFault`` order: by kind name when they share an
+    index). No fault: ``[Send(text)]``.
     """
     actions: list[StreamAction] = []
     message: list[StreamAction] = [Send(text)]
@@ -233,10 +238,50 @@ def stream_actions(
         elif kind is FuzzKind.DROP:
             message = []
         elif kind is FuzzKind.OVERSIZED:
-            pad = max(0, int(fault.value) - len(text) - 16)
-            actions.append(Send(json.dumps({"padding": "x" * pad})))
+            message = [
+                Send(padded(a.text, int(fault.value)), a.delay) if isinstance(a, Send) else a for a in message
+            ]
         elif kind is FuzzKind.SUBSCRIPTION_ERROR and error_text is not None:
             actions.append(Send(error_text))
         elif kind in (FuzzKind.CLOSE, FuzzKind.DISCONNECT):
             return [*actions, *message, End(int(fault.value))]
     return actions + message
+
+
+def padded(text: str, size: int) -> str:
+    """``text`` followed by JSON whitespace up to ``size`` characters: the same message (number
+    formats and all) in a frame that big."""
+    return text + " " * max(0, size - len(text))
+
+
+# --- what a fault does to one request ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFault:
+    """What to do with one REST request: answer ``status`` at once (429 or 5xx, nothing else
+    runs), else answer it ``delay`` replay seconds late, its body cut in half when ``malformed``."""
+
+    status: int | None = None
+    delay: float = 0.0
+    malformed: bool = False
+
+
+def request_fault(faults: Sequence[ScheduledFault], storm_left: int) -> tuple[RequestFault, int]:
+    """The faults of one request, given ``storm_left`` requests of a 429 storm still to answer;
+    returns what to do and the storm left after this request."""
+    status: int | None = None
+    delay = 0.0
+    malformed = False
+    for fault in faults:
+        if fault.kind is FuzzKind.STORM_429:
+            storm_left = max(storm_left, int(fault.value))
+        elif fault.kind is FuzzKind.HTTP_5XX and status is None:
+            status = int(fault.value)
+        elif fault.kind is FuzzKind.DELAY:
+            delay += fault.value
+        elif fault.kind is FuzzKind.MALFORMED:
+            malformed = True
+    if storm_left > 0:
+        return RequestFault(429, delay), storm_left - 1
+    return RequestFault(status, delay, malformed and status is None), storm_left

@@ -25,9 +25,11 @@ from typing import Any, Self
 from aiohttp import web
 
 from harness.core.frames import C2S, Frame, HttpExchange
+from harness.core.fuzz import FuzzPlan
 from harness.resources import DEMO_TAPES
 from harness.server.config import ClockStart, ServerConfig
 from harness.server.context import Emulator, LoadedTapes, ServedViolation, excerpt
+from harness.server.fuzz import Fuzzer
 from harness.server.scheduler import Scheduler
 from harness.store import TapeReader, find_tapes
 
@@ -87,8 +89,9 @@ class MockServer:
         self._validator: Any = None
         self._tracker: Any = None
         self.app = web.Application()
+        self.fuzz = Fuzzer(self, self.config.fuzz)
         self.emulators: list[Emulator] = self._make_emulators()
-        self.scheduler.emulators = list(self.emulators)
+        self.scheduler.emulators = [*self.emulators, self.fuzz]
         from harness.server.control import setup_control
 
         setup_control(self.app, self)
@@ -177,6 +180,11 @@ class MockServer:
         seen, self._violations = self._violations, []
         return seen
 
+    def set_fuzz(self, plan: FuzzPlan | None) -> None:
+        """Apply fault schedule ``plan`` from now on (None: no faults); each API's message and
+        request ordinals count again from 0. What was applied: ``server.fuzz.applied``."""
+        self.fuzz.set_plan(plan)
+
     async def advance(self, seconds: float) -> float:
         """Move replay time forward; everything due on the way is delivered. Returns the new time."""
         if math.isnan(seconds) or seconds < 0:
@@ -214,6 +222,7 @@ class MockServer:
             "tapes": self.tapes.paths,
             "apis": {e.name: e.state() for e in self.emulators},
             "counters": dict(self.counters),
+            "fuzz": self.fuzz.state(),
             "violations": len(self._violations),
         }
 
@@ -246,7 +255,7 @@ class MockServer:
 
     async def close(self) -> None:
         await self.scheduler.stop()
-        for emulator in self.emulators:
+        for emulator in self.scheduler.emulators:
             await emulator.close()
         if self._runner is not None:
             await self._runner.cleanup()

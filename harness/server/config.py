@@ -13,6 +13,7 @@ from enum import StrEnum
 from harness.core.clock import ReplayClock
 from harness.core.corto.config import CortoConfig
 from harness.core.faults import FaultRule
+from harness.core.fuzz import FuzzPlan
 from harness.core.pumpdata.config import PumpdataConfig
 from harness.core.ratelimit import RateLimitConfig
 
@@ -52,6 +53,8 @@ class ServerConfig:
     seed: int = 0
     """Seed of every random choice (faults), so a run is reproducible."""
     faults: tuple[FaultRule, ...] = ()
+    fuzz: FuzzPlan | None = None
+    """A fault schedule applied to what the server sends (``harness fuzz``; README "Fuzzing")."""
     pumpfun: PumpfunConfig = field(default_factory=PumpfunConfig)
     corto: CortoConfig = field(default_factory=CortoConfig)
     pumpdata: PumpdataConfig = field(default_factory=PumpdataConfig)

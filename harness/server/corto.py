@@ -20,7 +20,7 @@ from aiohttp import WSMsgType, web
 
 from harness.core.corto.config import CortoConfig, GraceOutcome, Overflow, SubscribeMerge
 from harness.core.corto.detail import Detail
-from harness.core.corto.filters import EVENT_OF_TXTYPE, dotted_pool
+from harness.core.corto.filters import EVENT_OF_TXTYPE, FilterError, dotted_pool
 from harness.core.corto.recorded import Observed, Recording
 from harness.core.corto.session import Close, Output, SendJson, Session, grace_ms, projected, refusal
 from harness.core.feed import Feed
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 PATH = "/data-stream"
 SLOW_CLIENT_CODE = 1013
+ABNORMAL_CLOSE = 1006
 LOW_WATER = 64
 """max mode: queued messages per client below which the next batch is released."""
 
@@ -134,13 +135,15 @@ class CortoEmulator:
         sent = 0
         for due in self.feed.take_due(now):
             event = due.item
+            targets = []
             for client in self.clients:
                 if not client.closing and client.session.filter.selects_parts(event.name, event.pool):
                     detail = client.session.detail
                     if self.server.config.validate:
                         self._check_event(event, detail)
-                    self._enqueue(client, event.text_for(detail))
-                    sent += 1
+                    targets.append((client, event.text_for(detail)))
+            await self.server.fuzz.deliver(self.name, targets, self)
+            sent += len(targets)
         if sent:
             self.counters["events_sent"] += sent
 
@@ -190,6 +193,18 @@ class CortoEmulator:
     async def close(self) -> None:
         for client in list(self.clients):
             await self._close(client, 1001, "server shutting down")
+
+    # --- fuzzing (harness.server.fuzz.StreamPort) -----------------------------------------------
+
+    async def fuzz_send(self, key: Any, text: str) -> None:
+        self._enqueue(key, text)
+
+    async def fuzz_end(self, key: Any, code: int) -> None:
+        self._send(key, [Close(code, "harness fuzz")])
+
+    def fuzz_error(self, key: Any) -> str:
+        error = FilterError("Subscription could not be applied.", {"harness": "fuzz"})
+        return json.dumps(key.session.error(error), separators=(",", ":"))
 
     # --- connections ---------------------------------------------------------------------------
 
@@ -303,6 +318,9 @@ class CortoEmulator:
                 item = await client.queue.get()
                 try:
                     if isinstance(item, Close):
+                        if item.code == ABNORMAL_CLOSE and client.transport is not None:
+                            client.transport.close()  # RFC 6455 7.1.5: 1006 is no close frame
+                            return
                         await ws.close(code=item.code, message=item.reason.encode())
                         return
                     await ws.send_str(item)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 from collections import Counter
 from collections.abc import Coroutine
@@ -55,6 +56,7 @@ EMIT_BATCH = 256
 """Emits a tick starts before it waits for them (they go out in order, one loop pass for all)."""
 BILLING_ERROR = {"error": "insufficient_balance", "message": "wallet balance is exhausted; top up to resume"}
 """The ``billing_error`` payload (undocumented, CONTRACTS.md 6.8: a choice)."""
+UNAVAILABLE_MESSAGE = "transient backend error; safe to retry"
 
 
 class PumpdataEmulator:
@@ -202,10 +204,15 @@ class PumpdataEmulator:
                 await self.outbox.evict(sid)
         if not recipients:
             return
-        self._emits.append(self.sio.emit(event, payload, room=room_name, skip_sid=full or None))
-        self._pending.update(recipients)
-        if len(self._emits) >= EMIT_BATCH:
-            await self._flush()
+        if self.server.fuzz.armed(self.name):
+            await self._flush()  # what was started goes first
+            text = json.dumps([event, payload], separators=(",", ":"))  # as python-socketio encodes
+            await self.server.fuzz.deliver(self.name, [(sid, text) for sid in recipients], self)
+        else:
+            self._emits.append(self.sio.emit(event, payload, room=room_name, skip_sid=full or None))
+            self._pending.update(recipients)
+            if len(self._emits) >= EMIT_BATCH:
+                await self._flush()
         self.counters["events_sent"] += len(recipients)
         if self.config.billing_error_after is not None:
             for sid in recipients:
@@ -254,6 +261,22 @@ class PumpdataEmulator:
         await self.sio.stop()
         for sid in list(self.subs):
             await self.sio.disconnect(sid)
+
+    # --- fuzzing (harness.server.fuzz.StreamPort): text is an emission ``[event, payload]`` ------
+
+    async def fuzz_send(self, key: Any, text: str) -> None:
+        # As a raw Socket.IO EVENT packet ("2" + JSON array, namespace "/"), byte for byte: a
+        # fault may have cut it or padded it.
+        eio_sid = self.sio.manager.eio_sid_from_sid(key, "/")
+        if eio_sid is not None:
+            await self.sio.eio.send(eio_sid, "2" + text)
+
+    async def fuzz_end(self, key: Any, code: int) -> None:
+        await self.sio.disconnect(key)
+
+    def fuzz_error(self, key: Any) -> str:
+        # CONTRACTS.md 2.3: "unavailable" is transient and safe to retry
+        return json.dumps(["subscription_error", Failure(Code.UNAVAILABLE, UNAVAILABLE_MESSAGE).payload()])
 
     # --- handlers ------------------------------------------------------------------------------
 
@@ -353,7 +376,7 @@ class PumpdataEmulator:
         calls that ask the backend something (subscribes, ``ohlcv_history``), never to leave."""
         rate = self.config.unavailable_rate
         if asks and rate and self._rng.random() < rate:
-            return Failure(Code.UNAVAILABLE, "transient backend error; safe to retry")
+            return Failure(Code.UNAVAILABLE, UNAVAILABLE_MESSAGE)
         return None
 
     async def _handle(self, sid: str, event: str, payload: Any) -> dict[str, Any] | Failure:

@@ -132,6 +132,9 @@ class RestEmulator:
     # --- requests ------------------------------------------------------------------------------
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        return await self.server.fuzz.exchange(self.name, request, self._handle, self._error)
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
         scheduler = self.server.scheduler
         scheduler.touch()
         self.requests += 1

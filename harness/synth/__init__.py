@@ -37,20 +37,25 @@ def generate(
     projectors = {"pumpfun": pumpfun.project, "pumpdata": pumpdata.project, "corto": corto.project}
     out = {}
     for api in apis:
-        header = TapeHeader(
-            created=CREATED,
-            harness_version=__version__.split("+")[0],
-            recorded=Recorded(
-                apis=(api,),
-                upstreams=(UPSTREAMS[api],),
-                label=f"synth-{api}",
-                source="synth",
-                extra=(("duration", duration), ("seed", seed)),
-            ),
-            redaction=("synthetic: secrets are placeholders",),
-        )
+        header = tape_header(api, "synth", (("duration", duration), ("seed", seed)))
         out[api] = (header, projectors[api](sim))
     return out
+
+
+def tape_header(api: str, source: str, extra: tuple[tuple[str, object], ...] = ()) -> TapeHeader:
+    """The header of a synthetic tape of ``api``, made by ``source`` (its creation time fixed)."""
+    return TapeHeader(
+        created=CREATED,
+        harness_version=__version__.split("+")[0],
+        recorded=Recorded(
+            apis=(api,),
+            upstreams=(UPSTREAMS[api],),
+            label=f"{source}-{api}",
+            source=source,
+            extra=extra,
+        ),
+        redaction=("synthetic: secrets are placeholders",),
+    )
 
 
 Progress = Callable[[str, int, int], None]

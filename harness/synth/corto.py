@@ -74,7 +74,7 @@ def _ui(raw: int, unit: int) -> float:
     return raw / unit
 
 
-def _create(launch: Launch, rng: random.Random) -> dict[str, Any]:
+def create_event(launch: Launch, rng: random.Random) -> dict[str, Any]:
     tok = launch.token
     buy = launch.initial_buy
     program = FAMILIES[tok.family][1]
@@ -193,7 +193,7 @@ def _create(launch: Launch, rng: random.Random) -> dict[str, Any]:
     return event
 
 
-def _trade(trade: Trade) -> dict[str, Any]:
+def trade_event(trade: Trade) -> dict[str, Any]:
     tok = trade.token
     logs_only = tok.family == "pump-fun"
     return {
@@ -226,7 +226,7 @@ def _trade(trade: Trade) -> dict[str, Any]:
     }
 
 
-def _migration(mig: Migration) -> list[tuple[float, dict[str, Any]]]:
+def migration_events(mig: Migration) -> list[tuple[float, dict[str, Any]]]:
     tok = mig.token
     target, _, _ = FAMILIES[tok.family]
     program = TARGET_PROGRAMS[target]
@@ -321,6 +321,23 @@ def key_pair(mig: Migration) -> tuple[str, str]:
     return key(rng), key(rng)
 
 
+def events(market: Market, rng: random.Random, since: float = 0.0) -> list[tuple[float, dict[str, Any]]]:
+    """The market's events from ``since`` on as the Data Stream shows them (creates at full
+    detail), in time order."""
+    out: list[tuple[float, dict[str, Any]]] = []
+    for event in market.events:
+        if event.t < since:
+            continue
+        if isinstance(event, Launch):
+            out.append((event.t, create_event(event, rng)))
+        elif isinstance(event, Trade):
+            out.append((event.t, trade_event(event)))
+        elif isinstance(event, Migration):
+            out.extend(migration_events(event))
+    out.sort(key=lambda pair: pair[0])
+    return out
+
+
 def project(market: Market) -> list[Frame]:
     """The frames of one corto client connection over the market's recorded span."""
     rng = random.Random(market.seed * 7919 + 4)
@@ -336,18 +353,7 @@ def project(market: Market) -> list[Frame]:
     text(0.02, S2C, service("handshake", "none", "full", True))
     text(0.5, C2S, {"type": "subscribe", "mode": "all"})
     text(0.52, S2C, service("subscription_ack", "all", "full", False, action="subscribe"))
-    events: list[tuple[float, dict[str, Any]]] = []
-    for event in market.events:
-        if event.t < 0.6:
-            continue
-        if isinstance(event, Launch):
-            events.append((event.t, _create(event, rng)))
-        elif isinstance(event, Trade):
-            events.append((event.t, _trade(event)))
-        elif isinstance(event, Migration):
-            events.extend(_migration(event))
-    events.sort(key=lambda pair: pair[0])
-    for t, msg in events:
+    for t, msg in events(market, rng, since=0.6):
         text(t + 0.003, S2C, msg)
     ping = 15.0
     while ping < market.duration:

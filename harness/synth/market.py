@@ -165,7 +165,7 @@ class Market:
         self.wallets = [key(self.rng) for _ in range(30)]
 
 
-def _launch(market: Market, t: float) -> Launch:
+def launch(market: Market, t: float) -> Launch:
     rng = market.rng
     family = rng.choices(list(FAMILIES), weights=(70, 20, 10))[0]
     name = rng.choice(NAMES) + ("" if rng.random() < 0.5 else f" {rng.randint(2, 99)}")
@@ -187,13 +187,15 @@ def _launch(market: Market, t: float) -> Launch:
         has_metadata=rng.random() > 0.1,
     )
     market.tokens.append(token)
-    initial = _trade(
+    initial = swap(
         market, token, t, is_buy=True, sol=rng.randint(1, 20) * LAMPORTS // 10, wallet=token.creator
     )
     return Launch(t, token, initial.signature if initial else signature(rng), initial)
 
 
-def _trade(market: Market, token: Token, t: float, *, is_buy: bool, sol: int, wallet: str) -> Trade | None:
+def swap(market: Market, token: Token, t: float, *, is_buy: bool, sol: int, wallet: str) -> Trade | None:
+    """A buy of ``sol`` lamports, or a sell of some of what was bought (a quarter at most), on
+    ``token``'s curve at ``t``; moves the curve. None when nothing can trade."""
     k = token.vsol * token.vtokens
     before = token.price
     if is_buy:
@@ -258,7 +260,7 @@ def simulate(seed: int, duration: float, *, warmup: float = 60.0) -> Market:
             market.events.append(SolPrice(t, market.sol_usd))
             next_price = t + 5.0
         if t >= next_launch:
-            market.events.append(_launch(market, t))
+            market.events.append(launch(market, t))
             next_launch = t + rng.uniform(10, 30)
             continue
         live = [tok for tok in market.tokens if not tok.complete]
@@ -272,22 +274,29 @@ def simulate(seed: int, duration: float, *, warmup: float = 60.0) -> Market:
         is_buy = rng.random() < (0.85 if token is hot else 0.7)
         scale = 4.0 if token is hot else 1.0
         sol = int(LAMPORTS * min(8.0, scale * rng.lognormvariate(-1.0, 1.2)))
-        trade = _trade(
+        trade = swap(
             market, token, t, is_buy=is_buy, sol=max(sol, 1_000_000), wallet=rng.choice(market.wallets)
         )
         if trade is None:
             continue
         market.events.append(trade)
-        if token.real_sol >= GRADUATION_REAL_SOL and not token.complete:
-            token.complete = True
-            migrate_t = round(t + rng.uniform(1.0, 4.0), 3)
-            if migrate_t < duration:
-                pool = key(rng)
-                token.migrated_pool, token.migrated_t = pool, migrate_t
-                market.events.append(
-                    Migration(
-                        migrate_t, token, signature(rng), pool, key(rng), token.real_sol, token.real_tokens
-                    )
-                )
+        migration = graduate(market, token, t, duration)
+        if migration is not None:
+            market.events.append(migration)
     market.events.sort(key=lambda e: e.t)
     return market
+
+
+def graduate(market: Market, token: Token, t: float, until: float) -> Migration | None:
+    """A curve that reached its graduation threshold completes at ``t`` and migrates a few
+    seconds later, if that is before ``until``; None when it does not (yet)."""
+    if token.real_sol < GRADUATION_REAL_SOL or token.complete:
+        return None
+    rng = market.rng
+    token.complete = True
+    migrate_t = round(t + rng.uniform(1.0, 4.0), 3)
+    if migrate_t >= until:
+        return None
+    pool = key(rng)
+    token.migrated_pool, token.migrated_t = pool, migrate_t
+    return Migration(migrate_t, token, signature(rng), pool, key(rng), token.real_sol, token.real_tokens)

@@ -58,6 +58,47 @@ def trade_event(trade: Trade) -> dict[str, Any]:
     }
 
 
+def token_update(trade: Trade, sol_usd: float | None) -> dict[str, Any]:
+    """CONTRACTS.md 2.2: ``priceUSD`` and ``mcapUSD`` are 0 until the first SOL/USD tick."""
+    event = trade_event(trade)
+    return {
+        "pool": trade.token.curve,
+        "price": event["price"],
+        "mcap": event["marketcap"],
+        "quote": WSOL,
+        "priceUSD": event["price"] * sol_usd if sol_usd else 0,
+        "mcapUSD": event["marketcap"] * sol_usd if sol_usd else 0,
+        "time": _s(trade.t),
+    }
+
+
+def new_token(launch: Launch) -> dict[str, Any]:
+    tok = launch.token
+    new: dict[str, Any] = {
+        "protocol": FAMILIES[tok.family][2],
+        "mint": tok.mint,
+        "pool": tok.curve,
+        "decimals": 6,
+        "quote": WSOL,
+        "supply": SUPPLY_RAW / TOKEN_UNIT,
+        "timestamp": _s(launch.t),
+    }
+    if tok.has_metadata:  # CONTRACTS.md 2.2: absent, not null, when the create lacks them
+        new.update(name=tok.name, symbol=tok.symbol, creator=tok.creator, uri=tok.uri)
+    return new
+
+
+def migration(mig: Migration) -> dict[str, Any]:
+    return {
+        "protocol": FAMILIES[mig.token.family][2],
+        "mint": mig.token.mint,
+        "old_pool": mig.token.curve,
+        "new_pool": mig.pool,
+        "tx": mig.signature,
+        "time": _s(mig.t),
+    }
+
+
 def project(market: Market) -> list[Frame]:
     frames: list[Frame] = []
     ack_id = 0
@@ -146,52 +187,18 @@ def project(market: Market) -> list[Frame]:
         elif isinstance(e, Launch):
             tok = e.token
             if FAMILIES[tok.family][2] in PROTOCOLS:
-                new: dict[str, Any] = {
-                    "protocol": FAMILIES[tok.family][2],
-                    "mint": tok.mint,
-                    "pool": tok.curve,
-                    "decimals": 6,
-                    "quote": WSOL,
-                    "supply": SUPPLY_RAW / TOKEN_UNIT,
-                    "timestamp": _s(e.t),
-                }
-                if tok.has_metadata:  # CONTRACTS.md 2.2: absent, not null, when the create lacks them
-                    new.update(name=tok.name, symbol=tok.symbol, creator=tok.creator, uri=tok.uri)
-                event(e.t + 0.002, "new_token", new)
+                event(e.t + 0.002, "new_token", new_token(e))
         elif isinstance(e, Trade) and e.token.curve in throttles:
             pool = e.token.curve
             payload = trade_event(e)
             event(e.t + 0.001, "trade", payload)
             price = e.price_after
-            event(
-                e.t + 0.002,
-                "token_update",
-                {
-                    "pool": pool,
-                    "price": price,
-                    "mcap": payload["marketcap"],
-                    "quote": WSOL,
-                    "priceUSD": price * sol_usd if sol_usd else 0,
-                    "mcapUSD": payload["marketcap"] * sol_usd if sol_usd else 0,
-                    "time": _s(e.t),
-                },
-            )
+            event(e.t + 0.002, "token_update", token_update(e, sol_usd))
             book = books.setdefault(pool, CandleBook())
             candle = book.add_trade(_s(e.t), price, e.sol / LAMPORTS)
             throttles[pool].touch(candle.t)
             flush(e.t + 0.003)
         elif isinstance(e, Migration) and e.token.family == "pump-fun":
-            event(
-                e.t + 0.002,
-                "migration",
-                {
-                    "protocol": "PUMPFUN",
-                    "mint": e.token.mint,
-                    "old_pool": e.token.curve,
-                    "new_pool": e.pool,
-                    "tx": e.signature,
-                    "time": _s(e.t),
-                },
-            )
+            event(e.t + 0.002, "migration", migration(e))
     frames.sort(key=lambda f: f.t)
     return frames

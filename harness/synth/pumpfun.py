@@ -50,7 +50,7 @@ def coin(token: Token, last: Trade | None, t: float, sol_usd: float, variant: in
     complete = token.migrated_t is not None and token.migrated_t <= t
     created_ms = (EPOCH_S + token.created_t) * 1000
     empty: str | None = "" if variant % 2 else None  # CONTRACTS.md 1.3: null or "" both seen
-    return {
+    body: dict[str, Any] = {
         "mint": token.mint,
         "name": token.name,
         "symbol": token.symbol,
@@ -98,6 +98,9 @@ def coin(token: Token, last: Trade | None, t: float, sol_usd: float, variant: in
         "is_banned": False,
         "initialized": True,
     }
+    if last is None:  # never traded: the key is absent (1.3), never null
+        del body["last_trade_timestamp"]
+    return body
 
 
 def trade_item(trade: Trade, *, latest: bool) -> dict[str, Any]:

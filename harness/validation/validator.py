@@ -11,6 +11,7 @@ engine cannot take (lone surrogates).
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import math
@@ -36,6 +37,7 @@ from harness.core.families import (
     NotJson,
     UnknownEvent,
     apis_of,
+    create_detail,
     family_of,
     why_unclassified,
 )
@@ -188,6 +190,12 @@ class Validator:
             )
         return self._by_id[uri]
 
+    def resource(self, uri: str) -> dict[str, Any]:
+        """The schema document whose ``$id`` is ``uri`` (``.../defs.json``, a family's schema)."""
+        if uri not in self._by_id:
+            raise UnknownFamily(f"no schema with $id {uri}")
+        return self._by_id[uri]
+
     def reference(self, api: str, family: str) -> protocols.Validator:
         """``jsonschema``'s validator of a family: the reference and the source of explanations."""
         with self._lock:
@@ -212,6 +220,11 @@ class Validator:
 
     def explain(self, message: Any, api: str, family: str) -> list[Violation]:
         """Every violation ``jsonschema`` finds, one per missing or unexpected key."""
+        if (api, family) == ("corto", "create") and isinstance(message, dict):
+            # A create of any level is explained as the level its keys make it (CONTRACTS.md
+            # 3.6), not by whichever of the three branches jsonschema finds most relevant.
+            level = create_detail(message)
+            return [dataclasses.replace(v, family=family) for v in self.explain(message, api, level)]
         out: list[Violation] = []
         for error in self.reference(api, family).iter_errors(message):
             out.extend(self._violations(error, api, family))

@@ -18,10 +18,10 @@ from tests.helpers import ROOT, run_cli
 from tests.server import pumpfun_tape
 
 
-def _start(*args: str) -> subprocess.Popen[str]:
+def _start(*args: str, command: str = "serve") -> subprocess.Popen[str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     return subprocess.Popen(
-        [sys.executable, "-m", "harness", "serve", *args],
+        [sys.executable, "-m", "harness", command, *args],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

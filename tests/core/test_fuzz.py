@@ -13,10 +13,12 @@ from harness.core.fuzz import (
     FuzzKind,
     FuzzPlan,
     Hold,
+    RequestFault,
     ScheduledFault,
     Send,
     generate,
     parse_kinds,
+    request_fault,
     stream_actions,
 )
 
@@ -94,5 +96,23 @@ def test_malformed_is_not_json_and_oversized_is_big() -> None:
     assert isinstance(cut, Send)
     with pytest.raises(json.JSONDecodeError):
         json.loads(cut.text)
-    big, original = stream_actions([f(FuzzKind.OVERSIZED, 100_000)], MSG)
-    assert isinstance(big, Send) and len(big.text) >= 99_000 and original == Send(MSG)
+    (big,) = stream_actions([f(FuzzKind.OVERSIZED, 100_000)], MSG)
+    assert isinstance(big, Send) and len(big.text) == 100_000 and json.loads(big.text) == json.loads(MSG)
+    assert big.text.startswith(MSG)  # the same bytes (4e-9 stays 4e-9), then whitespace
+
+
+@pytest.mark.parametrize(
+    ("faults", "storm_left", "expected", "left"),
+    [
+        ([], 0, RequestFault(), 0),
+        ([f(FuzzKind.STORM_429, 3)], 0, RequestFault(429), 2),
+        ([], 2, RequestFault(429), 1),
+        ([f(FuzzKind.HTTP_5XX, 503)], 0, RequestFault(503), 0),
+        ([f(FuzzKind.DELAY, 1.5), f(FuzzKind.MALFORMED)], 0, RequestFault(None, 1.5, True), 0),
+        ([f(FuzzKind.HTTP_5XX, 502), f(FuzzKind.MALFORMED)], 0, RequestFault(502), 0),  # no body to cut
+    ],
+)
+def test_request_fault(
+    faults: list[ScheduledFault], storm_left: int, expected: RequestFault, left: int
+) -> None:
+    assert request_fault(faults, storm_left) == (expected, left)

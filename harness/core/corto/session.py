@@ -105,10 +105,14 @@ class Session:
         message.update(extra)
         return message
 
+    def error(self, error: FilterError) -> dict[str, Any]:
+        """The ``error`` service message for ``error``, with this connection's state."""
+        return self._service("error", error=error.body())
+
     def _error(self, error: FilterError) -> list[Output]:
         # After an error the connection stays open and the filter is unchanged (seed 004 example:
         # an invalid subscribe does not end the grace period, CONTRACTS.md 3.4).
-        return [SendJson(self._service("error", error=error.body()))]
+        return [SendJson(self.error(error))]
 
     def receive_text(self, text: str, now: float) -> list[Output]:
         message = decode_json(text)

@@ -1,0 +1,96 @@
+"""``harness.strategies.feeds``: whole conversations that keep the contract, with growing times
+and one connection, that ``harness.store`` writes, ``harness validate`` passes and ``harness
+serve`` replays to a client as the feed shows."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from pathlib import Path
+
+import pytest
+import websockets
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from harness.core.frames import C2S, HttpExchange, SioAck, SioConnect, SioEvent, WsClose, WsOpen, WsText
+from harness.server.app import MockServer
+from harness.strategies import Feed, feeds
+from harness.validation import Tally, validate_tape
+
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@pytest.mark.parametrize("api", ["corto", "pumpdata", "pumpfun"])
+@SETTINGS
+@given(data=st.data())
+def test_a_feed_is_a_valid_tape(api: str, data: st.DataObject) -> None:
+    feed: Feed = data.draw(feeds(api))
+    times = [f.t for f in feed.frames]
+    assert times == sorted(times) and times[0] >= 0
+    assert len({f.conn for f in feed.frames}) == 1
+    with tempfile.TemporaryDirectory() as tmp:
+        tally = Tally()
+        assert list(validate_tape(feed.write(Path(tmp) / "feed.jsonl"), tally=tally)) == []
+        assert not any(name.endswith(" ?") for name in tally.messages)  # all of documented families
+
+
+@SETTINGS
+@given(feeds("corto"))
+def test_corto_conversation_shape(feed: Feed) -> None:
+    first, _, subscribe, *_ = feed.frames
+    assert isinstance(first, WsOpen) and first.url == "/data-stream"
+    received = feed.received()
+    assert received[0]["name"] == "handshake" and received[1]["name"] == "subscription_ack"
+    assert isinstance(subscribe, WsText) and json.loads(subscribe.data)["type"] == "subscribe"
+    assert isinstance(feed.frames[-1], WsClose)
+    events = [m for m in received if "txType" in m]
+    assert all(m["pool"] == m["pool"].lower() and "." not in m["pool"] for m in events)
+
+
+@SETTINGS
+@given(feeds("pumpdata"))
+def test_pumpdata_conversation_shape(feed: Feed) -> None:
+    assert isinstance(feed.frames[0], SioConnect)
+    emits = {f.ack_id: f for f in feed.frames if isinstance(f, SioEvent) and f.direction is C2S}
+    acks = [f for f in feed.frames if isinstance(f, SioAck)]
+    assert sorted(emits) == sorted(a.ack_id for a in acks) and emits
+    assert all(a.t > emits[a.ack_id].t for a in acks)
+
+
+@SETTINGS
+@given(feeds("pumpfun"))
+def test_pumpfun_polls_with_etags(feed: Feed) -> None:
+    exchanges = [f for f in feed.frames if isinstance(f, HttpExchange)]
+    assert exchanges
+    etag_of: dict[str, str] = {}
+    for exchange in exchanges:
+        sent = exchange.request.header("If-None-Match")
+        if exchange.response.status == 304:
+            assert sent == exchange.response.header("ETag") == etag_of[exchange.request.url]
+        else:
+            assert exchange.response.status == 200 and exchange.response.header("ETag")
+            etag_of[exchange.request.url] = exchange.response.header("ETag") or ""
+        assert exchange.response.header("x-ratelimit-remaining") is not None
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(feeds("corto", max_events=15))
+def test_harness_serve_replays_a_corto_feed_to_a_client_as_the_feed_shows(feed: Feed) -> None:
+    requests = [f for f in feed.frames if isinstance(f, WsText) and f.direction is C2S]
+    assume(len(requests) == 1)  # a subscribe only: everything it selects follows
+    expected = [m for m in feed.received() if "txType" in m]
+    assume(expected)
+
+    async def replay(path: Path) -> list[dict[str, object]]:
+        async with MockServer([path], manual=True, port=0) as server:
+            async with websockets.connect(server.urls["websocket"], max_size=None) as ws:
+                await ws.recv()
+                await ws.send(requests[0].data)
+                await ws.recv()
+                await server.advance(feed.frames[-1].t)
+                return [json.loads(await asyncio.wait_for(ws.recv(), 2)) for _ in expected]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        assert asyncio.run(replay(feed.write(Path(tmp) / "feed.jsonl"))) == expected
