@@ -164,7 +164,9 @@ class RecordingProxy:
             self._session = RecordingSession(
                 Path(self._target), label, recorded, rules=rules, key=key, gzip=gzip, validate=validate
             )
-        self._runner = web.AppRunner(self.app, handle_signals=False, access_log=None, shutdown_timeout=2.0)
+        # A client that does not answer a close (a Socket.IO client told its transport is closed may
+        # not) holds its handler: it gets half a second, as do exchanges still waiting upstream.
+        self._runner = web.AppRunner(self.app, handle_signals=False, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()

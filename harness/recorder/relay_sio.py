@@ -210,6 +210,10 @@ class SioRelay:
     async def shutdown(self) -> None:
         await asyncio.gather(*(link.shutdown() for link in list(self.links.values())))
         with contextlib.suppress(Exception):
+            # every Engine.IO connection, so none holds the server (bounded: a connection whose
+            # writer is gone never drains its queue)
+            await asyncio.wait_for(self.server.eio.disconnect(), 1.0)
+        with contextlib.suppress(Exception):
             await self.server.shutdown()
 
 
