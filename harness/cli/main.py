@@ -17,6 +17,7 @@ from harness import __version__
 COMMANDS: tuple[str, ...] = (
     "harness.cli.serve",
     "harness.cli.record",
+    "harness.cli.har",
     "harness.cli.validate",
     "harness.cli.inspect",
     "harness.cli.synth",

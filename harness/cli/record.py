@@ -79,10 +79,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
+    add_tape_arguments(parser, "the mode")
+    parser.add_argument(
+        "--validate", action="store_true", help="check frames against the schemas; report drift (exit 1)"
+    )
+
+
+def add_tape_arguments(parser: argparse.ArgumentParser, default_label: str) -> None:
+    """Where a new tape goes and how it is redacted (``harness record``, ``harness har import``)."""
     parser.add_argument(
         "--out", type=Path, default=Path("recordings"), help="directory (default recordings/)"
     )
-    parser.add_argument("--label", default="", help="name part of the tape file (default: the mode)")
+    parser.add_argument("--label", default="", help=f"name part of the tape file (default: {default_label})")
     parser.add_argument("--gzip", action="store_true", help="write .jsonl.gz")
     parser.add_argument(
         "--redact-header", action="append", default=[], metavar="NAME", help="also redact this header"
@@ -94,16 +102,25 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--redact-pattern", action="append", default=[], metavar="REGEX", help="also redact matches"
     )
     parser.add_argument("--redact-key", help="HMAC key for placeholders (default: random per session)")
-    parser.add_argument(
-        "--validate", action="store_true", help="check frames against the schemas; report drift (exit 1)"
-    )
+
+
+def redaction_rules(args: argparse.Namespace) -> Any:
+    """The default redaction rules plus the user's ``--redact-*``; bad usage raises UsageError."""
+    from harness.cli.main import UsageError
+    from harness.core.redact import RedactionRules
+
+    try:
+        return RedactionRules.with_extra(
+            headers=args.redact_header, json_keys=args.redact_json_key, patterns=args.redact_pattern
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def run(args: argparse.Namespace) -> int:
     import asyncio
 
     from harness.cli.main import UsageError
-    from harness.core.redact import RedactionRules
 
     if args.mode == "proxy" and args.duration is None:
         args.duration = 10.0**9  # until Ctrl-C
@@ -138,13 +155,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         for url in args.urls:
             _check_url(url, "http://", "https://")
-    try:
-        rules = RedactionRules.with_extra(
-            headers=args.redact_header, json_keys=args.redact_json_key, patterns=args.redact_pattern
-        )
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    return asyncio.run(_record(args, rules, headers))
+    return asyncio.run(_record(args, redaction_rules(args), headers))
 
 
 def _check_url(url: str, *schemes: str) -> None:

@@ -38,8 +38,11 @@ class RecordingSession:
         key: bytes | None = None,
         gzip: bool = False,
         validate: bool = False,
+        created: datetime | None = None,
     ) -> None:
-        now = datetime.now(UTC)
+        """``created``: the moment t = 0 stands for, when the frames come from elsewhere (an
+        imported HAR); by default, now."""
+        now = created or datetime.now(UTC)
         self.rules = rules or RedactionRules()
         self.redactor = Redactor(self.rules, key or secrets.token_bytes(32))
         header = TapeHeader(
