@@ -19,6 +19,7 @@ MODULES = (
     "bench.bench_rest",
     "bench.bench_corto",
     "bench.bench_sio",
+    "bench.bench_proxy",
 )
 
 

@@ -63,6 +63,8 @@ def classify(exc: BaseException, *, connected: bool = False) -> FailureKind:
     """The kind of failure ``exc`` stands for; ``connected``: the connection was up already, so an
     OS-level error means the upstream dropped it."""
     for cause in _chain(exc):
+        if isinstance(cause, aiohttp.ClientResponseError) and cause.status >= 500:
+            return FailureKind.SERVER_ERROR  # a WebSocket handshake (Socket.IO's) answered 5xx
         if isinstance(cause, ssl.SSLError | aiohttp.ClientSSLError):
             return FailureKind.TLS
         if isinstance(cause, ConnectionRefusedError):

@@ -187,3 +187,30 @@ async def test_binary_arguments_are_relayed_as_binary(tmp_path: Path) -> None:
     _, frames = read_tape(path)
     echo = next(f for f in frames if isinstance(f, SioEvent) and f.name == "echo")
     assert echo.args == ({"_binary_b64": "AP9iaW4="},)
+
+
+async def test_an_upstream_answering_5xx_to_the_handshake_is_reported_as_such(tmp_path: Path) -> None:
+    from aiohttp import web
+
+    async def unavailable(request: web.Request) -> web.Response:
+        return web.Response(status=503, text="maintenance")
+
+    app = web.Application()
+    app.router.add_get("/socket.io/", unavailable)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        async with RecordingProxy(tmp_path, sio_upstream=f"http://127.0.0.1:{port}") as proxy:
+            sio = client()
+            errors: list[Any] = []
+            sio.on("connect_error", errors.append)
+            with contextlib.suppress(socketio.exceptions.ConnectionError):
+                await sio.connect(proxy.urls["socketio"], auth={"api_key": API_KEY}, transports=["websocket"])
+            counters = proxy.counters
+    finally:
+        await runner.cleanup()
+    assert len(errors) == 1 and ": 5xx: " in errors[0]["message"] and "503" in errors[0]["message"]
+    assert counters["upstream.5xx"] == 1
