@@ -5,13 +5,11 @@ readable tape, ``--validate`` reporting drift at the end, and the proxy's end re
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import pty
 import re
 import signal
-import sys
 from pathlib import Path
 
 import requests
@@ -23,6 +21,7 @@ from harness.server.app import MockServer
 from harness.store import TapeReader, dump_tape
 from tests.helpers import ROOT, header
 from tests.recorder.conftest import API_KEY, BEARER
+from tests.recorder.running import start, start_proxy
 
 DEMO = ROOT / "fixtures" / "demo"
 
@@ -48,20 +47,6 @@ class Terminal:
         os.close(self.controller)
 
 
-async def harness(*args: str, stderr: int = asyncio.subprocess.PIPE) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "harness",
-        "record",
-        *args,
-        cwd=ROOT,
-        env=dict(os.environ, PYTHONPATH=str(ROOT)),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=stderr,
-    )
-
-
 async def drain(ws: websockets.ClientConnection) -> list[str | bytes]:
     """Everything a WebSocket client receives until the connection closes."""
     got: list[str | bytes] = []
@@ -72,37 +57,20 @@ async def drain(ws: websockets.ClientConnection) -> list[str | bytes]:
         return got
 
 
-async def ready(proc: asyncio.subprocess.Process, path: Path) -> dict[str, str]:
-    for _ in range(3000):
-        with contextlib.suppress(FileNotFoundError):
-            return dict(json.loads(await asyncio.to_thread(path.read_text)))
-        if proc.returncode is not None:
-            raise AssertionError(f"the recorder exited with {proc.returncode}")
-        await asyncio.sleep(0.01)
-    raise AssertionError("the recorder never got ready")
-
-
 async def test_proxy_progress_on_a_terminal_and_ctrl_c_finishes_the_tape(tmp_path: Path) -> None:
-    out, ready_file, term = tmp_path / "rec", tmp_path / "ready.json", Terminal()
+    out, term = tmp_path / "rec", Terminal()
     async with MockServer([DEMO], speed=20, port=0) as upstream:
-        proc = await harness(
-            "proxy",
+        proc, urls = await start_proxy(
+            tmp_path,
             "--rest-upstream",
             upstream.urls["rest"],
             "--sio-upstream",
             upstream.urls["socketio"],
             "--ws-upstream",
             upstream.urls["websocket"],
-            "--listen",
-            "127.0.0.1:0",
-            "--out",
-            str(out),
-            "--ready-file",
-            str(ready_file),
             stderr=term.terminal,
         )
         try:
-            urls = await ready(proc, ready_file)
             sio = socketio.AsyncClient(reconnection=False)
             await sio.connect(urls["socketio"], auth={"api_key": API_KEY}, transports=["websocket"])
             await sio.call("subscribe_sol_price")
@@ -147,21 +115,9 @@ async def test_proxy_progress_on_a_terminal_and_ctrl_c_finishes_the_tape(tmp_pat
 
 
 async def test_a_killed_proxy_leaves_a_readable_gzip_tape(tmp_path: Path) -> None:
-    out, ready_file = tmp_path / "rec", tmp_path / "ready.json"
+    out = tmp_path / "rec"
     async with MockServer([DEMO], speed=50, port=0) as upstream:
-        proc = await harness(
-            "proxy",
-            "--ws-upstream",
-            upstream.urls["websocket"],
-            "--listen",
-            "127.0.0.1:0",
-            "--out",
-            str(out),
-            "--gzip",
-            "--ready-file",
-            str(ready_file),
-        )
-        urls = await ready(proc, ready_file)
+        proc, urls = await start_proxy(tmp_path, "--ws-upstream", upstream.urls["websocket"], "--gzip")
         async with websockets.connect(urls["websocket"]) as ws:
             await ws.send('{"type":"subscribe","mode":"all"}')
             received = [await ws.recv() for _ in range(60)]
@@ -179,7 +135,7 @@ async def test_a_killed_proxy_leaves_a_readable_gzip_tape(tmp_path: Path) -> Non
 async def test_direct_capture_progress_and_ctrl_c(tmp_path: Path) -> None:
     term = Terminal()
     async with MockServer([DEMO], speed=20, port=0) as upstream:
-        proc = await harness(
+        proc = await start(
             "sio",
             upstream.urls["socketio"],
             "--auth",
@@ -217,7 +173,7 @@ async def test_direct_capture_progress_and_ctrl_c(tmp_path: Path) -> None:
 
 async def test_a_killed_ws_capture_leaves_a_readable_tape(tmp_path: Path) -> None:
     async with MockServer([DEMO], speed=50, port=0) as upstream:
-        proc = await harness(
+        proc = await start(
             "ws",
             upstream.urls["websocket"],
             "--send",
@@ -273,28 +229,15 @@ async def test_validate_reports_drift_for_the_proxy_and_every_capture(tmp_path: 
     async with MockServer(
         drifted_tapes(given), speed="max", port=0, validate=False, start="listen"
     ) as upstream:
-        ready_file = tmp_path / "ready.json"
-        proc = await harness(
-            "proxy",
-            "--rest-upstream",
-            upstream.urls["rest"],
-            "--listen",
-            "127.0.0.1:0",
-            "--validate",
-            "--out",
-            str(tmp_path / "proxy"),
-            "--ready-file",
-            str(ready_file),
-        )
-        urls = await ready(proc, ready_file)
+        proc, urls = await start_proxy(tmp_path, "--rest-upstream", upstream.urls["rest"], "--validate")
         await asyncio.to_thread(requests.get, urls["rest"] + "/sol-price", timeout=5)
         proc.send_signal(signal.SIGINT)
         proxy_out, _ = await asyncio.wait_for(proc.communicate(), 30)
-        ws = await harness(
+        ws = await start(
             "ws", upstream.urls["websocket"], "--send", '{"type":"subscribe","mode":"all"}', "--duration", "1",
             "--validate", "--out", str(tmp_path / "ws"),
         )  # fmt: skip
-        sio = await harness(
+        sio = await start(
             "sio", upstream.urls["socketio"], "--auth", API_KEY, "--emit", "subscribe_sol_price",
             "--duration", "1", "--validate", "--out", str(tmp_path / "sio"),
         )  # fmt: skip

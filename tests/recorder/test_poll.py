@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-import os
-import sys
 from pathlib import Path
 
 import requests
@@ -16,24 +14,8 @@ from harness.server.app import MockServer
 from harness.store import read_tape
 from tests.helpers import ROOT
 from tests.recorder.conftest import API_KEY, BEARER, COOKIE, QUERY_KEY, QUERY_TOKEN
+from tests.recorder.running import record, start_proxy
 from tests.server import pumpfun_tape
-
-
-async def record(*args: str) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "harness",
-        "record",
-        "poll",
-        *args,
-        cwd=ROOT,
-        env=dict(os.environ, PYTHONPATH=str(ROOT)),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
-    return proc.returncode or 0, out.decode(), err.decode()
 
 
 async def test_poll_records_200s_then_304s_redacted_and_replayable(tmp_path: Path) -> None:
@@ -42,6 +24,7 @@ async def test_poll_records_200s_then_304s_redacted_and_replayable(tmp_path: Pat
     async with MockServer([upstream_tape], manual=True, port=0) as upstream:
         base = upstream.urls["rest"]
         code, out, err = await record(
+            "poll",
             f"{base}/coins/latest?api_key={QUERY_KEY}",
             f"{base}/sol-price",
             "--interval",
@@ -84,9 +67,9 @@ async def test_poll_records_200s_then_304s_redacted_and_replayable(tmp_path: Pat
 
 
 async def test_poll_bad_usage_exit_2(tmp_path: Path) -> None:
-    code, _, err = await record("ftp://x", "--duration", "1")
+    code, _, err = await record("poll", "ftp://x", "--duration", "1")
     assert code == 2 and "not an http(s) URL" in err
-    code, _, err = await record("http://127.0.0.1:9/x", "--duration", "1", "--header", "nocolon")
+    code, _, err = await record("poll", "http://127.0.0.1:9/x", "--duration", "1", "--header", "nocolon")
     assert code == 2 and "--header takes 'NAME: VALUE'" in err
 
 
@@ -98,11 +81,7 @@ async def test_ws_records_both_directions_and_replays_the_same_stream(tmp_path: 
     demo = ROOT / "fixtures" / "demo" / "corto.jsonl"
     out_dir = tmp_path / "rec"
     async with MockServer([demo], speed="max", port=0) as upstream:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "harness",
-            "record",
+        code, _, err = await record(
             "ws",
             upstream.urls["websocket"] + f"?token={QUERY_TOKEN}",
             "--send",
@@ -111,13 +90,8 @@ async def test_ws_records_both_directions_and_replays_the_same_stream(tmp_path: 
             "2",
             "--out",
             str(out_dir),
-            cwd=ROOT,
-            env=dict(os.environ, PYTHONPATH=str(ROOT)),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
         )
-        _, err = await asyncio.wait_for(proc.communicate(), 60)
-        assert proc.returncode == 0, err.decode()
+        assert code == 0, err
     (tape,) = out_dir.iterdir()
     _, frames = read_tape(tape)
     received = [json.loads(f.data) for f in frames if isinstance(f, WsText) and f.direction is S2C]
@@ -149,11 +123,7 @@ async def test_sio_records_connect_emits_acks_and_events_and_replays(tmp_path: P
     out_dir = tmp_path / "rec"
     async with MockServer([demo], speed=10, port=0, start="listen") as upstream:
         pool = trade_pools(upstream)[0]
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "harness",
-            "record",
+        code, _, err = await record(
             "sio",
             upstream.urls["socketio"],
             "--auth",
@@ -168,13 +138,8 @@ async def test_sio_records_connect_emits_acks_and_events_and_replays(tmp_path: P
             "3",
             "--out",
             str(out_dir),
-            cwd=ROOT,
-            env=dict(os.environ, PYTHONPATH=str(ROOT)),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
         )
-        _, err = await asyncio.wait_for(proc.communicate(), 60)
-        assert proc.returncode == 0, err.decode()
+        assert code == 0, err
     (tape,) = out_dir.iterdir()
     _, frames = read_tape(tape)
     connect = next(f for f in frames if isinstance(f, SioConnect))
@@ -208,37 +173,12 @@ async def test_proxy_records_rest_and_websocket_and_the_tape_replays(tmp_path: P
 
     upstream_tape = pumpfun_tape.write(tmp_path / "upstream.jsonl")
     demo_corto = ROOT / "fixtures" / "demo" / "corto.jsonl"
-    out_dir, ready = tmp_path / "rec", tmp_path / "ready.json"
+    out_dir = tmp_path / "rec"
     async with MockServer([upstream_tape, demo_corto], speed="max", port=0) as upstream:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "harness",
-            "record",
-            "proxy",
-            "--rest-upstream",
-            upstream.urls["rest"],
-            "--ws-upstream",
-            upstream.urls["websocket"],
-            "--listen",
-            "127.0.0.1:0",
-            "--out",
-            str(out_dir),
-            "--ready-file",
-            str(ready),
-            cwd=ROOT,
-            env=dict(os.environ, PYTHONPATH=str(ROOT)),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
+        proc, urls = await start_proxy(
+            tmp_path, "--rest-upstream", upstream.urls["rest"], "--ws-upstream", upstream.urls["websocket"]
         )
         try:
-            for _ in range(1000):
-                if ready.exists() and ready.read_text():
-                    break
-                if proc.returncode is not None:
-                    raise AssertionError((await proc.communicate())[1].decode())
-                await asyncio.sleep(0.01)
-            urls = json.loads(ready.read_text())
             first = await asyncio.to_thread(
                 requests.get,
                 urls["rest"] + "/coins/latest",
@@ -285,6 +225,7 @@ async def test_validate_reports_provider_drift(tmp_path: Path) -> None:
     upstream_tape = dump_tape(tmp_path / "drift.jsonl", header(), frames)
     async with MockServer([upstream_tape], manual=True, port=0, validate=False) as upstream:
         code, out, err = await record(
+            "poll",
             f"{upstream.urls['rest']}/sol-price",
             "--interval",
             "0.2",

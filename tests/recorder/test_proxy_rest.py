@@ -22,7 +22,7 @@ from harness.server.app import MockServer
 from harness.server.config import PumpfunConfig
 from harness.store import read_tape
 from tests.recorder.conftest import BEARER, COOKIE, QUERY_KEY
-from tests.recorder.upstreams import dying_http, free_port
+from tests.recorder.upstreams import dying_http, free_port, serve
 from tests.server import pumpfun_tape
 
 
@@ -80,11 +80,7 @@ async def _gzip_app(request: web.Request) -> web.Response:
 async def test_a_compressed_answer_passes_compressed_and_is_recorded_decoded(tmp_path: Path) -> None:
     app = web.Application()
     app.router.add_get("/gz", _gzip_app)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    runner, port = await serve(app)
     try:
         async with RecordingProxy(tmp_path, rest_upstream=f"http://127.0.0.1:{port}") as proxy:
             answer = await get(proxy.urls["rest"] + "/gz", headers={"Accept-Encoding": "gzip"})

@@ -16,7 +16,7 @@ from harness.core.frames import SioAck, SioConnect, SioConnectError, SioDisconne
 from harness.recorder.proxy import RecordingProxy
 from harness.store import read_tape
 from tests.recorder.conftest import API_KEY, QUERY_KEY
-from tests.recorder.upstreams import SioService, free_port
+from tests.recorder.upstreams import SioService, free_port, serve
 
 
 async def until(condition: Any, timeout: float = 5.0) -> None:
@@ -30,6 +30,17 @@ async def until(condition: Any, timeout: float = 5.0) -> None:
 
 def client() -> socketio.AsyncClient:
     return socketio.AsyncClient(reconnection=False)
+
+
+async def refused(url: str, auth: dict[str, str]) -> list[Any]:
+    """What a client's ``connect_error`` handler gets when its connect is refused."""
+    sio = client()
+    errors: list[Any] = []
+    sio.on("connect_error", errors.append)
+    with contextlib.suppress(socketio.exceptions.ConnectionError):
+        await sio.connect(url, auth=auth, transports=["websocket"])
+    assert not sio.connected, "the connect was refused"
+    return errors
 
 
 async def test_events_and_acks_both_ways_with_auth_upstream_and_redacted(tmp_path: Path) -> None:
@@ -85,15 +96,7 @@ async def test_events_and_acks_both_ways_with_auth_upstream_and_redacted(tmp_pat
 
 async def test_connect_error_reaches_the_client_as_the_service_sent_it(tmp_path: Path) -> None:
     async with SioService() as service, RecordingProxy(tmp_path, sio_upstream=service.url) as proxy:
-        sio = client()
-        errors: list[Any] = []
-        sio.on("connect_error", errors.append)
-        try:
-            await sio.connect(proxy.urls["socketio"], auth={"api_key": "pd_wrong"}, transports=["websocket"])
-        except socketio.exceptions.ConnectionError:
-            pass
-        else:
-            raise AssertionError("the service refused this key")
+        errors = await refused(proxy.urls["socketio"], {"api_key": "pd_wrong"})
         path, counters = proxy.tape_path, proxy.counters
     assert errors == [{"message": "invalid api_key", "data": {"code": 4401}}]
     _, frames = read_tape(path)
@@ -164,11 +167,7 @@ async def test_disconnect_reasons_pass_as_they_were(tmp_path: Path) -> None:
 
 async def test_unreachable_upstream_is_a_connect_error_saying_so(tmp_path: Path) -> None:
     async with RecordingProxy(tmp_path, sio_upstream=f"http://127.0.0.1:{free_port()}") as proxy:
-        sio = client()
-        errors: list[Any] = []
-        sio.on("connect_error", errors.append)
-        with contextlib.suppress(socketio.exceptions.ConnectionError):
-            await sio.connect(proxy.urls["socketio"], auth={"api_key": API_KEY}, transports=["websocket"])
+        errors = await refused(proxy.urls["socketio"], {"api_key": API_KEY})
         path, counters = proxy.tape_path, proxy.counters
     assert len(errors) == 1 and "refused" in errors[0]["message"]
     _, frames = read_tape(path)
@@ -197,18 +196,10 @@ async def test_an_upstream_answering_5xx_to_the_handshake_is_reported_as_such(tm
 
     app = web.Application()
     app.router.add_get("/socket.io/", unavailable)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    runner, port = await serve(app)
     try:
         async with RecordingProxy(tmp_path, sio_upstream=f"http://127.0.0.1:{port}") as proxy:
-            sio = client()
-            errors: list[Any] = []
-            sio.on("connect_error", errors.append)
-            with contextlib.suppress(socketio.exceptions.ConnectionError):
-                await sio.connect(proxy.urls["socketio"], auth={"api_key": API_KEY}, transports=["websocket"])
+            errors = await refused(proxy.urls["socketio"], {"api_key": API_KEY})
             counters = proxy.counters
     finally:
         await runner.cleanup()

@@ -96,6 +96,16 @@ def rest_poll(base: str, seen: Seen, stop: asyncio.Event, interval: float) -> No
             time.sleep(interval)
 
 
+def proxy_of(upstream: MockServer, out: Path) -> RecordingProxy:
+    """A recording proxy in front of all three of ``upstream``'s services."""
+    return RecordingProxy(
+        out,
+        rest_upstream=upstream.urls["rest"],
+        sio_upstream=upstream.urls["socketio"],
+        ws_upstream=upstream.urls["websocket"],
+    )
+
+
 def offsets(frames: list[Frame], key: Callable[[Frame], str | None]) -> dict[str, float]:
     """Each message's time since the first message of the same kind, by its identity."""
     out: dict[str, float] = {}
@@ -129,12 +139,7 @@ async def test_round_trip_serve_record_replay_same_sequences_and_timing(tmp_path
     recorded = Seen()
     async with (
         MockServer([x_path], port=0, start="listen") as upstream,
-        RecordingProxy(
-            tmp_path / "rec",
-            rest_upstream=upstream.urls["rest"],
-            sio_upstream=upstream.urls["socketio"],
-            ws_upstream=upstream.urls["websocket"],
-        ) as proxy,
+        proxy_of(upstream, tmp_path / "rec") as proxy,
     ):
         stop = asyncio.Event()
         clients = [
@@ -192,12 +197,7 @@ async def test_twenty_clients_at_once_lose_no_frame(tmp_path: Path) -> None:
     x_path, _ = compressed_demo(tmp_path / "x.jsonl")
     async with (
         MockServer([x_path], manual=True, port=0) as upstream,
-        RecordingProxy(
-            tmp_path / "rec",
-            rest_upstream=upstream.urls["rest"],
-            sio_upstream=upstream.urls["socketio"],
-            ws_upstream=upstream.urls["websocket"],
-        ) as proxy,
+        proxy_of(upstream, tmp_path / "rec") as proxy,
     ):
         stop = asyncio.Event()
         reference, proxied = Seen(), [Seen() for _ in range(20)]

@@ -17,7 +17,8 @@ from aiohttp import WSMsgType, web
 from tests.recorder.conftest import API_KEY
 
 
-async def _serve(app: web.Application) -> tuple[web.AppRunner, int]:
+async def serve(app: web.Application) -> tuple[web.AppRunner, int]:
+    """``app`` listening on 127.0.0.1, any port: its runner and the port."""
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=0.5)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -76,7 +77,7 @@ class SioService:
         self.url = ""
 
     async def __aenter__(self) -> SioService:
-        self._runner, port = await _serve(self.app)
+        self._runner, port = await serve(self.app)
         self.url = f"http://127.0.0.1:{port}"
         return self
 
@@ -132,7 +133,7 @@ class WsService:
         return ws
 
     async def __aenter__(self) -> WsService:
-        self._runner, port = await _serve(self.app)
+        self._runner, port = await serve(self.app)
         self.url = f"ws://127.0.0.1:{port}/data-stream"
         return self
 
