@@ -9,6 +9,8 @@ import os
 import sys
 from pathlib import Path
 
+import websockets
+
 from tests.helpers import ROOT
 
 
@@ -68,3 +70,13 @@ async def start_proxy(
         proc.kill()
         await proc.wait()
         raise
+
+
+async def drain(ws: websockets.ClientConnection) -> list[str | bytes]:
+    """Everything a WebSocket client receives until the connection closes."""
+    got: list[str | bytes] = []
+    try:
+        while True:
+            got.append(await ws.recv())
+    except websockets.ConnectionClosed:
+        return got

@@ -21,7 +21,7 @@ from harness.server.app import MockServer
 from harness.store import TapeReader, dump_tape
 from tests.helpers import ROOT, header
 from tests.recorder.conftest import API_KEY, BEARER
-from tests.recorder.running import start, start_proxy
+from tests.recorder.running import drain, start, start_proxy
 
 DEMO = ROOT / "fixtures" / "demo"
 
@@ -45,16 +45,6 @@ class Terminal:
     def close(self) -> None:
         self.read()
         os.close(self.controller)
-
-
-async def drain(ws: websockets.ClientConnection) -> list[str | bytes]:
-    """Everything a WebSocket client receives until the connection closes."""
-    got: list[str | bytes] = []
-    try:
-        while True:
-            got.append(await ws.recv())
-    except websockets.ConnectionClosed:
-        return got
 
 
 async def test_proxy_progress_on_a_terminal_and_ctrl_c_finishes_the_tape(tmp_path: Path) -> None:
@@ -225,20 +215,25 @@ def _s2c():  # type: ignore[no-untyped-def]
 
 
 async def test_validate_reports_drift_for_the_proxy_and_every_capture(tmp_path: Path) -> None:
-    given = tmp_path / "upstream"
-    async with MockServer(
-        drifted_tapes(given), speed="max", port=0, validate=False, start="listen"
-    ) as upstream:
-        proc, urls = await start_proxy(tmp_path, "--rest-upstream", upstream.urls["rest"], "--validate")
+    rest, corto, pumpdata = drifted_tapes(tmp_path / "upstream")
+    # one upstream per API: at --speed max a clock moves while its subscribers listen
+    async with (
+        MockServer([rest], speed="max", port=0, validate=False) as pumpfun_upstream,
+        MockServer([corto], speed="max", port=0, validate=False) as corto_upstream,
+        MockServer([pumpdata], speed="max", port=0, validate=False) as pumpdata_upstream,
+    ):
+        proc, urls = await start_proxy(
+            tmp_path, "--rest-upstream", pumpfun_upstream.urls["rest"], "--validate"
+        )
         await asyncio.to_thread(requests.get, urls["rest"] + "/sol-price", timeout=5)
         proc.send_signal(signal.SIGINT)
         proxy_out, _ = await asyncio.wait_for(proc.communicate(), 30)
         ws = await start(
-            "ws", upstream.urls["websocket"], "--send", '{"type":"subscribe","mode":"all"}', "--duration", "1",
-            "--validate", "--out", str(tmp_path / "ws"),
+            "ws", corto_upstream.urls["websocket"], "--send", '{"type":"subscribe","mode":"all"}',
+            "--duration", "1", "--validate", "--out", str(tmp_path / "ws"),
         )  # fmt: skip
         sio = await start(
-            "sio", upstream.urls["socketio"], "--auth", API_KEY, "--emit", "subscribe_sol_price",
+            "sio", pumpdata_upstream.urls["socketio"], "--auth", API_KEY, "--emit", "subscribe_sol_price",
             "--duration", "1", "--validate", "--out", str(tmp_path / "sio"),
         )  # fmt: skip
         (ws_out, _), (sio_out, _) = await asyncio.gather(ws.communicate(), sio.communicate())

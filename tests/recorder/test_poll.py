@@ -14,7 +14,7 @@ from harness.server.app import MockServer
 from harness.store import read_tape
 from tests.helpers import ROOT
 from tests.recorder.conftest import API_KEY, BEARER, COOKIE, QUERY_KEY, QUERY_TOKEN
-from tests.recorder.running import record, start_proxy
+from tests.recorder.running import drain, record, start_proxy
 from tests.server import pumpfun_tape
 
 
@@ -197,6 +197,8 @@ async def test_proxy_records_rest_and_websocket_and_the_tape_replays(tmp_path: P
                 handshake = json.loads(await ws.recv())
                 await ws.send('{"type":"subscribe","mode":"trades"}')
                 relayed = [json.loads(await asyncio.wait_for(ws.recv(), 5)) for _ in range(50)]
+                reader = asyncio.create_task(drain(ws))  # a client reads on while it closes
+            await reader
             assert handshake["name"] == "handshake" and relayed[0]["name"] == "subscription_ack"
         finally:
             proc.send_signal(2)
