@@ -7,13 +7,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import socketio
 
 from harness.core.frames import SioAck, SioConnect, SioConnectError, SioDisconnect, SioEvent
 from harness.recorder.proxy import RecordingProxy
+from harness.server.app import MockServer
 from harness.store import read_tape
 from tests.recorder.conftest import API_KEY, QUERY_KEY
 from tests.recorder.upstreams import SioService, free_port, serve
@@ -165,14 +168,21 @@ async def test_disconnect_reasons_pass_as_they_were(tmp_path: Path) -> None:
     assert "1 upstream failure (dropped 1)" in report and "upstream transport error" in report
 
 
-async def test_unreachable_upstream_is_a_connect_error_saying_so(tmp_path: Path) -> None:
-    async with RecordingProxy(tmp_path, sio_upstream=f"http://127.0.0.1:{free_port()}") as proxy:
-        errors = await refused(proxy.urls["socketio"], {"api_key": API_KEY})
-        path, counters = proxy.tape_path, proxy.counters
-    assert len(errors) == 1 and "refused" in errors[0]["message"]
+@pytest.mark.parametrize("kind", ["refused", "tls"])
+async def test_unreachable_upstream_is_a_connect_error_saying_so(tmp_path: Path, kind: str) -> None:
+    async with SioService() as service:
+        # nothing listening; a TLS client against a plain server
+        upstream = (
+            f"http://127.0.0.1:{free_port()}" if kind == "refused" else service.url.replace("http:", "https:")
+        )
+        async with RecordingProxy(tmp_path, sio_upstream=upstream) as proxy:
+            errors = await refused(proxy.urls["socketio"], {"api_key": API_KEY})
+            path, counters, note = proxy.tape_path, proxy.counters, proxy.progress_note()
+    assert len(errors) == 1 and f": {kind}: " in errors[0]["message"]
     _, frames = read_tape(path)
-    assert isinstance(frames[-1], SioConnectError) and "refused" in frames[-1].message
-    assert counters["upstream.refused"] == 1
+    assert isinstance(frames[-1], SioConnectError) and f": {kind}: " in frames[-1].message
+    assert counters[f"upstream.{kind}"] == 1
+    assert note.endswith(f"1 upstream failure ({kind} 1)"), "on the live line too"
 
 
 async def test_binary_arguments_are_relayed_as_binary(tmp_path: Path) -> None:
@@ -205,3 +215,58 @@ async def test_an_upstream_answering_5xx_to_the_handshake_is_reported_as_such(tm
         await runner.cleanup()
     assert len(errors) == 1 and ": 5xx: " in errors[0]["message"] and "503" in errors[0]["message"]
     assert counters["upstream.5xx"] == 1
+
+
+async def test_a_javascript_client_records_through_the_proxy(tmp_path: Path) -> None:
+    """socket.io-client from npm (seed 003's JavaScript tab) through the proxy to the PumpData
+    emulation: acks where it asked for them, ``subscription_error`` where it did not."""
+    from tests.server.test_pumpdata import DEMO, trade_pools
+    from tests.server.test_pumpdata_js import JS, _require_node
+
+    node = _require_node()
+    async with (
+        MockServer([DEMO], manual=True, port=0) as upstream,
+        RecordingProxy(tmp_path, sio_upstream=upstream.urls["socketio"]) as proxy,
+    ):
+        pool = trade_pools(upstream)[0]
+        proc = await asyncio.create_subprocess_exec(
+            node,
+            str(JS / "pumpdata_client.js"),
+            proxy.urls["socketio"],
+            pool,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            cwd=JS,
+        )
+        assert proc.stdout is not None and proc.stdin is not None
+        first = json.loads(await asyncio.wait_for(proc.stdout.readline(), 20))
+        await upstream.advance(60)
+        await until(
+            lambda: (
+                sum(isinstance(f, SioEvent) and f.name == "trade" for f in read_tape(proxy.tape_path)[1]) > 0
+            )
+        )
+        proc.stdin.write(b"done\n")
+        await proc.stdin.drain()
+        last = json.loads(await asyncio.wait_for(proc.stdout.readline(), 20))
+        await asyncio.wait_for(proc.wait(), 20)
+        path = proxy.tape_path
+    assert first["ack"] == {"ok": True, "pool": pool, "room": f"ohlcv:{pool}"}
+    assert last["done"]["trade"] > 0
+    assert last["done"]["subscription_error"] == [
+        {"error": "invalid_request", "message": "mint or pool is required"}
+    ]
+    _, frames = read_tape(path)
+    emits = [
+        (f.name, f.ack_id is not None)
+        for f in frames
+        if isinstance(f, SioEvent) and f.direction.value == "c2s"
+    ]
+    assert emits == [
+        ("subscribe_ohlcv", True),
+        ("subscribe_trades", True),
+        ("subscribe_trades", False),
+        ("ohlcv_history", True),
+    ]
+    connect = next(f for f in frames if isinstance(f, SioConnect))
+    assert connect.auth["api_key"].startswith("REDACTED-")
