@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import WSMsgType, web
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.protocol import State
 
 from harness.core.frames import C2S, S2C, WsBinary, WsClose, WsOpen, WsText
 from harness.recorder.failures import FailureKind, classify, describe
@@ -255,5 +256,6 @@ class _Link:
             )
 
     async def release(self) -> None:
-        if self.upstream.state.name != "CLOSED":
+        """The client's handler is done: nothing of the upstream connection may outlive it."""
+        if self.upstream.state is not State.CLOSED:
             self.upstream.transport.abort()
