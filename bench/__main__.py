@@ -20,6 +20,7 @@ MODULES = (
     "bench.bench_corto",
     "bench.bench_sio",
     "bench.bench_timing",
+    "bench.bench_proxy",
 )
 
 

@@ -51,7 +51,9 @@ def test_quick_tape_benchmark_prints_its_rows_and_memory_is_flat() -> None:
 def test_unknown_benchmark_is_refused() -> None:
     out = _bench("tapes")
     assert out.returncode == 2
-    assert "unknown benchmark 'tapes' (known: tape, validation, rest, corto, sio, timing)" in out.stderr
+    assert (
+        "unknown benchmark 'tapes' (known: tape, validation, rest, corto, sio, timing, proxy)" in out.stderr
+    )
 
 
 def test_the_benchmark_tape_holds_every_protocol(tmp_path: Path) -> None:
@@ -61,3 +63,16 @@ def test_the_benchmark_tape_holds_every_protocol(tmp_path: Path) -> None:
     assert len(frames) == count and path.stat().st_size >= 1e6
     assert {f.protocol.value for f in frames} == {"http", "ws", "sio"}
     assert all(a.t <= b.t for a, b in itertools.pairwise(frames))
+
+
+def test_quick_proxy_benchmark_measures_both_protocols_against_a_direct_connection() -> None:
+    out = _bench("--quick", "proxy")
+    assert out.returncode == 0, out.stderr
+    rows = [line for line in out.stdout.splitlines() if line.startswith("proxy")]
+    assert [row.split("  ")[1].strip() for row in rows] == [
+        "REST exchange added p50",
+        "REST exchange added p99",
+        "WebSocket message (echo RTT/2) added p50",
+        "WebSocket message (echo RTT/2) added p99",
+    ]
+    assert all(" ms " in row and "direct p" in row for row in rows)

@@ -18,6 +18,7 @@ COMMANDS: tuple[str, ...] = (
     "harness.cli.serve",
     "harness.cli.fuzz",
     "harness.cli.record",
+    "harness.cli.har",
     "harness.cli.validate",
     "harness.cli.inspect",
     "harness.cli.synth",

@@ -12,19 +12,37 @@ HELP = "capture live traffic to a tape: a recording proxy, REST polling, WebSock
 DESCRIPTION = """\
 Record to recordings/<UTC YYYYMMDDTHHMMSSZ>-<label>.jsonl. Every frame passes the redaction rules
 before it is written (Authorization, Cookie, Set-Cookie, X-Api-Key headers; api_key, token, apikey
-query parameters; plus --redact-* of your own). Ctrl-C finishes the tape cleanly; a killed
-recorder leaves a readable tape.
+query parameters; Socket.IO auth; plus --redact-* of your own). On a terminal a progress line shows
+frames per protocol, bytes and elapsed time. Ctrl-C finishes the tape cleanly; a killed recorder
+leaves a readable tape. --validate checks every frame against the schemas and reports drift.
 
 examples:
+  harness record proxy --rest-upstream https://frontend-api-v3.pump.fun \\
+      --sio-upstream https://api.pumpdata.fun --ws-upstream wss://corto.fun/data-stream
   harness record poll https://frontend-api-v3.pump.fun/coins/latest --interval 5 --etag --duration 60
-  harness record poll http://127.0.0.1:8765/sol-price --interval 1 --duration 10 --label local
   harness record ws wss://corto.fun/data-stream --send '{"type":"subscribe","mode":"all"}' --duration 60
   harness record sio https://api.pumpdata.fun --auth pd_K --emit 'subscribe_trades={"pool":"P"}' --duration 9
+HAR files (browser recordings) become tapes with 'harness har import'.
 """
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="mode", metavar="MODE", required=True)
+    proxy = sub.add_parser(
+        "proxy",
+        help="a recording proxy laid out like harness serve (REST, /socket.io/, /data-stream)",
+        description="Point clients at the proxy instead of the real hosts; stop with Ctrl-C.",
+    )
+    proxy.add_argument("--rest-upstream", metavar="URL", help="e.g. https://frontend-api-v3.pump.fun")
+    proxy.add_argument("--sio-upstream", metavar="URL", help="e.g. https://api.pumpdata.fun")
+    proxy.add_argument("--ws-upstream", metavar="URL", help="e.g. wss://corto.fun/data-stream")
+    proxy.add_argument(
+        "--listen", default="127.0.0.1:8766", metavar="HOST:PORT", help="default 127.0.0.1:8766 (port 0: any)"
+    )
+    proxy.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
+    proxy.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for an upstream (30)")
+    proxy.add_argument("--ready-file", type=Path, help="write the proxy's URLs as JSON once listening")
+    _common(proxy)
     poll = sub.add_parser(
         "poll", help="poll REST endpoints like seed 000's ETag poller, recording 200s and 304s"
     )
@@ -58,22 +76,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     sio.add_argument("--duration", type=float, required=True, help="seconds to record")
     _common(sio)
-    proxy = sub.add_parser("proxy", help="a recording proxy laid out like harness serve (REST, /data-stream)")
-    proxy.add_argument("--rest-upstream", metavar="URL", help="e.g. https://frontend-api-v3.pump.fun")
-    proxy.add_argument("--ws-upstream", metavar="URL", help="e.g. wss://corto.fun/data-stream")
-    proxy.add_argument(
-        "--listen", default="127.0.0.1:8766", metavar="HOST:PORT", help="default 127.0.0.1:8766"
-    )
-    proxy.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
-    proxy.add_argument("--ready-file", type=Path, help="write the proxy's URLs as JSON once listening")
-    _common(proxy)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
+    add_tape_arguments(parser, "the mode")
+    parser.add_argument(
+        "--validate", action="store_true", help="check frames against the schemas; report drift (exit 1)"
+    )
+
+
+def add_tape_arguments(parser: argparse.ArgumentParser, default_label: str) -> None:
+    """Where a new tape goes and how it is redacted (``harness record``, ``harness har import``)."""
     parser.add_argument(
         "--out", type=Path, default=Path("recordings"), help="directory (default recordings/)"
     )
-    parser.add_argument("--label", default="", help="name part of the tape file (default: the mode)")
+    parser.add_argument("--label", default="", help=f"name part of the tape file (default: {default_label})")
     parser.add_argument("--gzip", action="store_true", help="write .jsonl.gz")
     parser.add_argument(
         "--redact-header", action="append", default=[], metavar="NAME", help="also redact this header"
@@ -85,21 +102,30 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--redact-pattern", action="append", default=[], metavar="REGEX", help="also redact matches"
     )
     parser.add_argument("--redact-key", help="HMAC key for placeholders (default: random per session)")
-    parser.add_argument(
-        "--validate", action="store_true", help="check frames against the schemas; report drift"
-    )
+
+
+def redaction_rules(args: argparse.Namespace) -> Any:
+    """The default redaction rules plus the user's ``--redact-*``; bad usage raises UsageError."""
+    from harness.cli.main import UsageError
+    from harness.core.redact import RedactionRules
+
+    try:
+        return RedactionRules.with_extra(
+            headers=args.redact_header, json_keys=args.redact_json_key, patterns=args.redact_pattern
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def run(args: argparse.Namespace) -> int:
     import asyncio
 
     from harness.cli.main import UsageError
-    from harness.core.redact import RedactionRules
 
     if args.mode == "proxy" and args.duration is None:
         args.duration = 10.0**9  # until Ctrl-C
-    if not args.duration > 0 or not getattr(args, "interval", 1) > 0:
-        raise UsageError("--duration and --interval must be positive")
+    if not args.duration > 0 or not getattr(args, "interval", 1) > 0 or not getattr(args, "timeout", 1) > 0:
+        raise UsageError("--duration, --interval and --timeout must be positive")
     headers = []
     for raw in getattr(args, "header", []):
         name, sep, value = raw.partition(":")
@@ -107,14 +133,9 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--header takes 'NAME: VALUE', got {raw!r}")
         headers.append((name.strip(), value.strip()))
     if args.mode == "proxy":
-        if not (args.rest_upstream or args.ws_upstream):
-            raise UsageError("give --rest-upstream and/or --ws-upstream")
-        _host, sep, port = args.listen.rpartition(":")
-        if not sep or not port.isdigit():
-            raise UsageError(f"--listen takes HOST:PORT, got {args.listen!r}")
+        _check_proxy(args)
     elif args.mode == "sio":
-        if not args.url.startswith(("http://", "https://")):
-            raise UsageError(f"not an http(s) URL: {args.url!r}")
+        _check_url(args.url, "http://", "https://")
         args.emits = []
         for raw in args.emit:
             event, sep, payload = raw.partition("=")
@@ -125,8 +146,7 @@ def run(args: argparse.Namespace) -> int:
             if not event:
                 raise UsageError(f"--emit takes EVENT=JSON, got {raw!r}")
     elif args.mode == "ws":
-        if not args.url.startswith(("ws://", "wss://")):
-            raise UsageError(f"not a ws(s) URL: {args.url!r}")
+        _check_url(args.url, "ws://", "wss://")
         for text in args.send:
             try:
                 json.loads(text)
@@ -134,15 +154,49 @@ def run(args: argparse.Namespace) -> int:
                 raise UsageError(f"--send takes JSON, got {text!r}: {exc}") from None
     else:
         for url in args.urls:
-            if not url.startswith(("http://", "https://")):
-                raise UsageError(f"not an http(s) URL: {url!r}")
-    try:
-        rules = RedactionRules.with_extra(
-            headers=args.redact_header, json_keys=args.redact_json_key, patterns=args.redact_pattern
-        )
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    return asyncio.run(_record(args, rules, headers))
+            _check_url(url, "http://", "https://")
+    return asyncio.run(_record(args, redaction_rules(args), headers))
+
+
+def _check_url(url: str, *schemes: str) -> None:
+    from harness.cli.main import UsageError
+
+    if not url.startswith(schemes):
+        kind = "a ws(s)" if schemes[0].startswith("ws") else "an http(s)"
+        raise UsageError(f"not {kind} URL: {url!r}")
+
+
+def _check_proxy(args: argparse.Namespace) -> None:
+    from harness.cli.main import UsageError
+
+    if not (args.rest_upstream or args.sio_upstream or args.ws_upstream):
+        raise UsageError("give at least one of --rest-upstream, --sio-upstream, --ws-upstream")
+    for url in (args.rest_upstream, args.sio_upstream):
+        if url:
+            _check_url(url, "http://", "https://")
+    if args.ws_upstream:
+        _check_url(args.ws_upstream, "ws://", "wss://")
+    host, sep, port = args.listen.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise UsageError(f"--listen takes HOST:PORT, got {args.listen!r}")
+    args.host, args.port = host.strip("[]"), int(port)
+
+
+def _recorded(args: argparse.Namespace) -> Any:
+    from harness.core.frames import Recorded
+    from harness.recorder.proxy import proxy_recorded
+
+    label = args.label or args.mode
+    if args.mode == "proxy":
+        return proxy_recorded(args.rest_upstream, args.sio_upstream, args.ws_upstream, label)
+    urls = args.urls if args.mode == "poll" else [args.url]
+    api = {"poll": "pumpfun", "ws": "corto", "sio": "pumpdata"}[args.mode]
+    return Recorded(
+        apis=(api,),
+        upstreams=tuple((f"url{i}", url) for i, url in enumerate(urls, 1)),
+        label=label,
+        source=args.mode,
+    )
 
 
 async def _record(args: argparse.Namespace, rules: Any, headers: list[tuple[str, str]]) -> int:
@@ -151,113 +205,122 @@ async def _record(args: argparse.Namespace, rules: Any, headers: list[tuple[str,
 
     from harness.cli.main import UsageError
     from harness.cli.progress import Progress
-    from harness.core.frames import Recorded
-    from harness.recorder.capture import poll, stream_sio, stream_ws
     from harness.recorder.session import RecordingSession
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    urls = (
-        args.urls
-        if args.mode == "poll"
-        else [u for u in (args.rest_upstream, args.ws_upstream) if u]
-        if args.mode == "proxy"
-        else [args.url]
-    )
-    recorded = Recorded(
-        apis=tuple(
-            api
-            for api, used in (
-                ("pumpfun", args.mode == "poll" or getattr(args, "rest_upstream", None)),
-                ("corto", args.mode == "ws" or getattr(args, "ws_upstream", None)),
-                ("pumpdata", args.mode == "sio"),
-            )
-            if used
-        ),
-        upstreams=tuple((f"url{i}", url) for i, url in enumerate(urls, 1)),
-        label=args.label or args.mode,
-        source=args.mode,
-    )
     key = args.redact_key.encode() if args.redact_key else None
-    label = args.label or args.mode
     with RecordingSession(
-        args.out, label, recorded, rules=rules, key=key, gzip=args.gzip, validate=args.validate
+        args.out,
+        args.label or args.mode,
+        _recorded(args),
+        rules=rules,
+        key=key,
+        gzip=args.gzip,
+        validate=args.validate,
     ) as session:
-        with Progress("recording", unit="s") as bar:
-
-            async def show() -> None:
-                while not stop.is_set():
-                    bar.update(session.t(), session.progress_note())
-                    await asyncio.sleep(0.2)
-
-            ticker = asyncio.create_task(show())
-            try:
-                if args.mode == "poll":
-                    outcomes = await poll(
-                        session,
-                        args.urls,
-                        interval=args.interval,
-                        duration=args.duration,
-                        etag=args.etag,
-                        headers=headers,
-                        stop=stop,
-                    )
-                elif args.mode == "proxy":
-                    outcomes = await _proxy(args, session, stop)
-                elif args.mode == "ws":
-                    outcomes = await stream_ws(
-                        session, args.url, send=args.send, duration=args.duration, headers=headers, stop=stop
-                    )
-                else:
-                    auth = {"api_key": args.auth} if args.auth else None
-                    outcomes = await stream_sio(
-                        session, args.url, auth=auth, emits=args.emits, duration=args.duration, stop=stop
-                    )
-            except ConnectionRefusedError as exc:
-                raise UsageError(f"{urls[0]} refused the connection: {exc}") from None
-            except OSError as exc:
-                raise UsageError(f"cannot reach {urls[0]}: {exc}") from None
-            finally:
-                stop.set()
-                await ticker
-    summary = ", ".join(f"{k} x{v}" for k, v in sorted(outcomes.items())) or "nothing"
-    print(f"{session.path}  {sum(session.frames.values())} frames  ({summary})")
-    report = session.drift_report()
-    if report:
-        print(report)
+        if args.mode == "proxy":
+            report = await _proxy(args, session, stop)
+        else:
+            with Progress("recording", total=args.duration, unit="s") as bar:
+                ticker = asyncio.create_task(_tick(bar, stop, lambda: session.t(), session.progress_note))
+                try:
+                    outcomes = await _capture(args, session, headers, stop)
+                except ConnectionRefusedError as exc:
+                    raise UsageError(
+                        f"{_recorded(args).upstreams[0][1]} refused the connection: {exc}"
+                    ) from None
+                except OSError as exc:
+                    raise UsageError(f"cannot reach {_recorded(args).upstreams[0][1]}: {exc}") from None
+                finally:
+                    stop.set()
+                    await ticker
+            summary = ", ".join(f"{k} x{v}" for k, v in sorted(outcomes.items())) or "nothing"
+            report = f"{session.path}  {sum(session.frames.values())} frames  ({summary})"
+    print(report)
+    drift = session.drift_report()
+    if drift:
+        print(drift)
         return 1
     return 0
 
 
-async def _proxy(args: argparse.Namespace, session: Any, stop: Any) -> Any:
+async def _tick(bar: Any, stop: Any, done: Any, note: Any) -> None:
     import asyncio
-    import json as _json
-    from collections import Counter
 
-    from aiohttp import web
+    while not stop.is_set():
+        bar.update(done(), note())
+        await asyncio.sleep(0.2)
 
+
+async def _capture(args: argparse.Namespace, session: Any, headers: list[tuple[str, str]], stop: Any) -> Any:
+    from harness.recorder.capture import poll, stream_sio, stream_ws
+
+    if args.mode == "poll":
+        return await poll(
+            session,
+            args.urls,
+            interval=args.interval,
+            duration=args.duration,
+            etag=args.etag,
+            headers=headers,
+            stop=stop,
+        )
+    if args.mode == "ws":
+        return await stream_ws(
+            session, args.url, send=args.send, duration=args.duration, headers=headers, stop=stop
+        )
+    auth = {"api_key": args.auth} if args.auth else None
+    return await stream_sio(session, args.url, auth=auth, emits=args.emits, duration=args.duration, stop=stop)
+
+
+async def _proxy(args: argparse.Namespace, session: Any, stop: Any) -> str:
+    import asyncio
+    import contextlib
+
+    from harness.cli.main import UsageError
+    from harness.cli.progress import Progress
     from harness.recorder.proxy import RecordingProxy
 
-    proxy = RecordingProxy(session, rest_upstream=args.rest_upstream, ws_upstream=args.ws_upstream)
-    host, _, port = args.listen.rpartition(":")
-    runner = web.AppRunner(proxy.app, handle_signals=False, access_log=None, shutdown_timeout=2.0)
-    await runner.setup()
-    site = web.TCPSite(runner, host, int(port))
-    await site.start()
-    sockets = getattr(site._server, "sockets", None) or []
-    bound = sockets[0].getsockname()[1] if sockets else port
-    urls = {"rest": f"http://{host}:{bound}", "websocket": f"ws://{host}:{bound}/data-stream"}
-    print(f"recording proxy on {urls['rest']} (REST) and {urls['websocket']}, to {session.path}", flush=True)
-    if args.ready_file:
-        args.ready_file.write_text(_json.dumps(urls))
-    try:
-        await asyncio.wait_for(stop.wait(), timeout=args.duration)
-    except TimeoutError:
-        pass
-    finally:
-        await runner.cleanup()
-    return Counter({f"upstream failures ({k})": v for k, v in proxy.failures.items()}) + Counter(
-        session.frames
+    proxy = RecordingProxy(
+        session,
+        rest_upstream=args.rest_upstream,
+        sio_upstream=args.sio_upstream,
+        ws_upstream=args.ws_upstream,
+        host=args.host,
+        port=args.port,
+        timeout=args.timeout,
     )
+    try:
+        await proxy.start()
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {args.listen}: {exc.strerror or exc}") from None
+    try:
+        urls = proxy.urls
+        lines = [f"harness record proxy: recording to {session.path}"]
+        for key, name in (
+            ("rest", "Pump.fun REST"),
+            ("socketio", "PumpData Socket.IO"),
+            ("websocket", "corto.fun WebSocket"),
+        ):
+            upstream = proxy.upstreams[key]
+            if upstream:
+                lines.append(f"  {name:<20}{urls[key]}  ->  {upstream}")
+        print("\n".join(lines), flush=True)
+        if args.ready_file:
+            tmp = args.ready_file.with_name(args.ready_file.name + ".tmp")
+            tmp.write_text(json.dumps({**urls, "tape": str(session.path)}, indent=2) + "\n")
+            tmp.replace(args.ready_file)
+        with Progress("recording", unit="frames") as bar:
+            ticker = asyncio.create_task(
+                _tick(bar, stop, lambda: sum(session.frames.values()), proxy.progress_note)
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=args.duration)
+            stop.set()
+            await ticker
+    finally:
+        await proxy.close()
+    return proxy.report()

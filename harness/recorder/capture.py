@@ -189,7 +189,7 @@ async def stream_sio(
     stop = stop or asyncio.Event()
     counts: Counter[str] = Counter()
     conn = session.conn("sio")
-    client = socketio.AsyncClient(reconnection=False)
+    client = socketio.AsyncClient(reconnection=False, handle_sigint=False)  # Ctrl-C is ours
     refused: list[Any] = []
 
     async def on_any(event: str, *args: Any) -> None:

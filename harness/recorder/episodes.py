@@ -26,7 +26,8 @@ from aiohttp import WSMsgType, web
 
 from harness.core.episodes import EpisodeIndex, subscription_request
 from harness.core.frames import C2S, WsText
-from harness.recorder.proxy import HOP_BY_HOP, WS_PATH
+from harness.recorder.proxy import WS_PATH
+from harness.recorder.relay_http import HOP_BY_HOP
 
 REPLAY_ONLY = ("/_harness/", "/socket.io/")
 """Paths that never go upstream: the replay's control endpoints, and Socket.IO until the
@@ -189,8 +190,8 @@ class WsBridge:
             msg = await self.client.receive()
             if self.greeting is None:
                 self.greeting = self.sent_down
-            if msg.type == WSMsgType.TEXT and not self.decided:
-                await self._decide(msg.data)
+            if msg.type == WSMsgType.TEXT and not self.decided and not await self._decide(msg.data):
+                return
             assert self.source is not None
             if msg.type == WSMsgType.TEXT:
                 await self.source.send_str(msg.data)
@@ -203,20 +204,29 @@ class WsBridge:
                     await self.source.close(code=code or 1000, message=reason.encode())
                 return
 
-    async def _decide(self, text: str) -> None:
+    async def _decide(self, text: str) -> bool:
+        """Whether the connection goes on (on the replay, or moved to the recording proxy)."""
         found = subscription_request(WsText(0.0, "", C2S, text))
         if found is None:
-            return  # a ping or current_state: the replay answers it
+            return True  # a ping or current_state: the replay answers it
         self.decided = True
         if self.router.index.holds_subscription(*found):
             self.router.counts["ws replayed"] += 1
-            return
+            return True
         self.router.counts["ws episodes"] += 1
-        await self._switch()
+        return await self._switch()
 
-    async def _switch(self) -> None:
-        """Move the connection to the recording proxy (module docstring)."""
-        live = await self.router.connect(self.router.recorder, self.request)
+    async def _switch(self) -> bool:
+        """Move the connection to the recording proxy (module docstring); False when the proxy
+        refused it (its upstream is down), after closing the client as a server error would."""
+        try:
+            live = await self.router.connect(self.router.recorder, self.request)
+        except aiohttp.WSServerHandshakeError as exc:
+            # The client is already upgraded on the replay: the proxy's refusal (a 502 when the
+            # upstream cannot be reached) reaches it as a close 1011.
+            self.router.counts["ws episodes refused"] += 1
+            await self.client.close(code=1011, message=f"upstream refused ({exc.status})".encode())
+            return False
         for _ in range(self.greeting or 0):
             # the client already has the replayed greeting: the upstream's is recorded only
             with contextlib.suppress(TimeoutError):
@@ -230,3 +240,4 @@ class WsBridge:
         with contextlib.suppress(ConnectionError, RuntimeError):
             await self.source.close()
         self._start_down(live)
+        return True

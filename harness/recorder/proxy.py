@@ -1,180 +1,199 @@
 """The recording proxy: laid out like ``harness serve``, forwarding to the real services.
 
-A client changes its base URL to the proxy's and is recorded: REST requests are forwarded to the
-REST upstream (method, path, query, headers, body) and answered with the upstream's answer
-unchanged (status, headers with ETag and rate limits, body, 304s); ``/data-stream`` WebSocket
-connections are relayed to the WebSocket upstream, both directions, text and binary, with close
-codes and reasons. Every exchange and frame goes through the session (redacted, then written).
-Upstream failures reach the client as what they were (502 for a refused or broken connection, the
-upstream's own status otherwise) and the proxy keeps serving others.
+A client changes its base URL to the proxy's and is recorded: REST paths go to the REST upstream
+(:mod:`~harness.recorder.relay_http`), ``/socket.io/`` to the Socket.IO upstream
+(:mod:`~harness.recorder.relay_sio`), ``/data-stream`` to the WebSocket upstream
+(:mod:`~harness.recorder.relay_ws`). Every exchange and frame goes through the session (redacted,
+then written). This module owns the proxy's lifecycle, its Python API, its counters and its
+report; it makes no rule of its own::
+
+    async with RecordingProxy("recordings", rest_upstream="https://frontend-api-v3.pump.fun") as proxy:
+        proxy.urls["rest"]        # http://127.0.0.1:PORT, like MockServer.urls
+        proxy.tape_path           # recordings/<UTC>-proxy.jsonl
+        proxy.counters            # exchanges, connections, upstream failures by kind
+        print(proxy.report())
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections import Counter
-from typing import Any
+from pathlib import Path
+from types import TracebackType
+from typing import Self
 
-import aiohttp
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
-from harness.core.frames import (
-    C2S,
-    S2C,
-    HttpExchange,
-    HttpRequest,
-    HttpResponse,
-    WsBinary,
-    WsClose,
-    WsOpen,
-    WsText,
-)
+from harness.core.frames import Recorded
+from harness.core.redact import RedactionRules
+from harness.recorder.failures import FailureKind, FailureLog, UpstreamFailure
+from harness.recorder.relay_http import HttpRelay
+from harness.recorder.relay_sio import SioRelay
+from harness.recorder.relay_ws import WsRelay
 from harness.recorder.session import RecordingSession
 
-HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "te",
-        "trailers",
-        "transfer-encoding",
-        "upgrade",
-        "host",
-        "content-length",
-    }
-)
 WS_PATH = "/data-stream"
+DEFAULT_TIMEOUT = 30.0
+
+
+def proxy_recorded(
+    rest_upstream: str | None, sio_upstream: str | None, ws_upstream: str | None, label: str = "proxy"
+) -> Recorded:
+    """What a proxy tape's header says it recorded: the APIs and their upstreams."""
+    used = [
+        (api, name, url)
+        for api, name, url in (
+            ("pumpfun", "rest", rest_upstream),
+            ("pumpdata", "socketio", sio_upstream),
+            ("corto", "websocket", ws_upstream),
+        )
+        if url
+    ]
+    return Recorded(
+        apis=tuple(api for api, _, _ in used),
+        upstreams=tuple((name, url) for _, name, url in used),
+        label=label,
+        source="proxy",
+    )
 
 
 class RecordingProxy:
+    """A recording proxy on one port. ``target`` is a directory for a new tape, or a session."""
+
     def __init__(
         self,
-        session: RecordingSession,
+        target: Path | str | RecordingSession,
         *,
         rest_upstream: str | None = None,
+        sio_upstream: str | None = None,
         ws_upstream: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        label: str = "proxy",
+        gzip: bool = False,
+        validate: bool = False,
+        rules: RedactionRules | None = None,
+        key: bytes | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
-        self.session = session
-        self.rest_upstream = rest_upstream.rstrip("/") if rest_upstream else None
-        self.ws_upstream = ws_upstream
-        self.failures: Counter[str] = Counter()
+        if not (rest_upstream or sio_upstream or ws_upstream):
+            raise ValueError("a recording proxy needs at least one upstream (REST, Socket.IO or WebSocket)")
+        for name, url, schemes in (
+            ("rest_upstream", rest_upstream, ("http://", "https://")),
+            ("sio_upstream", sio_upstream, ("http://", "https://")),
+            ("ws_upstream", ws_upstream, ("ws://", "wss://")),
+        ):
+            if url and not url.startswith(schemes):
+                raise ValueError(f"{name} must start with {' or '.join(schemes)}, got {url!r}")
+        self._own_session = not isinstance(target, RecordingSession)
+        self._target = target
+        self._session_options = (label, gzip, validate, rules, key)
+        self.upstreams = {"rest": rest_upstream, "socketio": sio_upstream, "websocket": ws_upstream}
+        self.host = host
+        self.port = port
+        self.counters: Counter[str] = Counter()
+        """``http.exchanges``, ``ws.connections``, ``sio.connections``, ``sio.connect_errors``,
+        ``ws.handshakes_refused`` and ``upstream.<kind>`` (:class:`FailureKind`) per failure."""
+        self.failures = FailureLog()
+        self._session: RecordingSession | None = target if isinstance(target, RecordingSession) else None
         self.app = web.Application()
-        if ws_upstream:
-            self.app.router.add_get(WS_PATH, self.relay_ws)
-        if rest_upstream:
-            self.app.router.add_route("*", "/{tail:.*}", self.forward)
-        self._http: aiohttp.ClientSession | None = None
-        self.app.on_startup.append(self._open)
-        self.app.on_cleanup.append(self._close)
+        self.http = HttpRelay(self, rest_upstream, timeout)
+        self.sio = SioRelay(self, sio_upstream, timeout)
+        self.ws = WsRelay(self, ws_upstream, timeout)
+        self.sio.attach(self.app)
+        self.app.router.add_get(WS_PATH, self.ws.handle)
+        self.app.router.add_route("*", "/{tail:.*}", self.http.handle)
+        self.app.on_startup.append(lambda _app: self.http.open())
+        self.app.on_shutdown.append(self._shutdown)
+        self.app.on_cleanup.append(lambda _app: self.http.close())
+        self._runner: web.AppRunner | None = None
 
-    async def _open(self, app: web.Application) -> None:
-        self._http = aiohttp.ClientSession(auto_decompress=False, timeout=aiohttp.ClientTimeout(total=60))
+    # --- what a user reads ---------------------------------------------------------------------
 
-    async def _close(self, app: web.Application) -> None:
-        if self._http is not None:
-            await self._http.close()
+    @property
+    def session(self) -> RecordingSession:
+        if self._session is None:
+            raise RuntimeError("the proxy is not started: use 'async with RecordingProxy(...)' or start()")
+        return self._session
 
-    # --- REST ----------------------------------------------------------------------------------
+    @property
+    def tape_path(self) -> Path:
+        return self.session.path
 
-    async def forward(self, request: web.Request) -> web.StreamResponse:
-        assert self._http is not None and self.rest_upstream is not None
-        body = await request.read()
-        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
-        target = self.rest_upstream + request.path_qs
-        conn = self.session.conn("http")
-        started = self.session.t()
-        recorded_request = HttpRequest(request.method, request.path_qs, tuple(headers), body)
-        try:
-            async with self._http.request(
-                request.method, target, headers=headers, data=body or None, allow_redirects=False
-            ) as upstream:
-                answer = await upstream.read()
-                raw = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in upstream.raw_headers)
-                status, reason = upstream.status, upstream.reason or ""
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            self.failures[type(exc).__name__] += 1
-            message = f"upstream {self.rest_upstream} failed: {exc}".encode()
-            self.session.write(
-                HttpExchange(
-                    started,
-                    conn,
-                    recorded_request,
-                    HttpResponse(502, (), message, "Bad Gateway"),
-                    self.session.t() - started,
-                )
-            )
-            return web.Response(status=502, body=message, content_type="text/plain")
-        self.session.write(
-            HttpExchange(
-                started,
-                conn,
-                recorded_request,
-                HttpResponse(status, raw, answer, reason),
-                self.session.t() - started,
-            )
-        )
-        response = web.Response(status=status, reason=reason or None, body=answer or None)
-        for name, value in raw:
-            if name.lower() not in HOP_BY_HOP:
-                response.headers.add(name, value)
-        return response
+    @property
+    def urls(self) -> dict[str, str]:
+        """The proxy's URLs under ``MockServer.urls``'s keys (``rest``, ``socketio``, ``websocket``)."""
+        base = f"http://{self.host}:{self.port}"
+        return {"rest": base, "socketio": base, "websocket": f"ws://{self.host}:{self.port}{WS_PATH}"}
 
-    # --- WebSocket -----------------------------------------------------------------------------
+    def fail(self, protocol: str, conn: str, kind: FailureKind, detail: str) -> None:
+        """Note an upstream failure (the relays call this)."""
+        self.counters[f"upstream.{kind.value}"] += 1
+        self.failures.add(UpstreamFailure(self.session.t(), protocol, conn, kind, detail))
 
-    async def relay_ws(self, request: web.Request) -> web.StreamResponse:
-        assert self._http is not None and self.ws_upstream is not None
-        conn = self.session.conn("ws")
-        query = ("?" + request.query_string) if request.query_string else ""
-        target = self.ws_upstream + query
-        headers = [
-            (k, v)
-            for k, v in request.headers.items()
-            if k.lower() not in HOP_BY_HOP and not k.lower().startswith("sec-websocket")
+    def progress_note(self) -> str:
+        """One line for the progress display: frames per protocol, bytes, failures."""
+        note = self.session.progress_note()
+        failures = self.failures.summary()
+        return f"{note}; {failures}" if failures else note
+
+    def report(self) -> str:
+        """What was recorded and what failed upstream, for the end of a recording."""
+        session = self.session
+        frames = ", ".join(f"{p} {n}" for p, n in sorted(session.frames.items())) or "none"
+        lines = [
+            f"{session.path}: {sum(session.frames.values())} frames ({frames}), "
+            f"{session.bytes_written:,} bytes",
+            f"clients: {self.counters['http.exchanges']} REST exchanges, "
+            f"{self.counters['ws.connections']} WebSocket and "
+            f"{self.counters['sio.connections']} Socket.IO connections",
         ]
-        self.session.write(WsOpen(self.session.t(), conn, request.path_qs, tuple(headers)))
-        client = web.WebSocketResponse(max_msg_size=0, compress=False)
-        try:
-            upstream = await self._http.ws_connect(target, headers=headers, max_msg_size=0, autoclose=False)
-        except (aiohttp.ClientError, OSError) as exc:
-            self.failures[type(exc).__name__] += 1
-            await client.prepare(request)
-            self.session.write(WsClose(self.session.t(), conn, S2C, 1011, f"upstream failed: {exc}"[:120]))
-            await client.close(code=1011, message=b"upstream connection failed")
-            return client
-        await client.prepare(request)
+        summary = self.failures.summary()
+        lines.append(summary or "no upstream failures")
+        lines.extend(self.failures.report_lines())
+        return "\n".join(lines)
 
-        async def pump(source: Any, sink: Any, direction: Any) -> None:
-            code, reason = None, ""
-            while True:
-                msg = await source.receive()
-                if msg.type == WSMsgType.TEXT:
-                    self.session.write(WsText(self.session.t(), conn, direction, msg.data))
-                    await sink.send_str(msg.data)
-                elif msg.type == WSMsgType.BINARY:
-                    self.session.write(WsBinary(self.session.t(), conn, direction, msg.data))
-                    await sink.send_bytes(msg.data)
-                elif msg.type == WSMsgType.CLOSE:
-                    code, reason = msg.data, msg.extra or ""
-                    break
-                elif msg.type in (WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
-                    code = source.close_code
-                    break
-            self.session.write(WsClose(self.session.t(), conn, direction, code, reason))
-            if not sink.closed:
-                await sink.close(code=code or 1000, message=reason.encode())
+    # --- lifecycle -----------------------------------------------------------------------------
 
-        tasks = [
-            asyncio.create_task(pump(client, upstream, C2S)),
-            asyncio.create_task(pump(upstream, client, S2C)),
-        ]
-        _done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        for task in pending:
-            with contextlib.suppress(asyncio.CancelledError, ConnectionError):
-                await asyncio.wait_for(task, 2.0)
-        for closing in (upstream, client):
-            with contextlib.suppress(ConnectionError, RuntimeError):
-                await closing.close()
-        return client
+    async def start(self) -> Self:
+        if self._session is None:
+            assert not isinstance(self._target, RecordingSession)
+            label, gzip, validate, rules, key = self._session_options
+            recorded = proxy_recorded(
+                self.upstreams["rest"], self.upstreams["socketio"], self.upstreams["websocket"], label
+            )
+            self._session = RecordingSession(
+                Path(self._target), label, recorded, rules=rules, key=key, gzip=gzip, validate=validate
+            )
+        # A client that does not answer a close (a Socket.IO client told its transport is closed may
+        # not) holds its handler: it gets half a second, as do exchanges still waiting upstream.
+        self._runner = web.AppRunner(self.app, handle_signals=False, access_log=None, shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        sockets = getattr(site._server, "sockets", None) or []
+        if sockets:
+            self.host, self.port = sockets[0].getsockname()[:2]
+        return self
+
+    async def _shutdown(self, _app: web.Application) -> None:
+        await self.ws.shutdown()
+        await self.sio.shutdown()
+
+    async def close(self) -> None:
+        """Stop: open connections are closed (recorded as the client leaving), the tape finished."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._own_session and self._session is not None:
+            self._session.close()
+
+    async def __aenter__(self) -> Self:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()

@@ -38,8 +38,11 @@ class RecordingSession:
         key: bytes | None = None,
         gzip: bool = False,
         validate: bool = False,
+        created: datetime | None = None,
     ) -> None:
-        now = datetime.now(UTC)
+        """``created``: the moment t = 0 stands for, when the frames come from elsewhere (an
+        imported HAR); by default, now."""
+        now = created or datetime.now(UTC)
         self.rules = rules or RedactionRules()
         self.redactor = Redactor(self.rules, key or secrets.token_bytes(32))
         header = TapeHeader(
@@ -115,8 +118,11 @@ class RecordingSession:
         return self._writer.bytes_written
 
     def progress_note(self) -> str:
+        """Frames per protocol and bytes written (and, with ``validate``, the drift so far)."""
         counts = ", ".join(f"{proto} {n}" for proto, n in sorted(self.frames.items())) or "no frames yet"
-        return f"{counts}; {self.bytes_written:,} bytes"
+        note = f"{counts}; {self.bytes_written:,} bytes"
+        drift = sum(self.drift_counts.values())
+        return f"{note}; {drift} drift" if drift else note
 
     def close(self) -> None:
         self._writer.close()

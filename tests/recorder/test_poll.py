@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-import os
-import sys
 from pathlib import Path
 
 import requests
@@ -15,26 +13,9 @@ from harness.core.frames import HttpExchange
 from harness.server.app import MockServer
 from harness.store import read_tape
 from tests.helpers import ROOT
+from tests.recorder.conftest import API_KEY, BEARER, COOKIE, QUERY_KEY, QUERY_TOKEN
+from tests.recorder.running import drain, record, start_proxy
 from tests.server import pumpfun_tape
-
-SECRET = "S3cretT0kenValue42"
-
-
-async def record(*args: str) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "harness",
-        "record",
-        "poll",
-        *args,
-        cwd=ROOT,
-        env=dict(os.environ, PYTHONPATH=str(ROOT)),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 60)
-    return proc.returncode or 0, out.decode(), err.decode()
 
 
 async def test_poll_records_200s_then_304s_redacted_and_replayable(tmp_path: Path) -> None:
@@ -43,7 +24,8 @@ async def test_poll_records_200s_then_304s_redacted_and_replayable(tmp_path: Pat
     async with MockServer([upstream_tape], manual=True, port=0) as upstream:
         base = upstream.urls["rest"]
         code, out, err = await record(
-            f"{base}/coins/latest?api_key={SECRET}",
+            "poll",
+            f"{base}/coins/latest?api_key={QUERY_KEY}",
             f"{base}/sol-price",
             "--interval",
             "0.1",
@@ -51,9 +33,9 @@ async def test_poll_records_200s_then_304s_redacted_and_replayable(tmp_path: Pat
             "0.8",
             "--etag",
             "--header",
-            f"Authorization: Bearer {SECRET}",
+            f"Authorization: Bearer {BEARER}",
             "--header",
-            f"Cookie: session={SECRET}",
+            f"Cookie: session={COOKIE}",
             "--out",
             str(out_dir),
             "--label",
@@ -65,10 +47,10 @@ async def test_poll_records_200s_then_304s_redacted_and_replayable(tmp_path: Pat
     (tape,) = out_dir.iterdir()
     assert tape.name.endswith("-pump-fun.jsonl.gz") and str(tape) in out
     raw = gzip.decompress(tape.read_bytes())
-    assert SECRET.encode() not in raw and SECRET.encode() not in tape.read_bytes(), "no credential on disk"
+    assert BEARER.encode() not in raw, "checked again by the scan of every tape (conftest)"
     header, frames = read_tape(tape)
     assert "header:authorization" in header.redaction and header.recorded.source == "poll"
-    assert SECRET not in json.dumps(dict(header.recorded.upstreams))
+    assert QUERY_KEY not in json.dumps(dict(header.recorded.upstreams))
     exchanges = [f for f in frames if isinstance(f, HttpExchange)]
     latest = [e for e in exchanges if "/coins/latest" in e.request.url]
     assert [e.response.status for e in latest[:3]] == [200, 304, 304]
@@ -85,9 +67,9 @@ async def test_poll_records_200s_then_304s_redacted_and_replayable(tmp_path: Pat
 
 
 async def test_poll_bad_usage_exit_2(tmp_path: Path) -> None:
-    code, _, err = await record("ftp://x", "--duration", "1")
+    code, _, err = await record("poll", "ftp://x", "--duration", "1")
     assert code == 2 and "not an http(s) URL" in err
-    code, _, err = await record("http://127.0.0.1:9/x", "--duration", "1", "--header", "nocolon")
+    code, _, err = await record("poll", "http://127.0.0.1:9/x", "--duration", "1", "--header", "nocolon")
     assert code == 2 and "--header takes 'NAME: VALUE'" in err
 
 
@@ -99,28 +81,18 @@ async def test_ws_records_both_directions_and_replays_the_same_stream(tmp_path: 
     demo = ROOT / "fixtures" / "demo" / "corto.jsonl"
     out_dir = tmp_path / "rec"
     async with MockServer([demo], speed="max", port=0) as upstream:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "harness",
-            "record",
+        code, _, err = await record(
             "ws",
-            upstream.urls["websocket"] + f"?token={SECRET}",
+            upstream.urls["websocket"] + f"?token={QUERY_TOKEN}",
             "--send",
             '{"type":"subscribe","mode":"trades"}',
             "--duration",
             "2",
             "--out",
             str(out_dir),
-            cwd=ROOT,
-            env=dict(os.environ, PYTHONPATH=str(ROOT)),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
         )
-        _, err = await asyncio.wait_for(proc.communicate(), 60)
-        assert proc.returncode == 0, err.decode()
+        assert code == 0, err
     (tape,) = out_dir.iterdir()
-    assert SECRET.encode() not in tape.read_bytes()
     _, frames = read_tape(tape)
     received = [json.loads(f.data) for f in frames if isinstance(f, WsText) and f.direction is S2C]
     assert received[0]["name"] == "handshake" and received[1]["name"] == "subscription_ack"
@@ -151,15 +123,11 @@ async def test_sio_records_connect_emits_acks_and_events_and_replays(tmp_path: P
     out_dir = tmp_path / "rec"
     async with MockServer([demo], speed=10, port=0, start="listen") as upstream:
         pool = trade_pools(upstream)[0]
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "harness",
-            "record",
+        code, _, err = await record(
             "sio",
             upstream.urls["socketio"],
             "--auth",
-            f"pd_{SECRET}",
+            API_KEY,
             "--emit",
             json.dumps({"pool": pool}).join(["subscribe_trades=", ""]),
             "--emit",
@@ -170,15 +138,9 @@ async def test_sio_records_connect_emits_acks_and_events_and_replays(tmp_path: P
             "3",
             "--out",
             str(out_dir),
-            cwd=ROOT,
-            env=dict(os.environ, PYTHONPATH=str(ROOT)),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
         )
-        _, err = await asyncio.wait_for(proc.communicate(), 60)
-        assert proc.returncode == 0, err.decode()
+        assert code == 0, err
     (tape,) = out_dir.iterdir()
-    assert SECRET.encode() not in tape.read_bytes(), "the api_key never reaches the tape"
     _, frames = read_tape(tape)
     connect = next(f for f in frames if isinstance(f, SioConnect))
     assert connect.auth["api_key"].startswith("REDACTED-")
@@ -211,41 +173,16 @@ async def test_proxy_records_rest_and_websocket_and_the_tape_replays(tmp_path: P
 
     upstream_tape = pumpfun_tape.write(tmp_path / "upstream.jsonl")
     demo_corto = ROOT / "fixtures" / "demo" / "corto.jsonl"
-    out_dir, ready = tmp_path / "rec", tmp_path / "ready.json"
+    out_dir = tmp_path / "rec"
     async with MockServer([upstream_tape, demo_corto], speed="max", port=0) as upstream:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "harness",
-            "record",
-            "proxy",
-            "--rest-upstream",
-            upstream.urls["rest"],
-            "--ws-upstream",
-            upstream.urls["websocket"],
-            "--listen",
-            "127.0.0.1:0",
-            "--out",
-            str(out_dir),
-            "--ready-file",
-            str(ready),
-            cwd=ROOT,
-            env=dict(os.environ, PYTHONPATH=str(ROOT)),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
+        proc, urls = await start_proxy(
+            tmp_path, "--rest-upstream", upstream.urls["rest"], "--ws-upstream", upstream.urls["websocket"]
         )
         try:
-            for _ in range(1000):
-                if ready.exists() and ready.read_text():
-                    break
-                if proc.returncode is not None:
-                    raise AssertionError((await proc.communicate())[1].decode())
-                await asyncio.sleep(0.01)
-            urls = json.loads(ready.read_text())
             first = await asyncio.to_thread(
                 requests.get,
                 urls["rest"] + "/coins/latest",
-                headers={"Authorization": f"Bearer {SECRET}"},
+                headers={"Authorization": f"Bearer {BEARER}"},
                 timeout=5,
             )
             assert first.status_code == 200 and first.headers["ETag"] == 'W/"c1"'
@@ -256,17 +193,18 @@ async def test_proxy_records_rest_and_websocket_and_the_tape_replays(tmp_path: P
             assert again.status_code == 304, "304s pass through unchanged"
             missing = await asyncio.to_thread(requests.get, urls["rest"] + "/nope", timeout=5)
             assert missing.status_code == 404 and missing.json()["statusCode"] == 404
-            async with websockets.connect(urls["websocket"] + f"?token={SECRET}") as ws:
+            async with websockets.connect(urls["websocket"] + f"?token={QUERY_TOKEN}") as ws:
                 handshake = json.loads(await ws.recv())
                 await ws.send('{"type":"subscribe","mode":"trades"}')
                 relayed = [json.loads(await asyncio.wait_for(ws.recv(), 5)) for _ in range(50)]
+                reader = asyncio.create_task(drain(ws))  # a client reads on while it closes
+            await reader
             assert handshake["name"] == "handshake" and relayed[0]["name"] == "subscription_ack"
         finally:
             proc.send_signal(2)
             _, err = await asyncio.wait_for(proc.communicate(), 30)
         assert proc.returncode == 0, err.decode()
     (tape,) = out_dir.iterdir()
-    assert SECRET.encode() not in tape.read_bytes()
     _, frames = read_tape(tape)
     statuses = [f.response.status for f in frames if isinstance(f, HttpExchange)]
     assert statuses == [200, 304, 404]
@@ -289,6 +227,7 @@ async def test_validate_reports_provider_drift(tmp_path: Path) -> None:
     upstream_tape = dump_tape(tmp_path / "drift.jsonl", header(), frames)
     async with MockServer([upstream_tape], manual=True, port=0, validate=False) as upstream:
         code, out, err = await record(
+            "poll",
             f"{upstream.urls['rest']}/sol-price",
             "--interval",
             "0.2",

@@ -1,0 +1,72 @@
+"""``harness har``: HAR 1.2 files to tapes (a browser's recording) and tapes to HAR files."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "har"
+HELP = "convert HAR files (a browser's DevTools recording) to tapes, and tapes to HAR 1.2"
+DESCRIPTION = """\
+import: a HAR file as exported by a browser's developer tools (Chrome, Firefox, Safari: "Save all
+as HAR") becomes a tape, redacted like any recording (cookies, Authorization, API keys in query
+parameters and Socket.IO auth). HTTP entries become exchanges; WebSocket entries with Chrome's
+_webSocketMessages become WebSocket frames; a Socket.IO session (polling and WebSocket) becomes
+Socket.IO frames. Entries without a response are left out and listed.
+export: a tape's HTTP exchanges and WebSocket connections (Socket.IO ones as their packets) as a
+HAR 1.2 file that browsers and HAR viewers open, WebSocket messages in Chrome's _webSocketMessages.
+
+examples:
+  harness har import ~/Downloads/pump.fun.har --label browser
+  harness har import session.har --host frontend-api-v3.pump.fun --host api.pumpdata.fun
+  harness har export recordings/20261123T020000Z-proxy.jsonl -o proxy.har
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from harness.cli.record import add_tape_arguments
+
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    imp = sub.add_parser("import", help="a HAR file as a new tape (redacted)")
+    imp.add_argument("har", type=Path, metavar="FILE.har")
+    imp.add_argument(
+        "--host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="keep only entries to this host (repeatable; default: every entry)",
+    )
+    add_tape_arguments(imp, "har")
+    exp = sub.add_parser("export", help="a tape as a HAR 1.2 file")
+    exp.add_argument("tape", type=Path, metavar="TAPE")
+    exp.add_argument(
+        "-o", "--output", type=Path, metavar="OUT.har", help="default: the tape's name with .har, beside it"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from harness.cli.main import UsageError
+    from harness.cli.record import redaction_rules
+    from harness.core.har import HarError
+    from harness.recorder.har import export_file, import_file
+
+    try:
+        if args.action == "export":
+            exported = export_file(args.tape, args.output)
+            print(
+                f"{exported.path}  {exported.entries} entries ({exported.exchanges} HTTP exchanges, "
+                f"{exported.sockets} WebSocket connections with {exported.messages} messages)"
+            )
+            return 0
+        rules = redaction_rules(args)
+        key = args.redact_key.encode() if args.redact_key else None
+        imported = import_file(
+            args.har, args.out, label=args.label, rules=rules, key=key, gzip=args.gzip, hosts=args.host
+        )
+    except HarError as exc:
+        raise UsageError(str(exc)) from None
+    frames = ", ".join(f"{p} {n}" for p, n in sorted(imported.frames.items())) or "no frames"
+    print(f"{imported.path}  {sum(imported.frames.values())} frames ({frames})")
+    for note in imported.notes:
+        print(f"  {note}")
+    return 0
