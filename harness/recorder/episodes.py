@@ -5,12 +5,23 @@ serving the tape) or, when it is a new episode (:mod:`harness.core.episodes`), t
 proxy that relays it upstream and writes it to the episode tape. The router itself records
 nothing and knows no contract rule: it asks the index and moves bytes.
 
-A corto connection starts on the replay (the client gets the replayed handshake). At its first
-subscription request the router decides; for a new episode it opens the connection through the
-recording proxy, lets through as many upstream greeting messages as the replay had sent before
-the client spoke (they are recorded, not sent twice), closes the replay connection and relays
-client and upstream to the end. Socket.IO (``/socket.io/``) and the control endpoints
-(``/_harness/``) always go to the replay.
+A stream connection starts on the replay and is decided at its first subscription request: it
+stays there if the tape holds that request, else it moves to the recording proxy.
+
+* corto (``/data-stream``, :class:`WsBridge`): the client gets the replayed handshake. For a new
+  episode the router opens the connection through the recording proxy, lets through as many
+  upstream greeting messages as the replay had sent before the client spoke (they are recorded,
+  not sent twice), closes the replay connection and relays client and upstream to the end.
+* PumpData (``/socket.io/``, :class:`SioBridge`): the recording proxy's own Socket.IO relay
+  (:mod:`~harness.recorder.relay_sio`), recording nothing, with the replay as its upstream; a
+  client's socket (a namespace connection) moves at its first subscription emit: a new upstream
+  client connects to the recording proxy with the client's auth, query and headers, that emit
+  and all later ones go there, and the replay's socket is closed once it owes no ack. The client
+  keeps its connection, its transport (long-polling or WebSocket) and its ack ids.
+
+A stream episode the recording proxy cannot open (its upstream is down, or refused the connect)
+ends the client's connection as a server would: corto with close 1011, PumpData with a server
+disconnect. The control endpoints (``/_harness/``) always go to the replay.
 """
 
 from __future__ import annotations
@@ -25,16 +36,18 @@ import aiohttp
 from aiohttp import WSMsgType, web
 
 from harness.core.episodes import EpisodeIndex, subscription_request
-from harness.core.frames import C2S, WsText
-from harness.recorder.proxy import WS_PATH
+from harness.core.frames import C2S, SioEvent, WsText
 from harness.recorder.relay_http import HOP_BY_HOP
+from harness.recorder.relay_sio import SERVER_DISCONNECT, Emit, Link, Refused, SioRelay, jsonable
+from harness.server.listening import WS_PATH
 
-REPLAY_ONLY = ("/_harness/", "/socket.io/")
-"""Paths that never go upstream: the replay's control endpoints, and Socket.IO until the
-recording proxy relays it (README "Record modes")."""
+REPLAY_ONLY = ("/_harness/",)
+"""Paths that never go upstream: the replay's control endpoints."""
 
 GREETING_TIMEOUT = 10.0
 """Seconds to wait for the upstream's greeting (corto's handshake) when a connection switches."""
+SIO_TIMEOUT = 60.0
+"""Seconds a PumpData socket's connect may take, to the replay or through the recording proxy."""
 
 
 def _forwardable(headers: Any) -> list[tuple[str, str]]:
@@ -59,9 +72,12 @@ class EpisodeRouter:
         self.counts: Counter[str] = Counter()
         """``replayed`` / ``episodes`` per protocol: ``rest replayed``, ``ws episodes`` ..."""
         self.app = web.Application()
+        self.sio = SioBridge(self)
+        self.sio.attach(self.app)
         self.app.router.add_route("*", "/{tail:.*}", self.route)
         self._http: aiohttp.ClientSession | None = None
         self.app.cleanup_ctx.append(self._client)
+        self.app.on_shutdown.append(lambda _app: self.sio.shutdown())
 
     async def _client(self, app: web.Application) -> AsyncIterator[None]:
         async with aiohttp.ClientSession(
@@ -71,10 +87,8 @@ class EpisodeRouter:
 
     async def route(self, request: web.Request) -> web.StreamResponse:
         replay_only = request.path.startswith(REPLAY_ONLY)
-        if request.headers.get("Upgrade", "").lower() == "websocket":
-            if request.path == WS_PATH:
-                return await WsBridge(self, request).run()
-            return await self.relay_ws(request, self.replay)
+        if request.path == WS_PATH and request.headers.get("Upgrade", "").lower() == "websocket":
+            return await WsBridge(self, request).run()
         if replay_only or self.index.holds_request(request.method, request.path_qs):
             self.counts["rest replayed"] += 1
             return await self.forward(request, self.replay)
@@ -106,14 +120,6 @@ class EpisodeRouter:
             _ws_url(base, request), headers=_forwardable(request.headers), max_msg_size=0, autoclose=False
         )
 
-    async def relay_ws(self, request: web.Request, base: str) -> web.StreamResponse:
-        """A plain two-way WebSocket relay to ``base`` (Socket.IO's transport to the replay)."""
-        upstream = await self.connect(base, request)
-        client = web.WebSocketResponse(max_msg_size=0, compress=False)
-        await client.prepare(request)
-        await _pump_both(client, upstream)
-        return client
-
 
 async def _pump(source: Any, sink: Any, count: Callable[[], None] | None = None) -> None:
     """Copy messages from ``source`` to ``sink`` until ``source`` closes; pass its close on."""
@@ -133,14 +139,6 @@ async def _pump(source: Any, sink: Any, count: Callable[[], None] | None = None)
             break
     if not sink.closed:
         await sink.close(code=code or 1000, message=reason.encode())
-
-
-async def _pump_both(client: web.WebSocketResponse, upstream: aiohttp.ClientWebSocketResponse) -> None:
-    tasks = [asyncio.create_task(_pump(client, upstream)), asyncio.create_task(_pump(upstream, client))]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        await _finish(tasks, [upstream, client])
 
 
 async def _finish(tasks: list[asyncio.Task[None]], sockets: list[Any]) -> None:
@@ -240,4 +238,41 @@ class WsBridge:
         with contextlib.suppress(ConnectionError, RuntimeError):
             await self.source.close()
         self._start_down(live)
+        return True
+
+
+class SioBridge(SioRelay):
+    """PumpData sockets: on the replay until their first subscription emit decides (module docstring)."""
+
+    def __init__(self, router: EpisodeRouter) -> None:
+        super().__init__(router.replay, SIO_TIMEOUT, name="harness new_episodes router")
+        self.router = router
+
+    async def routed(self, link: Link, emit: Emit) -> bool:
+        if link.decided:
+            return True
+        args = tuple(jsonable(a) for a in emit.args)
+        found = subscription_request(SioEvent(0.0, "", C2S, emit.name, args, emit.ack_id, link.namespace))
+        if found is None:
+            return True  # an unsubscribe or an event of its own: the replay answers it
+        link.decided = True
+        counts = self.router.counts
+        if self.router.index.holds_subscription(*found):
+            counts["sio replayed"] += 1
+            return True
+        counts["sio episodes"] += 1
+        try:
+            live = await self.open(link, self.router.recorder)
+        except Refused:
+            # The client is already connected (to the replay): the proxy's refusal (its upstream
+            # cannot be reached, or refused the connect) ends its socket as PumpData ends one it
+            # will not serve (CONTRACTS.md 2.1, billing: a server disconnect).
+            counts["sio episodes refused"] += 1
+            link.end(SERVER_DISCONNECT)
+            return False
+        replay = link.adopt(live)
+        if replay is not None:
+            await replay.settled(GREETING_TIMEOUT)  # acks the replay still owes reach the client
+            with contextlib.suppress(Exception):
+                await replay.disconnect()
         return True
