@@ -111,7 +111,7 @@ class TapeDeck(Served):
         loaded = self.server.tapes
         index = EpisodeIndex.of(loaded.http, loaded.ws, loaded.sio)
         proxy = await self._start_proxy(episodes_dir(self.target), "episode", "127.0.0.1", 0)
-        self.router = EpisodeRouter(index, replay=self.server.urls["rest"], recorder=proxy.urls["rest"])
+        self.router = EpisodeRouter(index, replay=self.server.urls, recorder=proxy.urls)
         listening = await listen(
             self.router.app, self.config.host, self.config.port, shutdown_timeout=ROUTER_SHUTDOWN
         )

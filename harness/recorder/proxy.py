@@ -27,7 +27,7 @@ from harness.core.redact import RedactionRules
 from harness.recorder.failures import FailureKind, FailureLog, UpstreamFailure
 from harness.recorder.relay_http import HttpRelay
 from harness.recorder.relay_sio import SioRecording, SioRelay
-from harness.recorder.relay_ws import WsRelay
+from harness.recorder.relay_ws import WsRecording, WsRelay
 from harness.recorder.session import RecordingSession
 from harness.server.listening import WS_PATH, Served, listen, service_urls
 
@@ -97,7 +97,7 @@ class RecordingProxy(Served):
         self.app = web.Application()
         self.http = HttpRelay(self, rest_upstream, timeout)
         self.sio = SioRelay(sio_upstream, timeout, tap=lambda namespace: SioRecording(self, namespace))
-        self.ws = WsRelay(self, ws_upstream, timeout)
+        self.ws = WsRelay(ws_upstream, timeout, tap=lambda: WsRecording(self))
         self.sio.attach(self.app)
         self.app.router.add_get(WS_PATH, self.ws.handle)
         self.app.router.add_route("*", "/{tail:.*}", self.http.handle)
