@@ -40,7 +40,14 @@ from harness.core.episodes import EpisodeIndex, subscription_request
 from harness.core.frames import C2S, SioEvent, WsText
 from harness.recorder import relay_sio, relay_ws
 from harness.recorder.relay_http import HOP_BY_HOP
-from harness.recorder.relay_sio import SERVER_DISCONNECT, Emit, Refused, SioRelay, jsonable
+from harness.recorder.relay_sio import (
+    SERVER_DISCONNECT,
+    SETTLE_TIMEOUT,
+    Emit,
+    Refused,
+    SioRelay,
+    jsonable_args,
+)
 from harness.recorder.relay_ws import UPSTREAM_FAILED, WsRelay
 from harness.server.listening import WS_PATH
 
@@ -48,8 +55,7 @@ REPLAY_ONLY = ("/_harness/",)
 """Paths that never go upstream: the replay's control endpoints."""
 
 GREETING_TIMEOUT = 10.0
-"""Seconds to wait for the upstream's greeting (corto's handshake) when a connection switches,
-and for the acks the replay still owes a PumpData socket that moves."""
+"""Seconds to wait for the upstream's greeting (corto's handshake) when a connection switches."""
 STREAM_TIMEOUT = 60.0
 """Seconds a stream connection may take to open, to the replay or through the recording proxy
 (which opens its own upstream connection first)."""
@@ -177,7 +183,7 @@ class SioBridge(SioRelay):
     async def routed(self, link: relay_sio.Link, emit: Emit) -> bool:
         if link.decided:
             return True
-        args = tuple(jsonable(a) for a in emit.args)
+        args = jsonable_args(emit.args)
         found = subscription_request(SioEvent(0.0, "", C2S, emit.name, args, emit.ack_id, link.namespace))
         if found is None:
             return True  # an unsubscribe or an event of its own: the replay answers it
@@ -198,7 +204,7 @@ class SioBridge(SioRelay):
             return False
         replay = link.adopt(live)
         if replay is not None:
-            await replay.settled(GREETING_TIMEOUT)  # acks the replay still owes reach the client
+            await replay.settled(SETTLE_TIMEOUT)  # acks the replay still owes reach the client
             with contextlib.suppress(Exception):
                 await replay.disconnect()
         return True

@@ -26,9 +26,10 @@ from harness.core.frames import Recorded
 from harness.core.redact import RedactionRules
 from harness.recorder.failures import FailureKind, FailureLog, UpstreamFailure
 from harness.recorder.relay_http import HttpRelay
-from harness.recorder.relay_sio import SioRecording, SioRelay
-from harness.recorder.relay_ws import WsRecording, WsRelay
+from harness.recorder.relay_sio import SioRelay
+from harness.recorder.relay_ws import WsRelay
 from harness.recorder.session import RecordingSession
+from harness.recorder.taps import SioRecording, WsRecording
 from harness.server.listening import WS_PATH, Served, listen, service_urls
 
 DEFAULT_TIMEOUT = 30.0

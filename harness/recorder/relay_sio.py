@@ -18,7 +18,7 @@ Engine.IO connection, so a client reconnects as it would. An upstream that canno
 own client reports an unreachable server the same way).
 
 What happens on a socket is told to its :class:`SioTap`. The recording proxy's
-(:class:`SioRecording`) writes it to the tape, redacted by the session: the tape binds an ack to
+(:class:`~harness.recorder.taps.SioRecording`) writes it to the tape, redacted by the session: the tape binds an ack to
 its emit by the id of the side that asked, binary arguments are kept as
 ``{"_binary_b64": "<base64>"}``, disconnects keep python-socketio's reason (``client disconnect``,
 ``server disconnect``, ``transport close``, ``ping timeout`` ...). A relay with the bare tap only
@@ -35,36 +35,23 @@ import contextlib
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import socketio
 from aiohttp import web
 from socketio import packet
 
-from harness.core.frames import (
-    C2S,
-    S2C,
-    Direction,
-    JsonValue,
-    SioAck,
-    SioConnect,
-    SioConnectError,
-    SioDisconnect,
-    SioEvent,
-)
+from harness.core.frames import C2S, S2C, Direction, JsonValue
 from harness.recorder.failures import FailureKind, classify, describe
 from harness.recorder.relay_http import HOP_BY_HOP
-
-if TYPE_CHECKING:
-    from harness.recorder.proxy import RecordingProxy
 
 ENGINEIO_PARAMS = frozenset({"EIO", "transport", "sid", "t", "j", "b64"})
 """Query parameters of the Engine.IO transport itself: the upstream client makes its own."""
 SERVER_DISCONNECT = socketio.AsyncClient.reason.SERVER_DISCONNECT
 CLIENT_DISCONNECT = socketio.AsyncClient.reason.CLIENT_DISCONNECT
 SETTLE_TIMEOUT = 10.0
-"""Seconds a socket moved to another upstream waits for the acks the old one still owes."""
+"""Seconds a socket moved to another upstream waits for the acks the old one still owes (at most)."""
 
 
 def jsonable(value: Any) -> JsonValue:
@@ -78,7 +65,7 @@ def jsonable(value: Any) -> JsonValue:
     return value
 
 
-def _args(args: tuple[Any, ...]) -> tuple[JsonValue, ...]:
+def jsonable_args(args: tuple[Any, ...]) -> tuple[JsonValue, ...]:
     return tuple(jsonable(a) for a in args)
 
 
@@ -134,43 +121,6 @@ class SioTap:
 
     def disconnect(self, direction: Direction, reason: str) -> None:
         """The side that left first, and python-socketio's reason."""
-
-
-class SioRecording(SioTap):
-    """The recording proxy's tap: every frame to the session (redacted there), counted."""
-
-    def __init__(self, proxy: RecordingProxy, namespace: str) -> None:
-        self.proxy = proxy
-        self.session = proxy.session
-        self.conn = self.session.conn("sio")
-        self.namespace = namespace
-
-    def connect(self, auth: Any, url: str) -> None:
-        s = self.session
-        s.write(SioConnect(s.t(), self.conn, self.namespace, jsonable(auth), url))
-        self.proxy.counters["sio.connections"] += 1
-
-    def connect_error(self, message: str, payload: Any) -> None:
-        s = self.session
-        data = None if payload is None else jsonable(payload)
-        s.write(SioConnectError(s.t(), self.conn, message, data, self.namespace))
-        if payload is not None:
-            self.proxy.counters["sio.connect_errors"] += 1
-
-    def failed(self, kind: FailureKind, detail: str) -> None:
-        self.proxy.fail("sio", self.conn, kind, detail)
-
-    def event(self, direction: Direction, name: str, args: tuple[Any, ...], ack_id: int | None) -> None:
-        s = self.session
-        s.write(SioEvent(s.t(), self.conn, direction, name, _args(args), ack_id, self.namespace))
-
-    def ack(self, direction: Direction, ack_id: int, args: tuple[Any, ...]) -> None:
-        s = self.session
-        s.write(SioAck(s.t(), self.conn, direction, ack_id, _args(args), self.namespace))
-
-    def disconnect(self, direction: Direction, reason: str) -> None:
-        s = self.session
-        s.write(SioDisconnect(s.t(), self.conn, direction, reason, self.namespace))
 
 
 class _Server(socketio.AsyncServer):  # type: ignore[misc]

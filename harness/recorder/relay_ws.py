@@ -11,7 +11,7 @@ connection without a close frame gets the client's connection dropped too (the c
 abnormal closure, 1006).
 
 What happens on a connection is told to its :class:`WsTap`. The recording proxy's
-(:class:`WsRecording`) writes each message as it arrives; of the closes, the side that closes
+(:class:`~harness.recorder.taps.WsRecording`) writes each message as it arrives; of the closes, the side that closes
 first is recorded, and the service's reply when the client closed first; a failure is a close
 from the server with no status code and a reason saying what happened, so a replay never
 mistakes it for the service's own close. A relay with the bare tap only moves messages, and
@@ -25,19 +25,16 @@ import asyncio
 import contextlib
 import ssl
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import WSMsgType, web
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.protocol import State
 
-from harness.core.frames import C2S, S2C, Direction, WsBinary, WsClose, WsOpen, WsText
+from harness.core.frames import C2S, S2C, Direction
 from harness.recorder.failures import FailureKind, classify, describe
 from harness.recorder.relay_http import ERROR_HEADER, HOP_BY_HOP, raw_headers
-
-if TYPE_CHECKING:
-    from harness.recorder.proxy import RecordingProxy
 
 NO_STATUS = 1005
 """RFC 6455 7.1.5: a close frame without a status code; recorded as ``code: null``."""
@@ -86,45 +83,6 @@ class WsTap:
 
     def close(self, direction: Direction, code: int | None, reason: str) -> None:
         """A close frame from that side (``code`` None: none, or none that a frame can carry)."""
-
-
-class WsRecording(WsTap):
-    """The recording proxy's tap: every frame to the session (redacted there), counted."""
-
-    def __init__(self, proxy: RecordingProxy) -> None:
-        self.proxy = proxy
-        self.session = proxy.session
-        self.conn = self.session.conn("ws")
-
-    def open(self, path_qs: str, headers: tuple[tuple[str, str], ...]) -> None:
-        self.session.write(WsOpen(self.session.t(), self.conn, path_qs, headers))
-        self.proxy.counters["ws.connections"] += 1
-
-    def answered(self, status: int, reason: str, path_qs: str) -> None:
-        self.close(S2C, None, f"handshake refused: HTTP {status} {reason}")
-        self.proxy.counters["ws.handshakes_refused"] += 1
-        if status >= 500:
-            self.proxy.fail("ws", self.conn, FailureKind.SERVER_ERROR, f"{path_qs}: HTTP {status}")
-
-    def unreachable(self, kind: FailureKind | None, detail: str, path_qs: str) -> None:
-        self.close(S2C, None, f"upstream {kind.value if kind else 'none'}: {detail}")
-        if kind is not None:
-            self.proxy.fail("ws", self.conn, kind, f"{path_qs}: {detail}")
-
-    def dropped(self, detail: str) -> None:
-        self.close(S2C, None, detail)
-        self.proxy.fail("ws", self.conn, FailureKind.DROPPED, detail)
-
-    def message(self, direction: Direction, data: str | bytes) -> None:
-        s = self.session
-        s.write(
-            WsText(s.t(), self.conn, direction, data)
-            if isinstance(data, str)
-            else WsBinary(s.t(), self.conn, direction, data)
-        )
-
-    def close(self, direction: Direction, code: int | None, reason: str) -> None:
-        self.session.write(WsClose(self.session.t(), self.conn, direction, code, reason))
 
 
 class WsRelay:
