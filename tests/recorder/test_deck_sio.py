@@ -20,7 +20,7 @@ from harness.recorder.modes import Action, Upstreams
 from harness.server.app import MockServer
 from harness.server.config import ServerConfig
 from harness.store import read_tape
-from tests.recorder.conftest import API_KEY
+from tests.credentials import API_KEY
 from tests.recorder.test_deck import CONFIG, DEMO, upstreams_of
 from tests.recorder.test_proxy_sio import until
 from tests.recorder.upstreams import free_port

@@ -18,7 +18,7 @@ from harness.core.frames import SioAck, SioConnect, SioConnectError, SioDisconne
 from harness.recorder.proxy import RecordingProxy
 from harness.server.app import MockServer
 from harness.store import read_tape
-from tests.recorder.conftest import API_KEY, QUERY_KEY
+from tests.credentials import API_KEY, QUERY_KEY
 from tests.recorder.upstreams import SioService, free_port, serve
 
 
