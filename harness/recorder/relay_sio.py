@@ -18,8 +18,8 @@ Engine.IO connection, so a client reconnects as it would. An upstream that canno
 own client reports an unreachable server the same way).
 
 What happens on a socket is told to its :class:`SioTap`. The recording proxy's
-(:class:`~harness.recorder.taps.SioRecording`) writes it to the tape, redacted by the session: the tape binds an ack to
-its emit by the id of the side that asked, binary arguments are kept as
+(:class:`~harness.recorder.taps.SioRecording`) writes it to the tape, redacted by the session:
+the tape binds an ack to its emit by the id of the side that asked, binary arguments are kept as
 ``{"_binary_b64": "<base64>"}``, disconnects keep python-socketio's reason (``client disconnect``,
 ``server disconnect``, ``transport close``, ``ping timeout`` ...). A relay with the bare tap only
 moves packets, and :meth:`SioRelay.routed` lets a subclass move a socket to another upstream at an

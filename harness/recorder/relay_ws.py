@@ -11,12 +11,12 @@ connection without a close frame gets the client's connection dropped too (the c
 abnormal closure, 1006).
 
 What happens on a connection is told to its :class:`WsTap`. The recording proxy's
-(:class:`~harness.recorder.taps.WsRecording`) writes each message as it arrives; of the closes, the side that closes
-first is recorded, and the service's reply when the client closed first; a failure is a close
-from the server with no status code and a reason saying what happened, so a replay never
-mistakes it for the service's own close. A relay with the bare tap only moves messages, and
-:meth:`WsRelay.routed` lets a subclass move a connection to another upstream at a client message
-(the ``new_episodes`` router's :class:`~harness.recorder.episodes.WsBridge`).
+(:class:`~harness.recorder.taps.WsRecording`) writes each message as it arrives; of the closes,
+the side that closes first is recorded, and the service's reply when the client closed first; a
+failure is a close from the server with no status code and a reason saying what happened, so a
+replay never mistakes it for the service's own close. A relay with the bare tap only moves
+messages, and :meth:`WsRelay.routed` lets a subclass move a connection to another upstream at a
+client message (the ``new_episodes`` router's :class:`~harness.recorder.episodes.WsBridge`).
 """
 
 from __future__ import annotations
