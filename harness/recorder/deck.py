@@ -18,7 +18,6 @@ import os
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
 from aiohttp import web
@@ -180,13 +179,8 @@ class TapeDeck(Served):
     async def close(self) -> None:
         await self.finish(clean=True)
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.finish(clean=exc_type is None)  # an exception: the recording did not finish
+    async def _exit(self, *, clean: bool) -> None:
+        await self.finish(clean=clean)  # a block that raised: the recording did not finish
 
     # --- reporting -----------------------------------------------------------------------------
 

@@ -37,7 +37,7 @@ from aiohttp import web
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from harness.core.episodes import EpisodeIndex, subscription_request
-from harness.core.frames import C2S, SioEvent, WsText
+from harness.core.frames import C2S, Frame, SioEvent, WsText
 from harness.recorder import relay_sio, relay_ws
 from harness.recorder.relay_http import HOP_BY_HOP
 from harness.recorder.relay_sio import (
@@ -110,6 +110,18 @@ class EpisodeRouter:
         self.counts["rest episodes"] += 1
         return await self.forward(request, self.recorder["rest"])
 
+    def new_episode(self, protocol: str, link: relay_ws.Link | relay_sio.Link, frame: Frame) -> bool:
+        """Whether a stream client's message moves its connection to the recording proxy: the
+        first subscription request decides (the connection is ``decided`` then), by whether the
+        tape holds it; counted as ``<protocol> replayed`` or ``<protocol> episodes``."""
+        found = subscription_request(frame)
+        if found is None:
+            return False
+        link.decided = True
+        held = self.index.holds_subscription(*found)
+        self.counts[f"{protocol} {'replayed' if held else 'episodes'}"] += 1
+        return not held
+
     async def forward(self, request: web.Request, base: str) -> web.StreamResponse:
         """Send ``request`` to ``base`` and answer with what came back, unchanged."""
         assert self._http is not None
@@ -139,17 +151,10 @@ class WsBridge(WsRelay):
         self.router = router
 
     async def routed(self, link: relay_ws.Link, text: str) -> bool:
-        if link.decided:
+        # a ping or current_state, a subscription the tape holds: the replay answers it
+        if link.decided or not self.router.new_episode("ws", link, WsText(0.0, "", C2S, text)):
             return True
-        found = subscription_request(WsText(0.0, "", C2S, text))
-        if found is None:
-            return True  # a ping or current_state: the replay answers it
-        link.decided = True
         counts = self.router.counts
-        if self.router.index.holds_subscription(*found):
-            counts["ws replayed"] += 1
-            return True
-        counts["ws episodes"] += 1
         try:
             live = await self.connect(link.request, self.router.recorder["websocket"])
         except UPSTREAM_FAILED as exc:
@@ -183,16 +188,10 @@ class SioBridge(SioRelay):
     async def routed(self, link: relay_sio.Link, emit: Emit) -> bool:
         if link.decided:
             return True
-        args = jsonable_args(emit.args)
-        found = subscription_request(SioEvent(0.0, "", C2S, emit.name, args, emit.ack_id, link.namespace))
-        if found is None:
-            return True  # an unsubscribe or an event of its own: the replay answers it
-        link.decided = True
+        frame = SioEvent(0.0, "", C2S, emit.name, jsonable_args(emit.args), emit.ack_id, link.namespace)
+        if not self.router.new_episode("sio", link, frame):
+            return True  # an unsubscribe, an event of its own, a subscription the tape holds
         counts = self.router.counts
-        if self.router.index.holds_subscription(*found):
-            counts["sio replayed"] += 1
-            return True
-        counts["sio episodes"] += 1
         try:
             live = await self.open(link, self.router.recorder["socketio"])
         except Refused:

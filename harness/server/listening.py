@@ -73,4 +73,8 @@ class Served(ABC):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        await self._exit(clean=exc_type is None)
+
+    async def _exit(self, *, clean: bool) -> None:
+        """How the ``async with`` block ends: ``clean`` unless it raised (a server just closes)."""
         await self.close()

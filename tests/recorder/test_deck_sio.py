@@ -4,8 +4,6 @@ what lands on disk is read back (README "Record modes")."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -65,13 +63,25 @@ class Client:
             await self.sio.disconnect()
 
 
+def events_sent(server: MockServer) -> int:
+    sent: int = server.state()["apis"]["pumpdata"]["counters"].get("events_sent", 0)
+    return sent
+
+
+async def advance(clock: MockServer, client: Client) -> None:
+    """Let ``clock`` run a minute; return once ``client`` has every event it sent meanwhile."""
+    before, seen = events_sent(clock), len(client.events)
+    await clock.advance(60)
+    sent = events_sent(clock) - before
+    assert sent > 0
+    await until(lambda: len(client.events) - seen == sent)
+
+
 async def trades_of(client: Client, clock: MockServer, pool: str) -> list[Any]:
     """Subscribe to ``pool``'s trades, let ``clock`` run a minute, and return the trades seen."""
     ack = await client.sio.call("subscribe_trades", {"pool": pool}, timeout=5)
     assert ack == {"ok": True, "pool": pool, "room": f"trades:{pool}"}
-    await clock.advance(60)
-    await until(lambda: len(client.got("trade")) > 0)
-    await asyncio.sleep(0.05)  # the rest of the minute's trades
+    await advance(clock, client)
     return client.got("trade")
 
 
@@ -142,8 +152,7 @@ async def test_new_episodes_moves_a_socket_at_its_first_new_subscription(
             "room": f"trades:{new}",
         }
         assert live_rooms(upstream) == [[f"trades:{new}"]]
-        await upstream.advance(60)
-        await until(lambda: len(moved.got("trade")) > 0)
+        await advance(upstream, moved)
         assert {t["pool"] for t in moved.got("trade")} == {new}
         assert await moved.sio.call("ohlcv_history", {"pool": "NoSuchPool111"}, timeout=5) == {
             "error": "not_found",
@@ -217,40 +226,28 @@ async def test_a_javascript_client_moves_to_the_live_service_with_its_acks(
     """socket.io-client from npm (seed 003's JavaScript tab) through new_episodes, on each
     transport: every ack it asked for reaches its callback, and the error it did not ask an ack
     for comes as ``subscription_error``, from the live service."""
-    from tests.server.test_pumpdata_js import JS, _require_node
+    from tests.server.test_pumpdata_js import JsClient
 
-    node = _require_node()
     held, new = trade_pools(upstream)[:2]
     tape, _ = await _record(tmp_path, upstream, held)
     async with TapeDeck([tape], "new_episodes", config=CONFIG, upstreams=upstreams_of(upstream)) as deck:
         assert deck.router is not None
-        proc = await asyncio.create_subprocess_exec(
-            node,
-            str(JS / "pumpdata_client.js"),
-            deck.urls["socketio"],
-            new,
-            transports,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            cwd=JS,
-        )
-        assert proc.stdout is not None and proc.stdin is not None
-        first = json.loads(await asyncio.wait_for(proc.stdout.readline(), 20))
+        js = await JsClient.start(deck.urls["socketio"], new, transports)
+        first = await js.line()
         assert live_rooms(upstream) == [[f"ohlcv:{new}", f"trades:{new}"]]
         await upstream.advance(60)
-        await asyncio.sleep(0.2)
-        proc.stdin.write(b"done\n")
-        await proc.stdin.drain()
-        last = json.loads(await asyncio.wait_for(proc.stdout.readline(), 20))
-        await asyncio.wait_for(proc.wait(), 20)
+        assert deck.session is not None
+        recorded = deck.session.path
+        await until(
+            lambda: any(isinstance(f, SioEvent) and f.name == "trade" for f in read_tape(recorded)[1])
+        )
+        done = await js.done()
         assert deck.router.counts["sio episodes"] == 1
     assert first["ack"] == {"ok": True, "pool": new, "room": f"ohlcv:{new}"}
     assert first["ack2"] == {"ok": True, "pool": new, "room": f"trades:{new}"}
     assert first["bad"]["error"] == "not_found"
-    assert last["done"]["trade"] > 0
-    assert last["done"]["subscription_error"] == [
-        {"error": "invalid_request", "message": "mint or pool is required"}
-    ]
+    assert done["trade"] > 0
+    assert done["subscription_error"] == [{"error": "invalid_request", "message": "mint or pool is required"}]
     (episode,) = (tmp_path / "feed.episodes").iterdir()
     _, frames = read_tape(episode)
     connect = next(f for f in frames if isinstance(f, SioConnect))
