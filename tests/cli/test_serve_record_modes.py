@@ -40,10 +40,10 @@ def _subscribe(url: str, pool: str) -> Any:
 
 
 def _serve(
-    tmp_path: Path, tape: Path, mode: str, upstream: MockServer, pool: str | None = None
+    tmp_path: Path, tape: Path, mode: str, upstream: MockServer, *pools: str
 ) -> tuple[dict[str, str], str, str]:
     """``harness serve TAPE --record-mode MODE`` against ``upstream``: a REST request, and a
-    PumpData subscription to ``pool`` when one is given (its ack must be the live service's)."""
+    PumpData subscription to each of ``pools`` (each ack as the live service gave it)."""
     ready = tmp_path / "ready.json"
     ready.unlink(missing_ok=True)
     proc = _start(
@@ -65,7 +65,7 @@ def _serve(
     try:
         urls = _wait_for(ready, proc)
         assert requests.get(urls["rest"] + "/sol-price", timeout=5).json() == {"solPrice": 180.0}
-        if pool is not None:
+        for pool in pools:
             assert _subscribe(urls["socketio"], pool) == {"ok": True, "pool": pool, "room": f"trades:{pool}"}
     finally:
         proc.send_signal(signal.SIGINT)
@@ -97,13 +97,13 @@ def test_pumpdata_is_recorded_once_and_a_new_subscription_as_an_episode(
 ) -> None:
     held, new = trade_pools(upstream)[:2]
     tape = tmp_path / "feed.jsonl"
-    _, _, err = _serve(tmp_path, tape, "once", upstream, pool=held)
+    _, _, err = _serve(tmp_path, tape, "once", upstream, held)
     assert f"recorded {tape}" in err
     _, frames = read_tape(tape)
     subscribed = [f.args for f in frames if isinstance(f, SioEvent) and f.name == "subscribe_trades"]
     assert subscribed == [({"pool": held},)]
 
-    _, _, err = _serve(tmp_path, tape, "new_episodes", upstream, pool=new)
+    _, _, err = _serve(tmp_path, tape, "new_episodes", upstream, new)
     (episode,) = (tmp_path / "feed.episodes").iterdir()
     assert f"new episodes recorded to {episode}" in err
     _, frames = read_tape(episode)
@@ -112,8 +112,7 @@ def test_pumpdata_is_recorded_once_and_a_new_subscription_as_an_episode(
     ]
 
     with threaded_upstream() as elsewhere:  # the replay never goes upstream: any upstream will do
-        _serve(tmp_path, tape, "none", elsewhere, pool=held)
-        _serve(tmp_path, tape, "none", elsewhere, pool=new)
+        _serve(tmp_path, tape, "none", elsewhere, held, new)
         assert elsewhere.state()["apis"]["pumpdata"]["clients"] == {}
 
 
