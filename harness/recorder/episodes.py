@@ -5,19 +5,20 @@ serving the tape) or, when it is a new episode (:mod:`harness.core.episodes`), t
 proxy that relays it upstream and writes it to the episode tape. The router itself records
 nothing and knows no contract rule: it asks the index and moves bytes.
 
-A stream connection starts on the replay and is decided at its first subscription request: it
-stays there if the tape holds that request, else it moves to the recording proxy.
+A stream connection is relayed by the recording proxy's own relays (:mod:`~harness.recorder.relay_ws`,
+:mod:`~harness.recorder.relay_sio`) with a tap that records nothing and the replay as their
+upstream. It is decided at its first subscription request: it stays on the replay if the tape
+holds that request, else it moves to the recording proxy, as the client asked (query, headers,
+subprotocols, Socket.IO ``auth``).
 
-* corto (``/data-stream``, :class:`WsBridge`): the client gets the replayed handshake. For a new
-  episode the router opens the connection through the recording proxy, lets through as many
-  upstream greeting messages as the replay had sent before the client spoke (they are recorded,
-  not sent twice), closes the replay connection and relays client and upstream to the end.
-* PumpData (``/socket.io/``, :class:`SioBridge`): the recording proxy's own Socket.IO relay
-  (:mod:`~harness.recorder.relay_sio`), recording nothing, with the replay as its upstream; a
-  client's socket (a namespace connection) moves at its first subscription emit: a new upstream
-  client connects to the recording proxy with the client's auth, query and headers, that emit
-  and all later ones go there, and the replay's socket is closed once it owes no ack. The client
-  keeps its connection, its transport (long-polling or WebSocket) and its ack ids.
+* corto (``/data-stream``, :class:`WsBridge`): the client got the replayed handshake; the router
+  lets through as many upstream greeting messages as the replay had sent before the client spoke
+  (the proxy records them, the client does not get them twice), closes the replay connection
+  and relays client and upstream to the end.
+* PumpData (``/socket.io/``, :class:`SioBridge`): a client's socket (a namespace connection)
+  moves at its first subscription emit: that emit and all later ones go to the recording proxy,
+  and the replay's socket is closed once it owes no ack. The client keeps its Engine.IO
+  connection, its transport (long-polling or WebSocket) and its ack ids.
 
 A stream episode the recording proxy cannot open (its upstream is down, or refused the connect)
 ends the client's connection as a server would: corto with close 1011, PumpData with a server
