@@ -10,7 +10,8 @@ A *new episode* is traffic the tape cannot answer, relayed to the live service a
   and ``ohlcv_history`` emits). When some recorded connection of the same API opened with an
   equal request (equal JSON, key order aside), the connection is replayed to its end; otherwise it
   is a new episode: from that request on it talks to the live service, and that connection is
-  recorded. Messages before it (a ping, ``current_state``) are answered by the replay.
+  recorded. Messages before it (a corto ``ping`` or ``current_state``, a PumpData
+  ``unsubscribe*``) are answered by the replay.
 
 Owns the index of a tape's requests and the two questions asked of it. Pure: frames in, booleans
 out; the router (``harness.recorder.episodes``) does the relaying.

@@ -18,13 +18,11 @@ import os
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
 from aiohttp import web
 
 from harness.core.episodes import EpisodeIndex
-from harness.core.frames import Recorded
 from harness.core.redact import RedactionRules
 from harness.recorder.episodes import EpisodeRouter
 from harness.recorder.modes import (
@@ -36,31 +34,18 @@ from harness.recorder.modes import (
     plan,
     tape_files,
 )
+from harness.recorder.proxy import RecordingProxy, proxy_recorded
 from harness.recorder.session import RecordingSession
 from harness.server.app import MockServer
 from harness.server.config import ServerConfig
+from harness.server.listening import Served, listen, service_urls
 from harness.store.tapes import TAPE_SUFFIXES
 
-
-async def _listen(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
-    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=2.0)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_address=True)
-    try:
-        await site.start()
-    except BaseException:
-        await runner.cleanup()
-        raise
-    sockets = getattr(site._server, "sockets", None) or []
-    return runner, (sockets[0].getsockname()[1] if sockets else port)
+ROUTER_SHUTDOWN = 0.5
+"""Seconds the ``new_episodes`` router gives its open connections when it stops (as the proxy)."""
 
 
-def _urls(host: str, port: int) -> dict[str, str]:
-    base = f"http://{host}:{port}"
-    return {"rest": base, "socketio": base, "websocket": f"ws://{host}:{port}/data-stream"}
-
-
-class TapeDeck:
+class TapeDeck(Served):
     """See the module docstring. ``tapes`` empty or None: the demo tapes (replay only)."""
 
     def __init__(
@@ -96,7 +81,8 @@ class TapeDeck:
         """After an unclean finish: the partial recording, left where it was written."""
         self.frames = 0
         """After :meth:`finish`: how many frames this run recorded."""
-        self._runners: list[web.AppRunner] = []
+        self.proxy: RecordingProxy | None = None
+        self._router: web.AppRunner | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -123,50 +109,43 @@ class TapeDeck:
         await self.server.start()
         loaded = self.server.tapes
         index = EpisodeIndex.of(loaded.http, loaded.ws, loaded.sio)
-        proxy_port = await self._start_proxy(episodes_dir(self.target), "episode", "127.0.0.1", 0)
-        self.router = EpisodeRouter(
-            index, replay=self.server.urls["rest"], recorder=f"http://127.0.0.1:{proxy_port}"
+        proxy = await self._start_proxy(episodes_dir(self.target), "episode", "127.0.0.1", 0)
+        self.router = EpisodeRouter(index, replay=self.server.urls, recorder=proxy.urls)
+        listening = await listen(
+            self.router.app, self.config.host, self.config.port, shutdown_timeout=ROUTER_SHUTDOWN
         )
-        runner, port = await _listen(self.router.app, self.config.host, self.config.port)
-        self._runners.append(runner)
-        self.urls = {**_urls(self.config.host, port), "control": f"http://{self.config.host}:{port}/_harness"}
+        self._router = listening.runner
+        self.urls = service_urls(listening.host, listening.port, control=True)
 
     async def _start_recording(self) -> None:
         assert self.target is not None
         scratch = self.target.with_name(f".{self.target.name}.recording")
         label = self.target.name.removesuffix(".gz").removesuffix(".jsonl")
-        port = await self._start_proxy(scratch, label, self.config.host, self.config.port)
-        self.urls = _urls(self.config.host, port)
+        proxy = await self._start_proxy(scratch, label, self.config.host, self.config.port)
+        self.urls = proxy.urls
 
-    async def _start_proxy(self, out_dir: Path, label: str, host: str, port: int) -> int:
-        """The recording proxy to the upstreams, writing a new tape in ``out_dir``; its port.
-
-        The one place that knows the proxy's constructor (``harness.recorder.proxy``).
-        """
-        from harness.recorder.proxy import RecordingProxy
-
-        upstreams = {"rest": self.upstreams.rest, "ws": self.upstreams.ws}
-        recorded = Recorded(
-            apis=("pumpfun", "corto"),
-            upstreams=tuple(upstreams.items()),
-            label=label,
-            source=f"record-mode {self.mode}",
-        )
+    async def _start_proxy(self, out_dir: Path, label: str, host: str, port: int) -> RecordingProxy:
+        """The recording proxy to the three upstreams, writing a new tape in ``out_dir``."""
+        up = self.upstreams
+        recorded = replace(proxy_recorded(up.rest, up.sio, up.ws, label), source=f"record-mode {self.mode}")
         assert self.target is not None
         self.session = RecordingSession(
             out_dir, label, recorded, rules=self.redaction, gzip=self.target.name.endswith(".gz")
         )
-        proxy = RecordingProxy(self.session, rest_upstream=upstreams["rest"], ws_upstream=upstreams["ws"])
-        runner, bound = await _listen(proxy.app, host, port)
-        self._runners.insert(0, runner)
-        return bound
+        self.proxy = RecordingProxy(
+            self.session, rest_upstream=up.rest, sio_upstream=up.sio, ws_upstream=up.ws, host=host, port=port
+        )
+        return await self.proxy.start()
 
     async def finish(self, *, clean: bool = True) -> None:
         """Stop serving and settle the files: a clean recording becomes the tape (module docstring);
         an unclean one is left where it was written (:attr:`kept`). Idempotent."""
-        runners, self._runners = self._runners, []
-        for runner in reversed(runners):
-            await runner.cleanup()
+        router, self._router = self._router, None
+        if router is not None:
+            await router.cleanup()
+        proxy, self.proxy = self.proxy, None
+        if proxy is not None:
+            await proxy.close()
         if self.server is not None:
             await self.server.close()
         session, self.session = self.session, None
@@ -197,16 +176,11 @@ class TapeDeck:
             with contextlib.suppress(OSError):
                 old.rmdir()
 
-    async def __aenter__(self) -> Self:
-        return await self.start()
+    async def close(self) -> None:
+        await self.finish(clean=True)
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.finish(clean=exc_type is None)
+    async def _exit(self, *, clean: bool) -> None:
+        await self.finish(clean=clean)  # a block that raised: the recording did not finish
 
     # --- reporting -----------------------------------------------------------------------------
 
@@ -215,10 +189,12 @@ class TapeDeck:
         if self.action is Action.REPLAY:
             shown = ", ".join(str(p) for p in self.files) if self.files else "the demo tapes"
             return f"replaying {shown}"
+        up = self.upstreams
+        upstreams = f"{up.rest}, {up.sio} and {up.ws}"
         if self.action is Action.RECORD:
-            return f"recording {self.target} from {self.upstreams.rest} and {self.upstreams.ws}"
+            return f"recording {self.target} from {upstreams}"
         return (
-            f"replaying {self.target}, new episodes from {self.upstreams.rest} and {self.upstreams.ws}"
+            f"replaying {self.target}, new episodes from {upstreams}"
             f" recorded to {episodes_dir(self.target) if self.target else ''}/"
         )
 

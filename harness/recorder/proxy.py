@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
 from aiohttp import web
@@ -30,8 +29,9 @@ from harness.recorder.relay_http import HttpRelay
 from harness.recorder.relay_sio import SioRelay
 from harness.recorder.relay_ws import WsRelay
 from harness.recorder.session import RecordingSession
+from harness.recorder.taps import SioRecording, WsRecording
+from harness.server.listening import WS_PATH, Served, listen, service_urls
 
-WS_PATH = "/data-stream"
 DEFAULT_TIMEOUT = 30.0
 
 
@@ -56,7 +56,7 @@ def proxy_recorded(
     )
 
 
-class RecordingProxy:
+class RecordingProxy(Served):
     """A recording proxy on one port. ``target`` is a directory for a new tape, or a session."""
 
     def __init__(
@@ -97,8 +97,8 @@ class RecordingProxy:
         self._session: RecordingSession | None = target if isinstance(target, RecordingSession) else None
         self.app = web.Application()
         self.http = HttpRelay(self, rest_upstream, timeout)
-        self.sio = SioRelay(self, sio_upstream, timeout)
-        self.ws = WsRelay(self, ws_upstream, timeout)
+        self.sio = SioRelay(sio_upstream, timeout, tap=lambda namespace: SioRecording(self, namespace))
+        self.ws = WsRelay(ws_upstream, timeout, tap=lambda: WsRecording(self))
         self.sio.attach(self.app)
         self.app.router.add_get(WS_PATH, self.ws.handle)
         self.app.router.add_route("*", "/{tail:.*}", self.http.handle)
@@ -122,8 +122,7 @@ class RecordingProxy:
     @property
     def urls(self) -> dict[str, str]:
         """The proxy's URLs under ``MockServer.urls``'s keys (``rest``, ``socketio``, ``websocket``)."""
-        base = f"http://{self.host}:{self.port}"
-        return {"rest": base, "socketio": base, "websocket": f"ws://{self.host}:{self.port}{WS_PATH}"}
+        return service_urls(self.host, self.port)
 
     def fail(self, protocol: str, conn: str, kind: FailureKind, detail: str) -> None:
         """Note an upstream failure (the relays call this)."""
@@ -166,13 +165,13 @@ class RecordingProxy:
             )
         # A client that does not answer a close (a Socket.IO client told its transport is closed may
         # not) holds its handler: it gets half a second, as do exchanges still waiting upstream.
-        self._runner = web.AppRunner(self.app, handle_signals=False, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        sockets = getattr(site._server, "sockets", None) or []
-        if sockets:
-            self.host, self.port = sockets[0].getsockname()[:2]
+        try:
+            listening = await listen(self.app, self.host, self.port, shutdown_timeout=0.5)
+        except BaseException:
+            if self._own_session:
+                self._session.close()
+            raise
+        self._runner, self.host, self.port = listening.runner, listening.host, listening.port
         return self
 
     async def _shutdown(self, _app: web.Application) -> None:
@@ -186,14 +185,3 @@ class RecordingProxy:
             self._runner = None
         if self._own_session and self._session is not None:
             self._session.close()
-
-    async def __aenter__(self) -> Self:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()

@@ -1,16 +1,22 @@
-"""The recording proxy's WebSocket relay at ``/data-stream``: one upstream connection per client.
+"""WebSocket relaying at ``/data-stream``: one upstream connection per client connection.
 
 The upstream handshake comes first, with the client's query, headers (hop-by-hop ones aside) and
 offered subprotocols, so an upstream that refuses the upgrade gets the client the same HTTP answer
-(status, headers, body). Then text and binary messages go both ways in order, each recorded as it
-arrives, and close frames are relayed with their code and reason: the side that closes first is
-recorded, and the service's reply when the client closed first. Protocol-level pings are answered on each hop.
+(status, headers, body). Then text and binary messages go both ways in order, and close frames
+are relayed with their code and reason. Protocol-level pings are answered on each hop.
 
 Upstream failures, as the client sees them (README "Recording"): no connection (refused, TLS,
 DNS) is a ``502`` answer to the upgrade, no answer in time a ``504``; an upstream that drops the
 connection without a close frame gets the client's connection dropped too (the client sees an
-abnormal closure, 1006). The tape records these as a close from the server with no status code
-and a reason saying what happened, so a replay never mistakes them for the service's own closes.
+abnormal closure, 1006).
+
+What happens on a connection is told to its :class:`WsTap`. The recording proxy's
+(:class:`~harness.recorder.taps.WsRecording`) writes each message as it arrives; of the closes,
+the side that closes first is recorded, and the service's reply when the client closed first; a
+failure is a close from the server with no status code and a reason saying what happened, so a
+replay never mistakes it for the service's own close. A relay with the bare tap only moves
+messages, and :meth:`WsRelay.routed` lets a subclass move a connection to another upstream at a
+client message (the ``new_episodes`` router's :class:`~harness.recorder.episodes.WsBridge`).
 """
 
 from __future__ import annotations
@@ -18,24 +24,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from aiohttp import WSMsgType, web
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.protocol import State
 
-from harness.core.frames import C2S, S2C, WsBinary, WsClose, WsOpen, WsText
+from harness.core.frames import C2S, S2C, Direction
 from harness.recorder.failures import FailureKind, classify, describe
 from harness.recorder.relay_http import ERROR_HEADER, HOP_BY_HOP, raw_headers
-
-if TYPE_CHECKING:
-    from harness.recorder.proxy import RecordingProxy
 
 NO_STATUS = 1005
 """RFC 6455 7.1.5: a close frame without a status code; recorded as ``code: null``."""
 SHUTDOWN_CODE = 1001
-"""RFC 6455 7.4.1: going away (the recording proxy stops)."""
+"""RFC 6455 7.4.1: going away (the relay stops)."""
+UPSTREAM_FAILED = (OSError, TimeoutError, InvalidHandshake, ssl.SSLError)
+"""What ``websockets.connect`` raises when no upstream connection could be made (InvalidStatus,
+the upstream answering the upgrade with a status, is an InvalidHandshake too)."""
 
 
 def _code(code: int | None) -> int | None:
@@ -47,45 +54,90 @@ def _sendable(code: int | None) -> int:
     return 1000 if code is None or code in (NO_STATUS, 1006, 1015) else code
 
 
+def _headers(request: web.Request) -> tuple[tuple[str, str], ...]:
+    """The client's upgrade headers that go upstream: hop-by-hop and the handshake's aside."""
+    return tuple(
+        (k, v)
+        for k, v in raw_headers(request.raw_headers)
+        if k.lower() not in HOP_BY_HOP and not k.lower().startswith("sec-websocket")
+    )
+
+
+class WsTap:
+    """What a relay tells of one client connection. This one hears it and keeps nothing."""
+
+    def open(self, path_qs: str, headers: tuple[tuple[str, str], ...]) -> None:
+        """The client's upgrade request (before the upstream answered)."""
+
+    def answered(self, status: int, reason: str, path_qs: str) -> None:
+        """The upstream answered the upgrade with an HTTP status instead of upgrading."""
+
+    def unreachable(self, kind: FailureKind | None, detail: str, path_qs: str) -> None:
+        """No upstream connection: none configured (``kind`` None), or it could not be made."""
+
+    def dropped(self, detail: str) -> None:
+        """The upstream dropped the connection without a close frame."""
+
+    def message(self, direction: Direction, data: str | bytes) -> None:
+        """A text or binary message, as it arrives from the client or the upstream."""
+
+    def close(self, direction: Direction, code: int | None, reason: str) -> None:
+        """A close frame from that side (``code`` None: none, or none that a frame can carry)."""
+
+
 class WsRelay:
-    def __init__(self, proxy: RecordingProxy, upstream: str | None, timeout: float) -> None:
-        self.proxy = proxy
+    """The relay (module docstring). ``upstream``: the service's ``ws(s)://`` URL (None: every
+    upgrade is refused saying so); ``tap()`` makes each connection's :class:`WsTap`; ``name``
+    opens the text of an answer the relay itself makes."""
+
+    def __init__(
+        self,
+        upstream: str | None,
+        timeout: float,
+        *,
+        tap: Callable[[], WsTap] = WsTap,
+        name: str = "harness recording proxy",
+    ) -> None:
         self.upstream = upstream
         self.timeout = timeout
-        self.links: set[_Link] = set()
+        self.tap = tap
+        self.name = name
+        self.links: set[Link] = set()
 
-    async def handle(self, request: web.Request) -> web.StreamResponse:
-        session = self.proxy.session
-        conn = session.conn("ws")
-        headers = tuple(
-            (k, v)
-            for k, v in raw_headers(request.raw_headers)
-            if k.lower() not in HOP_BY_HOP and not k.lower().startswith("sec-websocket")
-        )
+    async def routed(self, link: Link, text: str) -> bool:
+        """Called before each client text message goes upstream: a subclass may move ``link`` to
+        another upstream here (:meth:`Link.switch`), or close the client and return False."""
+        return True
+
+    async def connect(self, request: web.Request, base: str) -> ClientConnection:
+        """An upstream connection to ``base`` as the client asked (query, headers, subprotocols)."""
+        headers = list(_headers(request))
         offered = [
             p.strip() for v in request.headers.getall("Sec-WebSocket-Protocol", ()) for p in v.split(",")
         ]
-        session.write(WsOpen(session.t(), conn, request.path_qs, headers))
-        self.proxy.counters["ws.connections"] += 1
+        return await connect(
+            base + (("?" + request.query_string) if request.query_string else ""),
+            additional_headers=headers,
+            subprotocols=[p for p in offered if p] or None,  # type: ignore[misc]
+            user_agent_header=None,
+            max_size=None,
+            open_timeout=self.timeout,
+            proxy=None,
+        )
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        tap = self.tap()
+        tap.open(request.path_qs, _headers(request))
         if self.upstream is None:
-            return self._refused(request, conn, 502, None, "no WebSocket upstream")
-        target = self.upstream + (("?" + request.query_string) if request.query_string else "")
+            return self._refused(tap, request, 502, None, "no WebSocket upstream")
         try:
-            upstream = await connect(
-                target,
-                additional_headers=list(headers),
-                subprotocols=[p for p in offered if p] or None,  # type: ignore[misc]
-                user_agent_header=None,
-                max_size=None,
-                open_timeout=self.timeout,
-                proxy=None,
-            )
+            upstream = await self.connect(request, self.upstream)
         except InvalidStatus as exc:
-            return self._answered(request, conn, exc)
-        except (OSError, TimeoutError, InvalidHandshake, ssl.SSLError) as exc:
+            return self._answered(tap, request, exc)
+        except UPSTREAM_FAILED as exc:
             kind = classify(exc)
             return self._refused(
-                request, conn, 504 if kind is FailureKind.TIMEOUT else 502, kind, describe(exc)
+                tap, request, 504 if kind is FailureKind.TIMEOUT else 502, kind, describe(exc)
             )
         client = web.WebSocketResponse(
             protocols=(upstream.subprotocol,) if upstream.subprotocol else (),
@@ -93,7 +145,7 @@ class WsRelay:
             max_msg_size=0,
             compress=False,
         )
-        link = _Link(self.proxy, conn, request, client, upstream)
+        link = Link(self, tap, request, client, upstream)
         self.links.add(link)
         try:
             await client.prepare(request)
@@ -104,30 +156,23 @@ class WsRelay:
         return client
 
     def _refused(
-        self, request: web.Request, conn: str, status: int, kind: FailureKind | None, detail: str
+        self, tap: WsTap, request: web.Request, status: int, kind: FailureKind | None, detail: str
     ) -> web.Response:
-        session = self.proxy.session
+        """The relay answers the upgrade itself: no upstream connection could be made."""
+        tap.unreachable(kind, detail, request.path_qs)
         name = kind.value if kind else "none"
-        session.write(WsClose(session.t(), conn, S2C, None, f"upstream {name}: {detail}"))
-        if kind is not None:
-            self.proxy.fail("ws", conn, kind, f"{request.path_qs}: {detail}")
-        text = f"harness recording proxy: upstream {self.upstream or '(none)'}: {name}: {detail}\n"
+        text = f"{self.name}: upstream {self.upstream or '(none)'}: {name}: {detail}\n"
         response = web.Response(status=status, text=text)
         response.headers[ERROR_HEADER] = name
         return response
 
-    def _answered(self, request: web.Request, conn: str, exc: InvalidStatus) -> web.Response:
+    def _answered(self, tap: WsTap, request: web.Request, exc: InvalidStatus) -> web.Response:
         """The upstream answered the upgrade with an HTTP status: the client gets that answer."""
-        session = self.proxy.session
         answer = exc.response
-        status = answer.status_code
-        session.write(
-            WsClose(session.t(), conn, S2C, None, f"handshake refused: HTTP {status} {answer.reason_phrase}")
+        tap.answered(answer.status_code, answer.reason_phrase, request.path_qs)
+        response = web.Response(
+            status=answer.status_code, reason=answer.reason_phrase or None, body=answer.body
         )
-        self.proxy.counters["ws.handshakes_refused"] += 1
-        if status >= 500:
-            self.proxy.fail("ws", conn, FailureKind.SERVER_ERROR, f"{request.path_qs}: HTTP {status}")
-        response = web.Response(status=status, reason=answer.reason_phrase or None, body=answer.body)
         for name, value in answer.headers.raw_items():
             if name.lower() not in HOP_BY_HOP:
                 response.headers.add(name, value)
@@ -137,64 +182,85 @@ class WsRelay:
         await asyncio.gather(*(link.shutdown() for link in list(self.links)))
 
 
-class _Link:
+class Link:
     """One client connection and its upstream connection."""
 
     def __init__(
         self,
-        proxy: RecordingProxy,
-        conn: str,
+        relay: WsRelay,
+        tap: WsTap,
         request: web.Request,
         client: web.WebSocketResponse,
         upstream: ClientConnection,
     ) -> None:
-        self.proxy = proxy
-        self.session = proxy.session
-        self.conn = conn
+        self.relay = relay
+        self.tap = tap
         self.request = request
         self.client = client
         self.upstream = upstream
+        self.down: asyncio.Task[None] | None = None
+        self.sent_down = 0
+        """Messages the upstream sent the client so far."""
+        self.greeting: int | None = None
+        """How many of them came before the client's first message."""
+        self.decided = False
+        """For :meth:`WsRelay.routed`: whether this connection's upstream is settled."""
         self.ending = False
-        """Set when the proxy shuts down: the pumps stop recording."""
+        """Set when the relay shuts down: nothing more is told."""
         self.ended = False
         """Set when one side went away without a close frame: the other side is dropped too."""
 
-    def _write(self, frame: Any) -> None:
+    def _tell(self, tell: Callable[..., None], *args: Any) -> None:
         if not self.ending:
-            self.session.write(frame)
+            tell(*args)
 
     async def run(self) -> None:
-        pumps = [asyncio.create_task(self._from_client()), asyncio.create_task(self._from_upstream())]
+        self.down = asyncio.create_task(self._from_upstream(self.upstream))
+        up = asyncio.create_task(self._from_client())
         try:
-            await asyncio.gather(*pumps)
+            await up
+            await self.down  # the current upstream's (a switch replaces it)
         finally:
-            for pump in pumps:
-                pump.cancel()
+            up.cancel()
+            self.down.cancel()
+
+    async def switch(self, upstream: ClientConnection) -> None:
+        """Make ``upstream`` this connection's upstream; the previous one is closed, unheard."""
+        assert self.down is not None
+        self.down.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.down
+        previous, self.upstream = self.upstream, upstream
+        with contextlib.suppress(ConnectionClosed, OSError):
+            await previous.close()
+        self.down = asyncio.create_task(self._from_upstream(upstream))
 
     async def _from_client(self) -> None:
-        session, conn = self.session, self.conn
+        tap = self.tap
         while True:
             msg = await self.client.receive()
+            if self.greeting is None:
+                self.greeting = self.sent_down
             if msg.type is WSMsgType.TEXT:
-                self._write(WsText(session.t(), conn, C2S, msg.data))
-                if not await self._send_upstream(msg.data):
+                self._tell(tap.message, C2S, msg.data)
+                if not await self.relay.routed(self, msg.data) or not await self._send_upstream(msg.data):
                     return
             elif msg.type is WSMsgType.BINARY:
-                self._write(WsBinary(session.t(), conn, C2S, msg.data))
+                self._tell(tap.message, C2S, msg.data)
                 if not await self._send_upstream(msg.data):
                     return
             elif msg.type is WSMsgType.CLOSE:
                 code, reason = msg.data, msg.extra or ""
-                self._write(WsClose(session.t(), conn, C2S, _code(code), reason))
+                self._tell(tap.close, C2S, _code(code), reason)
                 with contextlib.suppress(ConnectionClosed, OSError):
                     await self.upstream.close(_sendable(code), reason)
                 return
             else:
-                # CLOSING: the proxy is closing this side (the upstream closed first); CLOSED or
-                # ERROR: the client went away without a close frame, and so does the proxy upstream.
+                # CLOSING: the relay is closing this side (the upstream closed first); CLOSED or
+                # ERROR: the client went away without a close frame, and so does the relay upstream.
                 if msg.type is not WSMsgType.CLOSING and not self.ended:
                     self.ended = True
-                    self._write(WsClose(session.t(), conn, C2S, None, "client dropped the connection"))
+                    self._tell(tap.close, C2S, None, "client dropped the connection")
                     self.upstream.transport.abort()
                 return
 
@@ -205,54 +271,50 @@ class _Link:
             return False
         return True
 
-    async def _from_upstream(self) -> None:
-        session, conn = self.session, self.conn
+    async def _from_upstream(self, upstream: ClientConnection) -> None:
         try:
             while True:
-                message = await self.upstream.recv()
+                message = await upstream.recv()
+                self._tell(self.tap.message, S2C, message)
+                self.sent_down += 1
                 if isinstance(message, str):
-                    self._write(WsText(session.t(), conn, S2C, message))
                     await self.client.send_str(message)
                 else:
-                    self._write(WsBinary(session.t(), conn, S2C, message))
                     await self.client.send_bytes(message)
         except ConnectionClosed as closed:
             await self._upstream_closed(closed)
         except (ConnectionError, RuntimeError):
-            return  # the client is gone; its pump records that
+            return  # the client is gone; its pump tells that
 
     async def _upstream_closed(self, closed: ConnectionClosed) -> None:
-        session, conn = self.session, self.conn
         if self.ended:
             return
         rcvd, sent = closed.rcvd, closed.sent
         if rcvd is None and sent is None:
             self.ended = True
-            detail = "upstream dropped the connection (no close frame)"
-            self._write(WsClose(session.t(), conn, S2C, None, detail))
-            self.proxy.fail("ws", conn, FailureKind.DROPPED, detail)
+            self._tell(self.tap.dropped, "upstream dropped the connection (no close frame)")
             if self.request.transport is not None:
-                self.request.transport.abort()  # so does the proxy: the client sees 1006
+                self.request.transport.abort()  # so does the relay: the client sees 1006
             return
         if rcvd is not None:
-            self._write(WsClose(session.t(), conn, S2C, _code(rcvd.code), rcvd.reason))
+            self._tell(self.tap.close, S2C, _code(rcvd.code), rcvd.reason)
         # The service's close (or its reply to the client's) goes to the client. The client's
-        # reply to it is not recorded: aiohttp does not tell what it was.
+        # reply to it is not told: aiohttp does not tell what it was.
         code, reason = (rcvd.code, rcvd.reason) if rcvd is not None else (sent.code, sent.reason)  # type: ignore[union-attr]
         with contextlib.suppress(ConnectionError, RuntimeError):
             await self.client.close(code=_sendable(code), message=reason.encode())
 
     async def shutdown(self) -> None:
-        """The proxy stops: both sides are closed with 1001 (going away), recorded once."""
+        """The relay stops: both sides are closed with 1001 (going away), told once."""
         if self.ending:
             return
-        self.session.write(WsClose(self.session.t(), self.conn, C2S, SHUTDOWN_CODE, "recording stopped"))
+        self.tap.close(C2S, SHUTDOWN_CODE, "recording stopped")
         self.ending = self.ended = True
         with contextlib.suppress(ConnectionClosed, OSError, asyncio.TimeoutError):
             await asyncio.wait_for(self.upstream.close(SHUTDOWN_CODE, "going away"), 2)
         with contextlib.suppress(ConnectionError, RuntimeError, asyncio.TimeoutError):
             await asyncio.wait_for(
-                self.client.close(code=SHUTDOWN_CODE, message=b"recording proxy shut down"), 2
+                self.client.close(code=SHUTDOWN_CODE, message=f"{self.relay.name} shut down".encode()), 2
             )
 
     async def release(self) -> None:

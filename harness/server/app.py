@@ -19,7 +19,6 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 
 from aiohttp import web
@@ -30,6 +29,7 @@ from harness.resources import DEMO_TAPES
 from harness.server.config import ClockStart, ServerConfig
 from harness.server.context import Emulator, LoadedTapes, ServedViolation, excerpt
 from harness.server.fuzz import Fuzzer
+from harness.server.listening import Served, listen, service_urls
 from harness.server.scheduler import Scheduler
 from harness.store import TapeReader, find_tapes
 
@@ -65,7 +65,7 @@ def _from_client(frame: Frame, prefix: str) -> bool:
     return frame.direction is C2S
 
 
-class MockServer:
+class MockServer(Served):
     """The three services replayed from tapes on one port. See the module docstring."""
 
     def __init__(
@@ -200,13 +200,7 @@ class MockServer:
 
     @property
     def urls(self) -> dict[str, str]:
-        base = f"http://{self.host}:{self.port}"
-        return {
-            "rest": base,
-            "socketio": base,
-            "websocket": f"ws://{self.host}:{self.port}/data-stream",
-            "control": f"{base}/_harness",
-        }
+        return service_urls(self.host, self.port, control=True)
 
     def state(self) -> dict[str, Any]:
         clock = self.scheduler.clock
@@ -238,16 +232,10 @@ class MockServer:
         return {"p50": at(0.5), "p99": at(0.99), "max": round(samples[-1] * 1000, 3), "samples": len(samples)}
 
     async def start(self) -> Self:
-        self._runner = web.AppRunner(
-            self.app, handle_signals=False, access_log=None, shutdown_timeout=SHUTDOWN_GRACE
+        listening = await listen(
+            self.app, self.config.host, self.config.port, shutdown_timeout=SHUTDOWN_GRACE
         )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.config.host, self.config.port, reuse_address=True)
-        await site.start()
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        if sockets:
-            self.host, self.port = sockets[0].getsockname()[:2]
+        self._runner, self.host, self.port = listening.runner, listening.host, listening.port
         self.scheduler.start()
         if self.config.start is ClockStart.LISTEN:
             self.scheduler.start_now()
@@ -260,17 +248,6 @@ class MockServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-
-    async def __aenter__(self) -> Self:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     def write_ready_file(self, path: Path) -> None:
         """The URLs as JSON, written atomically once the server listens."""

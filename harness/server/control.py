@@ -16,10 +16,12 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from harness.server.listening import CONTROL_PATH
+
 if TYPE_CHECKING:
     from harness.server.app import MockServer
 
-PREFIX = "/_harness"
+PREFIX = CONTROL_PATH
 
 # A plain decimal: float() alone also takes "1_0", " 2 ", "infinity" and non-ASCII digits.
 _SECONDS = re.compile(r"[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?|\.[0-9]+([eE][+-]?[0-9]+)?")

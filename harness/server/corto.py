@@ -26,11 +26,12 @@ from harness.core.corto.session import Close, Output, SendJson, Session, grace_m
 from harness.core.feed import Feed
 from harness.core.frames import C2S, S2C, WsText
 from harness.server.context import ServedViolation
+from harness.server.listening import WS_PATH
 
 if TYPE_CHECKING:
     from harness.server.app import MockServer
 
-PATH = "/data-stream"
+PATH = WS_PATH
 SLOW_CLIENT_CODE = 1013
 ABNORMAL_CLOSE = 1006
 LOW_WATER = 64

@@ -1,10 +1,11 @@
 // A real socket.io-client (the JavaScript tab of seed 003) against the harness's PumpData emulation.
-// Usage: node pumpdata_client.js URL POOL. Prints one JSON line per step; the test drives the clock.
+// Usage: node pumpdata_client.js URL POOL [TRANSPORTS]. Prints one JSON line per step; the test
+// drives the clock. TRANSPORTS: comma-separated Engine.IO transports (default websocket).
 const { io } = require("socket.io-client");
-const [url, pool] = process.argv.slice(2);
+const [url, pool, transports = "websocket"] = process.argv.slice(2);
 const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 
-const socket = io(url, { auth: { api_key: "pd_js_test" }, transports: ["websocket"] });
+const socket = io(url, { auth: { api_key: "pd_js_test" }, transports: transports.split(",") });
 const seen = { ohlcv: 0, trade: 0, rows: 0, subscription_error: [] };
 
 socket.on("ohlcv", (rows) => {

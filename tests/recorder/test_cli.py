@@ -19,8 +19,8 @@ import websockets
 from harness.core.frames import HttpExchange, SioDisconnect, SioEvent, WsClose, WsText
 from harness.server.app import MockServer
 from harness.store import TapeReader, dump_tape
+from tests.credentials import API_KEY, BEARER
 from tests.helpers import ROOT, header
-from tests.recorder.conftest import API_KEY, BEARER
 from tests.recorder.running import drain, start, start_proxy
 
 DEMO = ROOT / "fixtures" / "demo"

@@ -7,7 +7,7 @@ import gzip
 from pathlib import Path
 from urllib.parse import quote
 
-from tests.recorder.conftest import (
+from tests.credentials import (
     API_KEY,
     BEARER,
     COOKIE,

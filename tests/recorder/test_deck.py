@@ -201,20 +201,3 @@ async def test_replay_of_several_tapes_and_the_demo(tmp_path: Path) -> None:
         assert (await get(deck.urls["rest"] + "/sol-price"))[0] == 200
     with pytest.raises(ValueError, match="exactly one tape path"):
         TapeDeck([DEMO / "corto.jsonl", DEMO / "pumpfun.jsonl"], "all")
-
-
-async def test_socketio_through_new_episodes_is_replayed(tmp_path: Path, upstream: MockServer) -> None:
-    """Until the recording proxy relays Socket.IO, the router sends it to the replay (polling and
-    the WebSocket upgrade alike)."""
-    import socketio
-
-    tape = await _record_rest_and_corto(tmp_path, upstream)
-    async with TapeDeck([tape], "new_episodes", config=CONFIG, upstreams=upstreams_of(upstream)) as deck:
-        assert deck.server is not None
-        for transports in (["websocket"], ["polling", "websocket"]):
-            sio = socketio.AsyncClient()
-            await sio.connect(deck.urls["socketio"], auth={"api_key": "pd_x"}, transports=transports)
-            answer = await sio.call("subscribe_sol_price", timeout=5)
-            assert answer["ok"] is True
-            await sio.disconnect()
-    assert not (tmp_path / "feed.episodes").exists()

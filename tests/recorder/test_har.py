@@ -43,8 +43,8 @@ from harness.core.har import HarError, export_har, import_har
 from harness.server.app import MockServer
 from harness.store import dump_tape, read_tape
 from harness.strategies.frames import header_values, json_scalars
+from tests.credentials import API_KEY, BEARER, COOKIE, CREDENTIALS, QUERY_KEY, QUERY_TOKEN
 from tests.helpers import run_cli
-from tests.recorder.conftest import API_KEY, BEARER, COOKIE, CREDENTIALS, QUERY_KEY, QUERY_TOKEN
 
 CHROME_HAR = Path(__file__).parent / "fixtures" / "chrome-pump.har"
 POOL = "F2MFtsSeEdNFS5wsKSEbRdx5vrR6vZ5DvvtSiWoSzL5Z"
@@ -498,7 +498,7 @@ def test_the_core_refuses_what_is_not_a_har(document: Any, message: str) -> None
 
 def test_the_scan_covers_exported_har_files(tmp_path: Path) -> None:
     """A HAR export is scanned like a tape: the fixture's credentials would be found in one."""
-    from tests.recorder.conftest import credentials_in
+    from tests.credentials import credentials_in
 
     copy = tmp_path / "given" / "copy.har"
     copy.parent.mkdir()

@@ -12,8 +12,8 @@ import requests
 from harness.core.frames import HttpExchange
 from harness.server.app import MockServer
 from harness.store import read_tape
+from tests.credentials import API_KEY, BEARER, COOKIE, QUERY_KEY, QUERY_TOKEN
 from tests.helpers import ROOT
-from tests.recorder.conftest import API_KEY, BEARER, COOKIE, QUERY_KEY, QUERY_TOKEN
 from tests.recorder.running import drain, record, start_proxy
 from tests.server import pumpfun_tape
 

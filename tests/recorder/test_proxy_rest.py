@@ -21,7 +21,7 @@ from harness.recorder.proxy import RecordingProxy
 from harness.server.app import MockServer
 from harness.server.config import PumpfunConfig
 from harness.store import read_tape
-from tests.recorder.conftest import BEARER, COOKIE, QUERY_KEY
+from tests.credentials import BEARER, COOKIE, QUERY_KEY
 from tests.recorder.upstreams import dying_http, free_port, serve
 from tests.server import pumpfun_tape
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import json
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from harness.core.frames import SioAck, SioConnect, SioConnectError, SioDisconne
 from harness.recorder.proxy import RecordingProxy
 from harness.server.app import MockServer
 from harness.store import read_tape
-from tests.recorder.conftest import API_KEY, QUERY_KEY
+from tests.credentials import API_KEY, QUERY_KEY
 from tests.recorder.upstreams import SioService, free_port, serve
 
 
@@ -221,41 +220,26 @@ async def test_a_javascript_client_records_through_the_proxy(tmp_path: Path) -> 
     """socket.io-client from npm (seed 003's JavaScript tab) through the proxy to the PumpData
     emulation: acks where it asked for them, ``subscription_error`` where it did not."""
     from tests.server.test_pumpdata import DEMO, trade_pools
-    from tests.server.test_pumpdata_js import JS, _require_node
+    from tests.server.test_pumpdata_js import JsClient
 
-    node = _require_node()
     async with (
         MockServer([DEMO], manual=True, port=0) as upstream,
         RecordingProxy(tmp_path, sio_upstream=upstream.urls["socketio"]) as proxy,
     ):
         pool = trade_pools(upstream)[0]
-        proc = await asyncio.create_subprocess_exec(
-            node,
-            str(JS / "pumpdata_client.js"),
-            proxy.urls["socketio"],
-            pool,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            cwd=JS,
-        )
-        assert proc.stdout is not None and proc.stdin is not None
-        first = json.loads(await asyncio.wait_for(proc.stdout.readline(), 20))
+        js = await JsClient.start(proxy.urls["socketio"], pool)
+        first = await js.line()
         await upstream.advance(60)
         await until(
             lambda: (
                 sum(isinstance(f, SioEvent) and f.name == "trade" for f in read_tape(proxy.tape_path)[1]) > 0
             )
         )
-        proc.stdin.write(b"done\n")
-        await proc.stdin.drain()
-        last = json.loads(await asyncio.wait_for(proc.stdout.readline(), 20))
-        await asyncio.wait_for(proc.wait(), 20)
+        done = await js.done()
         path = proxy.tape_path
     assert first["ack"] == {"ok": True, "pool": pool, "room": f"ohlcv:{pool}"}
-    assert last["done"]["trade"] > 0
-    assert last["done"]["subscription_error"] == [
-        {"error": "invalid_request", "message": "mint or pool is required"}
-    ]
+    assert done["trade"] > 0
+    assert done["subscription_error"] == [{"error": "invalid_request", "message": "mint or pool is required"}]
     _, frames = read_tape(path)
     emits = [
         (f.name, f.ack_id is not None)

@@ -14,7 +14,7 @@ from websockets.exceptions import ConnectionClosedError, InvalidStatus
 from harness.core.frames import C2S, S2C, WsBinary, WsClose, WsOpen, WsText
 from harness.recorder.proxy import RecordingProxy
 from harness.store import read_tape
-from tests.recorder.conftest import BEARER, COOKIE, QUERY_TOKEN
+from tests.credentials import BEARER, COOKIE, QUERY_TOKEN
 from tests.recorder.upstreams import WsService, free_port
 
 

@@ -22,8 +22,8 @@ from harness.core.frames import S2C, Frame, HttpExchange, SioEvent, WsText
 from harness.recorder.proxy import RecordingProxy
 from harness.server.app import MockServer
 from harness.store import dump_tape, read_tape
+from tests.credentials import API_KEY, BEARER
 from tests.helpers import ROOT
-from tests.recorder.conftest import API_KEY, BEARER
 
 DEMO = ROOT / "fixtures" / "demo"
 FACTOR = 90.0

@@ -14,7 +14,7 @@ from typing import Any
 import socketio
 from aiohttp import WSMsgType, web
 
-from tests.recorder.conftest import API_KEY
+from tests.credentials import API_KEY
 
 
 async def serve(app: web.Application) -> tuple[web.AppRunner, int]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+from typing import Any
 
 from harness.core.pumpdata.config import PumpdataConfig
 from harness.server.app import MockServer
@@ -24,21 +25,47 @@ def _require_node() -> str:
     return node
 
 
-async def test_socket_io_client_from_npm() -> None:
-    node = _require_node()
-    async with MockServer([DEMO], manual=True, port=0) as server:
-        pool = trade_pools(server)[0]
+class JsClient:
+    """``pumpdata_client.js`` (seed 003's JavaScript tab) run by node against ``url``: it subscribes
+    to ``pool`` with acks, then prints what it saw when told it is done."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+
+    @classmethod
+    async def start(cls, url: str, pool: str, transports: str = "websocket") -> JsClient:
         proc = await asyncio.create_subprocess_exec(
-            node,
+            _require_node(),
             str(JS / "pumpdata_client.js"),
-            server.urls["socketio"],
+            url,
             pool,
+            transports,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             cwd=JS,
         )
-        assert proc.stdout is not None and proc.stdin is not None
-        first = json.loads(await asyncio.wait_for(proc.stdout.readline(), 20))
+        return cls(proc)
+
+    async def line(self) -> Any:
+        assert self.proc.stdout is not None
+        return json.loads(await asyncio.wait_for(self.proc.stdout.readline(), 20))
+
+    async def done(self) -> Any:
+        """What it saw (counts of events, the ``subscription_error`` payloads); it then exits."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(b"done\n")
+        await self.proc.stdin.drain()
+        last = await self.line()
+        await asyncio.wait_for(self.proc.wait(), 20)
+        assert self.proc.returncode == 0
+        return last["done"]
+
+
+async def test_socket_io_client_from_npm() -> None:
+    async with MockServer([DEMO], manual=True, port=0) as server:
+        pool = trade_pools(server)[0]
+        js = await JsClient.start(server.urls["socketio"], pool)
+        first = await js.line()
         assert first["subscribed"] is True
         assert first["ack"] == {"ok": True, "pool": pool, "room": f"ohlcv:{pool}"}
         assert first["bad"] == {
@@ -48,14 +75,9 @@ async def test_socket_io_client_from_npm() -> None:
         await server.advance(60)
         for _ in range(50):
             await asyncio.sleep(0.01)
-        proc.stdin.write(b"done\n")
-        await proc.stdin.drain()
-        last = json.loads(await asyncio.wait_for(proc.stdout.readline(), 20))
-        await asyncio.wait_for(proc.wait(), 20)
-    done = last["done"]
+        done = await js.done()
     assert done["trade"] > 0 and done["ohlcv"] > 0 and done["rows"] >= done["ohlcv"]
     assert done["subscription_error"] == [{"error": "invalid_request", "message": "mint or pool is required"}]
-    assert proc.returncode == 0
 
 
 async def test_socket_io_client_from_npm_is_told_why_its_connect_is_refused() -> None:
