@@ -58,8 +58,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _plan(args: argparse.Namespace, server: Any) -> Any:
     from harness.cli.main import UsageError
-    from harness.core.fuzz import FuzzPlan, generate, parse_kinds
-    from harness.server.fuzz import ordinal_counts
+    from harness.core.fuzz import FuzzPlan, parse_kinds
+    from harness.server.fuzz import draw_plan
 
     if args.plan is not None:
         try:
@@ -68,7 +68,7 @@ def _plan(args: argparse.Namespace, server: Any) -> Any:
             raise UsageError(f"--plan {args.plan}: {exc}") from None
     try:
         kinds = parse_kinds(args.faults)
-        return generate(args.seed, kinds, ordinal_counts(server), args.rate)
+        return draw_plan(server, args.seed, kinds, args.rate)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 
