@@ -55,7 +55,8 @@ def test_a_broken_client_fails_its_fuzz_test(pytester: pytest.Pytester, mutant: 
             f"def mutant(monkeypatch):\n    {patch}\n"
         ),
     )
-    (pytester.path / "test_fuzz.py").write_text((EXAMPLES / "tests" / "test_fuzz.py").read_text())
+    # another name: the outer run may have imported examples/tests/test_fuzz.py as test_fuzz
+    (pytester.path / "test_mutant.py").write_text((EXAMPLES / "tests" / "test_fuzz.py").read_text())
     result = pytester.runpytest("-k", test, "--hypothesis-seed=0")
     result.assert_outcomes(failed=1, deselected=3)
     output = result.stdout.str()
