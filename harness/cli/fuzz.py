@@ -26,7 +26,9 @@ The schedule is drawn from --seed (a fresh one when not given) and printed at st
 seed, tapes, --faults and --rate give the same schedule; --save-plan writes it and --plan replays
 a saved one exactly. Faults are named by API and message ordinal: corto#3 is the fourth message
 the corto stream delivers, pumpfun#3 the fourth REST request. Each fault applied is counted in
-/_harness/state ("fuzz" and the fuzz.<api>.<kind> counters).
+/_harness/state ("fuzz" and the fuzz.<api>.<kind> counters). In pytest the same schedules come
+from harness_server.fuzz(PLAN_OR_SEED) or @pytest.mark.harness(fuzz=SEED), and under Hypothesis a
+failing client test shrinks to the fewest faults that break it (README "pytest plugin").
 
 fault kinds: malformed, duplicate, reorder, delay, drop, close, disconnect, suberror, oversized,
 429, 5xx (or all)
