@@ -42,7 +42,7 @@ class HarnessFailure(AssertionError):
     violations, server errors, refused hosts): the example fails, so Hypothesis shrinks it."""
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True, slots=True, eq=False)
 class FuzzRun:
     """A fault schedule applied to the test's server (``harness_server.fuzz(plan)``).
 
