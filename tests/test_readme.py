@@ -58,12 +58,34 @@ def is_test_file(code: str) -> bool:
     """A block that is a file of a user's test suite (``# test_x.py`` or ``# conftest.py`` on its
     first line): tests/plugin/test_readme_examples.py runs those with pytest."""
     first = code.splitlines()[0]
-    return first.startswith("# ") and first.endswith(".py")
+    return first.startswith("# ") and first.endswith(".py") and not is_excerpt(code)
+
+
+def is_excerpt(code: str) -> bool:
+    """A block that shows part of a file in examples/ (``# examples/...py`` on its first line):
+    the file runs in CI, and the block must be that text."""
+    return code.startswith("# examples/")
 
 
 @pytest.mark.parametrize(
     "code",
-    [body for lang, body in BLOCKS if lang == "python" and not is_test_file(body)],
+    [body for lang, body in BLOCKS if lang == "python" and is_excerpt(body)],
+    ids=lambda c: c.splitlines()[0][2:],
+)
+def test_usage_shows_the_example_files_as_they_are(code: str) -> None:
+    first, _, shown = code.partition("\n")
+    assert shown.strip() in (ROOT / first[2:]).read_text(), f"README's {first[2:]} is not the file's text"
+
+
+def test_the_usage_section_shows_a_contract_test_and_a_fuzz_test() -> None:
+    usage = README.split("## Usage", 1)[1].split("\n## ", 1)[0]
+    assert "# examples/tests/test_contract.py" in usage and "# examples/tests/test_fuzz.py" in usage
+    assert README.index("## Usage") < README.index("## Serving tapes")
+
+
+@pytest.mark.parametrize(
+    "code",
+    [body for lang, body in BLOCKS if lang == "python" and not is_test_file(body) and not is_excerpt(body)],
     ids=lambda c: c.splitlines()[0][:40],
 )
 def test_python_example_runs(code: str) -> None:

@@ -26,7 +26,9 @@ The schedule is drawn from --seed (a fresh one when not given) and printed at st
 seed, tapes, --faults and --rate give the same schedule; --save-plan writes it and --plan replays
 a saved one exactly. Faults are named by API and message ordinal: corto#3 is the fourth message
 the corto stream delivers, pumpfun#3 the fourth REST request. Each fault applied is counted in
-/_harness/state ("fuzz" and the fuzz.<api>.<kind> counters).
+/_harness/state ("fuzz" and the fuzz.<api>.<kind> counters). In pytest the same schedules come
+from harness_server.fuzz(PLAN_OR_SEED) or @pytest.mark.harness(fuzz=SEED), and under Hypothesis a
+failing client test shrinks to the fewest faults that break it (README "pytest plugin").
 
 fault kinds: malformed, duplicate, reorder, delay, drop, close, disconnect, suberror, oversized,
 429, 5xx (or all)
@@ -58,8 +60,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _plan(args: argparse.Namespace, server: Any) -> Any:
     from harness.cli.main import UsageError
-    from harness.core.fuzz import FuzzPlan, generate, parse_kinds
-    from harness.server.fuzz import ordinal_counts
+    from harness.core.fuzz import FuzzPlan, parse_kinds
+    from harness.server.fuzz import draw_plan
 
     if args.plan is not None:
         try:
@@ -68,7 +70,7 @@ def _plan(args: argparse.Namespace, server: Any) -> Any:
             raise UsageError(f"--plan {args.plan}: {exc}") from None
     try:
         kinds = parse_kinds(args.faults)
-        return generate(args.seed, kinds, ordinal_counts(server), args.rate)
+        return draw_plan(server, args.seed, kinds, args.rate)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 

@@ -17,6 +17,7 @@ import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class FuzzKind(StrEnum):
@@ -73,6 +74,11 @@ API_KINDS: Mapping[str, frozenset[FuzzKind]] = {
 }
 """Which faults make sense for which API."""
 
+VALUED: frozenset[FuzzKind] = frozenset(
+    {FuzzKind.DELAY, FuzzKind.CLOSE, FuzzKind.OVERSIZED, FuzzKind.STORM_429, FuzzKind.HTTP_5XX}
+)
+"""Kinds that take a value (``delay=0.5``, ``close=1011`` ...); the others take none."""
+
 CLOSE_CODES = (1001, 1006, 1011, 1012, 1013, 4000)
 """Close codes a fuzzed WebSocket may see (1006: no close frame, the connection drops)."""
 SERVER_ERRORS = (500, 502, 503, 504)
@@ -90,6 +96,34 @@ class ScheduledFault:
         number = int(self.value) if float(self.value).is_integer() else self.value
         value = f"={number}" if self.value else ""
         return f"{self.api}#{self.index}:{self.kind.value}{value}"
+
+    @classmethod
+    def parse(cls, text: str) -> ScheduledFault:
+        """Read one fault as ``str`` writes it (``corto#3:delay=0.5``); raises ValueError
+        saying what is wrong."""
+        head, _, rest = text.strip().partition(":")
+        api, _, index = head.partition("#")
+        name, has_value, value = rest.partition("=")
+        if api not in API_KINDS:
+            raise ValueError(f"{text!r}: unknown api {api!r} (known: {', '.join(API_KINDS)})")
+        if not index.isdigit():
+            raise ValueError(f"{text!r}: write a fault as API#ORDINAL:KIND[=VALUE], e.g. corto#3:duplicate")
+        try:
+            kind = FuzzKind(name)
+        except ValueError:
+            raise ValueError(f"{text!r}: unknown fault {name!r} (known: {', '.join(FuzzKind)})") from None
+        if kind not in API_KINDS[api]:
+            raise ValueError(f"{text!r}: {api} takes {', '.join(sorted(API_KINDS[api]))}, not {kind}")
+        if bool(has_value) != (kind in VALUED):
+            wants = "takes a value (=...)" if kind in VALUED else "takes no value"
+            raise ValueError(f"{text!r}: {kind} {wants}")
+        try:
+            number = float(value) if has_value else 0.0
+        except ValueError:
+            raise ValueError(f"{text!r}: {value!r} is not a number") from None
+        if not 0 < number < float("inf") and has_value:
+            raise ValueError(f"{text!r}: the value must be a positive finite number")
+        return cls(api, int(index), kind, number)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +145,23 @@ class FuzzPlan:
         lines = [f"seed {self.seed}: {len(self.faults)} faults"]
         lines += [f"  {fault}" for fault in self.faults]
         return "\n".join(lines)
+
+    @classmethod
+    def parse(cls, text: str, seed: int = 0) -> FuzzPlan:
+        """A plan from its faults as ``describe`` prints them, separated by spaces or commas
+        (``FuzzPlan.parse("corto#0:duplicate pumpfun#2:429=3")``), in the order given; raises
+        ValueError naming the fault it cannot read."""
+        return cls(seed, tuple(ScheduledFault.parse(item) for item in text.replace(",", " ").split()))
+
+    def __repr__(self) -> str:
+        # what a test report prints (Hypothesis' falsifying example too): readable, and code
+        # that makes the same plan again
+        seed = f", seed={self.seed}" if self.seed else ""
+        return f"FuzzPlan.parse({' '.join(map(str, self.faults))!r}{seed})"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """Hypothesis' (and IPython's) pretty printer: the ``repr``, not how a strategy built it."""
+        printer.text(repr(self))
 
     def to_json(self) -> str:
         return json.dumps(

@@ -5,7 +5,8 @@ Owns the wiring only: the ``--harness-*`` options (one group), the ``harness`` m
 fixtures ``harness_config``, ``harness_server``, ``harness_clock`` and ``harness_tape``, the
 network guard around a test in record mode ``none``, and failing a test at teardown for what the
 server saw go wrong. Settings and their precedence live in :mod:`harness.plugin.settings`, the
-session's servers and the per-test views in :mod:`harness.plugin.decks`. Heavy imports wait
+session's servers and the per-test views in :mod:`harness.plugin.decks`, fault schedules and
+Hypothesis examples in :mod:`harness.plugin.fuzzing`. Heavy imports wait
 until a test uses the harness, so the plugin costs nothing to suites that do not.
 """
 
@@ -22,11 +23,13 @@ from harness.recorder.modes import RecordMode
 
 if TYPE_CHECKING:
     from harness.plugin.decks import DeckCache, HarnessClock, HarnessServer, TapeInfo
+    from harness.plugin.fuzzing import FuzzRun
     from harness.plugin.guard import NetworkBlocked
     from harness.plugin.settings import Clock, HarnessConfig
 
 __all__ = [
     "Clock",
+    "FuzzRun",
     "HarnessClock",
     "HarnessConfig",
     "HarnessServer",
@@ -38,6 +41,7 @@ __all__ = [
 _LAZY = {
     "NetworkBlocked": "harness.plugin.guard",
     "Clock": "harness.plugin.settings",
+    "FuzzRun": "harness.plugin.fuzzing",
     "HarnessConfig": "harness.plugin.settings",
     "HarnessServer": "harness.plugin.decks",
     "HarnessClock": "harness.plugin.decks",
@@ -53,8 +57,9 @@ _VIEW: pytest.StashKey[HarnessServer] = pytest.StashKey()
 _CALL_FAILED: pytest.StashKey[bool] = pytest.StashKey()
 
 MARKER_USAGE = (
-    "harness(tape=None, *, speed=None, clock=None, faults=(), record_mode=None, allow_violations=False,"
-    " allow_network=False, allow_hosts=(), ...): serve this test a replayed (or recorded) feed; every"
+    "harness(tape=None, *, speed=None, clock=None, faults=(), fuzz=None, record_mode=None,"
+    " allow_violations=False, allow_network=False, allow_hosts=(), ...): serve this test a replayed"
+    " (or recorded) feed, fuzz=PLAN_OR_SEED with faults mixed in; every"
     " HarnessConfig and ServerConfig field is a keyword (README 'pytest plugin')"
 )
 GUARD_HINT = (
@@ -118,9 +123,14 @@ def pytest_runtest_makereport(
         if view is not None and report.failed:
             # the test failed already: what the server saw goes with that failure, not into a
             # second error at teardown
+            from harness.plugin.fuzzing import HarnessFailure, is_given
+
             problems = view.report()
-            if problems:
+            if problems and not (call.excinfo and call.excinfo.errisinstance(HarnessFailure)):
                 report.sections.append(("harness", problems))
+            if view.fuzzing is not None and not is_given(item):
+                # (a Hypothesis test notes its minimal example's schedule in the failure itself)
+                report.sections.append(("harness fuzz", view.fuzzing.describe()))
     return report
 
 
@@ -141,6 +151,7 @@ def harness_server(request: pytest.FixtureRequest, harness_config: HarnessConfig
     """A per-test view of a session-scoped server for this test's tape and settings, reset for
     the test. Fails the test at teardown for contract violations and server errors."""
     from harness.plugin.decks import HarnessServer, RecordingUnderXdist
+    from harness.plugin.fuzzing import install
     from harness.plugin.guard import NetworkGuard
     from harness.plugin.settings import marker_settings, resolve
     from harness.store import TapeError
@@ -164,10 +175,17 @@ def harness_server(request: pytest.FixtureRequest, harness_config: HarnessConfig
             invocation_dir=config.invocation_params.dir,
         )
         running = config.stash[_DECKS].get(resolved)
-        view = HarnessServer(running, request.node.nodeid, allow_violations=resolved.allow_violations)
+        view = HarnessServer(
+            running, request.node.nodeid, allow_violations=resolved.allow_violations, fuzz=resolved.fuzz
+        )
         view.reset()
+        undo_examples = install(request.node, view)
     except (ValueError, TapeError, RecordingUnderXdist, OSError) as exc:
-        pytest.fail(f"harness: {exc}", pytrace=False)
+        failure: str | None = f"harness: {exc}"
+    else:
+        failure = None
+    if failure is not None:  # outside the except: the report shows the message, not a chain
+        pytest.fail(failure, pytrace=False)
     request.node.stash[_VIEW] = view
     if resolved.mode is RecordMode.NONE and not resolved.allow_network:
         view.guard = NetworkGuard(request.node.nodeid, allow_hosts=resolved.allow_hosts, hint=GUARD_HINT)
@@ -175,11 +193,14 @@ def harness_server(request: pytest.FixtureRequest, harness_config: HarnessConfig
     try:
         yield view
     finally:
+        undo_examples()
         if view.guard is not None:
             view.guard.uninstall()
         del request.node.stash[_VIEW]
     if not request.node.stash.get(_CALL_FAILED, False):
         problems = view.report()
+        if problems and view.fuzzing is not None:
+            problems += "\n\n" + view.fuzzing.describe()
         if problems:
             pytest.fail(problems, pytrace=False)
 

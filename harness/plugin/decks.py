@@ -23,8 +23,12 @@ from harness.recorder.modes import Action, RecordMode, episodes_dir
 from harness.server.threaded import BackgroundLoop, ServerError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from harness.core.fuzz import FuzzKind, FuzzPlan, ScheduledFault
+    from harness.plugin.fuzzing import FuzzRun
     from harness.plugin.guard import NetworkGuard
-    from harness.plugin.settings import Resolved
+    from harness.plugin.settings import Fuzz, Resolved
     from harness.server.app import MockServer
     from harness.server.context import ServedViolation
 
@@ -223,7 +227,14 @@ class TapeInfo:
 class HarnessServer:
     """The test's view of a session-scoped server (``harness_server``), reset for each test."""
 
-    def __init__(self, running: RunningDeck, test: str, *, allow_violations: bool = False) -> None:
+    def __init__(
+        self,
+        running: RunningDeck,
+        test: str,
+        *,
+        allow_violations: bool = False,
+        fuzz: Fuzz | None = None,
+    ) -> None:
         self._running = running
         self.test = test
         self.clock = HarnessClock(running)
@@ -245,6 +256,14 @@ class HarnessServer:
         self._errors_from = len(running.background.errors)
         self.guard: NetworkGuard | None = None
         """The network guard around this test (record mode ``none``), set by the fixture."""
+        self._own_fuzz: FuzzRun | None = None
+        self.fuzzing: FuzzRun | None = None
+        """The fault schedule applied now, if any (``fuzz``, or the test's ``fuzz`` setting)."""
+        if fuzz is not None:
+            self._own_fuzz = self._fuzz_run(fuzz)
+
+    def __repr__(self) -> str:
+        return f"<harness_server of {self.test} at {self.urls.get('rest', '?')}>"
 
     # --- what a test uses ----------------------------------------------------------------------
 
@@ -289,10 +308,86 @@ class HarnessServer:
 
     def reset(self) -> None:
         """Back to a fresh server, as at the start of every test: clock at 0, feeds rewound,
-        clients disconnected (subscriptions gone), rate budgets and violations cleared."""
+        clients disconnected (subscriptions gone), rate budgets and violations cleared, and the
+        test's own fault schedule (none, unless its settings give one) from its start."""
         server = self.server
         if server is not None:
-            self._running.call(server.reset())
+            self._running.call(_reset(server, self._own_fuzz.plan if self._own_fuzz else None))
+        self.fuzzing = self._own_fuzz
+
+    def fuzz(
+        self,
+        plan: FuzzPlan | int | None,
+        *,
+        faults: str | Iterable[str | FuzzKind] = "all",
+        rate: float = 0.05,
+    ) -> FuzzRun:
+        """Apply fault schedule ``plan`` to what the server sends from now on (README "Fuzzing"):
+        a :class:`~harness.core.fuzz.FuzzPlan` (``harness.strategies.fault_plans`` draws them),
+        a seed (drawn over the tapes as ``harness fuzz --seed SEED --faults FAULTS --rate RATE``
+        draws it), or None for no faults. Each API's message and request ordinals count from 0
+        again. In a Hypothesis test every example starts from a reset server, so calling this
+        first thing runs the whole example under ``plan``; a failing report shows the plan and
+        what was applied of it. As a context manager, the test's own schedule is back after it.
+        """
+        from harness.core.fuzz import FuzzPlan
+        from harness.plugin.fuzzing import FuzzRun
+        from harness.plugin.settings import fuzz_setting
+
+        setting = fuzz_setting(plan, faults if isinstance(faults, str) else [*faults], rate)
+        run = None if setting is None else self._fuzz_run(setting)
+        self._apply_fuzz(run)
+        return run or FuzzRun(FuzzPlan(0), self)
+
+    def restore_fuzz(self) -> None:
+        """The test's own fault schedule again (none, unless its settings give one)."""
+        self._apply_fuzz(self._own_fuzz)
+
+    def fuzz_applied(self) -> list[tuple[float, ScheduledFault]]:
+        """Each fault of the schedule applied so far, with its replay time."""
+        server = self.server
+        return [] if server is None else self._running.call(_applied(server))
+
+    def _apply_fuzz(self, run: FuzzRun | None) -> None:
+        self._running.call(_set_fuzz(self._replaying("fuzz"), run.plan if run else None))
+        self.fuzzing = run
+
+    def _fuzz_run(self, setting: Fuzz) -> FuzzRun:
+        from harness.plugin.fuzzing import FuzzRun
+        from harness.server.fuzz import draw_plan
+
+        if setting.plan is not None:
+            return FuzzRun(setting.plan, self)
+        seed = setting.seed or 0
+        plan = draw_plan(self._replaying("fuzz"), seed, setting.kinds, setting.rate)
+        return FuzzRun(plan, self, drawn=setting.arguments())
+
+    def _replaying(self, what: str) -> MockServer:
+        server = self.server
+        if server is None:
+            raise ValueError(
+                f"{what} needs a replayed tape, and {self.test} records one (record mode {self.mode.value})"
+            )
+        return server
+
+    # --- Hypothesis examples (harness.plugin.fuzzing) ---------------------------------------------
+
+    def begin_example(self) -> None:
+        """A fresh server for the next example of a Hypothesis test, as for a new test."""
+        self.reset()
+        self._errors_from = len(self._running.background.errors)
+        if self.guard is not None:
+            self.guard.blocked = []
+
+    def end_example(self) -> None:
+        """What the fixture checks at teardown, checked for one example, so that a failure
+        shrinks (raises :class:`~harness.plugin.fuzzing.HarnessFailure`)."""
+        __tracebackhide__ = True
+        problems = self.report()
+        if problems:
+            from harness.plugin.fuzzing import HarnessFailure
+
+            raise HarnessFailure(problems)
 
     def state(self) -> dict[str, Any]:
         """What ``GET /_harness/state`` answers (empty while recording)."""
@@ -358,6 +453,19 @@ def violation_report(violations: list[ServedViolation], test: str) -> str:
         "harness_server.allow_violations(), or take them with harness_server.clear_violations()."
     )
     return "\n".join(lines)
+
+
+async def _reset(server: MockServer, plan: FuzzPlan | None) -> None:
+    await server.reset()
+    server.set_fuzz(plan)
+
+
+async def _set_fuzz(server: MockServer, plan: FuzzPlan | None) -> None:
+    server.set_fuzz(plan)
+
+
+async def _applied(server: MockServer) -> list[tuple[float, ScheduledFault]]:
+    return list(server.fuzz.applied)
 
 
 async def _violations(server: MockServer) -> list[ServedViolation]:

@@ -18,6 +18,7 @@ from typing import Any
 
 from harness.core.clock import parse_speed
 from harness.core.faults import FaultRule, parse_fault
+from harness.core.fuzz import FuzzKind, FuzzPlan, parse_kinds
 from harness.core.redact import RedactionRules
 from harness.recorder.modes import DEFAULT_UPSTREAMS, RecordMode, Upstreams
 from harness.server.config import ServerConfig
@@ -49,6 +50,13 @@ class HarnessConfig:
     """``"manual"`` (the default unless a speed is given) or ``"real"``."""
     faults: Sequence[str | FaultRule] = ()
     """REST fault rules, as ``harness serve --fault`` takes them: ``"/trades/*:status=503,p=0.3"``."""
+    fuzz: FuzzPlan | int | None = None
+    """A fault schedule for the test (README "Fuzzing"): a :class:`~harness.core.fuzz.FuzzPlan`,
+    or a seed, drawn over the test's tapes as ``harness fuzz --seed`` draws it."""
+    fuzz_faults: str | Sequence[str | FuzzKind] = "all"
+    """Fault kinds a seeded schedule draws (``harness fuzz --faults``)."""
+    fuzz_rate: float = 0.05
+    """Share of messages and requests a seeded schedule gives a fault (``harness fuzz --rate``)."""
     record_mode: RecordMode | str = RecordMode.NONE
     tapes_dir: str | os.PathLike[str] | None = None
     """Where relative tape paths start. None: the directory of the test's file."""
@@ -74,7 +82,43 @@ SERVER_FIELDS = frozenset(f.name for f in dataclasses.fields(ServerConfig)) - {
     "speed",
     "manual",
     "faults",
+    "fuzz",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class Fuzz:
+    """A test's fault schedule: a plan as given, or a seed to draw one from over its tapes."""
+
+    plan: FuzzPlan | None = None
+    seed: int | None = None
+    kinds: frozenset[FuzzKind] = frozenset(FuzzKind)
+    rate: float = 0.05
+
+    def arguments(self) -> str:
+        """A seeded schedule as the arguments of ``harness_server.fuzz`` that draw it again."""
+        kinds = "all" if self.kinds == frozenset(FuzzKind) else ",".join(sorted(self.kinds))
+        return f"{self.seed}, faults={kinds!r}, rate={self.rate:g}"
+
+
+def fuzz_setting(fuzz: object, faults: object = "all", rate: object = 0.05) -> Fuzz | None:
+    """Check what a test gave as ``fuzz``, ``fuzz_faults`` and ``fuzz_rate``; None: no faults.
+    Raises ValueError naming the setting."""
+    if fuzz is None:
+        return None
+    if not isinstance(faults, str | Sequence) or not faults:
+        raise ValueError(f"fuzz_faults takes 'all' or fault kinds, got {faults!r}")
+    try:
+        kinds = parse_kinds(faults if isinstance(faults, str) else ",".join(map(str, faults)))
+    except ValueError as exc:
+        raise ValueError(f"fuzz_faults: {exc}") from None
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
+        raise ValueError(f"fuzz_rate must be a number in [0, 1], got {rate!r}")
+    if isinstance(fuzz, FuzzPlan):
+        return Fuzz(plan=fuzz)
+    if isinstance(fuzz, int) and not isinstance(fuzz, bool) and fuzz >= 0:
+        return Fuzz(seed=fuzz, kinds=kinds, rate=float(rate))
+    raise ValueError(f"fuzz takes a FuzzPlan or a seed (an int >= 0), got {fuzz!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +133,8 @@ class Resolved:
     allow_violations: bool
     allow_network: bool
     allow_hosts: tuple[str, ...]
+    fuzz: Fuzz | None = None
+    """The test's fault schedule (applied per test: tests with different ones share a server)."""
 
     @property
     def deck_key(self) -> tuple[Any, ...]:
@@ -171,6 +217,13 @@ def resolve(
     if isinstance(settings.faults, str):
         raise ValueError(f"faults takes a list of rules, got the string {settings.faults!r}")
     faults = tuple(f if isinstance(f, FaultRule) else parse_fault(f) for f in settings.faults)
+    # the schedule is applied per test, so it is not part of the server's config (a plan in the
+    # harness_config fixture's ServerConfig counts as the test's own)
+    fuzz = fuzz_setting(
+        settings.fuzz if settings.fuzz is not None else settings.server.fuzz,
+        settings.fuzz_faults,
+        settings.fuzz_rate,
+    )
     server = dataclasses.replace(
         settings.server,
         **server_options,
@@ -179,6 +232,7 @@ def resolve(
         speed=float(speed),
         manual=clock is Clock.MANUAL,
         faults=faults,
+        fuzz=None,
     )
     if isinstance(settings.allow_hosts, str):
         raise ValueError(f"allow_hosts takes a list of hosts, got the string {settings.allow_hosts!r}")
@@ -191,4 +245,5 @@ def resolve(
         allow_violations=bool(settings.allow_violations),
         allow_network=bool(settings.allow_network),
         allow_hosts=tuple(settings.allow_hosts),
+        fuzz=fuzz,
     )

@@ -20,12 +20,21 @@ import heapq
 import itertools
 import math
 from collections import Counter
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
-from harness.core.fuzz import End, FuzzPlan, Hold, ScheduledFault, request_fault, stream_actions
+from harness.core.fuzz import (
+    End,
+    FuzzKind,
+    FuzzPlan,
+    Hold,
+    ScheduledFault,
+    generate,
+    request_fault,
+    stream_actions,
+)
 
 if TYPE_CHECKING:
     from harness.server.app import MockServer
@@ -241,3 +250,8 @@ def ordinal_counts(server: MockServer) -> dict[str, int]:
         elif isinstance(emulator, RestEmulator):
             counts[emulator.name] = max(MIN_REQUESTS, emulator.timeline.exchanges)
     return counts
+
+
+def draw_plan(server: MockServer, seed: int, kinds: Iterable[FuzzKind], rate: float) -> FuzzPlan:
+    """The schedule ``harness fuzz --seed SEED`` serves over ``server``'s tapes."""
+    return generate(seed, kinds, ordinal_counts(server), rate)

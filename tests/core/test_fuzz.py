@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from hypothesis import given
@@ -116,3 +117,44 @@ def test_request_fault(
     faults: list[ScheduledFault], storm_left: int, expected: RequestFault, left: int
 ) -> None:
     assert request_fault(faults, storm_left) == (expected, left)
+
+
+@given(st.integers(0, 2**32), st.floats(0, 1))
+def test_a_plan_prints_as_the_code_that_makes_it(seed: int, rate: float) -> None:
+    plan = generate(seed, parse_kinds("all"), {"corto": 30, "pumpdata": 30, "pumpfun": 20}, rate)
+    assert eval(repr(plan), {"FuzzPlan": FuzzPlan}) == plan
+    assert FuzzPlan.parse(" ".join(line.strip() for line in plan.describe().splitlines()[1:]), seed) == plan
+
+
+def test_a_plan_reads_as_describe_prints_it() -> None:
+    plan = FuzzPlan.parse("corto#3:delay=0.5, pumpfun#0:429=4  pumpdata#7:duplicate", seed=9)
+    assert plan == FuzzPlan(
+        9,
+        (
+            ScheduledFault("corto", 3, FuzzKind.DELAY, 0.5),
+            ScheduledFault("pumpfun", 0, FuzzKind.STORM_429, 4.0),
+            ScheduledFault("pumpdata", 7, FuzzKind.DUPLICATE),
+        ),
+    )
+    assert repr(plan) == "FuzzPlan.parse('corto#3:delay=0.5 pumpfun#0:429=4 pumpdata#7:duplicate', seed=9)"
+    assert repr(FuzzPlan(0)) == "FuzzPlan.parse('')"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("corto#x:drop", "write a fault as API#ORDINAL:KIND"),
+        ("binance#1:drop", "unknown api 'binance'"),
+        ("corto#1:nope", "unknown fault 'nope'"),
+        ("corto#1:429=2", "corto takes close, delay, drop"),
+        ("pumpfun#1:close=1000", "pumpfun takes 429, 5xx"),
+        ("corto#1:close", "close takes a value"),
+        ("corto#1:drop=3", "drop takes no value"),
+        ("corto#1:delay=soon", "'soon' is not a number"),
+        ("corto#1:delay=-1", "a positive finite number"),
+        ("corto#1:delay=inf", "a positive finite number"),
+    ],
+)
+def test_a_fault_that_cannot_be_read_says_why(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        FuzzPlan.parse(f"corto#0:drop {text}")

@@ -20,9 +20,10 @@ filterwarnings = error
 """
 
 
-def project(pytester: pytest.Pytester, **files: str) -> pytest.Pytester:
-    """A user's project in ``pytester``'s directory: the ini above and the given files."""
-    pytester.makeini(INI)
+def project(pytester: pytest.Pytester, *, hypothesis: bool = False, **files: str) -> pytest.Pytester:
+    """A user's project in ``pytester``'s directory: the ini above (with Hypothesis' plugin if
+    ``hypothesis``) and the given files."""
+    pytester.makeini(INI.replace("addopts = -p no:hypothesispytest", "") if hypothesis else INI)
     if files:
         pytester.makepyfile(**files)
     return pytester

@@ -14,7 +14,7 @@ FILES = {body.splitlines()[0][2:]: body for lang, body in BLOCKS if lang == "pyt
 
 
 def test_there_are_examples_of_each_part() -> None:
-    assert {"test_feed.py", "test_corto.py", "test_guard.py"} <= set(FILES)
+    assert {"test_feed.py", "test_corto.py", "test_guard.py", "test_fuzzing.py"} <= set(FILES)
 
 
 def test_the_readme_examples_pass(pytester: pytest.Pytester) -> None:

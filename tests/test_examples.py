@@ -1,0 +1,64 @@
+"""examples/: the sample clients' fuzz tests pass because the clients are robust, not because the
+tests are weak. Each test here runs examples/tests/test_fuzz.py against a deliberately broken
+variant of one client (a mutant, patched in by the inner run's conftest) and expects it caught,
+with the report naming one minimal fault."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.helpers import ROOT
+from tests.plugin.inner import project
+
+EXAMPLES = ROOT / "examples"
+
+MUTANTS = {
+    "the poller retries a 429 at once": (
+        "monkeypatch.setattr(marketfeed.poller.Poller, '_retry_after', lambda self, response, attempt: 0.0)",
+        "poller",
+        "asked again before Retry-After",
+        r"plan=FuzzPlan\.parse\('pumpfun#0:429=1'\)",
+    ),
+    "the subscriber books what it has seen": (
+        "monkeypatch.setattr(marketfeed.stream.StreamSubscriber, '_event', lambda self, e: self.on_event(e))",
+        "subscriber",
+        "a trade booked twice",
+        r"plan=FuzzPlan\.parse\('corto#0:duplicate'\)",
+    ),
+    "the candle book overwrites a second with whatever comes last": (
+        "monkeypatch.setattr(marketfeed.candles.CandleBook, 'upsert', lambda b, c: b.candles.update({c.t: c}))",
+        "last_state",
+        "upserted by t",
+        r"plan=FuzzPlan\.parse\('pumpdata#\d+:[a-z]+(=[\d.]+)?'\)",  # one fault
+    ),
+}
+
+
+def test_each_example_test_file_is_short() -> None:
+    files = sorted((EXAMPLES / "tests").glob("test_*.py"))
+    assert [f.name for f in files] == ["test_contract.py", "test_fuzz.py", "test_plugin.py"]
+    assert all(len(f.read_text().splitlines()) < 100 for f in files)
+
+
+@pytest.mark.parametrize("mutant", list(MUTANTS))
+def test_a_broken_client_fails_its_fuzz_test(pytester: pytest.Pytester, mutant: str) -> None:
+    patch, test, failure, plan = MUTANTS[mutant]
+    project(
+        pytester,
+        hypothesis=True,
+        conftest=(
+            "import marketfeed.candles, marketfeed.poller, marketfeed.stream\n"
+            "import pytest\n\n\n"
+            "@pytest.fixture(autouse=True)\n"
+            f"def mutant(monkeypatch):\n    {patch}\n"
+        ),
+    )
+    # another name: the outer run may have imported examples/tests/test_fuzz.py as test_fuzz
+    (pytester.path / "test_mutant.py").write_text((EXAMPLES / "tests" / "test_fuzz.py").read_text())
+    result = pytester.runpytest("-k", test, "--hypothesis-seed=0")
+    result.assert_outcomes(failed=1, deselected=3)
+    output = result.stdout.str()
+    assert failure in output
+    assert re.search(plan, output), output
