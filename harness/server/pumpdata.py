@@ -237,6 +237,7 @@ class PumpdataEmulator:
         self.delivered.clear()
         self.counters.clear()
         self.feed.rewind()
+        self._checked.clear()  # a fresh run reports what its clients are sent
         self._rng = random.Random(self.server.config.seed)
         self._pass = 0
         self.sol_price = None

@@ -26,7 +26,7 @@ LATENESS_SAMPLES = 100_000
 SPIN_BEFORE = 0.002
 """Real mode: host seconds before a wake-up at which the driver stops sleeping and yields instead."""
 
-MAX_MODE_BATCH = 128
+MAX_MODE_BATCH = 512
 """In max mode, wake-ups acted on before waiting for the clients to drain."""
 
 MAX_MODE_DRAIN_TIMEOUT = 1.0

@@ -461,6 +461,28 @@ async def test_what_breaks_the_contract_is_kept_as_a_violation(tmp_path: Path) -
     assert ("client", "", "json") in seen, seen
 
 
+async def test_a_tape_event_that_breaks_the_contract_is_reported_once_a_run(tmp_path: Path) -> None:
+    """Checked once however many clients get it, and again after a reset (the plugin's next test)."""
+    trade = next(e for e in demo_events() if e["txType"] in ("buy", "sell"))
+    broken = {k: v for k, v in trade.items() if k != "signature"}
+    frames = [WsOpen(0, "ws-1", "/data-stream"), WsText(1.0, "ws-1", S2C, json.dumps(broken))]
+    tape = dump_tape(tmp_path / "broken.jsonl", header(), frames)
+    async with MockServer([tape], manual=True, port=0) as server:
+        for _ in range(2):
+            async with (
+                websockets.connect(server.urls["websocket"]) as a,
+                websockets.connect(server.urls["websocket"]) as b,
+            ):
+                for ws in (a, b):
+                    await recv(ws)
+                    await recv_after(ws, {"type": "subscribe", "mode": "trades"})
+                await server.advance(2)
+                assert [(await recv(ws))["mint"] for ws in (a, b)] == [trade["mint"]] * 2
+            seen = [(v.source, v.family, v.pointer, v.rule) for v in server.violations]
+            assert seen == [("server", "trade", "/signature", "required")]
+            await server.reset()
+
+
 @pytest.mark.parametrize("overflow", [Overflow.DROP, Overflow.CLOSE])
 async def test_at_speed_max_a_stalled_client_costs_the_others_one_wait(
     tmp_path: Path, overflow: Overflow
@@ -483,7 +505,7 @@ async def test_at_speed_max_a_stalled_client_costs_the_others_one_wait(
         async def read(n: int) -> list[int]:
             return [json.loads(await asyncio.wait_for(reader.recv(), 5))["n"] for _ in range(n)]
 
-        reading = asyncio.create_task(read(4 * count))  # the looping feed: four passes
+        reading = asyncio.create_task(read(8 * count))  # the looping feed: eight passes
         stalled = await asyncio.to_thread(stalled_client, server.urls["websocket"])
         try:
             got = await reading

@@ -576,3 +576,21 @@ async def test_wrong_types_are_invalid_requests_and_violations(server: MockServe
             assert answer["error"] == "invalid_request", (event, payload, answer)
         assert server.state()["apis"]["pumpdata"]["clients"][rec.client.get_sid()] == []
     assert {v.family for v in server.violations} == {e for e, _ in WRONG_TYPES}
+
+
+async def test_a_tape_event_that_breaks_the_contract_is_reported_once_a_run(tmp_path: Path) -> None:
+    """Checked once however many clients get it, and again after a reset (the plugin's next test)."""
+    pool, mint = key(1), key(2, 1)
+    broken = {k: v for k, v in trade(1, pool, mint, 1.0, 1e-7, 0.5).items() if k != "wallet"}
+    tape = write(tmp_path / "broken.jsonl", events("trade", [(1.0, broken)]))
+    async with MockServer([tape], manual=True, port=0) as server:
+        for _ in range(2):
+            async with Recorder(server) as a, Recorder(server) as b:
+                for rec in (a, b):
+                    assert (await rec.client.call("subscribe_trades", {"pool": pool}))["ok"]
+                await server.advance(2)
+                await caught_up(server, a, b)
+                assert [len(rec.of("trade")) for rec in (a, b)] == [1, 1]
+            seen = [(v.source, v.family, v.pointer, v.rule) for v in server.violations]
+            assert seen == [("server", "trade", "/args/0/wallet", "required")]
+            await server.reset()
