@@ -90,6 +90,8 @@ class _Ack:
 @dataclass(frozen=True, slots=True)
 class _End:
     reason: str
+    gone: bool = False
+    """The client's socket is gone already: nothing is sent to it, not even a disconnect."""
 
 
 class Refused(Exception):
@@ -376,6 +378,7 @@ class Link:
         self.closing = True
         self.tap.disconnect(C2S, reason)
         self.to_upstream.put_nowait(_End(reason))
+        self.to_client.put_nowait(_End(reason, gone=True))
 
     async def _pump_upstream(self) -> None:
         namespace = self.namespace
@@ -446,6 +449,10 @@ class Link:
                 )
                 await server._send_packet(self.eio_sid, ack)
         self.relay.links.pop(self.sid, None)
+        # the upstream pump ends too (it disconnects the upstream client, if that is not gone)
+        self.to_upstream.put_nowait(_End(item.reason))
+        if item.gone:
+            return
         with contextlib.suppress(Exception):
             if item.reason == SERVER_DISCONNECT:
                 await server.disconnect(self.sid, namespace=namespace)
@@ -459,6 +466,7 @@ class Link:
             self.tap.disconnect(C2S, CLIENT_DISCONNECT)
         for task in self.tasks:
             task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
         if self.client is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.client.disconnect(), 2)

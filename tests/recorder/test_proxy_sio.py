@@ -167,6 +167,27 @@ async def test_disconnect_reasons_pass_as_they_were(tmp_path: Path) -> None:
     assert "1 upstream failure (dropped 1)" in report and "upstream transport error" in report
 
 
+def relay_pumps() -> list[asyncio.Task[Any]]:
+    return [t for t in asyncio.all_tasks() if "Link._pump_" in t.get_coro().__qualname__]  # type: ignore[union-attr]
+
+
+async def test_no_relay_task_outlives_its_socket(tmp_path: Path) -> None:
+    """A long-running proxy keeps nothing of a socket that ended, however it ended: the client
+    left, the service disconnected it, or the service's transport dropped."""
+    async with SioService() as service, RecordingProxy(tmp_path, sio_upstream=service.url) as proxy:
+        for command in ("leave", "kick", "drop"):
+            sio = client()
+            await sio.connect(proxy.urls["socketio"], auth={"api_key": API_KEY}, transports=["websocket"])
+            assert await sio.call("echo", command, timeout=5) == command
+            assert len(relay_pumps()) == 2, "one pump each way while the socket lives"
+            if command == "leave":
+                await sio.disconnect()
+            else:
+                await sio.emit(command)
+            await until(lambda: not relay_pumps() and not proxy.sio.links)
+            await sio.disconnect()
+
+
 @pytest.mark.parametrize("kind", ["refused", "tls"])
 async def test_unreachable_upstream_is_a_connect_error_saying_so(tmp_path: Path, kind: str) -> None:
     async with SioService() as service:
