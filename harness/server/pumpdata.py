@@ -34,14 +34,15 @@ from harness.core.pumpdata.rules import (
     CLIENT_EVENTS,
     PLAIN_EVENTS,
     PROTOCOL_EVENTS,
-    PROTOCOLS,
+    SUBSCRIPTIONS,
     TARGETED,
     Code,
     Failure,
     Subscriptions,
+    connect_refusal,
+    event_protocols,
     find_binary,
     parse_limit,
-    parse_protocols,
     parse_target,
     room,
     shown,
@@ -245,7 +246,7 @@ class PumpdataEmulator:
 
         @sio.event  # type: ignore[untyped-decorator]
         async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-            refusal = self._refusal(auth)
+            refusal = connect_refusal(auth) if self.config.require_api_key else None
             if refusal is not None:
                 self.counters["refused_connects"] += 1
                 raise socketio.exceptions.ConnectionRefusedError(refusal)
@@ -261,18 +262,6 @@ class PumpdataEmulator:
         for event in CLIENT_EVENTS:
             sio.on(event, self._handler(event))
         sio.on("*", self._unknown)
-
-    def _refusal(self, auth: Any) -> str | None:
-        """Why a connect is refused under --require-api-key (CONTRACTS.md 2.1: auth.api_key)."""
-        if not self.config.require_api_key:
-            return None
-        how = 'connect with auth {"api_key": "pd_..."}'
-        if not isinstance(auth, dict) or "api_key" not in auth:
-            return f"api_key is required: {how}"
-        key = auth["api_key"]
-        if not isinstance(key, str) or not key.strip():
-            return f"api_key must be a non-empty string: {how}"
-        return None
 
     def _handler(self, event: str) -> Any:
         async def handle(sid: str, *args: Any) -> Any:
@@ -331,11 +320,11 @@ class PumpdataEmulator:
         await self.sio.emit("subscription_error", outcome.payload(), to=sid)
         return None
 
-    def _fault(self, asks: bool) -> Failure | None:
+    def _fault(self, event: str) -> Failure | None:
         """The seeded ``unavailable`` fault (CONTRACTS.md 2.3: transient, safe to retry), drawn for
-        calls that ask the backend something (subscribes, ``ohlcv_history``), never to leave."""
+        calls that ask the backend something (:data:`SUBSCRIPTIONS`), never to leave."""
         rate = self.config.unavailable_rate
-        if asks and rate and self._rng.random() < rate:
+        if event in SUBSCRIPTIONS and rate and self._rng.random() < rate:
             return Failure(Code.UNAVAILABLE, UNAVAILABLE_MESSAGE)
         return None
 
@@ -345,14 +334,13 @@ class PumpdataEmulator:
             return Failure(Code.INVALID_REQUEST, "not connected")
         if event in PLAIN_EVENTS:
             subscribe = PLAIN_EVENTS[event][1]
-            return self._fault(subscribe) or await self._sol_price(sid, subs, subscribe=subscribe)
+            return self._fault(event) or await self._sol_price(sid, subs, subscribe=subscribe)
         if event in PROTOCOL_EVENTS:
             kind, joining = PROTOCOL_EVENTS[event]
-            default = ("PUMPFUN",) if kind == "migrations" else ()
-            protocols = parse_protocols(payload, default=default if joining else PROTOCOLS)
+            protocols = event_protocols(event, payload)
             if isinstance(protocols, Failure):
                 return protocols
-            return self._fault(joining) or await self._rooms(
+            return self._fault(event) or await self._rooms(
                 sid, subs, [room(kind, p) for p in protocols], joining, protocols=list(protocols)
             )
         kind, joining = TARGETED[event]
@@ -366,7 +354,7 @@ class PumpdataEmulator:
         pool = self.index.resolve(target, tape_now)
         if isinstance(pool, Failure):
             return pool
-        failure = self._fault(joining or limit is not None)
+        failure = self._fault(event)
         if failure is not None:
             return failure
         if limit is not None:
