@@ -18,16 +18,8 @@ from harness.recorder.proxy import RecordingProxy
 from harness.server.app import MockServer
 from harness.store import read_tape
 from tests.credentials import API_KEY, QUERY_KEY
+from tests.helpers import until
 from tests.recorder.upstreams import SioService, free_port, serve
-
-
-async def until(condition: Any, timeout: float = 5.0) -> None:
-    """Wait until ``condition()`` holds (events cross two hops and two event loops' tasks)."""
-    for _ in range(int(timeout / 0.01)):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not met in time")
 
 
 def client() -> socketio.AsyncClient:
@@ -251,15 +243,13 @@ async def test_a_javascript_client_records_through_the_proxy(tmp_path: Path) -> 
         js = await JsClient.start(proxy.urls["socketio"], pool)
         first = await js.line()
         await upstream.advance(60)
-        await until(
-            lambda: (
-                sum(isinstance(f, SioEvent) and f.name == "trade" for f in read_tape(proxy.tape_path)[1]) > 0
-            )
-        )
+        sent = upstream.state()["apis"]["pumpdata"]["counters"]["events_sent"]
+        await js.saw(sent)  # every event the service sent its one client, the proxy
         done = await js.done()
         path = proxy.tape_path
     assert first["ack"] == {"ok": True, "pool": pool, "room": f"ohlcv:{pool}"}
-    assert done["trade"] > 0
+    _, frames = read_tape(path)
+    assert done["trade"] == sum(isinstance(f, SioEvent) and f.name == "trade" for f in frames) > 0
     assert done["subscription_error"] == [{"error": "invalid_request", "message": "mint or pool is required"}]
     _, frames = read_tape(path)
     emits = [
