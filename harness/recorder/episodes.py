@@ -31,7 +31,6 @@ import asyncio
 import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator
-from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -40,7 +39,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from harness.core.episodes import EpisodeIndex, subscription_request
 from harness.core.frames import C2S, Frame, SioEvent, WsText
 from harness.recorder import relay_sio, relay_ws
-from harness.recorder.relay_http import HOP_BY_HOP
+from harness.recorder.relay_http import answer, forwardable, raw_headers
 from harness.recorder.relay_sio import (
     SERVER_DISCONNECT,
     SETTLE_TIMEOUT,
@@ -62,10 +61,6 @@ STREAM_TIMEOUT = 60.0
 (which opens its own upstream connection first)."""
 SERVER_ERROR = 1011
 """RFC 6455 7.4.1: the server met a condition that prevented it from fulfilling the request."""
-
-
-def _forwardable(headers: Any) -> list[tuple[str, str]]:
-    return [(k, v) for k, v in headers.items() if k.lower() not in HOP_BY_HOP]
 
 
 class EpisodeRouter:
@@ -130,17 +125,14 @@ class EpisodeRouter:
         async with self._http.request(
             request.method,
             base + request.path_qs,
-            headers=_forwardable(request.headers),
+            headers=forwardable(raw_headers(request.raw_headers)),
             data=body or None,
             allow_redirects=False,
-        ) as answer:
-            payload = await answer.read()
-            response = web.Response(status=answer.status, reason=answer.reason, body=payload or None)
-            for key, value in answer.raw_headers:
-                name = key.decode("latin-1")
-                if name.lower() not in HOP_BY_HOP:
-                    response.headers.add(name, value.decode("latin-1"))
-            return response
+        ) as upstream:
+            payload = await upstream.read()
+            return answer(
+                request, upstream.status, upstream.reason or "", raw_headers(upstream.raw_headers), payload
+            )
 
 
 class WsBridge(WsRelay):
