@@ -57,6 +57,16 @@ def forwardable(headers: Headers) -> list[tuple[str, str]]:
     return [(k, v) for k, v in headers if k.lower() not in HOP_BY_HOP]
 
 
+def upgrade_headers(request: web.Request) -> Headers:
+    """The client's headers that a stream relay opens its upstream connection with: hop-by-hop
+    ones and the WebSocket handshake's (the relay's own client makes those) aside."""
+    return tuple(
+        (k, v)
+        for k, v in raw_headers(request.raw_headers)
+        if k.lower() not in HOP_BY_HOP and not k.lower().startswith("sec-websocket")
+    )
+
+
 def answer(request: web.Request, status: int, reason: str, headers: Headers, body: bytes) -> web.Response:
     """What the client gets of an upstream's answer: status, reason, headers as they came (the
     hop-by-hop ones aside), body bytes as sent (a compressed one stays compressed)."""

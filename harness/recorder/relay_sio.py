@@ -44,7 +44,7 @@ from socketio import packet
 
 from harness.core.frames import C2S, S2C, Direction, JsonValue
 from harness.recorder.failures import FailureKind, classify, describe
-from harness.recorder.relay_http import HOP_BY_HOP
+from harness.recorder.relay_http import upgrade_headers
 
 ENGINEIO_PARAMS = frozenset({"EIO", "transport", "sid", "t", "j", "b64"})
 """Query parameters of the Engine.IO transport itself: the upstream client makes its own."""
@@ -236,11 +236,7 @@ class SioRelay:
         client.on("disconnect", disconnected, namespace=link.namespace)
         url, path = self._target(base, link.environ)
         request = link.environ.get("aiohttp.request")
-        headers = {
-            k: v
-            for k, v in (request.headers.items() if request is not None else ())
-            if k.lower() not in HOP_BY_HOP and not k.lower().startswith("sec-websocket")
-        }
+        headers = dict(upgrade_headers(request)) if request is not None else {}
         try:
             await client.connect(
                 url,
