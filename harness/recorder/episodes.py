@@ -49,10 +49,7 @@ from harness.recorder.relay_sio import (
     jsonable_args,
 )
 from harness.recorder.relay_ws import UPSTREAM_FAILED, WsRelay
-from harness.server.listening import WS_PATH
-
-REPLAY_ONLY = ("/_harness/",)
-"""Paths that never go upstream: the replay's control endpoints."""
+from harness.server.listening import CONTROL_PATH, WS_PATH
 
 GREETING_TIMEOUT = 10.0
 """Seconds to wait for the upstream's greeting (corto's handshake) when a connection switches."""
@@ -99,8 +96,10 @@ class EpisodeRouter:
         return await self.route(request)
 
     async def route(self, request: web.Request) -> web.StreamResponse:
-        """A REST request: to the replay when the tape holds it, else to the recording proxy."""
-        if request.path.startswith(REPLAY_ONLY) or self.index.holds_request(request.method, request.path_qs):
+        """A REST request: to the replay when the tape holds it (or it is for the replay's control
+        endpoints: they never go upstream), else to the recording proxy."""
+        control = request.path == CONTROL_PATH or request.path.startswith(CONTROL_PATH + "/")
+        if control or self.index.holds_request(request.method, request.path_qs):
             self.counts["rest replayed"] += 1
             return await self.forward(request, self.replay["rest"])
         self.counts["rest episodes"] += 1

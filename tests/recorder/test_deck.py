@@ -116,11 +116,13 @@ async def test_new_episodes_relays_and_records_only_what_the_tape_does_not_hold(
         assert await get(deck.urls["rest"] + "/sol-price") == (200, {"solPrice": 180.0})  # new: upstream
         assert rest_requests(upstream) == before + 1
         assert (await get(deck.urls["control"] + "/state"))[0] == 200  # control: always the replay
+        async with aiohttp.ClientSession() as http, http.get(deck.urls["control"]) as bare:
+            assert bare.status == 404 and "no control endpoint" in (await bare.json())["error"]
         held = await subscribe(deck.urls["websocket"], "all")
         new = await subscribe(deck.urls["websocket"], "mints")
         assert deck.router is not None
         assert deck.router.counts == {
-            "rest replayed": 2,
+            "rest replayed": 3,
             "rest episodes": 1,
             "ws replayed": 1,
             "ws episodes": 1,
