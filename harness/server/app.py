@@ -131,14 +131,14 @@ class MockServer(Served):
             return []
         if self._validator is None:
             from harness.core.families import FamilyTracker
-            from harness.validation import validate
+            from harness.validation import default_validator
 
-            self._validator = validate
+            self._validator = default_validator()
             self._tracker = FamilyTracker()
         found = []
         for api, family, message, prefix in self._tracker.classify(frame):
             source = "client" if _from_client(frame, prefix) else "server"
-            for v in self._validator(message, api=api, family=family):
+            for v in self._validator.classified(message, api, family):
                 violation = ServedViolation(
                     api=v.api,
                     family=v.family,
