@@ -124,6 +124,16 @@ class MockServer(Served):
         if len(self._violations) < MAX_VIOLATIONS:
             self._violations.append(violation)
 
+    def client_violation(
+        self, api: str, family: str, pointer: str, rule: str, message: str, conn: str
+    ) -> None:
+        """Keep a violation of what client ``conn`` sent that no schema can see (a binary frame, a
+        packet that does not decode), when the server validates."""
+        if self.config.validate:
+            self.report(
+                ServedViolation(api, family, pointer, rule, message, "client", conn, self._now_or_zero())
+            )
+
     def check_frame(self, frame: Frame, *, conn: str = "") -> list[ServedViolation]:
         """Validate every message ``frame`` carries (classified as a tape's frames are);
         violations are kept and returned. ``conn`` names the client for the report."""

@@ -47,7 +47,6 @@ from harness.core.pumpdata.rules import (
     room,
     shown,
 )
-from harness.server.context import ServedViolation
 from harness.server.sio_server import ACK_REQUESTED, NAMESPACE, Outbox, SioServer
 
 if TYPE_CHECKING:
@@ -294,20 +293,14 @@ class PumpdataEmulator:
             self.server.check_frame(SioEvent(self.server.now(), sid, C2S, event, args, ack_id), conn=sid)
             return None
         pointer = f"/args{binary}"
-        if self.server.config.validate:
-            self.server.report(
-                ServedViolation(
-                    "pumpdata", event if event in CLIENT_EVENTS else "", pointer, "json",
-                    "a binary attachment: PumpData events carry JSON", "client", sid, self.server.now(),
-                )
-            )  # fmt: skip
+        family = event if event in CLIENT_EVENTS else ""
+        why = "a binary attachment: PumpData events carry JSON"
+        self.server.client_violation("pumpdata", family, pointer, "json", why, sid)
         return Failure(Code.INVALID_REQUEST, f"binary attachment at {pointer}: PumpData events carry JSON")
 
     def _malformed(self, eio_sid: str, why: str) -> None:
-        if self.server.config.validate:
-            sid = self.sio.manager.sid_from_eio_sid(eio_sid, NAMESPACE) or eio_sid
-            violation = ServedViolation("pumpdata", "", "", "packet", why, "client", sid, self.server.now())
-            self.server.report(violation)
+        sid = self.sio.manager.sid_from_eio_sid(eio_sid, NAMESPACE) or eio_sid
+        self.server.client_violation("pumpdata", "", "", "packet", why, sid)
 
     async def _answer(self, sid: str, outcome: dict[str, Any] | Failure) -> Any:
         if not isinstance(outcome, Failure):
