@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,18 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 60) -> subproc
         timeout=timeout,
         check=False,
     )
+
+
+async def until(condition: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:
+    """Wait until ``condition()`` holds, polling, for at most ``timeout`` host seconds: for what
+    crosses sockets, tasks and threads (a packet on its way, a client's disconnect). Replay time
+    never needs it: the manual clock delivers everything due before ``advance`` returns."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"not within {timeout:g} s: {what or 'the condition'}")
+        await asyncio.sleep(0.005)
 
 
 def header(**recorded: object) -> TapeHeader:

@@ -283,6 +283,7 @@ async def _proxy(args: argparse.Namespace, session: Any, stop: Any) -> str:
     from harness.cli.main import UsageError
     from harness.cli.progress import Progress
     from harness.recorder.proxy import RecordingProxy
+    from harness.server.app import write_ready_file
 
     proxy = RecordingProxy(
         session,
@@ -310,9 +311,7 @@ async def _proxy(args: argparse.Namespace, session: Any, stop: Any) -> str:
                 lines.append(f"  {name:<20}{urls[key]}  ->  {upstream}")
         print("\n".join(lines), flush=True)
         if args.ready_file:
-            tmp = args.ready_file.with_name(args.ready_file.name + ".tmp")
-            tmp.write_text(json.dumps({**urls, "tape": str(session.path)}, indent=2) + "\n")
-            tmp.replace(args.ready_file)
+            write_ready_file(args.ready_file, {**urls, "tape": str(session.path)})
         with Progress("recording", unit="frames") as bar:
             ticker = asyncio.create_task(
                 _tick(bar, stop, lambda: sum(session.frames.values()), proxy.progress_note)

@@ -26,14 +26,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from harness.core.families import PUMPDATA_CLIENT_EVENTS, decode_json
+from harness.core.families import decode_json
 from harness.core.frames import C2S, Frame, HttpExchange, SioEvent, WsText
+from harness.core.pumpdata.rules import SUBSCRIPTIONS as PUMPDATA_SUBSCRIPTIONS
 from harness.core.redact import PLACEHOLDER
-
-# CONTRACTS.md 2.2: the emits that choose what a PumpData connection receives
-PUMPDATA_SUBSCRIPTIONS = frozenset(
-    name for name in PUMPDATA_CLIENT_EVENTS if name.startswith("subscribe") or name == "ohlcv_history"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +87,7 @@ def subscription_request(frame: Frame) -> tuple[str, str] | None:
         if isinstance(message, dict) and message.get("type") == "subscribe":
             return ("corto", _canonical(message))
         return None
+    # CONTRACTS.md 2.2: the emits that choose what a PumpData connection receives
     if isinstance(frame, SioEvent) and frame.name in PUMPDATA_SUBSCRIPTIONS:
         return ("pumpdata", _canonical([frame.name, *frame.args]))
     return None
@@ -139,11 +136,3 @@ class EpisodeIndex:
     def holds_subscription(self, api: str, canonical: str) -> bool:
         """Whether some recorded connection of ``api`` opened with this subscription request."""
         return (api, canonical) in self._subscriptions
-
-    @property
-    def rest_requests(self) -> int:
-        return sum(len(v) for v in self._rest.values())
-
-    @property
-    def subscriptions(self) -> int:
-        return len(self._subscriptions)

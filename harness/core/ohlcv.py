@@ -9,12 +9,17 @@ Emission ("every time the current bucket changes (<=1 update/sec)", 2.4(a)) is a
 pool: candles changed since the last emission are sent together, at most once per replay second;
 the forming candle may be sent again with new values (clients upsert by ``t``), and a boundary may
 carry two tuples. Silent seconds are skipped unless flat candles are asked for (2.4(b), 6.6).
-Pure: times are arguments.
+
+:class:`Candles` is every pool's candles as the emulation keeps them: made from the pool's
+``trade`` events, or taken from the candles the tape recorded for it, bounded to the history
+window, emitted through each pool's throttle. Pure: times are arguments.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, TypeGuard
 
 BUCKET_MS = 1000
 EMIT_INTERVAL = 1.0
@@ -101,7 +106,8 @@ class Throttle:
     last_emit: float | None = None
     dirty: set[int] = field(default_factory=set)
 
-    def touch(self, t_ms: int) -> None:
+    def changed(self, t_ms: int) -> None:
+        """The candle at ``t_ms`` changed: it goes out with the next emission."""
         self.dirty.add(t_ms)
 
     def next_emit_at(self) -> float | None:
@@ -119,3 +125,113 @@ class Throttle:
         self.dirty.clear()
         self.last_emit = now
         return rows
+
+
+Row = list[float | int]
+"""A candle as the wire carries it: ``[t_ms, open, high, low, close, volume]``."""
+
+
+def _number(value: object) -> TypeGuard[float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def candle_of(row: Any) -> Candle | None:
+    """A wire candle (``[t_ms, o, h, l, c, v, ...]``) as a :class:`Candle`; None if it is not one."""
+    if not isinstance(row, list) or len(row) < 6 or not all(_number(x) for x in row[:6]):
+        return None
+    t = int(row[0])
+    return Candle(t, row[1], row[2], row[3], row[4], row[5], t, t)
+
+
+@dataclass(slots=True)
+class Candles:
+    """Every pool's candles (module docstring). ``recorded``: the pools whose ``ohlcv`` the tape
+    holds, which keep those candles and make none of their own from trades; ``window_ms``: how
+    much history ``ohlcv_history`` serves (CONTRACTS.md 2.2: about two minutes); ``flat``: fill
+    silent seconds (6.6)."""
+
+    window_ms: int
+    flat: bool = False
+    recorded: frozenset[str] = frozenset()
+    books: dict[str, CandleBook] = field(default_factory=dict)
+    throttles: dict[str, Throttle] = field(default_factory=dict)
+    _last: dict[str, Candle] = field(default_factory=dict)
+    """Each pool's last candle emitted (flat candles fill from it)."""
+
+    @classmethod
+    def of(
+        cls,
+        history: Mapping[str, Iterable[Any]],
+        *,
+        window_ms: int,
+        flat: bool = False,
+        recorded: Iterable[str] = (),
+    ) -> Candles:
+        """Candles starting from recorded ``ohlcv_history`` rows, by pool."""
+        candles = cls(window_ms, flat, frozenset(recorded))
+        for pool, rows in history.items():
+            candles.add_rows(pool, rows)
+        return candles
+
+    def add_trade(self, pool: str, trade: Any) -> None:
+        """A PumpData ``trade`` event: its ``price`` and its ``quote_amount`` (volume is quote, SOL:
+        CONTRACTS.md 2.4(c)) at its ``timestamp`` (s) go into the pool's candle, unless the tape
+        recorded this pool's candles; a trade without those numbers makes none."""
+        if pool in self.recorded or not isinstance(trade, Mapping):
+            return
+        price, volume, ts = trade.get("price"), trade.get("quote_amount"), trade.get("timestamp")
+        if not (_number(price) and _number(volume) and _number(ts)):
+            return
+        book = self.books.setdefault(pool, CandleBook())
+        candle = book.add_trade(ts, price, volume)
+        self.throttles.setdefault(pool, Throttle()).changed(candle.t)
+        self._bound(book, candle.t)
+
+    def add_rows(self, pool: str, rows: Iterable[Any]) -> None:
+        """Recorded candles (history, or a live ``ohlcv``) upsert the pool's book by ``t``."""
+        book = self.books.setdefault(pool, CandleBook())
+        for row in rows:
+            candle = candle_of(row)
+            if candle is not None:
+                book.candles[candle.t] = candle
+                self._bound(book, candle.t)
+
+    def _bound(self, book: CandleBook, t_ms: int) -> None:
+        # the book stays bounded: history is served from the window only
+        if len(book.candles) > 2 * self.window_ms // BUCKET_MS + 16:
+            book.prune(t_ms - self.window_ms)
+
+    def next_emit_at(self) -> float | None:
+        """Replay time of the next emission of any pool, or None when nothing changed."""
+        times = [t for t in (th.next_emit_at() for th in self.throttles.values()) if t is not None]
+        return min(times) if times else None
+
+    def due(self, now: float) -> list[tuple[str, list[Row]]]:
+        """The emissions due at ``now``: each pool's changed candles, oldest first (with the silent
+        seconds since its last emission filled when ``flat``)."""
+        out = []
+        for pool, throttle in self.throttles.items():
+            at = throttle.next_emit_at()
+            if at is None or at > now:
+                continue
+            rows = throttle.emit(now, self.books[pool])
+            if not rows:
+                continue
+            last = self._last.get(pool)
+            if self.flat and last is not None and rows[0][0] > last.t:
+                rows = [c.row() for c in fill_flat([last, *map(_row_candle, rows)])[1:]]
+            self._last[pool] = _row_candle(rows[-1])
+            out.append((pool, rows))
+        return out
+
+    def history(self, pool: str, until_ms: int, limit: int) -> list[Row]:
+        """``ohlcv_history``'s ``data``: the pool's candles in the window up to ``until_ms``, oldest
+        first, the last ``limit`` (CONTRACTS.md 2.2)."""
+        book = self.books.get(pool)
+        return [] if book is None else book.history(until_ms, self.window_ms, limit, flat=self.flat)
+
+
+def _row_candle(row: Row) -> Candle:
+    candle = candle_of(row)
+    assert candle is not None  # rows this module made
+    return candle

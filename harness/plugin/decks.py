@@ -13,7 +13,7 @@ import asyncio
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Coroutine, Generator
+from collections.abc import Callable, Coroutine, Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -62,12 +62,17 @@ class RunningDeck:
             self.background.stop()
             raise
 
-    def call(self, coro: Coroutine[Any, Any, T]) -> T:
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` in the deck's thread: its result here."""
         return self.background.run(coro)
+
+    def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` in the deck's thread: its result here."""
+        return self.background.call(fn, *args)
 
     def close(self, *, clean: bool) -> str:
         try:
-            self.call(self.deck.finish(clean=clean))
+            self.run(self.deck.finish(clean=clean))
         finally:
             self.background.stop()
         return self.deck.outcome()
@@ -172,7 +177,7 @@ class HarnessClock:
         server = self._running.deck.server
         if server is None:
             return time.monotonic() - self._running.started
-        return self._running.call(_now(server))
+        return self._running.call(server.now)
 
     def advance(self, seconds: float) -> ReplayTime:
         """Move replay time forward, delivering everything due on the way; returns the new time.
@@ -188,16 +193,12 @@ class HarnessClock:
             )
         server = self._running.deck.server
         if server is not None:
-            return ReplayTime(self._running.call(server.advance(seconds)))
+            return ReplayTime(self._running.run(server.advance(seconds)))
         target = self.now() + seconds
         if _in_event_loop():
             return ReplayTime(target, time.monotonic() + seconds)
         time.sleep(seconds)
         return ReplayTime(target)
-
-
-async def _now(server: MockServer) -> float:
-    return server.now()
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,14 +294,14 @@ class HarnessServer:
     def violations(self) -> list[ServedViolation]:
         """Contract violations the server saw during this test so far (both sides)."""
         server = self.server
-        return [] if server is None else self._running.call(_violations(server))
+        return [] if server is None else self._running.call(lambda: server.violations)
 
     def clear_violations(self) -> list[ServedViolation]:
         """Take the violations seen so far: the test has dealt with them, teardown will not."""
         server = self.server
         if server is None:
             return []
-        return self._running.call(_clear(server))
+        return self._running.call(server.clear_violations)
 
     def allow_violations(self) -> None:
         """Do not fail this test for violations (as ``@pytest.mark.harness(allow_violations=True)``)."""
@@ -312,7 +313,7 @@ class HarnessServer:
         test's own fault schedule (none, unless its settings give one) from its start."""
         server = self.server
         if server is not None:
-            self._running.call(_reset(server, self._own_fuzz.plan if self._own_fuzz else None))
+            self._running.run(_reset(server, self._own_fuzz.plan if self._own_fuzz else None))
         self.fuzzing = self._own_fuzz
 
     def fuzz(
@@ -346,10 +347,10 @@ class HarnessServer:
     def fuzz_applied(self) -> list[tuple[float, ScheduledFault]]:
         """Each fault of the schedule applied so far, with its replay time."""
         server = self.server
-        return [] if server is None else self._running.call(_applied(server))
+        return [] if server is None else self._running.call(lambda: list(server.fuzz.applied))
 
     def _apply_fuzz(self, run: FuzzRun | None) -> None:
-        self._running.call(_set_fuzz(self._replaying("fuzz"), run.plan if run else None))
+        self._running.call(self._replaying("fuzz").set_fuzz, run.plan if run else None)
         self.fuzzing = run
 
     def _fuzz_run(self, setting: Fuzz) -> FuzzRun:
@@ -392,7 +393,7 @@ class HarnessServer:
     def state(self) -> dict[str, Any]:
         """What ``GET /_harness/state`` answers (empty while recording)."""
         server = self.server
-        return {} if server is None else self._running.call(_state(server))
+        return {} if server is None else self._running.call(server.state)
 
     @property
     def blocked(self) -> list[str]:
@@ -458,23 +459,3 @@ def violation_report(violations: list[ServedViolation], test: str) -> str:
 async def _reset(server: MockServer, plan: FuzzPlan | None) -> None:
     await server.reset()
     server.set_fuzz(plan)
-
-
-async def _set_fuzz(server: MockServer, plan: FuzzPlan | None) -> None:
-    server.set_fuzz(plan)
-
-
-async def _applied(server: MockServer) -> list[tuple[float, ScheduledFault]]:
-    return list(server.fuzz.applied)
-
-
-async def _violations(server: MockServer) -> list[ServedViolation]:
-    return server.violations
-
-
-async def _clear(server: MockServer) -> list[ServedViolation]:
-    return server.clear_violations()
-
-
-async def _state(server: MockServer) -> dict[str, Any]:
-    return server.state()

@@ -31,7 +31,6 @@ import asyncio
 import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator
-from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -40,7 +39,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from harness.core.episodes import EpisodeIndex, subscription_request
 from harness.core.frames import C2S, Frame, SioEvent, WsText
 from harness.recorder import relay_sio, relay_ws
-from harness.recorder.relay_http import HOP_BY_HOP
+from harness.recorder.relay_http import answer, forwardable, raw_headers
 from harness.recorder.relay_sio import (
     SERVER_DISCONNECT,
     SETTLE_TIMEOUT,
@@ -50,10 +49,7 @@ from harness.recorder.relay_sio import (
     jsonable_args,
 )
 from harness.recorder.relay_ws import UPSTREAM_FAILED, WsRelay
-from harness.server.listening import WS_PATH
-
-REPLAY_ONLY = ("/_harness/",)
-"""Paths that never go upstream: the replay's control endpoints."""
+from harness.server.listening import CONTROL_PATH, WS_PATH
 
 GREETING_TIMEOUT = 10.0
 """Seconds to wait for the upstream's greeting (corto's handshake) when a connection switches."""
@@ -62,10 +58,6 @@ STREAM_TIMEOUT = 60.0
 (which opens its own upstream connection first)."""
 SERVER_ERROR = 1011
 """RFC 6455 7.4.1: the server met a condition that prevented it from fulfilling the request."""
-
-
-def _forwardable(headers: Any) -> list[tuple[str, str]]:
-    return [(k, v) for k, v in headers.items() if k.lower() not in HOP_BY_HOP]
 
 
 class EpisodeRouter:
@@ -104,8 +96,10 @@ class EpisodeRouter:
         return await self.route(request)
 
     async def route(self, request: web.Request) -> web.StreamResponse:
-        """A REST request: to the replay when the tape holds it, else to the recording proxy."""
-        if request.path.startswith(REPLAY_ONLY) or self.index.holds_request(request.method, request.path_qs):
+        """A REST request: to the replay when the tape holds it (or it is for the replay's control
+        endpoints: they never go upstream), else to the recording proxy."""
+        control = request.path == CONTROL_PATH or request.path.startswith(CONTROL_PATH + "/")
+        if control or self.index.holds_request(request.method, request.path_qs):
             self.counts["rest replayed"] += 1
             return await self.forward(request, self.replay["rest"])
         self.counts["rest episodes"] += 1
@@ -130,17 +124,14 @@ class EpisodeRouter:
         async with self._http.request(
             request.method,
             base + request.path_qs,
-            headers=_forwardable(request.headers),
+            headers=forwardable(raw_headers(request.raw_headers)),
             data=body or None,
             allow_redirects=False,
-        ) as answer:
-            payload = await answer.read()
-            response = web.Response(status=answer.status, reason=answer.reason, body=payload or None)
-            for key, value in answer.raw_headers:
-                name = key.decode("latin-1")
-                if name.lower() not in HOP_BY_HOP:
-                    response.headers.add(name, value.decode("latin-1"))
-            return response
+        ) as upstream:
+            payload = await upstream.read()
+            return answer(
+                request, upstream.status, upstream.reason or "", raw_headers(upstream.raw_headers), payload
+            )
 
 
 class WsBridge(WsRelay):

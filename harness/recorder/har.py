@@ -46,13 +46,12 @@ from harness.core.frames import (
 )
 from harness.core.har import HarError, HarImport, absolute, default_bases, export_har, import_har
 from harness.core.redact import RedactionRules
-from harness.recorder.relay_sio import jsonable
+from harness.recorder.relay_sio import CLIENT_DISCONNECT, SERVER_DISCONNECT, jsonable
 from harness.recorder.session import RecordingSession
 from harness.store import TapeReader
 
-CLIENT_DISCONNECT = "client disconnect"
-SERVER_DISCONNECT = "server disconnect"
 TRANSPORT_CLOSE = "transport close"
+"""python-socketio's reason for a connection whose transport went away."""
 
 
 @dataclass(frozen=True, slots=True)

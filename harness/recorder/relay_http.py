@@ -57,6 +57,33 @@ def forwardable(headers: Headers) -> list[tuple[str, str]]:
     return [(k, v) for k, v in headers if k.lower() not in HOP_BY_HOP]
 
 
+def upgrade_headers(request: web.Request) -> Headers:
+    """The client's headers that a stream relay opens its upstream connection with: hop-by-hop
+    ones and the WebSocket handshake's (the relay's own client makes those) aside."""
+    return tuple(
+        (k, v)
+        for k, v in raw_headers(request.raw_headers)
+        if k.lower() not in HOP_BY_HOP and not k.lower().startswith("sec-websocket")
+    )
+
+
+def answer(request: web.Request, status: int, reason: str, headers: Headers, body: bytes) -> web.Response:
+    """What the client gets of an upstream's answer: status, reason, headers as they came (the
+    hop-by-hop ones aside), body bytes as sent (a compressed one stays compressed)."""
+    response = web.Response(status=status, reason=reason or None, body=body)
+    copy_headers(response, headers, keep_length=request.method == "HEAD" or not body)
+    return response
+
+
+def copy_headers(response: web.StreamResponse, headers: Headers, *, keep_length: bool) -> None:
+    """``headers`` onto ``response``, hop-by-hop ones aside; ``keep_length``: the upstream's
+    Content-Length too (a HEAD's, an empty body's, a dropped answer's: aiohttp would say 0)."""
+    for name, value in headers:
+        lname = name.lower()
+        if lname not in HOP_BY_HOP or (keep_length and lname == "content-length"):
+            response.headers.add(name, value)
+
+
 def decoded(body: bytes, headers: Headers) -> bytes:
     """The body as the tape keeps it: gzip or deflate undone (anything else is kept as sent)."""
     encoding = (header_value(headers, "Content-Encoding") or "").strip().lower()
@@ -125,28 +152,19 @@ class HttpRelay:
                 )
             code = 504 if kind is FailureKind.TIMEOUT else 502
             return self._made(request, conn, started, recorded_request, code, describe(exc), kind)
-        answer = b"".join(parts)
+        body = b"".join(parts)
         session.write(
             HttpExchange(
                 started,
                 conn,
                 recorded_request,
-                HttpResponse(status, answer_headers, decoded(answer, answer_headers), reason),
+                HttpResponse(status, answer_headers, decoded(body, answer_headers), reason),
                 session.t() - started,
             )
         )
         if status >= 500:
             self.proxy.fail("http", conn, FailureKind.SERVER_ERROR, f"{status} {reason} {request.path_qs}")
-        response = web.Response(status=status, reason=reason or None, body=answer)
-        self._copy_headers(response, answer_headers, keep_length=request.method == "HEAD" or not answer)
-        return response
-
-    @staticmethod
-    def _copy_headers(response: web.StreamResponse, headers: Headers, *, keep_length: bool) -> None:
-        for name, value in headers:
-            lname = name.lower()
-            if lname not in HOP_BY_HOP or (keep_length and lname == "content-length"):
-                response.headers.add(name, value)
+        return answer(request, status, reason, answer_headers, body)
 
     def _made(
         self,
@@ -206,7 +224,7 @@ class HttpRelay:
         self.proxy.fail("http", conn, FailureKind.DROPPED, f"{request.method} {request.path_qs}: {detail}")
         if status:
             response = web.StreamResponse(status=status, reason=reason or None)
-            self._copy_headers(response, answer_headers, keep_length=True)
+            copy_headers(response, answer_headers, keep_length=True)
             if header_value(answer_headers, "Content-Length") is None:
                 response.enable_chunked_encoding()
             await response.prepare(request)

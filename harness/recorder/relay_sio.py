@@ -44,7 +44,7 @@ from socketio import packet
 
 from harness.core.frames import C2S, S2C, Direction, JsonValue
 from harness.recorder.failures import FailureKind, classify, describe
-from harness.recorder.relay_http import HOP_BY_HOP
+from harness.recorder.relay_http import upgrade_headers
 
 ENGINEIO_PARAMS = frozenset({"EIO", "transport", "sid", "t", "j", "b64"})
 """Query parameters of the Engine.IO transport itself: the upstream client makes its own."""
@@ -90,6 +90,8 @@ class _Ack:
 @dataclass(frozen=True, slots=True)
 class _End:
     reason: str
+    gone: bool = False
+    """The client's socket is gone already: nothing is sent to it, not even a disconnect."""
 
 
 class Refused(Exception):
@@ -234,11 +236,7 @@ class SioRelay:
         client.on("disconnect", disconnected, namespace=link.namespace)
         url, path = self._target(base, link.environ)
         request = link.environ.get("aiohttp.request")
-        headers = {
-            k: v
-            for k, v in (request.headers.items() if request is not None else ())
-            if k.lower() not in HOP_BY_HOP and not k.lower().startswith("sec-websocket")
-        }
+        headers = dict(upgrade_headers(request)) if request is not None else {}
         try:
             await client.connect(
                 url,
@@ -376,6 +374,7 @@ class Link:
         self.closing = True
         self.tap.disconnect(C2S, reason)
         self.to_upstream.put_nowait(_End(reason))
+        self.to_client.put_nowait(_End(reason, gone=True))
 
     async def _pump_upstream(self) -> None:
         namespace = self.namespace
@@ -446,6 +445,10 @@ class Link:
                 )
                 await server._send_packet(self.eio_sid, ack)
         self.relay.links.pop(self.sid, None)
+        # the upstream pump ends too (it disconnects the upstream client, if that is not gone)
+        self.to_upstream.put_nowait(_End(item.reason))
+        if item.gone:
+            return
         with contextlib.suppress(Exception):
             if item.reason == SERVER_DISCONNECT:
                 await server.disconnect(self.sid, namespace=namespace)
@@ -459,6 +462,7 @@ class Link:
             self.tap.disconnect(C2S, CLIENT_DISCONNECT)
         for task in self.tasks:
             task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
         if self.client is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.client.disconnect(), 2)

@@ -34,7 +34,7 @@ from websockets.protocol import State
 
 from harness.core.frames import C2S, S2C, Direction
 from harness.recorder.failures import FailureKind, classify, describe
-from harness.recorder.relay_http import ERROR_HEADER, HOP_BY_HOP, raw_headers
+from harness.recorder.relay_http import ERROR_HEADER, answer, upgrade_headers
 
 NO_STATUS = 1005
 """RFC 6455 7.1.5: a close frame without a status code; recorded as ``code: null``."""
@@ -52,15 +52,6 @@ def _code(code: int | None) -> int | None:
 def _sendable(code: int | None) -> int:
     """A close code that may be sent in a frame (1005 and 1006 may not, RFC 6455 7.4.1)."""
     return 1000 if code is None or code in (NO_STATUS, 1006, 1015) else code
-
-
-def _headers(request: web.Request) -> tuple[tuple[str, str], ...]:
-    """The client's upgrade headers that go upstream: hop-by-hop and the handshake's aside."""
-    return tuple(
-        (k, v)
-        for k, v in raw_headers(request.raw_headers)
-        if k.lower() not in HOP_BY_HOP and not k.lower().startswith("sec-websocket")
-    )
 
 
 class WsTap:
@@ -111,7 +102,7 @@ class WsRelay:
 
     async def connect(self, request: web.Request, base: str) -> ClientConnection:
         """An upstream connection to ``base`` as the client asked (query, headers, subprotocols)."""
-        headers = list(_headers(request))
+        headers = list(upgrade_headers(request))
         offered = [
             p.strip() for v in request.headers.getall("Sec-WebSocket-Protocol", ()) for p in v.split(",")
         ]
@@ -127,7 +118,7 @@ class WsRelay:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         tap = self.tap()
-        tap.open(request.path_qs, _headers(request))
+        tap.open(request.path_qs, upgrade_headers(request))
         if self.upstream is None:
             return self._refused(tap, request, 502, None, "no WebSocket upstream")
         try:
@@ -168,15 +159,12 @@ class WsRelay:
 
     def _answered(self, tap: WsTap, request: web.Request, exc: InvalidStatus) -> web.Response:
         """The upstream answered the upgrade with an HTTP status: the client gets that answer."""
-        answer = exc.response
-        tap.answered(answer.status_code, answer.reason_phrase, request.path_qs)
-        response = web.Response(
-            status=answer.status_code, reason=answer.reason_phrase or None, body=answer.body
+        refusal = exc.response
+        tap.answered(refusal.status_code, refusal.reason_phrase, request.path_qs)
+        headers = tuple(refusal.headers.raw_items())
+        return answer(
+            request, refusal.status_code, refusal.reason_phrase, headers, bytes(refusal.body or b"")
         )
-        for name, value in answer.headers.raw_items():
-            if name.lower() not in HOP_BY_HOP:
-                response.headers.add(name, value)
-        return response
 
     async def shutdown(self) -> None:
         await asyncio.gather(*(link.shutdown() for link in list(self.links)))

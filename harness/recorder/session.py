@@ -85,12 +85,7 @@ class RecordingSession:
         validator = default_validator()
         assert self._tracker is not None
         for api, family, message, prefix in self._tracker.classify(frame):
-            found = (
-                validator.validate(message, api, None)
-                if family is None
-                else validator.check(message, api, family)
-            )
-            for v in found:
+            for v in validator.classified(message, api, family):
                 self.drift_counts[f"{v.api} {v.family} {prefix}{v.pointer} {v.rule}"] += 1
                 if len(self.drift) < 1000:
                     self.drift.append(

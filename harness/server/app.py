@@ -124,6 +124,16 @@ class MockServer(Served):
         if len(self._violations) < MAX_VIOLATIONS:
             self._violations.append(violation)
 
+    def client_violation(
+        self, api: str, family: str, pointer: str, rule: str, message: str, conn: str
+    ) -> None:
+        """Keep a violation of what client ``conn`` sent that no schema can see (a binary frame, a
+        packet that does not decode), when the server validates."""
+        if self.config.validate:
+            self.report(
+                ServedViolation(api, family, pointer, rule, message, "client", conn, self._now_or_zero())
+            )
+
     def check_frame(self, frame: Frame, *, conn: str = "") -> list[ServedViolation]:
         """Validate every message ``frame`` carries (classified as a tape's frames are);
         violations are kept and returned. ``conn`` names the client for the report."""
@@ -131,14 +141,14 @@ class MockServer(Served):
             return []
         if self._validator is None:
             from harness.core.families import FamilyTracker
-            from harness.validation import validate
+            from harness.validation import default_validator
 
-            self._validator = validate
+            self._validator = default_validator()
             self._tracker = FamilyTracker()
         found = []
         for api, family, message, prefix in self._tracker.classify(frame):
             source = "client" if _from_client(frame, prefix) else "server"
-            for v in self._validator(message, api=api, family=family):
+            for v in self._validator.classified(message, api, family):
                 violation = ServedViolation(
                     api=v.api,
                     family=v.family,

@@ -99,6 +99,11 @@ class ServerContext(Protocol):
 
     def report(self, violation: ServedViolation) -> None: ...
 
+    def client_violation(
+        self, api: str, family: str, pointer: str, rule: str, message: str, conn: str
+    ) -> None:
+        """Keep a violation of what a client sent that no schema can see (when validating)."""
+
     def check_frame(self, frame: Frame, *, conn: str = "") -> list[ServedViolation]:
         """Validate every message ``frame`` carries against the contract (classified as a
         tape's frames are: direction, protocol, path or event). Violations are kept and returned.

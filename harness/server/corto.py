@@ -25,7 +25,6 @@ from harness.core.corto.recorded import Observed, Recording
 from harness.core.corto.session import Close, Output, SendJson, Session, grace_ms, projected, refusal
 from harness.core.feed import Feed
 from harness.core.frames import C2S, S2C, WsText
-from harness.server.context import ServedViolation
 from harness.server.listening import WS_PATH
 
 if TYPE_CHECKING:
@@ -253,7 +252,9 @@ class CortoEmulator:
                     self.server.check_frame(WsText(now, client.conn, C2S, msg.data), conn=client.conn)
                     outputs = client.session.receive_text(msg.data, now)
                 elif msg.type == WSMsgType.BINARY:
-                    self._binary_violation(client, len(msg.data), now)
+                    # CONTRACTS.md 3.1: JSON text frames only
+                    why = f"binary frame of {len(msg.data)} bytes, not JSON text"
+                    self.server.client_violation("corto", "", "", "json", why, client.conn)
                     outputs = client.session.receive_binary(msg.data, now)
                 else:
                     break
@@ -262,22 +263,6 @@ class CortoEmulator:
         finally:
             await self._close(client, None, "")
         return ws
-
-    def _binary_violation(self, client: Client, size: int, now: float) -> None:
-        # CONTRACTS.md 3.1: JSON text frames only
-        if self.server.config.validate:
-            self.server.report(
-                ServedViolation(
-                    "corto",
-                    "",
-                    "",
-                    "json",
-                    f"binary frame of {size} bytes, not JSON text",
-                    "client",
-                    client.conn,
-                    now,
-                )
-            )
 
     def _send(self, client: Client, outputs: list[Output]) -> None:
         for output in outputs:

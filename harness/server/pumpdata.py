@@ -27,26 +27,26 @@ from aiohttp import web
 from harness.core.corto.config import Overflow
 from harness.core.feed import Feed
 from harness.core.frames import C2S, S2C, SioEvent
-from harness.core.ohlcv import Candle, CandleBook, Throttle, fill_flat
+from harness.core.ohlcv import Candles
 from harness.core.pumpdata.config import PumpdataConfig
 from harness.core.pumpdata.recorded import Event, read_feed
 from harness.core.pumpdata.rules import (
     CLIENT_EVENTS,
     PLAIN_EVENTS,
     PROTOCOL_EVENTS,
-    PROTOCOLS,
+    SUBSCRIPTIONS,
     TARGETED,
     Code,
     Failure,
     Subscriptions,
+    connect_refusal,
+    event_protocols,
     find_binary,
     parse_limit,
-    parse_protocols,
     parse_target,
     room,
     shown,
 )
-from harness.server.context import ServedViolation
 from harness.server.sio_server import ACK_REQUESTED, NAMESPACE, Outbox, SioServer
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ class PumpdataEmulator:
         self.config: PumpdataConfig = server.config.pumpdata
         items, self.index, self.recorded_history = read_feed(server.tapes.sio)
         self.feed: Feed[Event] = Feed(items, loop=server.config.loop)
-        self.recorded_ohlcv = {item.pool for _, item in items if item.name == "ohlcv"}
+        self._recorded_ohlcv = frozenset(item.pool for _, item in items if item.name == "ohlcv")
         self._checked: set[int] = set()
         self.counters: Counter[str] = Counter()
         self.sio = SioServer(
@@ -90,11 +90,12 @@ class PumpdataEmulator:
     def _reset_market(self) -> None:
         """Candles back to what the tape's recorded history holds (at the start, on a reset, and
         when a looping feed starts a new pass: the same trades come again)."""
-        self.books: dict[str, CandleBook] = {}
-        for pool, rows in self.recorded_history.items():
-            self._add_rows(pool, rows)
-        self.throttles: dict[str, Throttle] = {}
-        self.last_rows: dict[str, list[Any]] = {}
+        self.candles = Candles.of(
+            self.recorded_history,
+            window_ms=int(self.config.history_window_s * 1000),
+            flat=self.config.flat_empty_seconds,
+            recorded=self._recorded_ohlcv,
+        )
 
     def _tape_time(self, now: float) -> float:
         """Replay time within the current pass of a looping feed (what the tape's times mean)."""
@@ -105,16 +106,12 @@ class PumpdataEmulator:
     def setup(self, app: web.Application) -> None:
         self.sio.attach(app)
 
-    def _next_emission(self) -> float | None:
-        times = [t for t in (th.next_emit_at() for th in self.throttles.values()) if t is not None]
-        return min(times) if times else None
-
     def next_wakeup(self) -> float | None:
-        times = [t for t in (self.feed.next_time(), self._next_emission()) if t is not None]
+        times = [t for t in (self.feed.next_time(), self.candles.next_emit_at()) if t is not None]
         return min(times) if times else None
 
     def lookahead(self, count: int) -> float | None:
-        times = [t for t in (self.feed.time_ahead(count), self._next_emission()) if t is not None]
+        times = [t for t in (self.feed.time_ahead(count), self.candles.next_emit_at()) if t is not None]
         return min(times) if times else None
 
     async def tick(self, now: float) -> None:
@@ -140,51 +137,13 @@ class PumpdataEmulator:
             item = due.item
             if item.name == "sol_price":
                 self.sol_price = item.payload
-            elif item.name == "trade" and item.pool not in self.recorded_ohlcv:
-                self._add_trade(item)
+            elif item.name == "trade":
+                self.candles.add_trade(item.pool, item.payload)
             elif item.name == "ohlcv" and isinstance(item.payload, list):
-                self._add_rows(item.pool, item.payload)
+                self.candles.add_rows(item.pool, item.payload)
             await self._deliver(item.name, item.payload, item.room, item)
-        for pool, throttle in self.throttles.items():
-            due_at = throttle.next_emit_at()
-            if due_at is not None and due_at <= now:
-                rows = throttle.emit(now, self.books[pool])
-                if self.config.flat_empty_seconds and pool in self.last_rows and rows:
-                    rows = self._with_flat(pool, rows)
-                if rows:
-                    self.last_rows[pool] = rows[-1]
-                    await self._deliver("ohlcv", rows, room("ohlcv", pool), None)
-
-    def _add_trade(self, item: Event) -> None:
-        payload = item.payload
-        price, volume, ts = payload.get("price"), payload.get("quote_amount"), payload.get("timestamp")
-        if not all(isinstance(x, int | float) and not isinstance(x, bool) for x in (price, volume, ts)):
-            return
-        book = self.books.setdefault(item.pool, CandleBook())
-        candle = book.add_trade(ts, price, volume)
-        self.throttles.setdefault(item.pool, Throttle()).touch(candle.t)
-        self._bound(book, candle.t)
-
-    def _add_rows(self, pool: str, rows: list[Any]) -> None:
-        """Recorded candles (history, or live ``ohlcv``) upsert the pool's book by ``t``."""
-        book = self.books.setdefault(pool, CandleBook())
-        for row in rows:
-            if isinstance(row, list) and len(row) >= 6 and all(isinstance(x, int | float) for x in row[:6]):
-                book.candles[int(row[0])] = _candle(row)
-                self._bound(book, int(row[0]))
-
-    def _bound(self, book: CandleBook, t_ms: int) -> None:
-        # keep the rolling window bounded (history is served from about two minutes)
-        window_ms = int(self.config.history_window_s * 1000)
-        if len(book.candles) > 2 * window_ms // 1000 + 16:
-            book.prune(t_ms - window_ms)
-
-    def _with_flat(self, pool: str, rows: list[Any]) -> list[Any]:
-        prev = _candle(self.last_rows[pool])
-        candles = [_candle(r) for r in rows]
-        if candles[0].t <= prev.t:
-            return rows
-        return [c.row() for c in fill_flat([prev, *candles])[1:]]
+        for pool, rows in self.candles.due(now):
+            await self._deliver("ohlcv", rows, room("ohlcv", pool), None)
 
     async def _deliver(self, event: str, payload: Any, room_name: str, item: Event | None) -> None:
         members = self.sio.manager.rooms.get(NAMESPACE, {}).get(room_name)
@@ -286,7 +245,7 @@ class PumpdataEmulator:
 
         @sio.event  # type: ignore[untyped-decorator]
         async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-            refusal = self._refusal(auth)
+            refusal = connect_refusal(auth) if self.config.require_api_key else None
             if refusal is not None:
                 self.counters["refused_connects"] += 1
                 raise socketio.exceptions.ConnectionRefusedError(refusal)
@@ -302,18 +261,6 @@ class PumpdataEmulator:
         for event in CLIENT_EVENTS:
             sio.on(event, self._handler(event))
         sio.on("*", self._unknown)
-
-    def _refusal(self, auth: Any) -> str | None:
-        """Why a connect is refused under --require-api-key (CONTRACTS.md 2.1: auth.api_key)."""
-        if not self.config.require_api_key:
-            return None
-        how = 'connect with auth {"api_key": "pd_..."}'
-        if not isinstance(auth, dict) or "api_key" not in auth:
-            return f"api_key is required: {how}"
-        key = auth["api_key"]
-        if not isinstance(key, str) or not key.strip():
-            return f"api_key must be a non-empty string: {how}"
-        return None
 
     def _handler(self, event: str) -> Any:
         async def handle(sid: str, *args: Any) -> Any:
@@ -346,20 +293,14 @@ class PumpdataEmulator:
             self.server.check_frame(SioEvent(self.server.now(), sid, C2S, event, args, ack_id), conn=sid)
             return None
         pointer = f"/args{binary}"
-        if self.server.config.validate:
-            self.server.report(
-                ServedViolation(
-                    "pumpdata", event if event in CLIENT_EVENTS else "", pointer, "json",
-                    "a binary attachment: PumpData events carry JSON", "client", sid, self.server.now(),
-                )
-            )  # fmt: skip
+        family = event if event in CLIENT_EVENTS else ""
+        why = "a binary attachment: PumpData events carry JSON"
+        self.server.client_violation("pumpdata", family, pointer, "json", why, sid)
         return Failure(Code.INVALID_REQUEST, f"binary attachment at {pointer}: PumpData events carry JSON")
 
     def _malformed(self, eio_sid: str, why: str) -> None:
-        if self.server.config.validate:
-            sid = self.sio.manager.sid_from_eio_sid(eio_sid, NAMESPACE) or eio_sid
-            violation = ServedViolation("pumpdata", "", "", "packet", why, "client", sid, self.server.now())
-            self.server.report(violation)
+        sid = self.sio.manager.sid_from_eio_sid(eio_sid, NAMESPACE) or eio_sid
+        self.server.client_violation("pumpdata", "", "", "packet", why, sid)
 
     async def _answer(self, sid: str, outcome: dict[str, Any] | Failure) -> Any:
         if not isinstance(outcome, Failure):
@@ -372,11 +313,11 @@ class PumpdataEmulator:
         await self.sio.emit("subscription_error", outcome.payload(), to=sid)
         return None
 
-    def _fault(self, asks: bool) -> Failure | None:
+    def _fault(self, event: str) -> Failure | None:
         """The seeded ``unavailable`` fault (CONTRACTS.md 2.3: transient, safe to retry), drawn for
-        calls that ask the backend something (subscribes, ``ohlcv_history``), never to leave."""
+        calls that ask the backend something (:data:`SUBSCRIPTIONS`), never to leave."""
         rate = self.config.unavailable_rate
-        if asks and rate and self._rng.random() < rate:
+        if event in SUBSCRIPTIONS and rate and self._rng.random() < rate:
             return Failure(Code.UNAVAILABLE, UNAVAILABLE_MESSAGE)
         return None
 
@@ -386,14 +327,13 @@ class PumpdataEmulator:
             return Failure(Code.INVALID_REQUEST, "not connected")
         if event in PLAIN_EVENTS:
             subscribe = PLAIN_EVENTS[event][1]
-            return self._fault(subscribe) or await self._sol_price(sid, subs, subscribe=subscribe)
+            return self._fault(event) or await self._sol_price(sid, subs, subscribe=subscribe)
         if event in PROTOCOL_EVENTS:
             kind, joining = PROTOCOL_EVENTS[event]
-            default = ("PUMPFUN",) if kind == "migrations" else ()
-            protocols = parse_protocols(payload, default=default if joining else PROTOCOLS)
+            protocols = event_protocols(event, payload)
             if isinstance(protocols, Failure):
                 return protocols
-            return self._fault(joining) or await self._rooms(
+            return self._fault(event) or await self._rooms(
                 sid, subs, [room(kind, p) for p in protocols], joining, protocols=list(protocols)
             )
         kind, joining = TARGETED[event]
@@ -407,14 +347,11 @@ class PumpdataEmulator:
         pool = self.index.resolve(target, tape_now)
         if isinstance(pool, Failure):
             return pool
-        failure = self._fault(joining or limit is not None)
+        failure = self._fault(event)
         if failure is not None:
             return failure
         if limit is not None:
-            now_ms = int((self._epoch + tape_now) * 1000)
-            book = self.books.get(pool, CandleBook())
-            window = int(self.config.history_window_s * 1000)
-            data = book.history(now_ms, window, limit, flat=self.config.flat_empty_seconds)
+            data = self.candles.history(pool, int((self._epoch + tape_now) * 1000), limit)
             return {"ok": True, "pool": pool, "data": data}
         return await self._rooms(sid, subs, [room(kind, pool)], joining, pool=pool)
 
@@ -450,11 +387,6 @@ class PumpdataEmulator:
             # CONTRACTS.md 2.2: "the snapshot is also sent immediately on subscribe"
             await self.sio.emit("sol_price", self.sol_price, to=sid)
         return {"ok": True, "snapshot": self.sol_price}
-
-
-def _candle(row: list[Any]) -> Candle:
-    t = int(row[0])
-    return Candle(t, row[1], row[2], row[3], row[4], row[5], t, t)
 
 
 def add_cli_options(parser: argparse.ArgumentParser) -> None:

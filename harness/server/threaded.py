@@ -14,7 +14,7 @@ import asyncio
 import logging
 import threading
 import traceback
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -113,6 +113,15 @@ class BackgroundLoop:
         except TimeoutError:
             future.cancel()
             raise TimeoutError(f"{self.name} did not answer within {timeout:g} s") from None
+
+    def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` run on the server's loop (what it serves is not thread-safe): its result,
+        or its exception raised here."""
+
+        async def call() -> T:
+            return fn(*args)
+
+        return self.run(call())
 
     def stop(self) -> None:
         """Stop the loop (its remaining tasks are cancelled) and wait for the thread."""

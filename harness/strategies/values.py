@@ -2,8 +2,7 @@
 
 Keys and signatures are real base58 encodings of 32 and 64 bytes (so they decode, and shrink
 towards the all-ones key); pump.fun mints end in ``pump`` like the vanity mints it issues; times
-are recent, in the unit each field uses; pools are dotted where filters name them and
-hyphenated where events do.
+are recent, in seconds; pools are dotted as filters name them.
 """
 
 from __future__ import annotations
@@ -18,8 +17,6 @@ PUMP_SUFFIX = {"pump-fun": "pump", "letsbonk-fun": "bonk"}
 """Vanity endings of the mints a launchpad issues."""
 DOTTED_POOLS: tuple[str, ...] = DEFAULT_POOLS
 """Pool families as filters and ``availablePools`` name them (CONTRACTS.md 3.5)."""
-HYPHEN_POOLS: tuple[str, ...] = tuple(pool.replace(".", "-", 1) for pool in DEFAULT_POOLS)
-"""The same families as events name them."""
 LAUNCHPADS: tuple[str, ...] = tuple(FAMILIES)
 """Event pools a token launches on (``pump-fun``, ``letsbonk-fun``, ``meteora-dbc``)."""
 SPAN_S = 86_400 * 30
@@ -60,17 +57,8 @@ def unix_s() -> st.SearchStrategy[int]:
     return st.integers(EPOCH_S, EPOCH_S + SPAN_S)
 
 
-def unix_ms() -> st.SearchStrategy[int]:
-    """Unix milliseconds (corto ``timestamp``, candle ``t``, pump.fun ``*_timestamp``)."""
-    return st.integers(EPOCH_S * 1000, (EPOCH_S + SPAN_S) * 1000)
-
-
 def dotted_pools() -> st.SearchStrategy[str]:
     return st.sampled_from(DOTTED_POOLS)
-
-
-def hyphen_pools() -> st.SearchStrategy[str]:
-    return st.sampled_from(HYPHEN_POOLS)
 
 
 def sol_usd() -> st.SearchStrategy[float]:

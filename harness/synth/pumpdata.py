@@ -196,7 +196,7 @@ def project(market: Market) -> list[Frame]:
             event(e.t + 0.002, "token_update", token_update(e, sol_usd))
             book = books.setdefault(pool, CandleBook())
             candle = book.add_trade(_s(e.t), price, e.sol / LAMPORTS)
-            throttles[pool].touch(candle.t)
+            throttles[pool].changed(candle.t)
             flush(e.t + 0.003)
         elif isinstance(e, Migration) and e.token.family == "pump-fun":
             event(e.t + 0.002, "migration", migration(e))

@@ -295,6 +295,11 @@ class Validator:
         # The engines agree (tested); should they ever not, say so rather than pass silently.
         return found or [Violation(api, family, "", "engine", "rejected by the compiled validator only")]
 
+    def classified(self, message: Any, api: str, family: str | None) -> list[Violation]:
+        """Violations of a message a tape's :class:`~harness.core.families.FamilyTracker` classified
+        (``family`` None: the tracker could not tell, so the message itself is asked)."""
+        return self.validate(message, api, None) if family is None else self.check(message, api, family)
+
     def validate(self, message: Any, api: str | None = None, family: str | None = None) -> list[Violation]:
         """Violations of one message; the family is found from the message when not given."""
         if isinstance(message, (NotJson, UnknownEvent)):
@@ -409,11 +414,7 @@ def validate_tape(
                     msg_family = family
                 if tally is not None:
                     tally.messages[f"{msg_api} {msg_family or '?'}"] += 1
-                if msg_family is None:
-                    found = validator.validate(message, msg_api, None)
-                else:
-                    found = validator.check(message, msg_api, msg_family)
-                for v in found:
+                for v in validator.classified(message, msg_api, msg_family):
                     yield Violation(
                         v.api or msg_api,
                         v.family,

@@ -60,12 +60,12 @@ def test_history_window_limit_and_flat_seconds() -> None:
 def test_throttle_emits_at_most_once_per_second() -> None:
     book, throttle = CandleBook(), Throttle()
     assert throttle.next_emit_at() is None
-    throttle.touch(book.add_trade(10.0, 1.0, 1.0).t)
+    throttle.changed(book.add_trade(10.0, 1.0, 1.0).t)
     assert throttle.emit(10.0, book) == [[10_000, 1.0, 1.0, 1.0, 1.0, 1.0]]
-    throttle.touch(book.add_trade(10.5, 2.0, 1.0).t)
+    throttle.changed(book.add_trade(10.5, 2.0, 1.0).t)
     assert throttle.next_emit_at() == 11.0
     assert throttle.emit(10.6, book) == [], "not yet: less than a second since the last emission"
-    throttle.touch(book.add_trade(11.0, 3.0, 1.0).t)
+    throttle.changed(book.add_trade(11.0, 3.0, 1.0).t)
     rows = throttle.emit(11.0, book)
     assert [r[0] for r in rows] == [10_000, 11_000], "the re-sent forming candle and the new one"
     assert rows[0][4] == 2.0

@@ -1,6 +1,6 @@
 // A real socket.io-client (the JavaScript tab of seed 003) against the harness's PumpData emulation.
 // Usage: node pumpdata_client.js URL POOL [TRANSPORTS]. Prints one JSON line per step; the test
-// drives the clock. TRANSPORTS: comma-separated Engine.IO transports (default websocket).
+// drives the clock (and asks on stdin, see the end). TRANSPORTS: comma-separated Engine.IO transports (default websocket).
 const { io } = require("socket.io-client");
 const [url, pool, transports = "websocket"] = process.argv.slice(2);
 const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
@@ -30,7 +30,9 @@ socket.on("connect", () => {
   });
 });
 
-process.stdin.on("data", () => {
+// stdin, a line each: "seen" prints what it saw so far; "done" prints it and exits
+require("readline").createInterface({ input: process.stdin }).on("line", (line) => {
+  if (line === "seen") return out({ seen });
   out({ done: seen });
   socket.close();
   process.exit(0);

@@ -116,11 +116,13 @@ async def test_new_episodes_relays_and_records_only_what_the_tape_does_not_hold(
         assert await get(deck.urls["rest"] + "/sol-price") == (200, {"solPrice": 180.0})  # new: upstream
         assert rest_requests(upstream) == before + 1
         assert (await get(deck.urls["control"] + "/state"))[0] == 200  # control: always the replay
+        async with aiohttp.ClientSession() as http, http.get(deck.urls["control"]) as bare:
+            assert bare.status == 404 and "no control endpoint" in (await bare.json())["error"]
         held = await subscribe(deck.urls["websocket"], "all")
         new = await subscribe(deck.urls["websocket"], "mints")
         assert deck.router is not None
         assert deck.router.counts == {
-            "rest replayed": 2,
+            "rest replayed": 3,
             "rest episodes": 1,
             "ws replayed": 1,
             "ws episodes": 1,
@@ -142,6 +144,28 @@ async def test_new_episodes_relays_and_records_only_what_the_tape_does_not_hold(
     async with TapeDeck([tape], "none", config=CONFIG) as deck:
         assert deck.files == [tape, episode]
         assert await get(deck.urls["rest"] + "/sol-price") == (200, {"solPrice": 180.0})
+
+
+async def test_new_episodes_answers_as_the_replay_and_the_live_service_do(
+    tmp_path: Path, upstream: MockServer
+) -> None:
+    """The router passes answers on unchanged: a HEAD keeps its Content-Length (the body it stands
+    for), headers keep their names and repeats, an ETag still gets its 304."""
+    tape = await _record_rest_and_corto(tmp_path, upstream)
+    async with (
+        TapeDeck([tape], "new_episodes", config=CONFIG, upstreams=upstreams_of(upstream)) as deck,
+        aiohttp.ClientSession() as http,
+    ):
+        for path in ("/coins/latest", "/sol-price"):  # replayed, then a new episode
+            async with http.get(deck.urls["rest"] + path) as got:
+                body, etag = await got.read(), got.headers["ETag"]
+            async with http.head(deck.urls["rest"] + path) as head:
+                assert head.status == 200 and head.headers["Content-Length"] == str(len(body)), path
+            async with http.get(deck.urls["rest"] + path, headers={"If-None-Match": etag}) as again:
+                assert again.status == 304 and await again.read() == b"", path
+        assert deck.router is not None
+        # the tape holds GET /coins/latest only: a HEAD of it is a new episode too
+        assert deck.router.counts == {"rest replayed": 2, "rest episodes": 4}
 
 
 async def test_new_episodes_with_nothing_new_leaves_no_episode_tape(

@@ -18,16 +18,8 @@ from harness.recorder.proxy import RecordingProxy
 from harness.server.app import MockServer
 from harness.store import read_tape
 from tests.credentials import API_KEY, QUERY_KEY
+from tests.helpers import until
 from tests.recorder.upstreams import SioService, free_port, serve
-
-
-async def until(condition: Any, timeout: float = 5.0) -> None:
-    """Wait until ``condition()`` holds (events cross two hops and two event loops' tasks)."""
-    for _ in range(int(timeout / 0.01)):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not met in time")
 
 
 def client() -> socketio.AsyncClient:
@@ -167,6 +159,27 @@ async def test_disconnect_reasons_pass_as_they_were(tmp_path: Path) -> None:
     assert "1 upstream failure (dropped 1)" in report and "upstream transport error" in report
 
 
+def relay_pumps() -> list[asyncio.Task[Any]]:
+    return [t for t in asyncio.all_tasks() if "Link._pump_" in t.get_coro().__qualname__]  # type: ignore[union-attr]
+
+
+async def test_no_relay_task_outlives_its_socket(tmp_path: Path) -> None:
+    """A long-running proxy keeps nothing of a socket that ended, however it ended: the client
+    left, the service disconnected it, or the service's transport dropped."""
+    async with SioService() as service, RecordingProxy(tmp_path, sio_upstream=service.url) as proxy:
+        for command in ("leave", "kick", "drop"):
+            sio = client()
+            await sio.connect(proxy.urls["socketio"], auth={"api_key": API_KEY}, transports=["websocket"])
+            assert await sio.call("echo", command, timeout=5) == command
+            assert len(relay_pumps()) == 2, "one pump each way while the socket lives"
+            if command == "leave":
+                await sio.disconnect()
+            else:
+                await sio.emit(command)
+            await until(lambda: not relay_pumps() and not proxy.sio.links)
+            await sio.disconnect()
+
+
 @pytest.mark.parametrize("kind", ["refused", "tls"])
 async def test_unreachable_upstream_is_a_connect_error_saying_so(tmp_path: Path, kind: str) -> None:
     async with SioService() as service:
@@ -230,15 +243,13 @@ async def test_a_javascript_client_records_through_the_proxy(tmp_path: Path) -> 
         js = await JsClient.start(proxy.urls["socketio"], pool)
         first = await js.line()
         await upstream.advance(60)
-        await until(
-            lambda: (
-                sum(isinstance(f, SioEvent) and f.name == "trade" for f in read_tape(proxy.tape_path)[1]) > 0
-            )
-        )
+        sent = upstream.state()["apis"]["pumpdata"]["counters"]["events_sent"]
+        await js.saw(sent)  # every event the service sent its one client, the proxy
         done = await js.done()
         path = proxy.tape_path
     assert first["ack"] == {"ok": True, "pool": pool, "room": f"ohlcv:{pool}"}
-    assert done["trade"] > 0
+    _, frames = read_tape(path)
+    assert done["trade"] == sum(isinstance(f, SioEvent) and f.name == "trade" for f in frames) > 0
     assert done["subscription_error"] == [{"error": "invalid_request", "message": "mint or pool is required"}]
     _, frames = read_tape(path)
     emits = [

@@ -23,7 +23,7 @@ from harness.recorder.proxy import RecordingProxy
 from harness.server.app import MockServer
 from harness.store import dump_tape, read_tape
 from tests.credentials import API_KEY, BEARER
-from tests.helpers import ROOT
+from tests.helpers import ROOT, until
 
 DEMO = ROOT / "fixtures" / "demo"
 FACTOR = 90.0
@@ -94,6 +94,19 @@ def rest_poll(base: str, seen: Seen, stop: asyncio.Event, interval: float) -> No
                     etags[path] = answer.headers.get("ETag", "")
                     seen.rest[path].append(answer.content)
             time.sleep(interval)
+
+
+async def subscribed(server: MockServer, ws: int, sio: int) -> None:
+    """Wait until ``ws`` corto and ``sio`` PumpData clients are subscribed on ``server`` (the
+    clients of a proxy in front of it are its clients too)."""
+    apis = lambda: server.state()["apis"]  # noqa: E731
+    await until(
+        lambda: (
+            sum(c["filter"]["mode"] != "none" for c in apis()["corto"]["clients"]) >= ws
+            and sum(len(rooms) == 2 for rooms in apis()["pumpdata"]["clients"].values()) >= sio
+        ),
+        what=f"{ws} WebSocket and {sio} Socket.IO clients subscribed",
+    )
 
 
 def proxy_of(upstream: MockServer, out: Path) -> RecordingProxy:
@@ -170,7 +183,7 @@ async def test_round_trip_serve_record_replay_same_sequences_and_timing(tmp_path
             asyncio.create_task(ws_client(replay.urls["websocket"], replayed, stop)),
             asyncio.create_task(sio_client(replay.urls["socketio"], replayed, stop)),
         ]
-        await asyncio.sleep(0.3)  # both subscribed (replay time does not move meanwhile)
+        await subscribed(replay, ws=1, sio=1)
         polled = [f for f in y_frames if isinstance(f, HttpExchange)]
         now = 0.0
         for exchange in polled:  # each REST request at the replay time it was recorded
@@ -211,7 +224,7 @@ async def test_twenty_clients_at_once_lose_no_frame(tmp_path: Path) -> None:
             else:
                 poller = asyncio.to_thread(rest_poll, proxy.urls["rest"], seen, stop, 0.05)
                 tasks.append(asyncio.create_task(poller))
-        await asyncio.sleep(0.5)  # everyone connected and subscribed; the clock has not moved
+        await subscribed(upstream, ws=8, sio=8)  # the direct clients, and 7 of each through the proxy
         await upstream.advance(3.0)
         last, still = (-1, -1), 0.0
         while still < 0.3:  # until the direct client got everything and every proxied one caught up

@@ -8,22 +8,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
 import socketio
 from aiohttp import WSMsgType, web
 
+from harness.server.listening import listen
 from tests.credentials import API_KEY
 
 
 async def serve(app: web.Application) -> tuple[web.AppRunner, int]:
     """``app`` listening on 127.0.0.1, any port: its runner and the port."""
-    runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=0.5)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    return runner, site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    listening = await listen(app, "127.0.0.1", 0, shutdown_timeout=0.5)
+    return listening.runner, listening.port
 
 
 class SioService:
@@ -166,8 +165,6 @@ async def dying_http(body_sent: bytes = b'{"partial": ', length: int = 100) -> A
 
 def free_port() -> int:
     """A port nothing listens on (bound, then released)."""
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])

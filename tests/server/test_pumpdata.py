@@ -17,6 +17,7 @@ import socketio
 from harness.core.pumpdata.config import PumpdataConfig
 from harness.server.app import MockServer
 from harness.validation import validate
+from tests.helpers import until
 from tests.server.pumpdata_tape import DEMO, EPOCH, events, key, subscribed, trade, write
 
 
@@ -63,9 +64,8 @@ class Recorder:
 
 
 async def settle() -> None:
-    """Let in-flight Socket.IO packets arrive (the server emitted them before advance returned)."""
-    for _ in range(20):
-        await asyncio.sleep(0.005)
+    """Give packets that should NOT come a moment to arrive (what should come, wait for: until)."""
+    await asyncio.sleep(0.1)
 
 
 def sent(server: MockServer) -> int:
@@ -75,11 +75,9 @@ def sent(server: MockServer) -> int:
 async def caught_up(server: MockServer, *recorders: Recorder, extra: int = 0) -> None:
     """Wait until the clients hold every event the server has sent them (``extra``: events sent
     outside the feed, such as a ``sol_price`` snapshot)."""
-    for _ in range(2000):
-        if sum(len(r.events) for r in recorders) >= sent(server) + extra:
-            return
-        await asyncio.sleep(0.001)
-    raise AssertionError("the clients never caught up")
+    await until(
+        lambda: sum(len(r.events) for r in recorders) >= sent(server) + extra, what="the clients caught up"
+    )
 
 
 def acks_keep_the_contract(*acks: Any) -> None:
@@ -94,7 +92,7 @@ async def test_acks_and_subscription_error_without_an_ack(server: MockServer) ->
         assert missing == {"error": "invalid_request", "message": "mint or pool is required"}
         await rec.client.emit("subscribe_trades", {"mint": "NoSuchMint"})
         await rec.client.emit("ohlcv_history", {"pool": "NoSuchPool", "limit": 5})
-        await settle()
+        await until(lambda: len(rec.of("subscription_error")) == 2)
         assert rec.of("subscription_error") == [
             {"error": "not_found", "message": "no active pool for mint NoSuchMint"},
             {"error": "not_found", "message": "pool NoSuchPool has neither live data nor candle history"},
@@ -356,7 +354,7 @@ async def test_sol_price_snapshot_in_the_ack_and_sent_at_once(server: MockServer
     await server.advance(10)
     async with Recorder(server) as rec:
         ack = await rec.client.call("subscribe_sol_price")
-        await settle()
+        await until(lambda: rec.of("sol_price"))
         assert ack["ok"] is True and ack["snapshot"]["price"] > 0
         assert rec.of("sol_price") == [ack["snapshot"]]
         await server.advance(60)
@@ -451,8 +449,7 @@ async def test_a_disconnect_drops_every_subscription(server: MockServer) -> None
         assert (await rec.client.call(event, payload))["ok"] is True
     assert len(server.state()["apis"]["pumpdata"]["clients"][rec.client.get_sid()]) == 6
     await rec.client.disconnect()
-    await settle()
-    assert server.state()["apis"]["pumpdata"]["clients"] == {}
+    await until(lambda: server.state()["apis"]["pumpdata"]["clients"] == {})
     assert emulator_of(server).sio.manager.rooms.get("/", {}).keys() <= {None}, "no room keeps it"
     async with Recorder(server) as again:  # CONTRACTS.md 6.9: a new connection starts with nothing
         await server.advance(60)
@@ -468,7 +465,7 @@ async def test_billing_error_then_disconnect() -> None:
         await rec.__aenter__()
         await rec.client.call("subscribe_trades", {"pool": trade_pools(server)[0]})
         await server.advance(60)
-        await settle()
+        await until(lambda: rec.of("billing_error") and not rec.client.connected)
         assert len(rec.of("trade")) == 3
         assert rec.of("billing_error") == [
             {"error": "insufficient_balance", "message": "wallet balance is exhausted; top up to resume"}

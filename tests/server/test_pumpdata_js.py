@@ -50,6 +50,21 @@ class JsClient:
         assert self.proc.stdout is not None
         return json.loads(await asyncio.wait_for(self.proc.stdout.readline(), 20))
 
+    async def seen(self) -> Any:
+        """What it saw so far (counts of events, the ``subscription_error`` payloads)."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(b"seen\n")
+        await self.proc.stdin.drain()
+        return (await self.line())["seen"]
+
+    async def saw(self, events: int, timeout: float = 10.0) -> None:
+        """Wait until it has ``events`` ``trade`` and ``ohlcv`` events (they cross a process)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (seen := await self.seen())["trade"] + seen["ohlcv"] < events:
+            assert loop.time() < deadline, f"the JavaScript client saw {seen}, not {events} events"
+            await asyncio.sleep(0.01)
+
     async def done(self) -> Any:
         """What it saw (counts of events, the ``subscription_error`` payloads); it then exits."""
         assert self.proc.stdin is not None
@@ -73,10 +88,11 @@ async def test_socket_io_client_from_npm() -> None:
             "message": "pool NoSuchPool111 has neither live data nor candle history",
         }
         await server.advance(60)
-        for _ in range(50):
-            await asyncio.sleep(0.01)
+        sent = server.state()["apis"]["pumpdata"]["counters"]["events_sent"]
+        await js.saw(sent)
         done = await js.done()
-    assert done["trade"] > 0 and done["ohlcv"] > 0 and done["rows"] >= done["ohlcv"]
+    assert done["trade"] > 0 and done["ohlcv"] > 0 and done["trade"] + done["ohlcv"] == sent
+    assert done["rows"] >= done["ohlcv"]
     assert done["subscription_error"] == [{"error": "invalid_request", "message": "mint or pool is required"}]
 
 

@@ -24,9 +24,9 @@ from harness.core.corto.config import Overflow
 from harness.core.pumpdata.config import PumpdataConfig
 from harness.server import sio_server
 from harness.server.app import MockServer
-from tests.helpers import stalled_websocket
+from tests.helpers import stalled_websocket, until
 from tests.server.pumpdata_tape import DEMO, events, key, trade, write
-from tests.server.test_pumpdata import Recorder, caught_up, emulator_of, settle, trade_pools
+from tests.server.test_pumpdata import Recorder, caught_up, emulator_of, trade_pools
 
 
 def eio_url(server: MockServer) -> str:
@@ -139,11 +139,7 @@ async def test_a_packet_over_the_max_payload_closes_only_that_client(server: Moc
         large = await greedy.call("subscribe_trades", {"pool": "x" * 900_000})
         assert large["error"] == "not_found" and len(large["message"]) < 200, "a long pool is not echoed back"
         await greedy.emit("subscribe_trades", {"pool": "x" * 1_100_000})
-        for _ in range(200):
-            if not greedy.connected:
-                break
-            await asyncio.sleep(0.01)
-        assert not greedy.connected
+        await until(lambda: not greedy.connected, what="the greedy client is disconnected")
         await server.advance(10)
         await caught_up(server, reader)
         assert reader.of("trade") and reader.client.connected
@@ -160,7 +156,7 @@ async def test_binary_attachments_are_refused_and_a_flood_of_them_closes_the_cli
         }
         await rec.client.emit("ohlcv_history", [1, b"\x02"])
         await rec.client.emit("no_such_event", b"\x03")
-        await settle()
+        await until(lambda: len(rec.of("subscription_error")) == 2)
         assert [e["message"] for e in rec.of("subscription_error")] == [
             "binary attachment at /args/0/1: PumpData events carry JSON",
             "binary attachment at /args/0: PumpData events carry JSON",
@@ -203,15 +199,9 @@ async def test_thousands_of_calls_from_one_client_are_all_answered_and_stall_no_
             for t, i in emulator_of(server).feed._items
             if t <= 30 and i.room == f"trades:{pools[1]}"
         ]
-        for _ in range(500):
-            if len(reader.of("trade")) >= len(due):
-                break
-            await asyncio.sleep(0.01)
+        await until(lambda: len(reader.of("trade")) >= len(due))
         assert reader.of("trade") == due
-        for _ in range(500):
-            if len(flood.of("subscription_error")) >= sent * 3 // 5:
-                break
-            await asyncio.sleep(0.01)
+        await until(lambda: len(flood.of("subscription_error")) >= sent * 3 // 5)
         errors = [e["error"] for e in flood.of("subscription_error")]
         assert sorted(set(errors)) == ["invalid_request", "not_found"]
         assert len(errors) == sent * 3 // 5
@@ -237,20 +227,9 @@ def big_tape(path: Path, count: int, spacing: float, padding: int) -> tuple[Path
     return write(path, events("trade", timed)), pool
 
 
-async def until(condition: Any, seconds: float = 10.0) -> None:
-    for _ in range(int(seconds / 0.005)):
-        if condition():
-            return
-        await asyncio.sleep(0.005)
-    raise AssertionError("timed out")
-
-
 async def subscribed(server: MockServer, clients: int) -> None:
-    for _ in range(500):
-        if sum(bool(rooms) for rooms in server.state()["apis"]["pumpdata"]["clients"].values()) >= clients:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the clients never subscribed")
+    rooms = lambda: server.state()["apis"]["pumpdata"]["clients"].values()  # noqa: E731
+    await until(lambda: sum(map(bool, rooms())) >= clients, what=f"{clients} clients subscribed")
 
 
 @pytest.mark.parametrize("overflow", [Overflow.CLOSE, Overflow.DROP])
@@ -276,17 +255,15 @@ async def test_a_client_that_stops_reading_is_bounded_and_stalls_no_one(
                 queued = server.state()["apis"]["pumpdata"]["queued"]
                 assert all(n <= 100 for n in queued.values()), queued  # memory stays bounded
             assert [t["seq"] for t in reader.of("trade")] == list(range(count)), "every event, in order"
-            counters = server.state()["apis"]["pumpdata"]["counters"]
+            counters = lambda: server.state()["apis"]["pumpdata"]["counters"]  # noqa: E731
             if overflow is Overflow.CLOSE:
-                assert counters["slow_clients_closed"] == 1, counters
-                for _ in range(100):
-                    if counters.get("connections_dropped"):
-                        break
-                    await asyncio.sleep(0.01)
-                assert counters["connections_dropped"] == 1, "it read nothing, not even its disconnect"
+                assert counters()["slow_clients_closed"] == 1, counters()
+                # it read nothing, not even its disconnect: its TCP connection is dropped
+                await until(lambda: counters().get("connections_dropped"), what="the stalled one dropped")
+                assert counters()["connections_dropped"] == 1
                 assert list(server.state()["apis"]["pumpdata"]["clients"]) == [reader.client.get_sid()]
             else:
-                assert counters["dropped_for_slow_clients"] > 0
+                assert counters()["dropped_for_slow_clients"] > 0
                 assert len(server.state()["apis"]["pumpdata"]["clients"]) == 2, "still connected"
         finally:
             stalled.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 
 import pytest
 import requests
@@ -44,6 +45,14 @@ def test_exceptions_come_back_to_the_caller_and_logged_errors_are_collected() ->
     first, second = background.errors
     assert first.source == "logged by aiohttp.server" and "ValueError: inside" in first.text
     assert second.source == "event loop" and "RuntimeError: task died" in second.text
+
+
+def test_a_plain_function_runs_in_the_servers_thread() -> None:
+    with BackgroundLoop() as background:
+        assert background.call(threading.get_ident) == background.thread_id != threading.get_ident()
+        assert background.call(divmod, 7, 2) == (3, 1)
+        with pytest.raises(ZeroDivisionError):
+            background.call(divmod, 1, 0)
 
 
 def test_a_call_that_does_not_return_times_out_with_a_message() -> None:

@@ -55,6 +55,19 @@ PROTOCOL_EVENTS = {
 }
 PLAIN_EVENTS = {"subscribe_sol_price": ("sol_price", True), "unsubscribe_sol_price": ("sol_price", False)}
 CLIENT_EVENTS = frozenset(TARGETED) | frozenset(PROTOCOL_EVENTS) | frozenset(PLAIN_EVENTS)
+SUBSCRIPTIONS = frozenset(
+    event
+    for table in (TARGETED, PROTOCOL_EVENTS, PLAIN_EVENTS)
+    for event, (_, joining) in table.items()
+    if joining
+) | {"ohlcv_history"}
+"""The calls that ask the backend for data (CONTRACTS.md 2.2): every ``subscribe*`` and
+``ohlcv_history``; what chooses what a connection receives (``new_episodes`` matches on them)
+and what may fail ``unavailable`` (2.3). The ``unsubscribe*`` calls only leave rooms."""
+DEFAULT_PROTOCOLS = {"subscribe_migrations": ("PUMPFUN",)}
+"""Protocols of a ``subscribe_*`` call that names none: the documented example's for migrations
+(CONTRACTS.md 2.2); the others must name them. An ``unsubscribe_*`` that names none leaves all."""
+API_KEY_HINT = 'connect with auth {"api_key": "pd_..."}'
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +119,23 @@ def parse_limit(payload: Mapping[str, Any]) -> int | Failure:
         got = shown(repr(limit), 32)
         return Failure(Code.INVALID_REQUEST, f"limit must be an integer from 1 to {HISTORY_MAX}, got {got}")
     return limit
+
+
+def connect_refusal(auth: Any) -> str | None:
+    """Why a connect without a usable ``auth.api_key`` is refused (CONTRACTS.md 2.1), else None."""
+    if not isinstance(auth, dict) or "api_key" not in auth:
+        return f"api_key is required: {API_KEY_HINT}"
+    key = auth["api_key"]
+    if not isinstance(key, str) or not key.strip():
+        return f"api_key must be a non-empty string: {API_KEY_HINT}"
+    return None
+
+
+def event_protocols(event: str, payload: Any) -> tuple[str, ...] | Failure:
+    """The protocols a ``subscribe_new_tokens`` / ``subscribe_migrations`` call (or its
+    ``unsubscribe_*``) names, each once, with :data:`DEFAULT_PROTOCOLS` where it names none."""
+    _, joining = PROTOCOL_EVENTS[event]
+    return parse_protocols(payload, default=DEFAULT_PROTOCOLS.get(event, ()) if joining else PROTOCOLS)
 
 
 def parse_protocols(payload: Any, *, default: tuple[str, ...] = ()) -> tuple[str, ...] | Failure:

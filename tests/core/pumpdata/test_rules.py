@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import pytest
 
+from harness.core.families import PUMPDATA_CLIENT_EVENTS
 from harness.core.pumpdata.rules import (
+    CLIENT_EVENTS,
+    PROTOCOLS,
+    SUBSCRIPTIONS,
     Code,
     Failure,
     PoolIndex,
     Subscriptions,
     Target,
+    connect_refusal,
+    event_protocols,
     find_binary,
     parse_limit,
     parse_protocols,
@@ -51,6 +57,31 @@ def test_protocols() -> None:
     assert parse_protocols(None, default=("PUMPFUN",)) == ("PUMPFUN",)
     assert isinstance(parse_protocols({"protocols": ["NYSE"]}), Failure)
     assert isinstance(parse_protocols({"protocols": []}), Failure)
+
+
+def test_protocols_a_call_names_or_defaults_to() -> None:
+    assert event_protocols("subscribe_migrations", None) == ("PUMPFUN",), "the documented example"
+    assert event_protocols("subscribe_migrations", {"protocols": ["BONK"]}) == ("BONK",)
+    assert isinstance(event_protocols("subscribe_new_tokens", {}), Failure), "new tokens name theirs"
+    assert event_protocols("unsubscribe_new_tokens", None) == PROTOCOLS, "leaving names none: all"
+
+
+def test_the_calls_that_ask_the_backend() -> None:
+    # CONTRACTS.md 2.2 lists no way to leave migrations: the emulation answers one (and reports
+    # it as an undocumented event); every other call is one the schemas know
+    extra = CLIENT_EVENTS - PUMPDATA_CLIENT_EVENTS
+    assert extra == {"unsubscribe_migrations"}
+    assert PUMPDATA_CLIENT_EVENTS <= CLIENT_EVENTS
+    subscribes = {e for e in CLIENT_EVENTS if e.startswith("subscribe")}
+    assert subscribes | {"ohlcv_history"} == SUBSCRIPTIONS
+
+
+def test_an_api_key_is_a_non_empty_string_in_auth() -> None:
+    assert connect_refusal({"api_key": "pd_x"}) is None
+    for auth in (None, {}, "pd_x", {"key": "pd_x"}):
+        assert "api_key is required" in (connect_refusal(auth) or "")
+    for auth in ({"api_key": ""}, {"api_key": "  "}, {"api_key": 5}):
+        assert "api_key must be a non-empty string" in (connect_refusal(auth) or "")
 
 
 def test_mint_resolves_to_its_pool_at_replay_time() -> None:
