@@ -224,7 +224,7 @@ async def _record(args: argparse.Namespace, rules: Any, headers: list[tuple[str,
         if args.mode == "proxy":
             report = await _proxy(args, session, stop)
         else:
-            with Progress("recording", total=args.duration, unit="s") as bar:
+            with Progress("recording", total=args.duration, unit="s", elapsed=False) as bar:
                 ticker = asyncio.create_task(_tick(bar, stop, lambda: session.t(), session.progress_note))
                 try:
                     outcomes = await _capture(args, session, headers, stop)
