@@ -73,6 +73,19 @@ async def test_poll_bad_usage_exit_2(tmp_path: Path) -> None:
     assert code == 2 and "--header takes 'NAME: VALUE'" in err
 
 
+async def test_an_unreachable_stream_is_one_line_exit_2(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    for mode, url in (("ws", f"ws://127.0.0.1:{port}/data-stream"), ("sio", f"http://127.0.0.1:{port}")):
+        code, _, err = await record(mode, url, "--duration", "1", "--out", str(tmp_path))
+        assert code == 2
+        assert err.startswith(f"harness record: error: {url} refused the connection: ")
+        assert err.count("\n") == 1, err  # no "Unclosed client session" after it
+
+
 async def test_ws_records_both_directions_and_replays_the_same_stream(tmp_path: Path) -> None:
     import websockets
 
