@@ -238,6 +238,10 @@ async def _record(args: argparse.Namespace, rules: Any, headers: list[tuple[str,
                     stop.set()
                     await ticker
             summary = ", ".join(f"{k} x{v}" for k, v in sorted(outcomes.items())) or "nothing"
+            if args.mode == "poll" and outcomes and not session.frames:
+                raise UsageError(
+                    f"no answer from {' or '.join(args.urls)} ({summary}); {session.path} is empty"
+                )
             report = f"{session.path}  {sum(session.frames.values())} frames  ({summary})"
     print(report)
     drift = session.drift_report()

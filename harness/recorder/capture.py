@@ -34,6 +34,7 @@ from harness.core.frames import (
     WsOpen,
     WsText,
 )
+from harness.recorder.failures import classify
 from harness.recorder.session import RecordingSession
 
 
@@ -48,7 +49,8 @@ async def poll(
     stop: asyncio.Event | None = None,
 ) -> Counter[str]:
     """Poll ``urls`` until ``duration`` seconds pass or ``stop`` is set; returns counts by outcome
-    (``200``, ``304``, ``429`` ..., ``error``)."""
+    (``200``, ``304``, ``429`` ..., or the kind of a failed request: ``refused``, ``timeout``,
+    ``unreachable`` ... as :func:`harness.recorder.failures.classify` names it)."""
     stop = stop or asyncio.Event()
     outcomes: Counter[str] = Counter()
     deadline = time.monotonic() + duration
@@ -104,8 +106,8 @@ async def _poll_one(
                     # seed 000: back off; the server says how long
                     with contextlib.suppress(ValueError):
                         wait = max(interval, float(response.headers.get("Retry-After", interval)))
-        except (aiohttp.ClientError, TimeoutError):
-            outcomes["error"] += 1
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            outcomes[str(classify(exc))] += 1
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return

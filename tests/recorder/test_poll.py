@@ -84,6 +84,13 @@ async def test_an_unreachable_stream_is_one_line_exit_2(tmp_path: Path) -> None:
         assert code == 2
         assert err.startswith(f"harness record: error: {url} refused the connection: ")
         assert err.count("\n") == 1, err  # no "Unclosed client session" after it
+    code, _, err = await record(
+        "poll", f"http://127.0.0.1:{port}/coins", "--duration", "0.5", "--out", str(tmp_path)
+    )
+    assert code == 2
+    assert err.startswith(
+        f"harness record: error: no answer from http://127.0.0.1:{port}/coins (refused x1); "
+    )
 
 
 async def test_ws_records_both_directions_and_replays_the_same_stream(tmp_path: Path) -> None:
