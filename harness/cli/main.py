@@ -27,6 +27,19 @@ COMMANDS: tuple[str, ...] = (
 """Subcommand modules in the order ``harness --help`` lists them."""
 
 
+EPILOG = """\
+Run 'harness COMMAND --help' for the options of one command.
+
+From Python and pytest (README.md):
+  pytest plugin       a test that asks for the harness_server fixture gets the three services
+                      replayed on loopback; @pytest.mark.harness(...) picks tapes, clock, faults,
+                      record mode (pytest --help: the harness options)
+  MockServer          harness.MockServer(tapes, manual=True, port=0): harness serve in a test
+  validate            harness.validate(message) lists a message's contract violations
+  harness.strategies  Hypothesis strategies: messages, near_valid, feeds, fault_plans, frames
+"""
+
+
 class UsageError(Exception):
     """Bad arguments or unreadable input: printed as one line, exit code 2."""
 
@@ -42,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
             "Record, replay and validate the Pump.fun REST, PumpData Socket.IO and "
             "corto.fun Data Stream APIs."
         ),
-        epilog="Run 'harness COMMAND --help' for the options of one command.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"harness {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

@@ -44,9 +44,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     proxy.add_argument("--ready-file", type=Path, help="write the proxy's URLs as JSON once listening")
     _common(proxy)
     poll = sub.add_parser(
-        "poll", help="poll REST endpoints like seed 000's ETag poller, recording 200s and 304s"
+        "poll",
+        help="poll REST endpoints like seed 000's ETag poller, recording 200s and 304s",
+        description=(
+            "GET each URL every --interval seconds for --duration seconds and record every answer "
+            "(200s, 304s, 429s and 5xx alike) with its latency and rate-limit headers; with --etag, "
+            "If-None-Match once an ETag is held; a 429 waits as its Retry-After says."
+        ),
     )
-    poll.add_argument("urls", nargs="+", metavar="URL")
+    poll.add_argument("urls", nargs="+", metavar="URL", help="Pump.fun REST URLs, e.g. .../coins/latest")
     poll.add_argument(
         "--interval", type=float, default=5.0, help="seconds between polls of one URL (default 5)"
     )
@@ -54,8 +60,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     poll.add_argument("--etag", action="store_true", help="send If-None-Match once an ETag is held")
     poll.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'", help="request header")
     _common(poll)
-    ws = sub.add_parser("ws", help="connect to a WebSocket, send subscriptions, record both directions")
-    ws.add_argument("url", metavar="URL")
+    ws = sub.add_parser(
+        "ws",
+        help="connect to a WebSocket, send subscriptions, record both directions",
+        description=(
+            "Connect to a WebSocket (the corto.fun Data Stream), send each --send message, and record "
+            "every frame both ways and the close for --duration seconds; the tape replays through "
+            "harness serve."
+        ),
+    )
+    ws.add_argument("url", metavar="URL", help="ws:// or wss:// URL, e.g. wss://corto.fun/data-stream")
     ws.add_argument(
         "--send", action="append", default=[], metavar="JSON", help="a message to send (repeatable)"
     )
@@ -63,16 +77,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ws.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'", help="handshake header")
     _common(ws)
     sio = sub.add_parser(
-        "sio", help="connect to a Socket.IO server, emit subscriptions, record events and acks"
+        "sio",
+        help="connect to a Socket.IO server, emit subscriptions, record events and acks",
+        description=(
+            "Connect to a Socket.IO server (PumpData) with auth.api_key, emit each --emit event asking "
+            "for an ack, and record the connect, every event both ways, the acks, connect_error and "
+            "the disconnect for --duration seconds; the tape replays through harness serve."
+        ),
     )
-    sio.add_argument("url", metavar="URL")
+    sio.add_argument("url", metavar="URL", help="http(s):// URL, e.g. https://api.pumpdata.fun")
     sio.add_argument("--auth", metavar="KEY", help="auth.api_key to connect with (redacted on the tape)")
     sio.add_argument(
         "--emit",
         action="append",
         default=[],
         metavar="EVENT=JSON",
-        help="an event to emit with an ack (repeatable)",
+        help='an event to emit with an ack, e.g. \'subscribe_trades={"pool":"P"}\' or subscribe_sol_price '
+        "(repeatable)",
     )
     sio.add_argument("--duration", type=float, required=True, help="seconds to record")
     _common(sio)

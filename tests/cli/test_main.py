@@ -28,3 +28,15 @@ def test_a_reader_that_stops_early_gets_no_traceback() -> None:
         os.close(write_end)
     assert out.stderr == ""
     assert out.returncode == 1
+
+
+def test_help_lists_every_command_and_the_python_entry_points() -> None:
+    from harness.cli.main import COMMANDS
+    from tests.helpers import run_cli
+
+    out = run_cli("--help")
+    assert out.returncode == 0
+    for module in COMMANDS:
+        assert f"\n    {module.rsplit('.', 1)[1]} " in out.stdout
+    for entry in ("harness_server", "@pytest.mark.harness", "MockServer", "harness.validate", "fault_plans"):
+        assert entry in out.stdout, entry
