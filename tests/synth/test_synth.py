@@ -57,6 +57,14 @@ def test_demo_fixtures_are_what_the_generator_makes(tmp_path: Path) -> None:
     assert sum(p.stat().st_size for p in DEMO.glob("*.jsonl")) < 2_000_000
 
 
+def test_synth_with_no_options_makes_the_demo_tapes() -> None:
+    # README: "harness synth --out tapes writes the same three tapes" in a project of your own
+    from harness.cli.main import build_parser
+
+    args = build_parser().parse_args(["synth"])
+    assert (args.seed, args.duration) == (7, 180.0)
+
+
 def _corto_events(frames: list[object]) -> list[dict[str, object]]:
     return [json.loads(f.data) for f in frames if isinstance(f, WsText) and f.direction.value == "s2c"]
 
