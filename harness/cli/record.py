@@ -198,8 +198,8 @@ def _check_proxy(args: argparse.Namespace) -> None:
     if args.ws_upstream:
         _check_url(args.ws_upstream, "ws://", "wss://")
     host, sep, port = args.listen.rpartition(":")
-    if not sep or not host or not port.isdigit():
-        raise UsageError(f"--listen takes HOST:PORT, got {args.listen!r}")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise UsageError(f"--listen takes HOST:PORT (port 0-65535), got {args.listen!r}")
     args.host, args.port = host.strip("[]"), int(port)
 
 
