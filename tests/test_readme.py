@@ -141,3 +141,15 @@ def test_a_server_prints_what_the_readme_shows(shown: str) -> None:
         wanted = line.replace(":8765", f":{port[1]}")
         assert wanted in printed[at:], f"README shows {line!r}; the command printed:\n" + "\n".join(printed)
         at = printed.index(wanted, at) + 1
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor of a heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_every_link_to_a_section_finds_it() -> None:
+    anchors = {_anchor(h) for h in re.findall(r"^#+ (.*)$", README, flags=re.M)}
+    links = re.findall(r"\]\(#([^)]+)\)", README)
+    assert links, "the orientation links to the sections"
+    assert [link for link in links if link not in anchors] == []
