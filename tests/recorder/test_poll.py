@@ -71,12 +71,12 @@ async def test_poll_bad_usage_exit_2(tmp_path: Path) -> None:
     assert code == 2 and "not an http(s) URL" in err
     code, _, err = await record("poll", "http://127.0.0.1:9/x", "--duration", "1", "--header", "nocolon")
     assert code == 2 and "--header takes 'NAME: VALUE'" in err
-    for listen in ("127.0.0.1:99999", "8766", "127.0.0.1:http"):
-        code, _, err = await record("proxy", "--rest-upstream", "http://127.0.0.1:9", "--listen", listen)
-        assert (
-            code == 2
-            and err == f"harness record: error: --listen takes HOST:PORT (port 0-65535), got {listen!r}\n"
-        )
+    listen = "127.0.0.1:99999"
+    code, _, err = await record("proxy", "--rest-upstream", "http://127.0.0.1:9", "--listen", listen)
+    assert (
+        code == 2
+        and err == f"harness record: error: --listen takes HOST:PORT (port 0-65535), got {listen!r}\n"
+    )
 
 
 async def test_an_unreachable_stream_is_one_line_exit_2(tmp_path: Path) -> None:
