@@ -62,3 +62,16 @@ def test_a_broken_client_fails_its_fuzz_test(pytester: pytest.Pytester, mutant: 
     output = result.stdout.str()
     assert failure in output
     assert re.search(plan, output), output
+
+
+def test_a_copy_of_examples_runs_with_the_configuration_its_readme_gives(pytester: pytest.Pytester) -> None:
+    readme = (EXAMPLES / "README.md").read_text()
+    (toml,) = re.findall(r"```toml\n(.*?)```", readme, flags=re.S)
+    pytester.makefile(".toml", pyproject=toml)
+    for part in ("marketfeed", "tests"):
+        pytester.mkdir(part)
+        for source in (EXAMPLES / part).glob("*.py"):
+            (pytester.path / part / source.name).write_text(source.read_text())
+    result = pytester.runpytest_subprocess("tests/test_contract.py", "-p", "no:cacheprovider")
+    tests = re.findall(r"^(?:async )?def test_", (EXAMPLES / "tests" / "test_contract.py").read_text(), re.M)
+    result.assert_outcomes(passed=len(tests))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -99,3 +100,56 @@ def test_python_example_runs(code: str) -> None:
         check=False,
     )
     assert out.returncode == 0, f"{code}\n{out.stdout}\n{out.stderr}"
+
+
+SERVING = [
+    body
+    for body in re.findall(r"```text\n(.*?)```", README, flags=re.S)
+    if body.startswith(("$ harness serve", "$ harness fuzz")) and body.splitlines()[1].startswith("harness ")
+]
+
+
+@pytest.mark.parametrize("shown", SERVING, ids=lambda body: body.splitlines()[0][2:])
+def test_a_server_prints_what_the_readme_shows(shown: str) -> None:
+    """A ``text`` block that starts ``$ harness serve`` or ``$ harness fuzz`` shows what the command
+    prints on its default port, in order (``...`` stands for lines left out)."""
+    command, *expected = shown.splitlines()
+    proc = subprocess.Popen(
+        [*command[2:].split(), "--port", "0"],
+        cwd=ROOT,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    printed: list[str] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # the banner ends with the control endpoint
+            printed.append(line.rstrip("\n"))
+            if line.lstrip().startswith("control"):
+                break
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    port = re.search(r"127\.0\.0\.1:(\d+)", "\n".join(printed))
+    assert port is not None, printed
+    at = 0
+    for line in expected:
+        if line.strip() == "...":
+            continue
+        wanted = line.replace(":8765", f":{port[1]}")
+        assert wanted in printed[at:], f"README shows {line!r}; the command printed:\n" + "\n".join(printed)
+        at = printed.index(wanted, at) + 1
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor of a heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_every_link_to_a_section_finds_it() -> None:
+    anchors = {_anchor(h) for h in re.findall(r"^#+ (.*)$", README, flags=re.M)}
+    links = re.findall(r"\]\(#([^)]+)\)", README)
+    assert links, "the orientation links to the sections"
+    assert [link for link in links if link not in anchors] == []

@@ -56,6 +56,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--plan", type=Path, metavar="FILE", help="serve exactly this saved schedule")
     group.add_argument("--save-plan", type=Path, metavar="FILE", help="write the schedule here (JSON)")
     parser.set_defaults(seed=None)
+    for action in parser._actions:
+        if action.dest in ("record_mode", "rest_upstream", "sio_upstream", "ws_upstream"):
+            action.help = argparse.SUPPRESS  # harness fuzz replays only (run refuses a record mode)
+        elif action.dest == "seed":
+            action.help = "seed of the schedule and every other random choice (default: a fresh one, printed)"
 
 
 def _plan(args: argparse.Namespace, server: Any) -> Any:
@@ -66,7 +71,9 @@ def _plan(args: argparse.Namespace, server: Any) -> Any:
     if args.plan is not None:
         try:
             return FuzzPlan.from_json(args.plan.read_text())
-        except (OSError, ValueError) as exc:
+        except OSError as exc:
+            raise UsageError(f"--plan {args.plan}: {exc.strerror or exc}") from None
+        except ValueError as exc:
             raise UsageError(f"--plan {args.plan}: {exc}") from None
     try:
         kinds = parse_kinds(args.faults)

@@ -27,8 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from harness.cli.record import add_tape_arguments
 
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    imp = sub.add_parser("import", help="a HAR file as a new tape (redacted)")
-    imp.add_argument("har", type=Path, metavar="FILE.har")
+    imp = sub.add_parser(
+        "import",
+        help="a HAR file as a new tape (redacted)",
+        description="Turn a HAR file (a browser's 'Save all as HAR') into a redacted tape in --out.",
+    )
+    imp.add_argument("har", type=Path, metavar="FILE.har", help="the HAR file a browser saved")
     imp.add_argument(
         "--host",
         action="append",
@@ -37,8 +41,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="keep only entries to this host (repeatable; default: every entry)",
     )
     add_tape_arguments(imp, "har")
-    exp = sub.add_parser("export", help="a tape as a HAR 1.2 file")
-    exp.add_argument("tape", type=Path, metavar="TAPE")
+    exp = sub.add_parser(
+        "export",
+        help="a tape as a HAR 1.2 file",
+        description="Write a tape's HTTP exchanges, WebSocket and Socket.IO connections as HAR 1.2.",
+    )
+    exp.add_argument("tape", type=Path, metavar="TAPE", help="the tape to export")
     exp.add_argument(
         "-o", "--output", type=Path, metavar="OUT.har", help="default: the tape's name with .har, beside it"
     )

@@ -22,7 +22,12 @@ example:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("tapes", nargs="+", type=Path, metavar="TAPE", help="tape file or directory")
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text tables (default) or JSON for machines",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -26,6 +27,19 @@ COMMANDS: tuple[str, ...] = (
 """Subcommand modules in the order ``harness --help`` lists them."""
 
 
+EPILOG = """\
+Run 'harness COMMAND --help' for the options of one command.
+
+From Python and pytest (README.md):
+  pytest plugin       a test that asks for the harness_server fixture gets the three services
+                      replayed on loopback; @pytest.mark.harness(...) picks tapes, clock, faults,
+                      record mode (pytest --help: the harness options)
+  MockServer          harness.MockServer(tapes, manual=True, port=0): harness serve in a test
+  validate            harness.validate(message) lists a message's contract violations
+  harness.strategies  Hypothesis strategies: messages, near_valid, feeds, fault_plans, frames
+"""
+
+
 class UsageError(Exception):
     """Bad arguments or unreadable input: printed as one line, exit code 2."""
 
@@ -41,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
             "Record, replay and validate the Pump.fun REST, PumpData Socket.IO and "
             "corto.fun Data Stream APIs."
         ),
-        epilog="Run 'harness COMMAND --help' for the options of one command.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"harness {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -69,6 +84,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `harness inspect T --format json | head`: the reader has gone; say nothing more (and
+        # keep Python's own flush at exit from failing on the same pipe).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return code
 
 

@@ -22,10 +22,12 @@ class Progress:
         stream: TextIO | None = None,
         enabled: bool | None = None,
         unit: str = "bytes",
+        elapsed: bool = True,
     ) -> None:
         self.label = label
         self.total = total
         self.unit = unit
+        self.elapsed = elapsed  # False when ``done`` is the time itself (a capture of --duration S)
         self.stream = stream if stream is not None else sys.stderr
         self.enabled = self.stream.isatty() if enabled is None else enabled
         self._start = time.monotonic()
@@ -44,10 +46,15 @@ class Progress:
             share = min(1.0, done / self.total)
             filled = int(share * 24)
             bar = "#" * filled + "-" * (24 - filled)
-            text = f"{self.label} [{bar}] {share:6.1%} {_human(done, self.unit)}"
+            if self.unit == "bytes":
+                done_of = f"{_human(done, self.unit)} of {_human(self.total, self.unit)}"
+            else:
+                done_of = f"{done:,.0f} of {_human(self.total, self.unit)}"
+            text = f"{self.label} [{bar}] {share:6.1%} {done_of}"
         else:
             text = f"{self.label} {_human(done, self.unit)}"
-        text += f"  {elapsed:5.1f}s"
+        if self.elapsed:
+            text += f"  {elapsed:5.1f}s"
         if note:
             text += f"  {note}"
         pad = max(0, self._width - len(text))

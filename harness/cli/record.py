@@ -44,9 +44,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     proxy.add_argument("--ready-file", type=Path, help="write the proxy's URLs as JSON once listening")
     _common(proxy)
     poll = sub.add_parser(
-        "poll", help="poll REST endpoints like seed 000's ETag poller, recording 200s and 304s"
+        "poll",
+        help="poll REST endpoints like seed 000's ETag poller, recording 200s and 304s",
+        description=(
+            "GET each URL every --interval seconds for --duration seconds and record every answer "
+            "(200s, 304s, 429s and 5xx alike) with its latency and rate-limit headers; with --etag, "
+            "If-None-Match once an ETag is held; a 429 waits as its Retry-After says."
+        ),
     )
-    poll.add_argument("urls", nargs="+", metavar="URL")
+    poll.add_argument("urls", nargs="+", metavar="URL", help="Pump.fun REST URLs, e.g. .../coins/latest")
     poll.add_argument(
         "--interval", type=float, default=5.0, help="seconds between polls of one URL (default 5)"
     )
@@ -54,8 +60,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     poll.add_argument("--etag", action="store_true", help="send If-None-Match once an ETag is held")
     poll.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'", help="request header")
     _common(poll)
-    ws = sub.add_parser("ws", help="connect to a WebSocket, send subscriptions, record both directions")
-    ws.add_argument("url", metavar="URL")
+    ws = sub.add_parser(
+        "ws",
+        help="connect to a WebSocket, send subscriptions, record both directions",
+        description=(
+            "Connect to a WebSocket (the corto.fun Data Stream), send each --send message, and record "
+            "every frame both ways and the close for --duration seconds; the tape replays through "
+            "harness serve."
+        ),
+    )
+    ws.add_argument("url", metavar="URL", help="ws:// or wss:// URL, e.g. wss://corto.fun/data-stream")
     ws.add_argument(
         "--send", action="append", default=[], metavar="JSON", help="a message to send (repeatable)"
     )
@@ -63,16 +77,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ws.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'", help="handshake header")
     _common(ws)
     sio = sub.add_parser(
-        "sio", help="connect to a Socket.IO server, emit subscriptions, record events and acks"
+        "sio",
+        help="connect to a Socket.IO server, emit subscriptions, record events and acks",
+        description=(
+            "Connect to a Socket.IO server (PumpData) with auth.api_key, emit each --emit event asking "
+            "for an ack, and record the connect, every event both ways, the acks, connect_error and "
+            "the disconnect for --duration seconds; the tape replays through harness serve."
+        ),
     )
-    sio.add_argument("url", metavar="URL")
+    sio.add_argument("url", metavar="URL", help="http(s):// URL, e.g. https://api.pumpdata.fun")
     sio.add_argument("--auth", metavar="KEY", help="auth.api_key to connect with (redacted on the tape)")
     sio.add_argument(
         "--emit",
         action="append",
         default=[],
         metavar="EVENT=JSON",
-        help="an event to emit with an ack (repeatable)",
+        help='an event to emit with an ack, e.g. \'subscribe_trades={"pool":"P"}\' or subscribe_sol_price '
+        "(repeatable)",
     )
     sio.add_argument("--duration", type=float, required=True, help="seconds to record")
     _common(sio)
@@ -177,8 +198,8 @@ def _check_proxy(args: argparse.Namespace) -> None:
     if args.ws_upstream:
         _check_url(args.ws_upstream, "ws://", "wss://")
     host, sep, port = args.listen.rpartition(":")
-    if not sep or not host or not port.isdigit():
-        raise UsageError(f"--listen takes HOST:PORT, got {args.listen!r}")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise UsageError(f"--listen takes HOST:PORT (port 0-65535), got {args.listen!r}")
     args.host, args.port = host.strip("[]"), int(port)
 
 
@@ -224,7 +245,7 @@ async def _record(args: argparse.Namespace, rules: Any, headers: list[tuple[str,
         if args.mode == "proxy":
             report = await _proxy(args, session, stop)
         else:
-            with Progress("recording", total=args.duration, unit="s") as bar:
+            with Progress("recording", total=args.duration, unit="s", elapsed=False) as bar:
                 ticker = asyncio.create_task(_tick(bar, stop, lambda: session.t(), session.progress_note))
                 try:
                     outcomes = await _capture(args, session, headers, stop)
@@ -238,6 +259,10 @@ async def _record(args: argparse.Namespace, rules: Any, headers: list[tuple[str,
                     stop.set()
                     await ticker
             summary = ", ".join(f"{k} x{v}" for k, v in sorted(outcomes.items())) or "nothing"
+            if args.mode == "poll" and outcomes and not session.frames:
+                raise UsageError(
+                    f"no answer from {' or '.join(args.urls)} ({summary}); {session.path} is empty"
+                )
             report = f"{session.path}  {sum(session.frames.values())} frames  ({summary})"
     print(report)
     drift = session.drift_report()

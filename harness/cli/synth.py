@@ -40,18 +40,27 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.duration > 0 or args.duration > 86_400:
         raise UsageError(f"--duration must be between 0 and 86400 seconds, got {args.duration:g}")
-    with Progress("simulating the market", unit="frames") as bar:
+    with Progress("simulating the market", total=args.duration, unit="s") as bar:
         bar.update(0, force=True)
+
+        def simulating(t: float) -> None:
+            bar.update(max(0.0, t))
 
         def show(api: str, done: int, total: int) -> None:
             label = f"writing {api}.jsonl"
             changed = label != bar.label
-            bar.label, bar.total = label, total
+            bar.label, bar.total, bar.unit = label, total, "frames"
             bar.update(done, force=changed)
 
         try:
             written = write(
-                args.out, args.seed, args.duration, tuple(args.api or APIS), gzip=args.gzip, progress=show
+                args.out,
+                args.seed,
+                args.duration,
+                tuple(args.api or APIS),
+                gzip=args.gzip,
+                progress=show,
+                simulating=simulating,
             )
         except OSError as exc:
             raise UsageError(f"cannot write to {args.out}: {exc.strerror or exc}") from None

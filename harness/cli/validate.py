@@ -46,7 +46,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--family",
         help="check messages against this family only (on a tape, create* picks every create at that level)",
     )
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="one line per violation and a table (default), or one JSON document",
+    )
     parser.add_argument("--list", action="store_true", help="print the families per API and exit")
     parser.add_argument("--max", type=int, default=200, metavar="N", help="print at most N violations (text)")
 

@@ -142,7 +142,8 @@ class FuzzPlan:
 
     def describe(self) -> str:
         """One line per fault, as ``harness fuzz`` prints the schedule."""
-        lines = [f"seed {self.seed}: {len(self.faults)} faults"]
+        count = len(self.faults)
+        lines = [f"seed {self.seed}: {count} fault{'' if count == 1 else 's'}"]
         lines += [f"  {fault}" for fault in self.faults]
         return "\n".join(lines)
 

@@ -34,6 +34,7 @@ from harness.core.frames import (
     WsOpen,
     WsText,
 )
+from harness.recorder.failures import classify
 from harness.recorder.session import RecordingSession
 
 
@@ -48,7 +49,8 @@ async def poll(
     stop: asyncio.Event | None = None,
 ) -> Counter[str]:
     """Poll ``urls`` until ``duration`` seconds pass or ``stop`` is set; returns counts by outcome
-    (``200``, ``304``, ``429`` ..., ``error``)."""
+    (``200``, ``304``, ``429`` ..., or the kind of a failed request: ``refused``, ``timeout``,
+    ``unreachable`` ... as :func:`harness.recorder.failures.classify` names it)."""
     stop = stop or asyncio.Event()
     outcomes: Counter[str] = Counter()
     deadline = time.monotonic() + duration
@@ -104,8 +106,8 @@ async def _poll_one(
                     # seed 000: back off; the server says how long
                     with contextlib.suppress(ValueError):
                         wait = max(interval, float(response.headers.get("Retry-After", interval)))
-        except (aiohttp.ClientError, TimeoutError):
-            outcomes["error"] += 1
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            outcomes[str(classify(exc))] += 1
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return
@@ -189,7 +191,10 @@ async def stream_sio(
     stop = stop or asyncio.Event()
     counts: Counter[str] = Counter()
     conn = session.conn("sio")
-    client = socketio.AsyncClient(reconnection=False, handle_sigint=False)  # Ctrl-C is ours
+    # Our own HTTP session, closed here: python-socketio leaves its own open when a connect fails.
+    # Ctrl-C is ours too.
+    http = aiohttp.ClientSession()
+    client = socketio.AsyncClient(reconnection=False, handle_sigint=False, http_session=http)
     refused: list[Any] = []
 
     async def on_any(event: str, *args: Any) -> None:
@@ -206,27 +211,30 @@ async def stream_sio(
         counts["disconnected"] += 1
         stop.set()
 
-    client.on("*", on_any)
-    client.on("connect_error", on_connect_error)
-    client.on("disconnect", on_disconnect)
-    session.write(SioConnect(session.t(), conn, "/", auth, url))
     try:
-        await client.connect(url, auth=auth, transports=["websocket"])
-    except socketio.exceptions.ConnectionError as exc:
-        raise ConnectionRefusedError(refused[0] if refused else str(exc)) from None
-    for ack_id, (event, payload) in enumerate(emits):
-        args: tuple[Any, ...] = () if payload is None else (payload,)
-        session.write(SioEvent(session.t(), conn, C2S, event, args, ack_id))
+        client.on("*", on_any)
+        client.on("connect_error", on_connect_error)
+        client.on("disconnect", on_disconnect)
+        session.write(SioConnect(session.t(), conn, "/", auth, url))
+        try:
+            await client.connect(url, auth=auth, transports=["websocket"])
+        except socketio.exceptions.ConnectionError as exc:
+            raise ConnectionRefusedError(refused[0] if refused else str(exc)) from None
+        for ack_id, (event, payload) in enumerate(emits):
+            args: tuple[Any, ...] = () if payload is None else (payload,)
+            session.write(SioEvent(session.t(), conn, C2S, event, args, ack_id))
 
-        def acked(*answer: Any, _id: int = ack_id) -> None:
-            session.write(SioAck(session.t(), conn, S2C, _id, tuple(answer)))
-            counts["acks"] += 1
+            def acked(*answer: Any, _id: int = ack_id) -> None:
+                session.write(SioAck(session.t(), conn, S2C, _id, tuple(answer)))
+                counts["acks"] += 1
 
-        await client.emit(event, payload, callback=acked)
-        counts["sent"] += 1
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=duration)
-    if client.connected:
-        await client.disconnect()
-        session.write(SioDisconnect(session.t(), conn, C2S, "client disconnect"))
-    return counts
+            await client.emit(event, payload, callback=acked)
+            counts["sent"] += 1
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=duration)
+        if client.connected:
+            await client.disconnect()
+            session.write(SioDisconnect(session.t(), conn, C2S, "client disconnect"))
+        return counts
+    finally:
+        await http.close()

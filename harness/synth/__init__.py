@@ -26,14 +26,19 @@ UPSTREAMS = {
 
 
 def generate(
-    seed: int, duration: float, apis: tuple[str, ...] = APIS
+    seed: int,
+    duration: float,
+    apis: tuple[str, ...] = APIS,
+    *,
+    simulating: Callable[[float], None] | None = None,
 ) -> dict[str, tuple[TapeHeader, list[Frame]]]:
+    """The tapes of ``apis``; ``simulating`` is told the market's time as the simulation runs."""
     if not duration > 0:
         raise ValueError(f"duration must be positive, got {duration}")
     unknown = set(apis) - set(APIS)
     if unknown:
         raise ValueError(f"unknown api {sorted(unknown)[0]!r} (known: {', '.join(APIS)})")
-    sim = market.simulate(seed, duration)
+    sim = market.simulate(seed, duration, progress=simulating)
     projectors = {"pumpfun": pumpfun.project, "pumpdata": pumpdata.project, "corto": corto.project}
     out = {}
     for api in apis:
@@ -70,13 +75,16 @@ def write(
     *,
     gzip: bool = False,
     progress: Progress | None = None,
+    simulating: Callable[[float], None] | None = None,
 ) -> list[tuple[Path, int]]:
-    """Write the tapes; returns (path, frames) for each. Existing files are replaced."""
+    """Write the tapes; returns (path, frames) for each. Existing files are replaced.
+    ``simulating`` is told the market's time while it is simulated, ``progress`` the frames
+    written of each tape."""
     from harness.store import TapeWriter
 
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for api, (header, frames) in generate(seed, duration, apis).items():
+    for api, (header, frames) in generate(seed, duration, apis, simulating=simulating).items():
         path = out_dir / f"{api}.jsonl{'.gz' if gzip else ''}"
         path.unlink(missing_ok=True)
         with TapeWriter(path, header) as writer:

@@ -10,7 +10,9 @@ so they share mints, wallets, prices and times. Amounts follow pump.fun's consta
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 from harness.core import base58
 
@@ -241,36 +243,52 @@ def swap(market: Market, token: Token, t: float, *, is_buy: bool, sol: int, wall
     )
 
 
-def simulate(seed: int, duration: float, *, warmup: float = 60.0) -> Market:
+def simulate(
+    seed: int, duration: float, *, warmup: float = 60.0, progress: Callable[[float], None] | None = None
+) -> Market:
     """Run the market from ``-warmup`` to ``duration`` seconds; events sorted by time.
 
     Events before 0 exist (they seed histories such as ``ohlcv_history``) but tapes record from 0.
+    ``progress`` is told the market time now and then (every simulated minute).
     """
     market = Market(seed, duration)
     rng = market.rng
     t = -warmup
     next_launch = t
     next_price = 0.0
+    next_told = 0.0
+    # The tokens still trading, newest last, and their cumulative weights for random.choices:
+    # kept as tokens launch and complete, so a trade costs no walk over every token (a day of
+    # feed launches thousands).
+    live: list[Token] = []
+    cum: list[int] = []
+    hot: Token | None = None
     while t < duration:
         t = round(t + rng.expovariate(4.0), 3)
         if t >= duration:
             break
+        if progress is not None and t >= next_told:
+            progress(t)
+            next_told = t + 60.0
         if t >= next_price:
             market.sol_usd = round(market.sol_usd * (1 + rng.gauss(0, 0.002)), 4)
             market.events.append(SolPrice(t, market.sol_usd))
             next_price = t + 5.0
         if t >= next_launch:
-            market.events.append(launch(market, t))
+            launched = launch(market, t)
+            market.events.append(launched)
+            # The first launch after the recording starts runs hot and graduates, so every tape
+            # shows a migration; newer tokens trade more.
+            if hot is None and launched.token.created_t >= 0:
+                hot = launched.token
+            weight = (12 if launched.token is hot else 1) + len(live)
+            live.append(launched.token)
+            cum.append((cum[-1] if cum else 0) + weight)
             next_launch = t + rng.uniform(10, 30)
             continue
-        live = [tok for tok in market.tokens if not tok.complete]
         if not live:
             continue
-        # Newer tokens trade more; the first launch after the recording starts runs hot and
-        # graduates, so every tape shows a migration.
-        hot = next((tok for tok in market.tokens if tok.created_t >= 0), None)
-        weights = [(12 if tok is hot else 1) + i for i, tok in enumerate(live)]
-        token = rng.choices(live, weights=weights)[0]
+        token = rng.choices(live, cum_weights=cum)[0]
         is_buy = rng.random() < (0.85 if token is hot else 0.7)
         scale = 4.0 if token is hot else 1.0
         sol = int(LAMPORTS * min(8.0, scale * rng.lognormvariate(-1.0, 1.2)))
@@ -283,6 +301,9 @@ def simulate(seed: int, duration: float, *, warmup: float = 60.0) -> Market:
         migration = graduate(market, token, t, duration)
         if migration is not None:
             market.events.append(migration)
+        if token.complete:
+            live = [tok for tok in live if not tok.complete]
+            cum = list(accumulate((12 if tok is hot else 1) + i for i, tok in enumerate(live)))
     market.events.sort(key=lambda e: e.t)
     return market
 

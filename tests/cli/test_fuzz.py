@@ -102,7 +102,7 @@ def test_bad_fuzz_options_are_one_line_errors(tmp_path: Path, capsys: pytest.Cap
     for args, expected in [
         (["--faults", "drop,melt"], "unknown fault 'melt'"),
         (["--rate", "2"], "rate must be in [0, 1]"),
-        (["--plan", str(tmp_path / "missing.json")], "--plan"),
+        (["--plan", str(tmp_path / "missing.json")], "missing.json: No such file or directory"),
         (["--plan", str(tmp_path / "bad.json")], "not a fault schedule"),
         (["--record-mode", "once"], "harness fuzz only replays a tape"),
     ]:
@@ -117,6 +117,7 @@ def test_help_lists_fuzz(capsys: pytest.CaptureFixture[str]) -> None:
             main(argv)
         out = capsys.readouterr().out
         assert all(word in out for word in expected), out
+    assert "--record-mode" not in out and "--rest-upstream" not in out  # fuzz replays only
 
 
 FUZZ_OPTIONS = ["--seed", "--faults", "--rate", "--plan", "--save-plan", "--manual", "--speed", "--loop"]

@@ -20,7 +20,7 @@ def test_draws_a_bar_redraws_at_most_ten_times_a_second_and_clears_itself() -> N
         bar.update(1_500_000)  # within 0.1 s of the last draw: skipped
         drawn = stream.getvalue()
         bar.update(2_000_000, force=True)
-    assert drawn.startswith("\rreading t.jsonl [############------------]  50.0% 1.0 MB")
+    assert drawn.startswith("\rreading t.jsonl [############------------]  50.0% 1.0 MB of 2.0 MB")
     assert drawn.endswith("  3 torn") and drawn.count("\r") == 1
     assert "100.0% 2.0 MB" in stream.getvalue()
     assert stream.getvalue().endswith("\r")  # the line is blanked at the end
@@ -63,7 +63,8 @@ def test_harness_synth_shows_progress_on_a_terminal_only(tmp_path: Path) -> None
     finally:
         os.close(controller)
     assert out.returncode == 0
-    assert b"simulating the market" in shown and b"writing corto.jsonl" in shown
+    assert b"simulating the market [" in shown and b"0 of 30 s" in shown  # market seconds of --duration
+    assert b"writing corto.jsonl" in shown
     piped = _synth(tmp_path / "pipe", subprocess.PIPE)
     assert piped.returncode == 0 and piped.stderr == ""
     assert "corto.jsonl" in piped.stdout

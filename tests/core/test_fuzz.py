@@ -56,7 +56,9 @@ def test_only_the_asked_kinds() -> None:
 def test_schedule_round_trips_through_json(seed: int, rate: float) -> None:
     plan = generate(seed, parse_kinds("all"), {"corto": 50, "pumpfun": 20}, rate)
     assert FuzzPlan.from_json(plan.to_json()) == plan
-    assert plan.describe().splitlines()[0] == f"seed {seed}: {len(plan.faults)} faults"
+    assert plan.describe().splitlines()[0].startswith(f"seed {seed}: {len(plan.faults)} fault")
+    assert FuzzPlan.parse("corto#0:duplicate").describe() == "seed 0: 1 fault\n  corto#0:duplicate"
+    assert FuzzPlan.parse("").describe() == "seed 0: 0 faults"
 
 
 def test_bad_kinds_and_schedules() -> None:

@@ -143,7 +143,7 @@ def test_a_failure_shrinks_to_the_one_fault_and_prints_it(pytester: pytest.Pytes
             "*_ test_a_client_that_trusts_the_stream _*",
             "E*AssertionError: booked twice",
             "E*plan=FuzzPlan.parse('corto#0:duplicate'),",
-            "E*harness fuzz: seed 0: 1 faults",
+            "E*harness fuzz: seed 0: 1 fault",
             "E*  corto#0:duplicate",
             "E*applied: 1 of 1",
             "E*  t=1.119s corto#0:duplicate",

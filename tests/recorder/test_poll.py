@@ -71,6 +71,32 @@ async def test_poll_bad_usage_exit_2(tmp_path: Path) -> None:
     assert code == 2 and "not an http(s) URL" in err
     code, _, err = await record("poll", "http://127.0.0.1:9/x", "--duration", "1", "--header", "nocolon")
     assert code == 2 and "--header takes 'NAME: VALUE'" in err
+    listen = "127.0.0.1:99999"
+    code, _, err = await record("proxy", "--rest-upstream", "http://127.0.0.1:9", "--listen", listen)
+    assert (
+        code == 2
+        and err == f"harness record: error: --listen takes HOST:PORT (port 0-65535), got {listen!r}\n"
+    )
+
+
+async def test_an_unreachable_stream_is_one_line_exit_2(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    for mode, url in (("ws", f"ws://127.0.0.1:{port}/data-stream"), ("sio", f"http://127.0.0.1:{port}")):
+        code, _, err = await record(mode, url, "--duration", "1", "--out", str(tmp_path))
+        assert code == 2
+        assert err.startswith(f"harness record: error: {url} refused the connection: ")
+        assert err.count("\n") == 1, err  # no "Unclosed client session" after it
+    code, _, err = await record(
+        "poll", f"http://127.0.0.1:{port}/coins", "--duration", "0.5", "--out", str(tmp_path)
+    )
+    assert code == 2
+    assert err.startswith(
+        f"harness record: error: no answer from http://127.0.0.1:{port}/coins (refused x1); "
+    )
 
 
 async def test_ws_records_both_directions_and_replays_the_same_stream(tmp_path: Path) -> None:

@@ -43,12 +43,26 @@ def test_different_seeds_differ() -> None:
     assert encode_tape(*generate(1, 20.0)["corto"]) != encode_tape(*generate(2, 20.0)["corto"])
 
 
+def test_the_simulation_tells_its_time_each_market_minute() -> None:
+    told: list[float] = []
+    assert generate(7, 180.0, simulating=told.append) == generate(7, 180.0)
+    assert len(told) == 3 and told == sorted(told) and 0 <= told[0] < 2 and 120 <= told[-1] < 180
+
+
 def test_demo_fixtures_are_what_the_generator_makes(tmp_path: Path) -> None:
     out = run_cli("synth", "--out", str(tmp_path), "--seed", "7", "--duration", "180")
     assert out.returncode == 0, out.stderr
     for api in ("pumpfun", "pumpdata", "corto"):
         assert (tmp_path / f"{api}.jsonl").read_bytes() == (DEMO / f"{api}.jsonl").read_bytes(), api
     assert sum(p.stat().st_size for p in DEMO.glob("*.jsonl")) < 2_000_000
+
+
+def test_synth_with_no_options_makes_the_demo_tapes() -> None:
+    # README: "harness synth --out tapes writes the same three tapes" in a project of your own
+    from harness.cli.main import build_parser
+
+    args = build_parser().parse_args(["synth"])
+    assert (args.seed, args.duration) == (7, 180.0)
 
 
 def _corto_events(frames: list[object]) -> list[dict[str, object]]:
