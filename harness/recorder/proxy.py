@@ -30,7 +30,7 @@ from harness.recorder.relay_sio import SioRelay
 from harness.recorder.relay_ws import WsRelay
 from harness.recorder.session import RecordingSession
 from harness.recorder.taps import SioRecording, WsRecording
-from harness.server.listening import WS_PATH, Served, listen, service_urls
+from harness.server.listening import CONTROL_PATH, WS_PATH, Served, listen, service_urls
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -101,6 +101,9 @@ class RecordingProxy(Served):
         self.ws = WsRelay(ws_upstream, timeout, tap=lambda: WsRecording(self))
         self.sio.attach(self.app)
         self.app.router.add_get(WS_PATH, self.ws.handle)
+        # The control prefix is the harness's, not the service's: answered here, never recorded.
+        self.app.router.add_route("*", CONTROL_PATH, self._control)
+        self.app.router.add_route("*", CONTROL_PATH + "/{tail:.*}", self._control)
         self.app.router.add_route("*", "/{tail:.*}", self.http.handle)
         self.app.on_startup.append(lambda _app: self.http.open())
         self.app.on_shutdown.append(self._shutdown)
@@ -150,6 +153,22 @@ class RecordingProxy(Served):
         lines.append(summary or "no upstream failures")
         lines.extend(self.failures.report_lines())
         return "\n".join(lines)
+
+    async def _control(self, request: web.Request) -> web.Response:
+        """``GET /_harness/state``: what is being recorded. A recording proxy has no replay clock,
+        violations or reset: any other control request is a 404 saying so."""
+        if request.method == "GET" and request.path == f"{CONTROL_PATH}/state":
+            return web.json_response(
+                {
+                    "recording": str(self.tape_path),
+                    "upstreams": self.upstreams,
+                    "frames": dict(self.session.frames),
+                    "counters": dict(self.counters),
+                    "failures": self.failures.summary(),
+                }
+            )
+        message = "a recording proxy answers only GET /_harness/state (no replay clock to advance or reset)"
+        return web.json_response({"error": message}, status=404)
 
     # --- lifecycle -----------------------------------------------------------------------------
 

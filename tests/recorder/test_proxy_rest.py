@@ -166,3 +166,25 @@ def test_a_proxy_needs_an_upstream_and_urls_of_the_right_scheme(tmp_path: Path) 
         RecordingProxy(tmp_path, ws_upstream="http://x")
     with pytest.raises(RuntimeError, match="not started"):
         RecordingProxy(tmp_path, rest_upstream="http://x").tape_path  # noqa: B018
+
+
+async def test_control_requests_are_answered_by_the_proxy_and_never_recorded(tmp_path: Path) -> None:
+    tape = pumpfun_tape.write(tmp_path / "upstream.jsonl")
+    async with (
+        MockServer([tape], manual=True, port=0) as upstream,
+        RecordingProxy(tmp_path / "rec", rest_upstream=upstream.urls["rest"]) as proxy,
+    ):
+        base = proxy.urls["rest"]
+        assert (await get(base + "/coins/latest")).status_code == 200
+        state = await get(base + "/_harness/state")
+        advance = await get(base + "/_harness/advance?seconds=1", method="POST")
+        bare = await get(base + "/_harness")
+        path = proxy.tape_path
+        upstream_requests = upstream.state()["apis"]["pumpfun"]["requests"]
+    assert state.status_code == 200
+    assert state.json()["recording"] == str(path) and state.json()["counters"]["http.exchanges"] == 1
+    assert advance.status_code == 404 and "no replay clock" in advance.json()["error"]
+    assert bare.status_code == 404
+    _, frames = read_tape(path)
+    assert [f.request.url for f in frames if isinstance(f, HttpExchange)] == ["/coins/latest"]
+    assert upstream_requests == 1
