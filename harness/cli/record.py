@@ -250,19 +250,17 @@ async def _record(args: argparse.Namespace, rules: Any, headers: list[tuple[str,
                 try:
                     outcomes = await _capture(args, session, headers, stop)
                 except ConnectionRefusedError as exc:
-                    raise UsageError(
-                        f"{_recorded(args).upstreams[0][1]} refused the connection: {exc}"
-                    ) from None
+                    url = _recorded(args).upstreams[0][1]
+                    raise UsageError(f"{url} refused the connection: {exc}{_kept(session)}") from None
                 except OSError as exc:
-                    raise UsageError(f"cannot reach {_recorded(args).upstreams[0][1]}: {exc}") from None
+                    url = _recorded(args).upstreams[0][1]
+                    raise UsageError(f"cannot reach {url}: {exc}{_kept(session)}") from None
                 finally:
                     stop.set()
                     await ticker
             summary = ", ".join(f"{k} x{v}" for k, v in sorted(outcomes.items())) or "nothing"
             if args.mode == "poll" and outcomes and not session.frames:
-                raise UsageError(
-                    f"no answer from {' or '.join(args.urls)} ({summary}); {session.path} is empty"
-                )
+                raise UsageError(f"no answer from {' or '.join(args.urls)} ({summary}){_kept(session)}")
             report = f"{session.path}  {sum(session.frames.values())} frames  ({summary})"
     print(report)
     drift = session.drift_report()
@@ -270,6 +268,15 @@ async def _record(args: argparse.Namespace, rules: Any, headers: list[tuple[str,
         print(drift)
         return 1
     return 0
+
+
+def _kept(session: Any) -> str:
+    """After a failed capture: keep the tape when the upstream said something (a connect_error is
+    worth replaying), else delete it rather than leave a tape of nothing behind."""
+    if session.heard:
+        return f"; what it answered is in {session.path}"
+    session.discard()
+    return "; no tape written"
 
 
 async def _tick(bar: Any, stop: Any, done: Any, note: Any) -> None:

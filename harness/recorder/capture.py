@@ -203,7 +203,10 @@ async def stream_sio(
 
     async def on_connect_error(data: Any = None) -> None:
         message = data.get("message", "") if isinstance(data, dict) else str(data or "")
-        session.write(SioConnectError(session.t(), conn, message, data))
+        # python-socketio reports a transport that never connected as a connect_error too; only a
+        # CONNECT_ERROR packet, which arrives over a connected Engine.IO session, is the server's
+        if client.eio.state == "connected":
+            session.write(SioConnectError(session.t(), conn, message, data))
         refused.append(message)
 
     async def on_disconnect(reason: Any = None) -> None:

@@ -20,7 +20,7 @@ from typing import Self
 
 from harness import __version__
 from harness.core.families import FamilyTracker
-from harness.core.frames import Frame, Recorded, TapeHeader
+from harness.core.frames import S2C, Frame, HttpExchange, Recorded, TapeHeader
 from harness.core.redact import RedactionRules, Redactor
 from harness.core.tape import utc_timestamp
 from harness.store import create_tape
@@ -56,6 +56,9 @@ class RecordingSession:
         self._start = time.monotonic()
         self._next_conn: Counter[str] = Counter()
         self.frames: Counter[str] = Counter()
+        self.heard = 0
+        """Frames the upstream sent (answers, messages, closes, connect errors): none means a capture
+        that failed never reached it, and its tape holds nothing worth keeping."""
         self.drift: list[Violation] = []
         """With ``validate``: what the recorded traffic broke of the contract (the first 1000)."""
         self.drift_counts: Counter[str] = Counter()
@@ -75,6 +78,8 @@ class RecordingSession:
         clean = self.redactor.frame(frame)
         self._writer.write(clean)
         self.frames[frame.protocol.value] += 1
+        if frame.direction is S2C or isinstance(frame, HttpExchange):
+            self.heard += 1
         if self._tracker is not None:
             self._check(clean)
         return clean
@@ -121,6 +126,11 @@ class RecordingSession:
 
     def close(self) -> None:
         self._writer.close()
+
+    def discard(self) -> None:
+        """Close and delete the tape (a capture that never reached its upstream)."""
+        self._writer.close()
+        self.path.unlink(missing_ok=True)
 
     def __enter__(self) -> Self:
         return self

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import os
 from pathlib import Path
 
 import requests
@@ -89,14 +90,38 @@ async def test_an_unreachable_stream_is_one_line_exit_2(tmp_path: Path) -> None:
         code, _, err = await record(mode, url, "--duration", "1", "--out", str(tmp_path))
         assert code == 2
         assert err.startswith(f"harness record: error: {url} refused the connection: ")
-        assert err.count("\n") == 1, err  # no "Unclosed client session" after it
+        assert err.endswith("; no tape written\n") and err.count("\n") == 1, (
+            err
+        )  # no "Unclosed client session"
     code, _, err = await record(
         "poll", f"http://127.0.0.1:{port}/coins", "--duration", "0.5", "--out", str(tmp_path)
     )
     assert code == 2
-    assert err.startswith(
-        f"harness record: error: no answer from http://127.0.0.1:{port}/coins (refused x1); "
+    assert err == (
+        f"harness record: error: no answer from http://127.0.0.1:{port}/coins (refused x1); no tape written\n"
     )
+    assert (
+        await asyncio.to_thread(os.listdir, tmp_path) == []
+    )  # nothing was heard, so no tape of nothing is left behind
+
+
+async def test_a_refused_socketio_connect_keeps_the_tape_of_the_refusal(tmp_path: Path) -> None:
+    from harness.core.frames import SioConnect, SioConnectError
+    from harness.core.pumpdata.config import PumpdataConfig
+
+    demo = ROOT / "fixtures" / "demo" / "pumpdata.jsonl"
+    config = PumpdataConfig(require_api_key=True)
+    async with MockServer([demo], manual=True, port=0, pumpdata=config) as upstream:
+        url = upstream.urls["socketio"]
+        code, _, err = await record("sio", url, "--duration", "1", "--out", str(tmp_path))
+    (name,) = await asyncio.to_thread(os.listdir, tmp_path)
+    tape = tmp_path / name
+    assert code == 2
+    assert err.startswith(f"harness record: error: {url} refused the connection: ")
+    assert err.endswith(f"; what it answered is in {tape}\n")
+    _, frames = read_tape(tape)
+    assert [type(f) for f in frames] == [SioConnect, SioConnectError]
+    assert "api_key" in frames[1].message
 
 
 async def test_ws_records_both_directions_and_replays_the_same_stream(tmp_path: Path) -> None:
