@@ -10,6 +10,10 @@ Owns what python-socketio leaves open and the emulation needs, and nothing of Pu
   that never comes; it would also collect up to ten digits' worth of binary attachments for one
   packet. Here either closes that client's connection cleanly (as Socket.IO servers do on a
   parse error), is counted and reported (the emulator keeps it as a violation);
+* Engine.IO packets it cannot take: python-engineio fails with a traceback on an empty WebSocket
+  frame (aiohttp then drops the connection and the session lingers until its ping times out) and
+  on an unknown packet type (logged, and the connection stays). :class:`SioServer` checks the type
+  of each text frame first and refuses such a client the same way;
 * each client's outgoing queue: Engine.IO queues every packet for a client in an unbounded
   ``asyncio.Queue`` drained by one writer task, which blocks on the socket when the client stops
   reading, so the queue (memory) grows without bound and a ``max``-speed feed would wait for it.
@@ -34,6 +38,9 @@ ACK_REQUESTED: contextvars.ContextVar[bool] = contextvars.ContextVar("ack_reques
 MAX_ATTACHMENTS = 8
 """Binary attachments one packet may announce before its client's connection is closed."""
 
+ENGINEIO_TYPES = frozenset("0123456")
+"""Engine.IO v4 packet types: open, close, ping, pong, message, upgrade, noop."""
+
 LOW_WATER = 64
 """max mode: queued packets per client below which the next batch is released."""
 
@@ -54,6 +61,8 @@ class SioServer(socketio.AsyncServer):  # type: ignore[misc]
         self.on_malformed: Callable[[str, str], None] = lambda eio_sid, why: None
         """Told ``(eio_sid, why)`` for every packet refused (the emulator keeps it as a violation)."""
         self._closing: set[asyncio.Task[None]] = set()
+        websocket = _checked_websocket(self.eio._async["websocket"], self)
+        self.eio._async = {**self.eio._async, "websocket": websocket}  # this server's, not the module's
 
     async def _handle_event_internal(
         self, server: Any, sid: str, eio_sid: str, data: Any, namespace: str, id: int | None
@@ -118,6 +127,23 @@ class SioServer(socketio.AsyncServer):  # type: ignore[misc]
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+def _checked_websocket(driver: type[Any], server: SioServer) -> type[Any]:
+    """python-engineio's aiohttp WebSocket wrapper, refusing text frames that are no Engine.IO
+    packet before python-engineio decodes them (binary frames are always message packets)."""
+
+    class CheckedWebSocket(driver):  # type: ignore[misc]
+        async def wait(self) -> Any:
+            data = await super().wait()
+            if isinstance(data, str) and (not data or data[0] not in ENGINEIO_TYPES):
+                eio_sid = self.handler.__self__.sid  # the bound handler of the Engine.IO socket
+                what = f"packet type {data[0]!r}" if data else "an empty frame"
+                await server._refuse(eio_sid, "malformed_packets", f"not an Engine.IO packet: {what}")
+                return None  # as if the client had closed: the reader ends, the close packet goes out
+            return data
+
+    return CheckedWebSocket
 
 
 class Outbox:

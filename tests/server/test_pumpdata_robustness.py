@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import logging
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -111,6 +112,35 @@ async def test_malformed_packets_close_only_that_client_and_are_kept_as_violatio
     rules = [v for v in server.violations if v.rule == "packet"]
     assert len(rules) == len(MALFORMED) and all(v.source == "client" for v in rules)
     assert "not a Socket.IO packet" in rules[0].message
+
+
+async def test_frames_that_are_no_engine_io_packet_close_only_that_client_without_a_traceback(
+    server: MockServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # python-engineio alone fails on these with a logged traceback: on an empty frame aiohttp drops
+    # the connection and the session lingers until its ping times out; on an unknown type it stays
+    frames = ["", "9", "x", "7abc"]
+    async with Recorder(server) as reader:
+        for pool in trade_pools(server):
+            await reader.client.call("subscribe_trades", {"pool": pool})
+        for frame in frames:
+            async with raw_client(server) as ws:
+                await ws.send(frame)
+                assert await answers(ws, 2) == ["1"], repr(frame)  # Engine.IO close, then the socket closes
+                assert ws.close_code == 1000, "closed cleanly, not dropped"
+            before = len(reader.of("trade"))
+            await server.advance(12)
+            await caught_up(server, reader)
+            assert len(reader.of("trade")) > before, f"the reader was stalled after {frame!r}"
+        assert server.state()["apis"]["pumpdata"]["counters"]["malformed_packets"] == len(frames)
+    messages = [v.message for v in server.violations if v.rule == "packet"]
+    assert messages == [
+        "not an Engine.IO packet: an empty frame",
+        "not an Engine.IO packet: packet type '9'",
+        "not an Engine.IO packet: packet type 'x'",
+        "not an Engine.IO packet: packet type '7'",
+    ]
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], "nothing logged as an error"
 
 
 async def test_an_event_before_connect_is_ignored_and_a_burst_after_it_is_answered(
