@@ -25,6 +25,7 @@ Owns what python-socketio leaves open and the emulation needs, and nothing of Pu
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import contextvars
 from collections import Counter
@@ -61,8 +62,12 @@ class SioServer(socketio.AsyncServer):  # type: ignore[misc]
         self.on_malformed: Callable[[str, str], None] = lambda eio_sid, why: None
         """Told ``(eio_sid, why)`` for every packet refused (the emulator keeps it as a violation)."""
         self._closing: set[asyncio.Task[None]] = set()
-        websocket = _checked_websocket(self.eio._async["websocket"], self)
-        self.eio._async = {**self.eio._async, "websocket": websocket}  # this server's, not the module's
+        drivers = self.eio._async
+        self.eio._async = {  # this server's, not the module's
+            **drivers,
+            "websocket": _checked_websocket(drivers["websocket"], self),
+            "translate_request": _checked_translate(drivers["translate_request"], self),
+        }
 
     async def _handle_event_internal(
         self, server: Any, sid: str, eio_sid: str, data: Any, namespace: str, id: int | None
@@ -106,7 +111,10 @@ class SioServer(socketio.AsyncServer):  # type: ignore[misc]
         disconnect handlers run at once). If it has not gone within :data:`EVICT_GRACE` seconds
         (it reads nothing, so the writer is stuck), its TCP connection is dropped."""
         request = self.environ.get(eio_sid, {}).get("aiohttp.request")
-        transport = getattr(request, "transport", None)
+        # a WebSocket's own connection; a polling client's is shared by its requests, and no
+        # writer of it can be stuck
+        websocket = request is not None and request.query.get("transport") == "websocket"
+        transport = getattr(request, "transport", None) if websocket else None
         sock = self.eio.sockets.get(eio_sid)
         if sock is not None and not sock.closed and not sock.closing:
             await sock.close(wait=False, reason=self.reason.SERVER_DISCONNECT)
@@ -129,6 +137,26 @@ class SioServer(socketio.AsyncServer):  # type: ignore[misc]
                 await task
 
 
+def _engineio_problem(text: str) -> str | None:
+    """Why ``text`` (one packet) is no Engine.IO packet python-engineio can decode, or None."""
+    if not text:
+        return "an empty packet"
+    if text[0] not in ENGINEIO_TYPES:
+        return f"packet type {text[0]!r}"
+    return None
+
+
+def _polled_problem(text: str) -> str | None:
+    """:func:`_engineio_problem` of a packet in a polling body, where binary ones are base64."""
+    if not text.startswith("b"):
+        return _engineio_problem(text)
+    try:
+        base64.b64decode(text[1:], validate=True)
+    except ValueError:  # binascii.Error too
+        return "a binary packet that is not base64"
+    return None
+
+
 def _checked_websocket(driver: type[Any], server: SioServer) -> type[Any]:
     """python-engineio's aiohttp WebSocket wrapper, refusing text frames that are no Engine.IO
     packet before python-engineio decodes them (binary frames are always message packets)."""
@@ -136,14 +164,53 @@ def _checked_websocket(driver: type[Any], server: SioServer) -> type[Any]:
     class CheckedWebSocket(driver):  # type: ignore[misc]
         async def wait(self) -> Any:
             data = await super().wait()
-            if isinstance(data, str) and (not data or data[0] not in ENGINEIO_TYPES):
+            if isinstance(data, str) and (problem := _engineio_problem(data)) is not None:
                 eio_sid = self.handler.__self__.sid  # the bound handler of the Engine.IO socket
-                what = f"packet type {data[0]!r}" if data else "an empty frame"
-                await server._refuse(eio_sid, "malformed_packets", f"not an Engine.IO packet: {what}")
+                await server._refuse(eio_sid, "malformed_packets", f"not an Engine.IO packet: {problem}")
                 return None  # as if the client had closed: the reader ends, the close packet goes out
             return data
 
     return CheckedWebSocket
+
+
+def _checked_translate(translate: Callable[[Any], dict[str, Any]], server: SioServer) -> Callable[[Any], Any]:
+    """python-engineio's aiohttp request translation, with a long-polling POST body that refuses
+    what python-engineio cannot decode (it would log a traceback per request and go on)."""
+
+    def checked(request: Any) -> dict[str, Any]:
+        environ = translate(request)
+        eio_sid = request.query.get("sid")
+        if request.method == "POST" and eio_sid:
+            environ["wsgi.input"] = _CheckedBody(environ["wsgi.input"], server, eio_sid)
+        return environ
+
+    return checked
+
+
+class _CheckedBody:
+    """A polling POST body: Engine.IO packets separated by the record separator, binary ones as
+    ``b`` and base64."""
+
+    def __init__(self, content: Any, server: SioServer, eio_sid: str) -> None:
+        self.content = content
+        self.server = server
+        self.eio_sid = eio_sid
+
+    async def read(self, length: int = -1) -> bytes:
+        data: bytes = await self.content.read(length)
+        try:
+            packets = data.decode("utf-8").split("\x1e")
+        except UnicodeDecodeError:
+            problem: str | None = "a body that is not UTF-8"
+        else:
+            problem = next((p for p in map(_polled_problem, packets) if p is not None), None)
+        if problem is None:
+            return data
+        # refused as over a WebSocket: its next poll gets the close packet. Not by raising
+        # EngineIOError, on which python-engineio waits for the client to poll its queue empty
+        # before it answers this POST, which the client waits for.
+        await self.server._refuse(self.eio_sid, "malformed_packets", f"not an Engine.IO packet: {problem}")
+        return b""
 
 
 class Outbox:

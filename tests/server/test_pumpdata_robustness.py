@@ -135,12 +135,41 @@ async def test_frames_that_are_no_engine_io_packet_close_only_that_client_withou
         assert server.state()["apis"]["pumpdata"]["counters"]["malformed_packets"] == len(frames)
     messages = [v.message for v in server.violations if v.rule == "packet"]
     assert messages == [
-        "not an Engine.IO packet: an empty frame",
+        "not an Engine.IO packet: an empty packet",
         "not an Engine.IO packet: packet type '9'",
         "not an Engine.IO packet: packet type 'x'",
         "not an Engine.IO packet: packet type '7'",
     ]
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING], "nothing logged as an error"
+
+
+async def test_a_polling_body_that_is_no_engine_io_payload_closes_that_session_without_a_traceback(
+    server: MockServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    import aiohttp
+
+    bodies = ["9", "", "40\x1e", "b***", "\xff"]  # a type, empty, an empty second packet, base64, UTF-8
+    polling = server.urls["socketio"] + "/socket.io/?EIO=4&transport=polling"
+    async with aiohttp.ClientSession() as http:
+        for body in bodies:
+            async with http.get(polling) as opened:
+                sid = json.loads((await opened.text())[1:])["sid"]
+            data = body.encode("latin-1" if body == "\xff" else "utf-8")
+            async with http.post(f"{polling}&sid={sid}", data=data) as posted:
+                assert posted.status == 200, "answered at once, not after the client's next poll"
+            async with http.get(f"{polling}&sid={sid}") as polled:
+                assert polled.status == 400, "the session is closed"
+    assert server.state()["apis"]["pumpdata"]["counters"]["malformed_packets"] == len(bodies)
+    assert [v.message for v in server.violations if v.rule == "packet"] == [
+        "not an Engine.IO packet: packet type '9'",
+        "not an Engine.IO packet: an empty packet",
+        "not an Engine.IO packet: an empty packet",
+        "not an Engine.IO packet: a binary packet that is not base64",
+        "not an Engine.IO packet: a body that is not UTF-8",
+    ]
+    # python-engineio still logs, once, that a closed session was polled: it would for any
+    # client that polls after a server disconnect
+    assert not [r for r in caplog.records if r.exc_info], "no traceback logged"
 
 
 async def test_an_event_before_connect_is_ignored_and_a_burst_after_it_is_answered(
