@@ -21,7 +21,7 @@ from aiohttp import web
 
 from harness.core import ratelimit
 from harness.core.clock import ClockMode
-from harness.core.conditional import not_modified
+from harness.core.conditional import answers_not_modified
 from harness.core.etag import compute_etag
 from harness.core.faults import FaultPlan, plan
 from harness.core.frames import HttpExchange, HttpRequest, HttpResponse
@@ -222,11 +222,7 @@ class RestEmulator:
         """``recorded``: the id of the tape's representation served, if it is one (checked once)."""
         if etag is not None:
             headers.append(("ETag", etag))
-        conditional = request.method in ("GET", "HEAD") and status == 200
-        # RFC 9110 5.3: several field lines of a list header are one comma-separated list.
-        lines = request.headers.getall("If-None-Match", ())
-        if_none_match = (lines[0] if len(lines) == 1 else ", ".join(lines)) if lines else None
-        if conditional and not_modified(if_none_match, etag):
+        if answers_not_modified(request.method, status, request.headers.getall("If-None-Match", ()), etag):
             return self._respond(304, b"", headers)
         self._check_served(request, path, status, body, recorded)
         return self._respond(status, body, headers)  # aiohttp sends no body to HEAD, but its length

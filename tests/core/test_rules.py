@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from harness.core.conditional import not_modified, opaque, parse_if_none_match
+from harness.core.conditional import (
+    answers_not_modified,
+    field_value,
+    not_modified,
+    opaque,
+    parse_if_none_match,
+)
 from harness.core.faults import FaultKind, parse_fault, plan
 from harness.core.feed import Feed
 from harness.core.frames import HttpExchange, HttpRequest, HttpResponse
@@ -34,6 +40,35 @@ def test_entity_tag_parsing() -> None:
     assert opaque('W/"x-1"') == "x-1" and opaque("x") is None
     assert parse_if_none_match(' "a" ,W/"b",  "c"') == {"a", "b", "c"}
     assert parse_if_none_match(" * ") is None
+
+
+def test_if_none_match_sent_on_several_lines_is_one_list() -> None:
+    # RFC 9110 5.3: field lines of a list-based field are joined with commas, in order
+    assert field_value([]) is None
+    assert field_value(['"a"']) == '"a"'
+    assert field_value(['"a"', 'W/"b"', "c"]) == '"a", W/"b", c'
+    assert answers_not_modified("GET", 200, ['"x"', 'W/"a"'], '"a"')
+    assert not answers_not_modified("GET", 200, ['"x"', '"y"'], '"a"')
+
+
+@pytest.mark.parametrize(
+    ("method", "status", "expected"),
+    [
+        ("GET", 200, True),
+        ("HEAD", 200, True),
+        ("POST", 200, False),  # RFC 9110 13.1.2: 304 only for GET and HEAD
+        ("DELETE", 200, False),
+        ("get", 200, False),  # methods are case-sensitive (RFC 9110 9.1)
+        ("GET", 404, False),  # only a 200 is conditional: other statuses replay as recorded
+        ("GET", 201, False),
+        ("GET", 500, False),
+    ],
+)
+def test_which_answers_are_conditional(method: str, status: int, expected: bool) -> None:
+    assert answers_not_modified(method, status, ['W/"a"'], '"a"') is expected
+    assert answers_not_modified(method, status, ["*"], '"a"') is expected
+    assert not answers_not_modified(method, status, [], '"a"'), "no If-None-Match: never"
+    assert not answers_not_modified(method, status, ["*"], None), "no ETag: never"
 
 
 def test_fixed_window_budget() -> None:
