@@ -22,7 +22,6 @@ from aiohttp import web
 from harness.core import ratelimit
 from harness.core.clock import ClockMode
 from harness.core.conditional import answers_not_modified
-from harness.core.etag import compute_etag
 from harness.core.faults import FaultPlan, plan
 from harness.core.frames import HttpExchange, HttpRequest, HttpResponse
 from harness.core.pumpfun.rules import (
@@ -37,14 +36,7 @@ from harness.core.pumpfun.rules import (
     not_found,
     too_many_requests,
 )
-from harness.core.pumpfun.timeline import (
-    JSON,
-    TRADES_ALL_PREFIX,
-    QueryError,
-    Timeline,
-    encode_json,
-    parse_trades_query,
-)
+from harness.core.pumpfun.timeline import QueryError, Timeline, synthesised
 from harness.core.ratelimit import Budgets, RateLimitConfig
 from harness.server.control import PREFIX as CONTROL_PREFIX
 
@@ -183,8 +175,14 @@ class RestEmulator:
         if has_query and (problem := check_query(request.query)) is not None:
             return self._bad_query(request, path, problem, headers)
 
-        if path.startswith(TRADES_ALL_PREFIX) and request.method in ("GET", "HEAD"):
-            return self._trades_all(request, path, headers, local)
+        if synthesised(request.method, path):
+            made = self.timeline.trades_all(path, request.query, local)
+            if isinstance(made, QueryError):
+                return self._bad_query(request, path, made, headers)
+            if made is None:
+                return self._not_found(path, headers)
+            headers += made.replayed
+            return self._answer(request, path, made.status, made.body, made.etag, headers)
         query = request.query.items() if has_query else ()
         rep = self.timeline.representation(request.method, path, local, query)
         if rep is None:
@@ -194,20 +192,6 @@ class RestEmulator:
             return self._not_found(path, headers)
         headers += rep.replayed
         return self._answer(request, path, rep.status, rep.body, rep.etag, headers, id(rep))
-
-    def _trades_all(
-        self, request: web.Request, path: str, headers: Headers, now: float
-    ) -> web.StreamResponse:
-        query = parse_trades_query(request.query)
-        if isinstance(query, QueryError):
-            return self._bad_query(request, path, query, headers)
-        mint = path[len(TRADES_ALL_PREFIX) :]
-        if not self.timeline.knows_mint(mint):
-            return self._not_found(path, headers)
-        body = encode_json(self.timeline.trades(mint, query, now))
-        etag = self.timeline.recorded_etag(path, body) or compute_etag(body)
-        headers.append(("Content-Type", JSON))
-        return self._answer(request, path, 200, body, etag, headers)
 
     def _answer(
         self,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from harness.core.conditional import (
@@ -11,10 +13,19 @@ from harness.core.conditional import (
     opaque,
     parse_if_none_match,
 )
+from harness.core.etag import compute_etag
 from harness.core.faults import FaultKind, parse_fault, plan
 from harness.core.feed import Feed
 from harness.core.frames import HttpExchange, HttpRequest, HttpResponse
-from harness.core.pumpfun.timeline import QueryError, Timeline, TradesQuery, parse_trades_query
+from harness.core.pumpfun.timeline import (
+    JSON,
+    QueryError,
+    Representation,
+    Timeline,
+    TradesQuery,
+    parse_trades_query,
+    synthesised,
+)
 from harness.core.ratelimit import Budgets, RateLimitConfig, ResetUnit, calibrate, consume, peek
 
 
@@ -253,3 +264,29 @@ def test_a_miss_names_the_closest_paths_among_thousands() -> None:
     assert len(unknown) == 3 and all(p.startswith("/coins/") and p != "/coins/latest" for p in unknown)
     assert timeline.closest_paths("/coins/" + "a" * 8000)[0].startswith("/coins/"), "a long path is cut"
     assert timeline.closest_paths("/zzz") == []
+
+
+def test_trades_all_is_made_from_the_known_trades() -> None:
+    mint = "CxLHsqvjfisgPAGwcZJsTn6nzZXJLxmVYM7v9pump"
+    path = f"/trades/all/{mint}"
+    trades = b'[{"signature":"s2","mint":"%s","timestamp":2,"sol_amount":7},' % mint.encode()
+    trades += b'{"signature":"s1","mint":"%s","timestamp":1,"sol_amount":5}]' % mint.encode()
+    recorded = HttpExchange(
+        0, "c", HttpRequest("GET", path), HttpResponse(200, (("ETag", 'W/"rec"'),), trades)
+    )
+    timeline = Timeline([recorded])
+    assert synthesised("GET", path) and synthesised("HEAD", path)
+    assert not synthesised("POST", path) and not synthesised("GET", "/trades/latest")
+
+    same = timeline.trades_all(path, {}, 5)
+    assert isinstance(same, Representation)
+    assert (same.status, same.body, same.etag) == (200, trades, 'W/"rec"'), "the same body: its recorded ETag"
+    assert same.replayed == (("Content-Type", JSON),)
+    paged = timeline.trades_all(path, {"limit": "1", "offset": "1"}, 5)
+    assert isinstance(paged, Representation)
+    assert json.loads(paged.body) == [json.loads(trades)[1]]
+    assert paged.etag == compute_etag(paged.body), "a body never recorded: an ETag computed as Express does"
+    assert timeline.trades_all(path, {"limit": "x"}, 5) == QueryError(
+        "limit", "limit must be a non-negative integer, got 'x'"
+    )
+    assert timeline.trades_all("/trades/all/" + "1" * 44, {}, 5) is None, "a mint the tape never shows"
