@@ -1,13 +1,15 @@
 """Conditional requests: ``If-None-Match`` against an ETag (RFC 9110 section 13.1.2).
 
-Pure string rules: parse an entity-tag list, compare weakly, decide whether a GET gets 304.
-Parses are memoised (a poller sends the same value again and again), in bounded caches.
+Pure string rules: join a request's field lines, parse an entity-tag list, compare weakly, decide
+whether an answer becomes a 304. Parses are memoised (a poller sends the same value again and
+again), in bounded caches.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 
 # RFC 9110 8.8.3: entity-tag = [ weak ] opaque-tag ; weak = %s"W/" ; opaque-tag = DQUOTE *etagc DQUOTE
 _ETAG = re.compile(r'\s*(W/)?"([^"]*)"\s*')
@@ -59,3 +61,23 @@ def not_modified(if_none_match: str | None, etag: str | None) -> bool:
         return False
     tags = parse_if_none_match(if_none_match)
     return tags is None or current in tags
+
+
+def field_value(lines: Sequence[str]) -> str | None:
+    """One value of a list-based field sent on several lines (RFC 9110 5.3: they are one
+    comma-separated list, in order), None when none was sent."""
+    if not lines:
+        return None
+    return lines[0] if len(lines) == 1 else ", ".join(lines)
+
+
+def answers_not_modified(method: str, status: int, if_none_match: Sequence[str], etag: str | None) -> bool:
+    """Whether an answer of ``status`` with ``etag`` to ``method`` becomes a 304, given the
+    request's ``If-None-Match`` field lines.
+
+    Only a GET or HEAD (RFC 9110 13.1.2; another method would get 412, which the emulation never
+    sends: it answers as if there were no condition) whose answer would be a 200 (13.2.1 applies
+    preconditions to a 2xx; the emulation to 200, the answer pollers get; other recorded statuses
+    replay as recorded).
+    """
+    return method in ("GET", "HEAD") and status == 200 and not_modified(field_value(if_none_match), etag)

@@ -1,9 +1,10 @@
 """The corto.fun Data Stream emulation: an aiohttp WebSocket route at ``/data-stream``.
 
-Adapter only: every answer and the grace period are :class:`harness.core.corto.session.Session`'s,
-what a filter selects is :mod:`harness.core.corto.filters`'. This module reads the tape's events
-into a feed, keeps one bounded outgoing queue and sender task per client (a client that stops
-reading cannot stall the others), and moves text between aiohttp and the session.
+Adapter only: every answer, the grace period and every close code and reason are
+:mod:`harness.core.corto.session`'s, what a filter selects is :mod:`harness.core.corto.filters`'.
+This module reads the tape's events into a feed, keeps one bounded outgoing queue and sender task
+per client (a client that stops reading cannot stall the others), and moves text between aiohttp
+and the session.
 """
 
 from __future__ import annotations
@@ -20,9 +21,22 @@ from aiohttp import WSMsgType, web
 
 from harness.core.corto.config import CortoConfig, GraceOutcome, Overflow, SubscribeMerge
 from harness.core.corto.detail import Detail
-from harness.core.corto.filters import EVENT_OF_TXTYPE, FilterError, dotted_pool
+from harness.core.corto.filters import EVENT_OF_TXTYPE, dotted_pool
 from harness.core.corto.recorded import Observed, Recording
-from harness.core.corto.session import Close, Output, SendJson, Session, grace_ms, projected, refusal
+from harness.core.corto.session import (
+    INJECTED_ERROR,
+    RESET,
+    SHUTDOWN,
+    Close,
+    Output,
+    SendJson,
+    Session,
+    connection_refusal,
+    fuzzed_close,
+    grace_ms,
+    overflow_close,
+    projected,
+)
 from harness.core.feed import Feed
 from harness.core.frames import C2S, S2C, WsText
 from harness.server.listening import WS_PATH
@@ -31,8 +45,8 @@ if TYPE_CHECKING:
     from harness.server.app import MockServer
 
 PATH = WS_PATH
-SLOW_CLIENT_CODE = 1013
 ABNORMAL_CLOSE = 1006
+"""RFC 6455 7.1.5: never sent in a close frame; a :class:`Close` with it drops the connection."""
 LOW_WATER = 256
 """max mode: queued messages per client below which the next batch is released."""
 
@@ -182,7 +196,7 @@ class CortoEmulator:
         for event in self._events:  # a fresh run reports what its clients are sent
             event.checked = frozenset()
         for client in list(self.clients):
-            await self._close(client, 1012, "harness reset")
+            await self._close(client, RESET)
         self.counters.clear()
 
     def state(self) -> dict[str, Any]:
@@ -203,7 +217,7 @@ class CortoEmulator:
 
     async def close(self) -> None:
         for client in list(self.clients):
-            await self._close(client, 1001, "server shutting down")
+            await self._close(client, SHUTDOWN)
 
     # --- fuzzing (harness.server.fuzz.StreamPort) -----------------------------------------------
 
@@ -211,11 +225,10 @@ class CortoEmulator:
         self._enqueue(key, text)
 
     async def fuzz_end(self, key: Any, code: int) -> None:
-        self._send(key, [Close(code, "harness fuzz")])
+        self._send(key, [fuzzed_close(code)])
 
     def fuzz_error(self, key: Any) -> str:
-        error = FilterError("Subscription could not be applied.", {"harness": "fuzz"})
-        return json.dumps(key.session.error(error), separators=(",", ":"))
+        return json.dumps(key.session.error(INJECTED_ERROR), separators=(",", ":"))
 
     # --- connections ---------------------------------------------------------------------------
 
@@ -233,12 +246,11 @@ class CortoEmulator:
             queue=asyncio.Queue(maxsize=self.config.queue_size),
             transport=request.transport,
         )
-        if self.config.one_connection_per_ip and any(
-            c.remote == remote and not c.closing for c in self.clients
-        ):
-            # CONTRACTS.md 3.1: "One IP can keep one active connection open at a time."
+        close = connection_refusal(
+            self.config, self.observed, remote, (c.remote for c in self.clients if not c.closing)
+        )
+        if close is not None:
             self.counters["refused_second_connection"] += 1
-            close = refusal(self.observed)
             await ws.close(code=close.code, message=close.reason.encode())
             return ws
         self.clients.add(client)
@@ -261,7 +273,7 @@ class CortoEmulator:
                 self._send(client, outputs)
                 self.server.wake()
         finally:
-            await self._close(client, None, "")
+            await self._close(client, None)
         return ws
 
     def _send(self, client: Client, outputs: list[Output]) -> None:
@@ -292,17 +304,16 @@ class CortoEmulator:
             client.closing = True
             while not client.queue.empty():
                 client.queue.get_nowait()
-            reason = f"client too slow: {self.config.queue_size} messages queued"
-            client.evicting = asyncio.create_task(self._evict(client, reason))
+            client.evicting = asyncio.create_task(self._evict(client, overflow_close(self.config)))
 
-    async def _evict(self, client: Client, reason: str) -> None:
-        """Close a stalled client with 1013; if even the close frame cannot get through within a
-        second (it reads nothing), drop the TCP connection."""
+    async def _evict(self, client: Client, close: Close) -> None:
+        """Close a stalled client with ``close``; if even the close frame cannot get through within
+        a second (it reads nothing), drop the TCP connection."""
         self.clients.discard(client)
         if client.sender is not None:
             client.sender.cancel()
         try:
-            await asyncio.wait_for(client.ws.close(code=SLOW_CLIENT_CODE, message=reason.encode()), 1.0)
+            await asyncio.wait_for(client.ws.close(code=close.code, message=close.reason.encode()), 1.0)
         except (TimeoutError, ConnectionError, RuntimeError):
             if client.transport is not None:
                 client.transport.abort()
@@ -329,12 +340,12 @@ class CortoEmulator:
         except (ConnectionError, RuntimeError, asyncio.CancelledError):
             return
 
-    async def _close(self, client: Client, code: int | None, reason: str) -> None:
+    async def _close(self, client: Client, close: Close | None) -> None:
         self.clients.discard(client)
         client.closing = True
-        if code is not None and not client.ws.closed:
+        if close is not None and not client.ws.closed:
             with contextlib.suppress(ConnectionError, RuntimeError):
-                await client.ws.close(code=code, message=reason.encode())
+                await client.ws.close(code=close.code, message=close.reason.encode())
         if client.sender is not None and client.sender is not asyncio.current_task():
             client.sender.cancel()
             with contextlib.suppress(asyncio.CancelledError, ConnectionError, RuntimeError):

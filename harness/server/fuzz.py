@@ -35,6 +35,7 @@ from harness.core.fuzz import (
     request_fault,
     stream_actions,
 )
+from harness.core.pumpfun.rules import ErrorAnswer, injected, too_many_requests
 
 if TYPE_CHECKING:
     from harness.server.app import MockServer
@@ -55,9 +56,9 @@ class StreamPort(Protocol):
 
 
 RequestHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-ErrorResponse = Callable[[int, str, list[tuple[str, str]]], web.Response]
+ErrorResponse = Callable[[ErrorAnswer, list[tuple[str, str]]], web.Response]
 
-STORM_RETRY_AFTER = "1"
+STORM_RETRY_AFTER = 1
 """``Retry-After`` of a fuzzed 429 (a storm is counted in requests, not seconds)."""
 
 
@@ -150,10 +151,8 @@ class Fuzzer:
         if decision.status is not None:
             self.server.touch()
             if decision.status == 429:
-                return error(
-                    429, "ThrottlerException: Too Many Requests", [("Retry-After", STORM_RETRY_AFTER)]
-                )
-            return error(decision.status, f"fuzz: status {decision.status}", [])
+                return error(too_many_requests(STORM_RETRY_AFTER), [])
+            return error(injected(decision.status, "fuzz"), [])
         response = await handle(request)
         if decision.malformed and isinstance(response, web.Response) and response.body:
             body = bytes(response.body)  # type: ignore[arg-type]

@@ -1,9 +1,10 @@
 """The PumpData Socket.IO emulation: a python-socketio AsyncServer at ``/socket.io/``.
 
-Adapter only: request checks, error payloads, pool resolution and subscription limits are
-:mod:`harness.core.pumpdata.rules`; what the tape holds :mod:`harness.core.pumpdata.recorded`;
-candles and their emission throttle :mod:`harness.core.ohlcv`. This module replays the tape's
-events as a feed, maps Socket.IO handlers to those rules, and emits to per-subscription rooms.
+Adapter only: request checks, acks and error payloads, pool resolution, subscription limits and
+the seeded ``unavailable`` fault are :mod:`harness.core.pumpdata.rules`; what the tape holds
+:mod:`harness.core.pumpdata.recorded`; candles and their emission throttle :mod:`harness.core.ohlcv`.
+This module replays the tape's events as a feed, maps Socket.IO handlers to those rules, and emits
+to per-subscription rooms.
 What python-socketio leaves open (which event asked for an ack, packets it cannot decode, outgoing
 queues that grow while a client does not read) is :mod:`harness.server.sio_server`'s.
 
@@ -31,21 +32,25 @@ from harness.core.ohlcv import Candles
 from harness.core.pumpdata.config import PumpdataConfig
 from harness.core.pumpdata.recorded import Event, read_feed
 from harness.core.pumpdata.rules import (
+    BILLING_ERROR,
     CLIENT_EVENTS,
+    NOT_CONNECTED,
     PLAIN_EVENTS,
     PROTOCOL_EVENTS,
-    SUBSCRIPTIONS,
     TARGETED,
-    Code,
+    UNAVAILABLE,
     Failure,
     Subscriptions,
+    ack,
+    binary_attachment,
     connect_refusal,
     event_protocols,
     find_binary,
     parse_limit,
     parse_target,
     room,
-    shown,
+    unavailable,
+    unknown_event,
 )
 from harness.server.sio_server import ACK_REQUESTED, NAMESPACE, Outbox, SioServer
 
@@ -54,9 +59,6 @@ if TYPE_CHECKING:
 
 EMIT_BATCH = 256
 """Emits a tick starts before it waits for them (they go out in order, one loop pass for all)."""
-BILLING_ERROR = {"error": "insufficient_balance", "message": "wallet balance is exhausted; top up to resume"}
-"""The ``billing_error`` payload (undocumented, CONTRACTS.md 6.8: a choice)."""
-UNAVAILABLE_MESSAGE = "transient backend error; safe to retry"
 
 
 class PumpdataEmulator:
@@ -235,8 +237,7 @@ class PumpdataEmulator:
         await self.sio.disconnect(key)
 
     def fuzz_error(self, key: Any) -> str:
-        # CONTRACTS.md 2.3: "unavailable" is transient and safe to retry
-        return json.dumps(["subscription_error", Failure(Code.UNAVAILABLE, UNAVAILABLE_MESSAGE).payload()])
+        return json.dumps(["subscription_error", UNAVAILABLE.payload()])
 
     # --- handlers ------------------------------------------------------------------------------
 
@@ -281,9 +282,7 @@ class PumpdataEmulator:
             await self.outbox.evict(sid)
             return None
         failure = self._check_client(sid, event, args)
-        return await self._answer(
-            sid, failure or Failure(Code.INVALID_REQUEST, f"unknown event {shown(event)!r}")
-        )
+        return await self._answer(sid, failure or unknown_event(event))
 
     def _check_client(self, sid: str, event: str, args: tuple[Any, ...]) -> Failure | None:
         """Validate what a client sent (violations are kept); a binary attachment is refused."""
@@ -296,7 +295,7 @@ class PumpdataEmulator:
         family = event if event in CLIENT_EVENTS else ""
         why = "a binary attachment: PumpData events carry JSON"
         self.server.client_violation("pumpdata", family, pointer, "json", why, sid)
-        return Failure(Code.INVALID_REQUEST, f"binary attachment at {pointer}: PumpData events carry JSON")
+        return binary_attachment(pointer)
 
     def _malformed(self, eio_sid: str, why: str) -> None:
         sid = self.sio.manager.sid_from_eio_sid(eio_sid, NAMESPACE) or eio_sid
@@ -314,17 +313,12 @@ class PumpdataEmulator:
         return None
 
     def _fault(self, event: str) -> Failure | None:
-        """The seeded ``unavailable`` fault (CONTRACTS.md 2.3: transient, safe to retry), drawn for
-        calls that ask the backend something (:data:`SUBSCRIPTIONS`), never to leave."""
-        rate = self.config.unavailable_rate
-        if event in SUBSCRIPTIONS and rate and self._rng.random() < rate:
-            return Failure(Code.UNAVAILABLE, UNAVAILABLE_MESSAGE)
-        return None
+        return unavailable(event, self.config.unavailable_rate, self._rng.random)
 
     async def _handle(self, sid: str, event: str, payload: Any) -> dict[str, Any] | Failure:
         subs = self.subs.get(sid)
         if subs is None:
-            return Failure(Code.INVALID_REQUEST, "not connected")
+            return NOT_CONNECTED
         if event in PLAIN_EVENTS:
             subscribe = PLAIN_EVENTS[event][1]
             return self._fault(event) or await self._sol_price(sid, subs, subscribe=subscribe)
@@ -352,7 +346,7 @@ class PumpdataEmulator:
             return failure
         if limit is not None:
             data = self.candles.history(pool, int((self._epoch + tape_now) * 1000), limit)
-            return {"ok": True, "pool": pool, "data": data}
+            return ack(pool=pool, data=data)
         return await self._rooms(sid, subs, [room(kind, pool)], joining, pool=pool)
 
     async def _rooms(
@@ -368,17 +362,14 @@ class PumpdataEmulator:
             subs.leave(rooms)
             for name in rooms:
                 await self.sio.leave_room(sid, name)
-        answer: dict[str, Any] = {"ok": True, **extra}
-        if joining and len(rooms) == 1:
-            answer["room"] = rooms[0]
-        return answer
+        return ack(rooms if joining else (), **extra)
 
     async def _sol_price(self, sid: str, subs: Subscriptions, *, subscribe: bool) -> dict[str, Any] | Failure:
         name = room("sol_price")
         if not subscribe:
             subs.leave([name])
             await self.sio.leave_room(sid, name)
-            return {"ok": True}
+            return ack()
         failure = subs.join([name])
         if failure is not None:
             return failure
@@ -386,7 +377,7 @@ class PumpdataEmulator:
         if self.sol_price is not None:
             # CONTRACTS.md 2.2: "the snapshot is also sent immediately on subscribe"
             await self.sio.emit("sol_price", self.sol_price, to=sid)
-        return {"ok": True, "snapshot": self.sol_price}
+        return ack(snapshot=self.sol_price)
 
 
 def add_cli_options(parser: argparse.ArgumentParser) -> None:

@@ -1,8 +1,10 @@
 """The Pump.fun frontend REST emulation: an aiohttp catch-all over the tape's HTTP timeline.
 
-Adapter only: the timeline, query checks, conditional requests, rate-limit budgets and faults
-are core rules (``harness.core.pumpfun.timeline``, ``conditional``, ``ratelimit``, ``faults``);
-this module turns aiohttp requests into their inputs and their outputs into responses.
+Adapter only: the timeline, who a client is, query checks, error answers, conditional requests,
+rate-limit budgets and faults are core rules (``harness.core.pumpfun.timeline`` and ``rules``,
+``harness.core.conditional``, ``ratelimit``, ``faults``); this module turns aiohttp requests into
+their inputs, tries the refusals in order (rate limit, fault, auth, query) and writes the outputs
+as responses.
 """
 
 from __future__ import annotations
@@ -19,26 +21,27 @@ from aiohttp import web
 
 from harness.core import ratelimit
 from harness.core.clock import ClockMode
-from harness.core.conditional import not_modified
-from harness.core.etag import compute_etag
+from harness.core.conditional import answers_not_modified
 from harness.core.faults import FaultPlan, plan
 from harness.core.frames import HttpExchange, HttpRequest, HttpResponse
-from harness.core.pumpfun.timeline import (
-    JSON,
-    TRADES_ALL_PREFIX,
-    QueryError,
-    Timeline,
-    encode_json,
-    parse_trades_query,
+from harness.core.pumpfun.rules import (
+    UNAUTHORIZED,
+    ErrorAnswer,
+    bad_query,
+    bearer,
+    check_query,
+    client_key,
+    injected,
+    method_not_allowed,
+    not_found,
+    too_many_requests,
 )
+from harness.core.pumpfun.timeline import QueryError, Timeline, synthesised
 from harness.core.ratelimit import Budgets, RateLimitConfig
 from harness.server.control import PREFIX as CONTROL_PREFIX
 
 if TYPE_CHECKING:
     from harness.server.app import MockServer
-
-NUMERIC_PARAMS = ("limit", "offset", "minimumSize")
-BOOLEAN_PARAMS = ("sync", "includeNsfw", "complete")
 
 NO_FAULT = FaultPlan()
 
@@ -154,53 +157,41 @@ class RestEmulator:
             # aiohttp cannot send this on an aborted connection and drops it without a traceback
             return web.Response(status=500)
 
-        decision = self.budgets.consume(_client_key(request), now)
+        authorization = request.headers.get("Authorization")
+        decision = self.budgets.consume(client_key(authorization, request.remote), now)
         # Seconds are told in the client's time: at --speed 4 a 60 s window resets in 15 s.
         real = clock.mode is ClockMode.REAL
         speed = clock.speed if real else 1.0
         epoch_now = time.time() if real else self._epoch + now
         headers = decision.headers(self.rate, epoch_now, speed)
         if self.rate.enabled and not decision.allowed:
-            headers.append(("Retry-After", str(decision.retry_after_at(speed))))
-            return self._error(429, "ThrottlerException: Too Many Requests", headers)
+            return self._error(too_many_requests(decision.retry_after_at(speed)), headers)
         if fault.status is not None:
             self.server.counters["faults.status"] += 1
-            return self._error(fault.status, f"fault injected: status {fault.status}", headers)
-        if self.config.require_auth and not _bearer(request):
-            headers.append(("WWW-Authenticate", "Bearer"))
-            return self._error(401, "Unauthorized: send Authorization: Bearer <token>", headers)
+            return self._error(injected(fault.status, "fault injected"), headers)
+        if self.config.require_auth and not bearer(authorization):
+            return self._error(UNAUTHORIZED, headers)
         has_query = bool(request.query_string)
-        if has_query and (problem := _check_query(request)) is not None:
-            self._check_served(request, path, 400, b"")  # the client's query is the violation
-            return self._error(400, problem.message, headers, parameter=problem.parameter)
+        if has_query and (problem := check_query(request.query)) is not None:
+            return self._bad_query(request, path, problem, headers)
 
-        if path.startswith(TRADES_ALL_PREFIX) and request.method in ("GET", "HEAD"):
-            return self._trades_all(request, path, headers, local)
+        if synthesised(request.method, path):
+            made = self.timeline.trades_all(path, request.query, local)
+            if isinstance(made, QueryError):
+                return self._bad_query(request, path, made, headers)
+            if made is None:
+                return self._not_found(path, headers)
+            headers += made.replayed
+            return self._answer(request, path, made.status, made.body, made.etag, headers)
         query = request.query.items() if has_query else ()
         rep = self.timeline.representation(request.method, path, local, query)
         if rep is None:
             allowed = self.timeline.methods(path) or await self._other_routes_methods(request)
             if allowed:
-                headers.append(("Allow", ", ".join(allowed)))
-                return self._error(405, f"method {request.method} not allowed on {path}", headers)
+                return self._error(method_not_allowed(request.method, path, allowed), headers)
             return self._not_found(path, headers)
         headers += rep.replayed
         return self._answer(request, path, rep.status, rep.body, rep.etag, headers, id(rep))
-
-    def _trades_all(
-        self, request: web.Request, path: str, headers: Headers, now: float
-    ) -> web.StreamResponse:
-        query = parse_trades_query(request.query)
-        if isinstance(query, QueryError):
-            self._check_served(request, path, 400, b"")
-            return self._error(400, query.message, headers, parameter=query.parameter)
-        mint = path[len(TRADES_ALL_PREFIX) :]
-        if not self.timeline.knows_mint(mint):
-            return self._not_found(path, headers)
-        body = encode_json(self.timeline.trades(mint, query, now))
-        etag = self.timeline.recorded_etag(path, body) or compute_etag(body)
-        headers.append(("Content-Type", JSON))
-        return self._answer(request, path, 200, body, etag, headers)
 
     def _answer(
         self,
@@ -215,11 +206,7 @@ class RestEmulator:
         """``recorded``: the id of the tape's representation served, if it is one (checked once)."""
         if etag is not None:
             headers.append(("ETag", etag))
-        conditional = request.method in ("GET", "HEAD") and status == 200
-        # RFC 9110 5.3: several field lines of a list header are one comma-separated list.
-        lines = request.headers.getall("If-None-Match", ())
-        if_none_match = (lines[0] if len(lines) == 1 else ", ".join(lines)) if lines else None
-        if conditional and not_modified(if_none_match, etag):
+        if answers_not_modified(request.method, status, request.headers.getall("If-None-Match", ()), etag):
             return self._respond(304, b"", headers)
         self._check_served(request, path, status, body, recorded)
         return self._respond(status, body, headers)  # aiohttp sends no body to HEAD, but its length
@@ -228,12 +215,15 @@ class RestEmulator:
         self.by_status[status] = self.by_status.get(status, 0) + 1
         return web.Response(status=status, body=body or None, headers=headers)
 
-    def _error(self, status: int, message: str, headers: Headers, **extra: object) -> web.Response:
-        # CONTRACTS.md 1.5/6.11: a NestJS-style error body, the likely shape for 4xx [inferred].
-        reason = _REASONS.get(status, "Error")
-        body = {"statusCode": status, "message": message, "error": reason, **extra}
-        headers.append(("Content-Type", JSON))
-        return self._respond(status, encode_json(body), headers)
+    def _error(self, answer: ErrorAnswer, headers: Headers) -> web.Response:
+        headers += answer.response_headers()
+        return self._respond(answer.status, answer.body(), headers)
+
+    def _bad_query(
+        self, request: web.Request, path: str, problem: QueryError, headers: Headers
+    ) -> web.Response:
+        self._check_served(request, path, 400, b"")  # the client's query is the violation
+        return self._error(bad_query(problem), headers)
 
     async def _other_routes_methods(self, request: web.Request) -> list[str]:
         """Methods the application's other routes (Socket.IO, the Data Stream, control) take on
@@ -246,9 +236,7 @@ class RestEmulator:
         return sorted(allowed)
 
     def _not_found(self, path: str, headers: Headers) -> web.Response:
-        closest = self.timeline.closest_paths(path)
-        hint = f"; closest recorded: {', '.join(closest)}" if closest else ""
-        return self._error(404, f"no recorded path {path}{hint}", headers, closest=closest)
+        return self._error(not_found(path, self.timeline.closest_paths(path)), headers)
 
     def _check_served(
         self, request: web.Request, path: str, status: int, body: bytes, recorded: int | None = None
@@ -275,48 +263,6 @@ class RestEmulator:
             response=HttpResponse(status, (), body if fresh else b""),
         )
         self.server.check_frame(frame, conn=frame.conn)
-
-
-_REASONS = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-    504: "Gateway Timeout",
-}
-
-
-def _bearer(request: web.Request) -> str | None:
-    value = request.headers.get("Authorization", "")
-    scheme, _, token = value.partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
-
-
-def _client_key(request: web.Request) -> str:
-    """Rate budgets are per bearer token when one is sent, else per remote address."""
-    token = _bearer(request)
-    if token:
-        # never echo a credential (the key shows in /_harness/state)
-        return "bearer:" + hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()[:12]
-    return f"addr:{request.remote}"
-
-
-def _check_query(request: web.Request) -> QueryError | None:
-    """Malformed values of the documented numeric and boolean query parameters."""
-    query = request.query
-    present = {name: query[name] for name in NUMERIC_PARAMS if name in query}
-    if present:
-        parsed = parse_trades_query(present)
-        if isinstance(parsed, QueryError):
-            return parsed
-    for name in BOOLEAN_PARAMS:
-        if name in query and query[name] not in ("true", "false", "1", "0", ""):
-            return QueryError(name, f"{name} must be true or false, got {query[name]!r}")
-    return None
 
 
 __all__ = ["RestEmulator"]

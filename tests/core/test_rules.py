@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from harness.core.conditional import not_modified, opaque, parse_if_none_match
+from harness.core.conditional import (
+    answers_not_modified,
+    field_value,
+    not_modified,
+    opaque,
+    parse_if_none_match,
+)
+from harness.core.etag import compute_etag
 from harness.core.faults import FaultKind, parse_fault, plan
 from harness.core.feed import Feed
 from harness.core.frames import HttpExchange, HttpRequest, HttpResponse
-from harness.core.pumpfun.timeline import QueryError, Timeline, TradesQuery, parse_trades_query
+from harness.core.pumpfun.timeline import (
+    JSON,
+    QueryError,
+    Representation,
+    Timeline,
+    TradesQuery,
+    parse_trades_query,
+    synthesised,
+)
 from harness.core.ratelimit import Budgets, RateLimitConfig, ResetUnit, calibrate, consume, peek
 
 
@@ -34,6 +51,35 @@ def test_entity_tag_parsing() -> None:
     assert opaque('W/"x-1"') == "x-1" and opaque("x") is None
     assert parse_if_none_match(' "a" ,W/"b",  "c"') == {"a", "b", "c"}
     assert parse_if_none_match(" * ") is None
+
+
+def test_if_none_match_sent_on_several_lines_is_one_list() -> None:
+    # RFC 9110 5.3: field lines of a list-based field are joined with commas, in order
+    assert field_value([]) is None
+    assert field_value(['"a"']) == '"a"'
+    assert field_value(['"a"', 'W/"b"', "c"]) == '"a", W/"b", c'
+    assert answers_not_modified("GET", 200, ['"x"', 'W/"a"'], '"a"')
+    assert not answers_not_modified("GET", 200, ['"x"', '"y"'], '"a"')
+
+
+@pytest.mark.parametrize(
+    ("method", "status", "expected"),
+    [
+        ("GET", 200, True),
+        ("HEAD", 200, True),
+        ("POST", 200, False),  # RFC 9110 13.1.2: 304 only for GET and HEAD
+        ("DELETE", 200, False),
+        ("get", 200, False),  # methods are case-sensitive (RFC 9110 9.1)
+        ("GET", 404, False),  # only a 200 is conditional: other statuses replay as recorded
+        ("GET", 201, False),
+        ("GET", 500, False),
+    ],
+)
+def test_which_answers_are_conditional(method: str, status: int, expected: bool) -> None:
+    assert answers_not_modified(method, status, ['W/"a"'], '"a"') is expected
+    assert answers_not_modified(method, status, ["*"], '"a"') is expected
+    assert not answers_not_modified(method, status, [], '"a"'), "no If-None-Match: never"
+    assert not answers_not_modified(method, status, ["*"], None), "no ETag: never"
 
 
 def test_fixed_window_budget() -> None:
@@ -218,3 +264,29 @@ def test_a_miss_names_the_closest_paths_among_thousands() -> None:
     assert len(unknown) == 3 and all(p.startswith("/coins/") and p != "/coins/latest" for p in unknown)
     assert timeline.closest_paths("/coins/" + "a" * 8000)[0].startswith("/coins/"), "a long path is cut"
     assert timeline.closest_paths("/zzz") == []
+
+
+def test_trades_all_is_made_from_the_known_trades() -> None:
+    mint = "CxLHsqvjfisgPAGwcZJsTn6nzZXJLxmVYM7v9pump"
+    path = f"/trades/all/{mint}"
+    trades = b'[{"signature":"s2","mint":"%s","timestamp":2,"sol_amount":7},' % mint.encode()
+    trades += b'{"signature":"s1","mint":"%s","timestamp":1,"sol_amount":5}]' % mint.encode()
+    recorded = HttpExchange(
+        0, "c", HttpRequest("GET", path), HttpResponse(200, (("ETag", 'W/"rec"'),), trades)
+    )
+    timeline = Timeline([recorded])
+    assert synthesised("GET", path) and synthesised("HEAD", path)
+    assert not synthesised("POST", path) and not synthesised("GET", "/trades/latest")
+
+    same = timeline.trades_all(path, {}, 5)
+    assert isinstance(same, Representation)
+    assert (same.status, same.body, same.etag) == (200, trades, 'W/"rec"'), "the same body: its recorded ETag"
+    assert same.replayed == (("Content-Type", JSON),)
+    paged = timeline.trades_all(path, {"limit": "1", "offset": "1"}, 5)
+    assert isinstance(paged, Representation)
+    assert json.loads(paged.body) == [json.loads(trades)[1]]
+    assert paged.etag == compute_etag(paged.body), "a body never recorded: an ETag computed as Express does"
+    assert timeline.trades_all(path, {"limit": "x"}, 5) == QueryError(
+        "limit", "limit must be a non-negative integer, got 'x'"
+    )
+    assert timeline.trades_all("/trades/all/" + "1" * 44, {}, 5) is None, "a mint the tape never shows"

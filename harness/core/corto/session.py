@@ -3,13 +3,15 @@
 In the style of the websockets library's protocol objects: the adapter feeds what the client sent
 (:meth:`Session.receive_text`, :meth:`Session.receive_binary`) and the replay time
 (:meth:`Session.on_time`), and sends what comes back (:class:`SendJson`, :class:`Close`). Owns
-the handshake, every answer (subscription_ack, current_state, error, pong) and the grace period
-(CONTRACTS.md 3.3, 3.4; README "corto.fun Data Stream" for the choices). Pure.
+the handshake, every answer (subscription_ack, current_state, error, pong), the grace period
+(CONTRACTS.md 3.3, 3.4; README "corto.fun Data Stream" for the choices), and every close a client
+sees: a second connection from one address (3.1), a client too slow to read, a reset, a shutdown,
+a fuzz fault. Pure.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +35,9 @@ GRACE_CLOSE_CODE = 1008
 GRACE_CLOSE_REASON = "no subscription within the grace period"
 ONE_PER_IP_CODE = 1008
 ONE_PER_IP_REASON = "one active connection per IP"
+SLOW_CLIENT_CODE = 1013
+"""RFC 6455 7.4.1 (IANA registry): 1013 Try Again Later."""
+FUZZ_REASON = "harness fuzz"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +53,13 @@ class Close:
 
 Output = SendJson | Close
 
+RESET = Close(1012, "harness reset")
+"""A reset between tests ends every connection: 1012 Service Restart (IANA registry)."""
+SHUTDOWN = Close(1001, "server shutting down")
+"""RFC 6455 7.4.1: 1001, the endpoint is going away."""
+INJECTED_ERROR = FilterError("Subscription could not be applied.", {"harness": "fuzz"})
+"""The ``error`` a fuzz plan's ``suberror`` fault sends (the service's code, the harness's word)."""
+
 
 def refusal(observed: Observed) -> Close:
     """How a second connection from one IP is closed (CONTRACTS.md 3.1; the code is an open
@@ -55,6 +67,27 @@ def refusal(observed: Observed) -> Close:
     if observed.refusal is not None:
         return Close(*observed.refusal)
     return Close(ONE_PER_IP_CODE, ONE_PER_IP_REASON)
+
+
+def connection_refusal(
+    config: CortoConfig, observed: Observed, remote: str, active: Iterable[str]
+) -> Close | None:
+    """How a new connection from ``remote`` is closed at once, given the addresses of the
+    connections already active, else None (it is served)."""
+    # CONTRACTS.md 3.1: "One IP can keep one active connection open at a time."
+    if config.one_connection_per_ip and remote in active:
+        return refusal(observed)
+    return None
+
+
+def overflow_close(config: CortoConfig) -> Close:
+    """How a client whose queue is full is closed (:attr:`Overflow.CLOSE`): it stopped reading."""
+    return Close(SLOW_CLIENT_CODE, f"client too slow: {config.queue_size} messages queued")
+
+
+def fuzzed_close(code: int) -> Close:
+    """A fuzz plan's ``close`` fault (1006: the connection drops without a close frame)."""
+    return Close(code, FUZZ_REASON)
 
 
 def grace_ms(config: CortoConfig, observed: Observed) -> int:

@@ -1,16 +1,17 @@
-"""PumpData contract rules: client requests, error payloads, subscriptions and their limit.
+"""PumpData contract rules: client requests, acks and error payloads, subscriptions and their limit.
 
-Owns CONTRACTS.md 2.2 and 2.3: every client event takes ``mint`` or ``pool`` (a mint resolves to
+Owns CONTRACTS.md 2.1-2.3: every client event takes ``mint`` or ``pool`` (a mint resolves to
 its pool), ``ohlcv_history`` a ``limit`` of 1-500 (default 200), ``subscribe_new_tokens`` and
-``subscribe_migrations`` a list of protocols; failures are ``{error, message}`` with the codes
-``invalid_request``, ``not_found``, ``unavailable`` and ``limit_exceeded``; subscriptions are
-per-connection rooms with a maximum count (undocumented: :class:`PumpdataConfig`). Pure.
+``subscribe_migrations`` a list of protocols; an ack is ``{ok: true, ...}``; failures are
+``{error, message}`` with the codes ``invalid_request``, ``not_found``, ``unavailable`` (also a
+seeded fault) and ``limit_exceeded``; subscriptions are per-connection rooms with a maximum count
+(undocumented: :class:`PumpdataConfig`); ``billing_error``'s payload (undocumented, 6.8). Pure.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -35,6 +36,11 @@ class Failure:
     def payload(self) -> dict[str, str]:
         """CONTRACTS.md 2.3: the ack (or ``subscription_error``) gets ``{error, message}``."""
         return {"error": self.code.value, "message": self.message}
+
+
+UNAVAILABLE = Failure(Code.UNAVAILABLE, "transient backend error; safe to retry")
+"""CONTRACTS.md 2.3: ``unavailable`` is transient (the server already retried) and safe to retry."""
+NOT_CONNECTED = Failure(Code.INVALID_REQUEST, "not connected")
 
 
 # events that take a mint or pool, and the room kind they join or leave
@@ -68,6 +74,8 @@ DEFAULT_PROTOCOLS = {"subscribe_migrations": ("PUMPFUN",)}
 """Protocols of a ``subscribe_*`` call that names none: the documented example's for migrations
 (CONTRACTS.md 2.2); the others must name them. An ``unsubscribe_*`` that names none leaves all."""
 API_KEY_HINT = 'connect with auth {"api_key": "pd_..."}'
+BILLING_ERROR = {"error": "insufficient_balance", "message": "wallet balance is exhausted; top up to resume"}
+"""The ``billing_error`` payload (undocumented, CONTRACTS.md 6.8: a choice)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +104,35 @@ def find_binary(value: Any, pointer: str = "") -> str | None:
         found = find_binary(item, f"{pointer}/{str(key).replace('~', '~0').replace('/', '~1')}")
         if found is not None:
             return found
+    return None
+
+
+def unknown_event(event: str) -> Failure:
+    """An event PumpData does not take."""
+    return Failure(Code.INVALID_REQUEST, f"unknown event {shown(event)!r}")
+
+
+def binary_attachment(pointer: str) -> Failure:
+    """A binary attachment at ``pointer`` (:func:`find_binary`): PumpData events carry JSON (2.2)."""
+    return Failure(Code.INVALID_REQUEST, f"binary attachment at {pointer}: PumpData events carry JSON")
+
+
+def ack(joined: Sequence[str] = (), **extra: Any) -> dict[str, Any]:
+    """A call's ack: ``{ok: true}`` with ``extra`` (``pool``, ``protocols``, ``data``,
+    ``snapshot``), and the room when the call joined exactly one (CONTRACTS.md 2.2: ``subscribe``
+    acks ``{ok: true, pool, room}``)."""
+    answer: dict[str, Any] = {"ok": True, **extra}
+    if len(joined) == 1:
+        answer["room"] = joined[0]
+    return answer
+
+
+def unavailable(event: str, rate: float, draw: Callable[[], float]) -> Failure | None:
+    """The seeded ``unavailable`` fault: a call that asks the backend something
+    (:data:`SUBSCRIPTIONS`) fails with a share ``rate`` of ``draw()``s (drawn only for those calls,
+    never to leave a room)."""
+    if event in SUBSCRIPTIONS and rate and draw() < rate:
+        return UNAVAILABLE
     return None
 
 

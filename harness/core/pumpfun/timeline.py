@@ -6,9 +6,10 @@ Owns the timeline rules of the REST emulation (issue "Mock server core"):
   changed when recorded; a recorded 304 confirms the representation before it;
 * ``/trades/all/{mint}`` is answered from every trade of that mint known at T (from any recorded
   ``/trades/all`` or ``/trades/latest`` body), newest first, with ``limit`` / ``offset`` /
-  ``minimumSize`` applied, also for values never recorded;
+  ``minimumSize`` applied, also for values never recorded, with the ETag the tape shows for the
+  same body, else one computed as Express does;
 * a miss names the closest recorded paths.
-Pure: frames in, bytes out; the ETag of a synthesised body is computed by the caller.
+Pure: frames in, bytes out.
 """
 
 from __future__ import annotations
@@ -60,6 +61,9 @@ MAX_HINT_GROUP = 64
 
 MAX_HINT_PATH = 200
 """Characters of a missed path compared with the recorded ones."""
+
+SYNTHESISED_HEADERS = (("Content-Type", JSON),)
+"""What an answer the timeline makes (not replays) sends besides the emulator's own headers."""
 
 MAX_DIGITS = 100
 """Longer numeric query values are refused (400) rather than parsed (the answer would be the same)."""
@@ -290,6 +294,21 @@ class Timeline:
     def recorded_etag(self, path: str, body: bytes) -> str | None:
         return self._etag_of_body.get((path, body))
 
+    def trades_all(
+        self, path: str, query: Mapping[str, str], now: float
+    ) -> Representation | QueryError | None:
+        """The answer to ``GET /trades/all/{mint}?query`` at ``now`` (:func:`synthesised`): the
+        mint's trades as JSON, a malformed query's error, or None for a mint the tape never shows."""
+        parsed = parse_trades_query(query)
+        if isinstance(parsed, QueryError):
+            return parsed
+        mint = path[len(TRADES_ALL_PREFIX) :]
+        if not self.knows_mint(mint):
+            return None
+        body = encode_json(self.trades(mint, parsed, now))
+        etag = self.recorded_etag(path, body) or compute_etag(body)
+        return Representation(now, 200, (), body, etag, SYNTHESISED_HEADERS)
+
     def trades(self, mint: str, query: TradesQuery, now: float) -> list[dict[str, object]]:
         """Trades of ``mint`` known at ``now``, newest first, filtered and paged.
 
@@ -324,6 +343,12 @@ class Timeline:
             if len(found) >= n:
                 break
         return found
+
+
+def synthesised(method: str, path: str) -> bool:
+    """Whether the answer to ``method path`` is made from the known trades (:meth:`Timeline.trades_all`)
+    rather than replayed: a GET or HEAD of ``/trades/all/{mint}``."""
+    return path.startswith(TRADES_ALL_PREFIX) and method in ("GET", "HEAD")
 
 
 _KEY = re.compile(r"[1-9A-HJ-NP-Za-km-z]{32,88}")

@@ -6,14 +6,19 @@ import pytest
 
 from harness.core.families import PUMPDATA_CLIENT_EVENTS
 from harness.core.pumpdata.rules import (
+    BILLING_ERROR,
     CLIENT_EVENTS,
+    NOT_CONNECTED,
     PROTOCOLS,
     SUBSCRIPTIONS,
+    UNAVAILABLE,
     Code,
     Failure,
     PoolIndex,
     Subscriptions,
     Target,
+    ack,
+    binary_attachment,
     connect_refusal,
     event_protocols,
     find_binary,
@@ -21,6 +26,8 @@ from harness.core.pumpdata.rules import (
     parse_protocols,
     parse_target,
     shown,
+    unavailable,
+    unknown_event,
 )
 
 
@@ -134,3 +141,55 @@ def test_a_mint_trading_on_in_its_pool_is_kept_once() -> None:
     index.link("M", "amm", 20_000.0)
     assert index._mint_times["M"] == [0.0, 20_000.0]
     assert index.resolve(Target("M", None), 19_999.0) == "curve"
+
+
+def test_acks() -> None:
+    # CONTRACTS.md 2.2: subscribe acks {ok: true, pool, room}; history {ok: true, pool, data}
+    assert ack(["trades:P"], pool="P") == {"ok": True, "pool": "P", "room": "trades:P"}
+    assert list(ack(["trades:P"], pool="P")) == ["ok", "pool", "room"], "members in this order"
+    assert ack(pool="P") == {"ok": True, "pool": "P"}, "leaving names no room"
+    joined = ack(["new_tokens:PUMPFUN", "new_tokens:BONK"], protocols=["PUMPFUN", "BONK"])
+    assert joined == {"ok": True, "protocols": ["PUMPFUN", "BONK"]}, "several rooms: none named"
+    assert ack(pool="P", data=[[1, 2, 3, 1, 2, 0.5]]) == {
+        "ok": True,
+        "pool": "P",
+        "data": [[1, 2, 3, 1, 2, 0.5]],
+    }
+    assert ack(snapshot=None) == {"ok": True, "snapshot": None}
+    assert ack() == {"ok": True}
+
+
+def test_error_payloads() -> None:
+    # CONTRACTS.md 2.3: {error, message}
+    assert UNAVAILABLE.payload() == {
+        "error": "unavailable",
+        "message": "transient backend error; safe to retry",
+    }
+    assert NOT_CONNECTED.payload() == {"error": "invalid_request", "message": "not connected"}
+    assert unknown_event("nope").payload() == {"error": "invalid_request", "message": "unknown event 'nope'"}
+    assert unknown_event("x" * 1000).message == f"unknown event '{'x' * 64}... (1000 characters)'"
+    assert binary_attachment("/args/0/pool").payload() == {
+        "error": "invalid_request",
+        "message": "binary attachment at /args/0/pool: PumpData events carry JSON",
+    }
+    # CONTRACTS.md 6.8: billing_error's payload is undocumented; this is the harness's
+    assert BILLING_ERROR == {
+        "error": "insufficient_balance",
+        "message": "wallet balance is exhausted; top up to resume",
+    }
+
+
+def test_the_unavailable_fault_is_drawn_only_for_calls_that_ask_the_backend() -> None:
+    draws: list[float] = []
+
+    def draw(value: float) -> float:
+        draws.append(value)
+        return value
+
+    assert unavailable("subscribe_trades", 0.5, lambda: draw(0.49)) is UNAVAILABLE
+    assert unavailable("ohlcv_history", 0.5, lambda: draw(0.5)) is None, "a draw of the rate itself passes"
+    assert draws == [0.49, 0.5]
+    for event in ("unsubscribe_trades", "unsubscribe_sol_price", "nope"):
+        assert unavailable(event, 1.0, lambda: draw(0.0)) is None
+    assert unavailable("subscribe_trades", 0.0, lambda: draw(0.0)) is None, "rate 0: nothing drawn"
+    assert draws == [0.49, 0.5], "no draw where no fault can be: a seed gives the same faults"
