@@ -50,6 +50,8 @@ from harness.core.frames import (
 
 HAR_VERSION = "1.2"
 HTTP_VERSION = "HTTP/1.1"
+MESSAGES = "_webSocketMessages"
+"""Chrome's extension field that holds a WebSocket entry's messages."""
 CLOSES = "_harnessCloses"
 """The extension field that keeps a WebSocket's close frames (Chrome exports none)."""
 
@@ -271,7 +273,7 @@ def _socket_entry(frame: WsOpen, start: datetime, base: str | None) -> dict[str,
         "connection": frame.conn,
         "pageref": "tape",
         "_resourceType": "websocket",
-        "_webSocketMessages": [],
+        MESSAGES: [],
     }
 
 
@@ -281,7 +283,7 @@ class _Socket:
     def __init__(self, opened: WsOpen, entry: dict[str, Any]) -> None:
         self.opened = opened
         self.entry = entry
-        self.messages: list[WebSocketMessage] = entry["_webSocketMessages"]
+        self.messages: list[WebSocketMessage] = entry[MESSAGES]
         self.closes: list[dict[str, Any]] = []
         self.last = opened.t
 
@@ -395,7 +397,7 @@ def import_har(har: Any, *, hosts: Iterable[str] = ()) -> HarImport:
     frames: list[Frame] = []
     for started, index, entry in sorted(kept, key=lambda k: (k[0], k[1])):
         where = f"log.entries[{index}]"
-        if entry.get("_resourceType") == "websocket" or "_webSocketMessages" in entry:
+        if entry.get("_resourceType") == "websocket" or MESSAGES in entry:
             frames += _socket_frames(entry, started, start, index, where)
             continue
         exchange = _exchange(entry, started, start, index, where)
@@ -468,11 +470,11 @@ def _socket_frames(
         )
     ]
     epoch = start.timestamp()
-    for i, raw in enumerate(_list(entry.get("_webSocketMessages") or [], f"{where}._webSocketMessages")):
-        message = _object(raw, f"{where}._webSocketMessages[{i}]")
+    for i, raw in enumerate(_list(entry.get(MESSAGES) or [], f"{where}.{MESSAGES}")):
+        message = _object(raw, f"{where}.{MESSAGES}[{i}]")
         kind, opcode, data = message.get("type"), message.get("opcode"), message.get("data", "")
         if kind not in ("send", "receive") or not isinstance(data, str):
-            raise HarError(f"{where}._webSocketMessages[{i}] needs type send|receive and string data")
+            raise HarError(f"{where}.{MESSAGES}[{i}] needs type send|receive and string data")
         direction = C2S if kind == "send" else S2C
         t = max(t0, round(_number(message.get("time"), epoch) - epoch, 6))
         if opcode == 1:
@@ -481,7 +483,7 @@ def _socket_frames(
             try:
                 frames.append(WsBinary(t, conn, direction, base64.b64decode(data, validate=True)))
             except (binascii.Error, ValueError):
-                raise HarError(f"{where}._webSocketMessages[{i}]: binary data is not base64") from None
+                raise HarError(f"{where}.{MESSAGES}[{i}]: binary data is not base64") from None
     for i, raw in enumerate(_list(entry.get(CLOSES) or [], f"{where}.{CLOSES}")):
         close = _object(raw, f"{where}.{CLOSES}[{i}]")
         code = close.get("code")

@@ -40,6 +40,7 @@ from harness.core.frames import (
     WsText,
 )
 from harness.core.har import HarError, export_har, import_har
+from harness.recorder.har import har_text
 from harness.server.app import MockServer
 from harness.store import dump_tape, read_tape
 from harness.strategies.frames import header_values, json_scalars
@@ -397,6 +398,7 @@ def test_tape_to_har_to_tape_keeps_every_exchange_message_and_socketio_frame(tmp
     har_path = tmp_path / "tape.har"
     assert f"{har_path}  8 entries (3 HTTP exchanges, 5 WebSocket connections with 15 messages)" in out.stdout
     har = json.loads(har_path.read_text())
+    assert har_path.read_text() == json.dumps(har, indent=2, ensure_ascii=False) + "\n", "as browsers indent"
     jsonschema.validate(har, HAR_1_2)
     entries = har["log"]["entries"]
     assert entries[0]["request"]["url"] == "https://frontend-api-v3.pump.fun/coins/latest?limit=2"
@@ -485,6 +487,23 @@ def test_any_exchanges_and_messages_survive_a_round_trip(frames: list[Frame]) ->
     back = import_har(json.loads(json.dumps(export_har(header, frames, creator_version="t"))))
     assert back.start.isoformat() == "2026-01-02T03:04:05+00:00"
     assert [_normal(f) for f in back.frames] == [_normal(f) for f in frames]
+
+
+@settings(max_examples=60, deadline=None)
+@given(conversations() | st.just([]), st.text())
+def test_the_har_is_written_as_json_dumps_would_write_it_whole(frames: list[Frame], label: str) -> None:
+    """Written an entry and a message at a time, the file is still exactly json.dumps(indent=2)
+    of the whole HAR (a label holding newlines or '"entries": []' included)."""
+    header = TapeHeader(
+        created="2026-01-02T03:04:05Z", harness_version="t", recorded=Recorded(label=label + '\n"entries": []')
+    )
+    document = export_har(header, frames, creator_version="t")
+    calls: list[tuple[int, int]] = []
+    text = "".join(har_text(document, lambda done, total: calls.append((done, total))))
+    assert text == json.dumps(document, indent=2, ensure_ascii=False)
+    entries = document["log"]["entries"]
+    total = len(entries) + sum(len(e.get("_webSocketMessages", ())) for e in entries)
+    assert calls[0] == (0, total) and calls[-1] == (total, total)
 
 
 @pytest.mark.parametrize(
