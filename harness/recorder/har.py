@@ -46,6 +46,7 @@ from harness.core.frames import (
 )
 from harness.core.har import (
     MESSAGES,
+    PROGRESS_EVERY,
     HarError,
     HarImport,
     absolute,
@@ -58,8 +59,6 @@ from harness.recorder.relay_sio import CLIENT_DISCONNECT, SERVER_DISCONNECT, jso
 from harness.recorder.session import RecordingSession
 from harness.store import TapeReader
 
-PROGRESS_EVERY = 1000
-"""Frames (entries and messages when writing) between two calls of a progress callback."""
 TRANSPORT_CLOSE = "transport close"
 """python-socketio's reason for a connection whose transport went away."""
 
@@ -101,9 +100,7 @@ def export_file(
         bases = default_bases(header)
         frames = _reported(socketio_as_websocket(reader, bases), reader, reading)
         document = export_har(header, frames, creator_version=__version__, bases=bases)
-    if out is None:
-        name = tape.name.removesuffix(".gz").removesuffix(".jsonl")
-        out = tape.with_name(name + ".har")
+    out = har_path(tape) if out is None else out
     try:
         with out.open("w", encoding="utf-8", errors="surrogatepass") as f:
             for text in har_text(document, writing):
@@ -122,6 +119,11 @@ def export_file(
     )
 
 
+def har_path(tape: Path) -> Path:
+    """Where a tape's HAR goes by default: beside it, ``.har`` for ``.jsonl[.gz]``."""
+    return tape.with_name(tape.name.removesuffix(".gz").removesuffix(".jsonl") + ".har")
+
+
 def _reported(
     frames: Iterator[Frame], reader: TapeReader, reading: Callable[[int, int, int], None] | None
 ) -> Iterator[Frame]:
@@ -131,6 +133,7 @@ def _reported(
         yield from frames
         return
     total, entries = reader.size, 0
+    reading(0, total, 0)
     for count, frame in enumerate(frames, 1):
         entries += isinstance(frame, HttpExchange | WsOpen)
         if count % PROGRESS_EVERY == 0:
@@ -276,10 +279,21 @@ def import_file(
     key: bytes | None = None,
     gzip: bool = False,
     hosts: Iterable[str] = (),
+    parsing: Callable[[int], None] | None = None,
+    converting: Callable[[int, int], None] | None = None,
+    writing: Callable[[int, int], None] | None = None,
 ) -> ImportResult:
-    """Write the HAR file ``har`` as a new tape in ``out_dir``, redacted."""
+    """Write the HAR file ``har`` as a new tape in ``out_dir``, redacted.
+
+    A HAR is one JSON document, parsed whole: ``parsing(size)`` is called with the file's size
+    once it is read, before it is parsed; ``converting(done, total)`` now and then with the
+    entries and WebSocket messages converted, ``writing(done, total)`` with the frames written.
+    """
     try:
-        document = json.loads(har.read_text(encoding="utf-8-sig"))
+        data = har.read_bytes()
+        if parsing is not None:
+            parsing(len(data))
+        document = json.loads(data.decode("utf-8-sig"))
     except FileNotFoundError:
         raise HarError(f"{har}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -287,7 +301,7 @@ def import_file(
     except ValueError as exc:
         raise HarError(f"{har}: not JSON: {exc}") from None
     try:
-        imported = import_har(document, hosts=hosts)
+        imported = import_har(document, hosts=hosts, progress=converting)
     except HarError as exc:
         raise HarError(f"{har}: {exc}") from None
     frames, notes = socketio_sessions(imported)
@@ -303,8 +317,12 @@ def import_file(
     with RecordingSession(
         out_dir, label or "har", recorded, rules=rules, key=key, gzip=gzip, created=imported.start
     ) as session:
-        for frame in frames:
+        for done, frame in enumerate(frames):
+            if writing is not None and done % PROGRESS_EVERY == 0:
+                writing(done, len(frames))
             session.write(frame)
+        if writing is not None:
+            writing(len(frames), len(frames))
     return ImportResult(session.path, dict(session.frames), tuple(imported.notes) + tuple(notes))
 
 
