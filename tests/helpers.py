@@ -6,9 +6,11 @@ import asyncio
 import base64
 import json
 import os
+import pty
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,6 +37,45 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 60) -> subproc
         timeout=timeout,
         check=False,
     )
+
+
+def run_cli_on_terminal(*args: str, timeout: float = 60) -> tuple[subprocess.CompletedProcess[str], bytes]:
+    """Run ``python -m harness ARGS`` with stderr on a pseudo-terminal, as at a user's terminal:
+    the finished process (its stdout captured) and everything the terminal was sent."""
+    controller, terminal = pty.openpty()
+    shown = bytearray()
+
+    def watch() -> None:  # read as it is drawn, so a chatty command never fills the terminal
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the terminal side is closed: all read
+                return
+            if not chunk:
+                return
+            shown.extend(chunk)
+
+    watcher = threading.Thread(target=watch)
+    try:
+        with subprocess.Popen(
+            [sys.executable, "-m", "harness", *args],
+            cwd=ROOT,
+            env=dict(os.environ, PYTHONPATH=str(ROOT)),
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            text=True,
+        ) as proc:
+            os.close(terminal)
+            watcher.start()
+            try:
+                stdout, _ = proc.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                raise
+        watcher.join(timeout)
+    finally:
+        os.close(controller)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, None), bytes(shown)
 
 
 async def until(condition: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from harness.cli.progress import Progress
 
 NAME = "har"
 HELP = "convert HAR files (a browser's DevTools recording) to tapes, and tapes to HAR 1.2"
@@ -54,27 +58,69 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from harness.cli.main import UsageError
-    from harness.cli.record import redaction_rules
+    from harness.cli.progress import Progress
     from harness.core.har import HarError
-    from harness.recorder.har import export_file, import_file
 
     try:
-        if args.action == "export":
-            exported = export_file(args.tape, args.output)
-            print(
-                f"{exported.path}  {exported.entries} entries ({exported.exchanges} HTTP exchanges, "
-                f"{exported.sockets} WebSocket connections with {exported.messages} messages)"
-            )
-            return 0
-        rules = redaction_rules(args)
-        key = args.redact_key.encode() if args.redact_key else None
-        imported = import_file(
-            args.har, args.out, label=args.label, rules=rules, key=key, gzip=args.gzip, hosts=args.host
-        )
+        with Progress("") as bar:  # on stderr, when it is a terminal
+            report = _export(args, bar) if args.action == "export" else _import(args, bar)
     except HarError as exc:
         raise UsageError(str(exc)) from None
-    frames = ", ".join(f"{p} {n}" for p, n in sorted(imported.frames.items())) or "no frames"
-    print(f"{imported.path}  {sum(imported.frames.values())} frames ({frames})")
-    for note in imported.notes:
-        print(f"  {note}")
+    print("\n".join(report))
     return 0
+
+
+def _export(args: argparse.Namespace, bar: Progress) -> list[str]:
+    from harness.recorder.har import export_file, har_path
+
+    out: Path = args.output or har_path(args.tape)
+
+    def reading(done: int, total: int, entries: int) -> None:
+        bar.stage(f"reading {args.tape.name}", total)
+        bar.update(done, f"{entries:,} entries")
+
+    def writing(done: int, total: int) -> None:
+        bar.stage(f"writing {out.name}", total, "entries and messages")
+        bar.update(done)
+
+    exported = export_file(args.tape, out, reading=reading, writing=writing)
+    return [
+        f"{exported.path}  {exported.entries} entries ({exported.exchanges} HTTP exchanges, "
+        f"{exported.sockets} WebSocket connections with {exported.messages} messages)"
+    ]
+
+
+def _import(args: argparse.Namespace, bar: Progress) -> list[str]:
+    from harness.cli.record import redaction_rules
+    from harness.recorder.har import import_file
+
+    def parsing(size: int) -> None:
+        bar.stage(f"parsing {args.har.name}", None)
+        bar.update(size)
+
+    def converting(done: int, total: int) -> None:
+        bar.stage(f"converting {args.har.name}", total, "entries and messages")
+        bar.update(done)
+
+    def writing(done: int, total: int) -> None:
+        bar.stage("writing the tape", total, "frames")
+        bar.update(done)
+
+    rules = redaction_rules(args)
+    key = args.redact_key.encode() if args.redact_key else None
+    imported = import_file(
+        args.har,
+        args.out,
+        label=args.label,
+        rules=rules,
+        key=key,
+        gzip=args.gzip,
+        hosts=args.host,
+        parsing=parsing,
+        converting=converting,
+        writing=writing,
+    )
+    frames = ", ".join(f"{p} {n}" for p, n in sorted(imported.frames.items())) or "no frames"
+    return [f"{imported.path}  {sum(imported.frames.values())} frames ({frames})"] + [
+        f"  {note}" for note in imported.notes
+    ]

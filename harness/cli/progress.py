@@ -34,6 +34,13 @@ class Progress:
         self._last_draw = 0.0
         self._width = 0
 
+    def stage(self, label: str, total: float | None, unit: str = "bytes") -> None:
+        """Go on to the next stage of the work (``writing x.har`` after ``reading x.jsonl``): a
+        new label draws at the next update, however soon."""
+        if label != self.label:
+            self._last_draw = 0.0
+        self.label, self.total, self.unit = label, total, unit
+
     def update(self, done: float, note: str = "", *, force: bool = False) -> None:
         if not self.enabled:
             return

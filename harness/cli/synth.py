@@ -47,10 +47,8 @@ def run(args: argparse.Namespace) -> int:
             bar.update(max(0.0, t))
 
         def show(api: str, done: int, total: int) -> None:
-            label = f"writing {api}.jsonl"
-            changed = label != bar.label
-            bar.label, bar.total, bar.unit = label, total, "frames"
-            bar.update(done, force=changed)
+            bar.stage(f"writing {api}.jsonl", total, "frames")
+            bar.update(done)
 
         try:
             written = write(

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypedDict
@@ -49,7 +49,11 @@ from harness.core.frames import (
 )
 
 HAR_VERSION = "1.2"
+PROGRESS_EVERY = 1000
+"""Entries (frames, messages) between two calls of a progress callback."""
 HTTP_VERSION = "HTTP/1.1"
+MESSAGES = "_webSocketMessages"
+"""Chrome's extension field that holds a WebSocket entry's messages."""
 CLOSES = "_harnessCloses"
 """The extension field that keeps a WebSocket's close frames (Chrome exports none)."""
 
@@ -271,7 +275,7 @@ def _socket_entry(frame: WsOpen, start: datetime, base: str | None) -> dict[str,
         "connection": frame.conn,
         "pageref": "tape",
         "_resourceType": "websocket",
-        "_webSocketMessages": [],
+        MESSAGES: [],
     }
 
 
@@ -281,7 +285,7 @@ class _Socket:
     def __init__(self, opened: WsOpen, entry: dict[str, Any]) -> None:
         self.opened = opened
         self.entry = entry
-        self.messages: list[WebSocketMessage] = entry["_webSocketMessages"]
+        self.messages: list[WebSocketMessage] = entry[MESSAGES]
         self.closes: list[dict[str, Any]] = []
         self.last = opened.t
 
@@ -369,8 +373,12 @@ def _number(value: Any, default: float = 0.0) -> float:
     return default
 
 
-def import_har(har: Any, *, hosts: Iterable[str] = ()) -> HarImport:
-    """The frames of a HAR document (parsed JSON); ``hosts``: keep only entries to these hosts."""
+def import_har(
+    har: Any, *, hosts: Iterable[str] = (), progress: Callable[[int, int], None] | None = None
+) -> HarImport:
+    """The frames of a HAR document (parsed JSON); ``hosts``: keep only entries to these hosts.
+
+    ``progress(done, total)`` is called now and then: entries and WebSocket messages converted."""
     log = _object(_object(har, "the HAR").get("log"), "the HAR's 'log'")
     entries = _list(log.get("entries"), "log.entries")
     wanted = {h.lower() for h in hosts}
@@ -393,18 +401,30 @@ def import_har(har: Any, *, hosts: Iterable[str] = ()) -> HarImport:
             moments.append(_moment(page_start, f"log.pages[{i}].startedDateTime"))
     start = min(moments, default=datetime(1970, 1, 1, tzinfo=UTC)).replace(microsecond=0)
     frames: list[Frame] = []
+    total, done = sum(_weight(entry) for _, _, entry in kept), 0
+    if progress is not None:
+        progress(0, total)
     for started, index, entry in sorted(kept, key=lambda k: (k[0], k[1])):
         where = f"log.entries[{index}]"
-        if entry.get("_resourceType") == "websocket" or "_webSocketMessages" in entry:
+        if entry.get("_resourceType") == "websocket" or MESSAGES in entry:
             frames += _socket_frames(entry, started, start, index, where)
-            continue
-        exchange = _exchange(entry, started, start, index, where)
-        if isinstance(exchange, str):
-            notes.append(exchange)
         else:
-            frames.append(exchange)
+            exchange = _exchange(entry, started, start, index, where)
+            if isinstance(exchange, str):
+                notes.append(exchange)
+            else:
+                frames.append(exchange)
+        before, done = done, done + _weight(entry)
+        if progress is not None and (done // PROGRESS_EVERY > before // PROGRESS_EVERY or done == total):
+            progress(done, total)
     frames.sort(key=lambda f: f.t)
     return HarImport(start, tuple(frames), tuple(notes))
+
+
+def _weight(entry: dict[str, Any]) -> int:
+    """An entry's share of the work of an import: one, and one per WebSocket message it holds."""
+    messages = entry.get(MESSAGES)
+    return 1 + (len(messages) if isinstance(messages, list) else 0)
 
 
 def _offset(moment: datetime, start: datetime) -> float:
@@ -468,11 +488,11 @@ def _socket_frames(
         )
     ]
     epoch = start.timestamp()
-    for i, raw in enumerate(_list(entry.get("_webSocketMessages") or [], f"{where}._webSocketMessages")):
-        message = _object(raw, f"{where}._webSocketMessages[{i}]")
+    for i, raw in enumerate(_list(entry.get(MESSAGES) or [], f"{where}.{MESSAGES}")):
+        message = _object(raw, f"{where}.{MESSAGES}[{i}]")
         kind, opcode, data = message.get("type"), message.get("opcode"), message.get("data", "")
         if kind not in ("send", "receive") or not isinstance(data, str):
-            raise HarError(f"{where}._webSocketMessages[{i}] needs type send|receive and string data")
+            raise HarError(f"{where}.{MESSAGES}[{i}] needs type send|receive and string data")
         direction = C2S if kind == "send" else S2C
         t = max(t0, round(_number(message.get("time"), epoch) - epoch, 6))
         if opcode == 1:
@@ -481,7 +501,7 @@ def _socket_frames(
             try:
                 frames.append(WsBinary(t, conn, direction, base64.b64decode(data, validate=True)))
             except (binascii.Error, ValueError):
-                raise HarError(f"{where}._webSocketMessages[{i}]: binary data is not base64") from None
+                raise HarError(f"{where}.{MESSAGES}[{i}]: binary data is not base64") from None
     for i, raw in enumerate(_list(entry.get(CLOSES) or [], f"{where}.{CLOSES}")):
         close = _object(raw, f"{where}.{CLOSES}[{i}]")
         code = close.get("code")

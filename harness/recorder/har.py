@@ -16,7 +16,7 @@ way: one WebSocket entry each, its messages the Socket.IO packets (``42["trade",
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,16 @@ from harness.core.frames import (
     WsOpen,
     WsText,
 )
-from harness.core.har import HarError, HarImport, absolute, default_bases, export_har, import_har
+from harness.core.har import (
+    MESSAGES,
+    PROGRESS_EVERY,
+    HarError,
+    HarImport,
+    absolute,
+    default_bases,
+    export_har,
+    import_har,
+)
 from harness.core.redact import RedactionRules
 from harness.recorder.relay_sio import CLIENT_DISCONNECT, SERVER_DISCONNECT, jsonable
 from harness.recorder.session import RecordingSession
@@ -73,20 +82,30 @@ class ImportResult:
 # --- export ------------------------------------------------------------------------------------
 
 
-def export_file(tape: Path, out: Path | None = None) -> ExportResult:
-    """Write ``tape`` as a HAR file (default: beside it, ``.har`` for ``.jsonl[.gz]``)."""
+def export_file(
+    tape: Path,
+    out: Path | None = None,
+    *,
+    reading: Callable[[int, int, int], None] | None = None,
+    writing: Callable[[int, int], None] | None = None,
+) -> ExportResult:
+    """Write ``tape`` as a HAR file (default: beside it, ``.har`` for ``.jsonl[.gz]``).
+
+    ``reading(bytes_done, bytes_total, entries)`` is called now and then while the tape is read
+    (bytes of the file on disk, compressed for a gzip tape), ``writing(done, total)`` while the
+    HAR is written (its entries and WebSocket messages).
+    """
     with TapeReader(tape) as reader:
-        header, frames = reader.header, list(reader)
-    bases = default_bases(header)
-    document = export_har(
-        header, list(socketio_as_websocket(frames, bases)), creator_version=__version__, bases=bases
-    )
-    if out is None:
-        name = tape.name.removesuffix(".gz").removesuffix(".jsonl")
-        out = tape.with_name(name + ".har")
-    text = json.dumps(document, indent=2, ensure_ascii=False)
+        header = reader.header
+        bases = default_bases(header)
+        frames = _reported(socketio_as_websocket(reader, bases), reader, reading)
+        document = export_har(header, frames, creator_version=__version__, bases=bases)
+    out = har_path(tape) if out is None else out
     try:
-        out.write_text(text + "\n", encoding="utf-8", errors="surrogatepass")
+        with out.open("w", encoding="utf-8", errors="surrogatepass") as f:
+            for text in har_text(document, writing):
+                f.write(text)
+            f.write("\n")
     except OSError as exc:
         raise HarError(f"cannot write {out}: {exc.strerror or exc}") from None
     entries = document["log"]["entries"]
@@ -96,8 +115,100 @@ def export_file(tape: Path, out: Path | None = None) -> ExportResult:
         len(entries),
         len(entries) - len(sockets),
         len(sockets),
-        sum(len(e["_webSocketMessages"]) for e in sockets),
+        sum(len(e[MESSAGES]) for e in sockets),
     )
+
+
+def har_path(tape: Path) -> Path:
+    """Where a tape's HAR goes by default: beside it, ``.har`` for ``.jsonl[.gz]``."""
+    return tape.with_name(tape.name.removesuffix(".gz").removesuffix(".jsonl") + ".har")
+
+
+def _reported(
+    frames: Iterator[Frame], reader: TapeReader, reading: Callable[[int, int, int], None] | None
+) -> Iterator[Frame]:
+    """``frames`` (read by ``reader``), telling ``reading`` how far into the file the reader is
+    and how many HAR entries (an exchange, a WebSocket opened) have gone by."""
+    if reading is None:
+        yield from frames
+        return
+    total, entries = reader.size, 0
+    reading(0, total, 0)
+    for count, frame in enumerate(frames, 1):
+        entries += isinstance(frame, HttpExchange | WsOpen)
+        if count % PROGRESS_EVERY == 0:
+            reading(reader.position, total, entries)
+        yield frame
+    reading(total, total, entries)
+
+
+# json.dumps(document, indent=2) of a whole HAR runs json's pure-Python encoder over every value
+# at once (its C encoder does not indent) and holds the text, and then its UTF-8 bytes, in memory.
+# The same text written entry by entry is faster, needs no copy of the file in memory, and lets a
+# progress bar move.
+_JSON = json.JSONEncoder(indent=2, ensure_ascii=False)
+
+
+def har_text(document: dict[str, Any], writing: Callable[[int, int], None] | None = None) -> Iterator[str]:
+    """``json.dumps(document, indent=2, ensure_ascii=False)`` of an exported HAR, in pieces: the
+    same characters, produced an entry (and a WebSocket message) at a time.
+
+    ``writing(done, total)`` counts the entries and WebSocket messages produced."""
+    log = document["log"]
+    entries: list[dict[str, Any]] = log["entries"]
+    total = len(entries) + sum(len(e.get(MESSAGES) or ()) for e in entries)
+    done = 0
+
+    def count() -> None:
+        nonlocal done
+        done += 1
+        if writing is not None and (done % PROGRESS_EVERY == 0 or done == total):
+            writing(done, total)
+
+    def message(item: Any, depth: int) -> Iterator[str]:
+        count()
+        yield _indented(item, depth)
+
+    def entry(item: dict[str, Any], depth: int) -> Iterator[str]:
+        count()
+        if item.get(MESSAGES):
+            yield from _spliced(item, MESSAGES, depth, _items(item[MESSAGES], depth + 1, message))
+        else:
+            yield _indented(item, depth)
+
+    if writing is not None:
+        writing(0, total)
+    yield from _spliced(document, "log", 0, _spliced(log, "entries", 1, _items(entries, 2, entry)))
+
+
+def _indented(value: Any, depth: int) -> str:
+    """``value`` as json.dumps(indent=2) writes it ``depth`` levels deep."""
+    return _JSON.encode(value).replace("\n", "\n" + "  " * depth)
+
+
+def _spliced(obj: dict[str, Any], key: str, depth: int, value: Iterator[str]) -> Iterator[str]:
+    """The object ``obj`` as json.dumps(indent=2) writes it ``depth`` levels deep, the text of
+    ``obj[key]`` taken from ``value``."""
+    text = _indented({**obj, key: []}, depth)
+    # JSON strings escape their newlines, so a line break is always layout: this line is the key's
+    line = "\n" + "  " * (depth + 1) + json.dumps(key) + ": "
+    head, _, tail = text.partition(line + "[]")
+    yield head + line
+    yield from value
+    yield tail
+
+
+def _items(items: list[Any], depth: int, each: Callable[[Any, int], Iterator[str]]) -> Iterator[str]:
+    """The list ``items`` as json.dumps(indent=2) writes it ``depth`` levels deep, each item's text
+    from ``each(item, depth + 1)``."""
+    if not items:
+        yield "[]"
+        return
+    pad = "\n" + "  " * (depth + 1)
+    for i, item in enumerate(items):
+        yield ("," if i else "[") + pad
+        yield from each(item, depth + 1)
+    yield "\n" + "  " * depth + "]"
 
 
 def _socketio_url(connect: SioConnect | None, bases: dict[str, str]) -> str:
@@ -168,10 +279,21 @@ def import_file(
     key: bytes | None = None,
     gzip: bool = False,
     hosts: Iterable[str] = (),
+    parsing: Callable[[int], None] | None = None,
+    converting: Callable[[int, int], None] | None = None,
+    writing: Callable[[int, int], None] | None = None,
 ) -> ImportResult:
-    """Write the HAR file ``har`` as a new tape in ``out_dir``, redacted."""
+    """Write the HAR file ``har`` as a new tape in ``out_dir``, redacted.
+
+    A HAR is one JSON document, parsed whole: ``parsing(size)`` is called with the file's size
+    once it is read, before it is parsed; ``converting(done, total)`` now and then with the
+    entries and WebSocket messages converted, ``writing(done, total)`` with the frames written.
+    """
     try:
-        document = json.loads(har.read_text(encoding="utf-8-sig"))
+        data = har.read_bytes()
+        if parsing is not None:
+            parsing(len(data))
+        document = json.loads(data.decode("utf-8-sig"))
     except FileNotFoundError:
         raise HarError(f"{har}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -179,7 +301,7 @@ def import_file(
     except ValueError as exc:
         raise HarError(f"{har}: not JSON: {exc}") from None
     try:
-        imported = import_har(document, hosts=hosts)
+        imported = import_har(document, hosts=hosts, progress=converting)
     except HarError as exc:
         raise HarError(f"{har}: {exc}") from None
     frames, notes = socketio_sessions(imported)
@@ -195,8 +317,12 @@ def import_file(
     with RecordingSession(
         out_dir, label or "har", recorded, rules=rules, key=key, gzip=gzip, created=imported.start
     ) as session:
-        for frame in frames:
+        for done, frame in enumerate(frames):
+            if writing is not None and done % PROGRESS_EVERY == 0:
+                writing(done, len(frames))
             session.write(frame)
+        if writing is not None:
+            writing(len(frames), len(frames))
     return ImportResult(session.path, dict(session.frames), tuple(imported.notes) + tuple(notes))
 
 

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import io
-import os
-import pty
-import subprocess
-import sys
 from pathlib import Path
 
 from harness.cli.progress import Progress
-from tests.helpers import ROOT
+from tests.helpers import run_cli, run_cli_on_terminal
 
 
 def test_draws_a_bar_redraws_at_most_ten_times_a_second_and_clears_itself() -> None:
@@ -26,6 +22,22 @@ def test_draws_a_bar_redraws_at_most_ten_times_a_second_and_clears_itself() -> N
     assert stream.getvalue().endswith("\r")  # the line is blanked at the end
 
 
+def test_a_new_stage_draws_at_once_under_its_own_label() -> None:
+    stream = io.StringIO()
+    with Progress("reading t.jsonl", total=100, stream=stream, enabled=True) as bar:
+        bar.update(100, "3 entries")
+        bar.stage("writing t.har", 40, "entries and messages")
+        bar.update(10)  # within 0.1 s of the last draw, but a new stage
+        bar.stage("writing t.har", 40, "entries and messages")
+        bar.update(20)  # the same stage: skipped
+    drawn = stream.getvalue().split("\r")
+    assert drawn[1].startswith("reading t.jsonl [") and drawn[1].endswith("  3 entries")
+    assert drawn[2].startswith(
+        "writing t.har [######------------------]  25.0% 10 of 40 entries and messages"
+    )
+    assert len(drawn) == 5 and not drawn[3].strip(), "two lines drawn, then blanked"
+
+
 def test_silent_when_the_stream_is_not_a_terminal() -> None:
     stream = io.StringIO()
     with Progress("x", total=10, stream=stream) as bar:
@@ -33,38 +45,12 @@ def test_silent_when_the_stream_is_not_a_terminal() -> None:
     assert stream.getvalue() == ""
 
 
-def _synth(out: Path, stderr: int) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "harness", "synth", "--out", str(out), "--duration", "30", "--api", "corto"],
-        cwd=ROOT,
-        env=dict(os.environ, PYTHONPATH=str(ROOT)),
-        stdout=subprocess.PIPE,
-        stderr=stderr,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 def test_harness_synth_shows_progress_on_a_terminal_only(tmp_path: Path) -> None:
-    controller, terminal = pty.openpty()
-    try:
-        out = _synth(tmp_path / "tty", terminal)
-        os.close(terminal)
-        shown = b""
-        while True:
-            try:
-                chunk = os.read(controller, 4096)
-            except OSError:  # the terminal side is closed: all read
-                break
-            if not chunk:
-                break
-            shown += chunk
-    finally:
-        os.close(controller)
+    synth = ("synth", "--duration", "30", "--api", "corto", "--out")
+    out, shown = run_cli_on_terminal(*synth, str(tmp_path / "tty"))
     assert out.returncode == 0
     assert b"simulating the market [" in shown and b"0 of 30 s" in shown  # market seconds of --duration
     assert b"writing corto.jsonl" in shown
-    piped = _synth(tmp_path / "pipe", subprocess.PIPE)
+    piped = run_cli(*synth, str(tmp_path / "pipe"))
     assert piped.returncode == 0 and piped.stderr == ""
     assert "corto.jsonl" in piped.stdout

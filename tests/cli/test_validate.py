@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import pty
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from harness.core.frames import C2S, WsText
 from harness.store import dump_tape
-from tests.helpers import ROOT, header, run_cli
+from tests.helpers import ROOT, header, run_cli, run_cli_on_terminal
 
 
 def _table(stdout: str) -> dict[str, tuple[int, int]]:
@@ -186,32 +182,10 @@ def test_a_torn_last_line_is_a_warning(tmp_path: Path) -> None:
 
 def test_progress_bar_on_a_terminal() -> None:
     """Run on a terminal (a pseudo-terminal for stderr), validate draws its progress there."""
-    controller, terminal = pty.openpty()
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "harness", "validate", str(ROOT / "fixtures" / "demo" / "corto.jsonl")],
-            cwd=ROOT,
-            env=dict(os.environ, PYTHONPATH=str(ROOT)),
-            stdout=subprocess.PIPE,
-            stderr=terminal,
-            timeout=60,
-            check=False,
-        )
-        os.close(terminal)
-        drawn = b""
-        while True:
-            try:
-                chunk = os.read(controller, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            drawn += chunk
-    finally:
-        os.close(controller)
+    proc, drawn = run_cli_on_terminal("validate", str(ROOT / "fixtures" / "demo" / "corto.jsonl"))
     assert proc.returncode == 0
     assert b"validating corto.jsonl [" in drawn and b"%" in drawn
-    assert b"validating" not in proc.stdout, "progress goes to the terminal, not into the report"
+    assert "validating" not in proc.stdout, "progress goes to the terminal, not into the report"
 
 
 def test_a_json_file_too_big_to_decode_is_refused_not_read_forever(

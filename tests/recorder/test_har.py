@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -40,11 +41,12 @@ from harness.core.frames import (
     WsText,
 )
 from harness.core.har import HarError, export_har, import_har
+from harness.recorder.har import har_text
 from harness.server.app import MockServer
 from harness.store import dump_tape, read_tape
 from harness.strategies.frames import header_values, json_scalars
 from tests.credentials import API_KEY, BEARER, COOKIE, CREDENTIALS, QUERY_KEY, QUERY_TOKEN
-from tests.helpers import run_cli
+from tests.helpers import ROOT, run_cli, run_cli_on_terminal
 
 CHROME_HAR = Path(__file__).parent / "fixtures" / "chrome-pump.har"
 POOL = "F2MFtsSeEdNFS5wsKSEbRdx5vrR6vZ5DvvtSiWoSzL5Z"
@@ -159,6 +161,7 @@ def test_a_chrome_har_imports_as_a_redacted_tape(tmp_path: Path) -> None:
     assert all(secret in given for secret in CREDENTIALS), "the fixture holds every kind of credential"
     out = run_cli("har", "import", str(CHROME_HAR), "--out", str(tmp_path), "--label", "browser")
     assert out.returncode == 0, out.stderr
+    assert out.stderr == "", "no progress drawn into a pipe"
     (tape,) = tmp_path.iterdir()
     assert tape.name == "20261123T020000Z-browser.jsonl" and str(tape) in out.stdout
     assert "22 frames (http 4, sio 8, ws 10)" in out.stdout
@@ -295,6 +298,26 @@ def test_bad_har_files_are_one_line_errors(tmp_path: Path) -> None:
     assert out.returncode == 2 and "no such file" in out.stderr
 
 
+def test_export_and_import_show_their_progress_on_a_terminal(tmp_path: Path) -> None:
+    """Each stage draws on a terminal (stderr) as it starts, however short: reading the tape (its
+    bytes, and the entries met) and writing the HAR; parsing the HAR, converting its entries and
+    messages, writing the tape. The line is blanked before the report is printed."""
+    har = tmp_path / "corto.har"
+    out, shown = run_cli_on_terminal("har", "export", str(ROOT / "fixtures/demo/corto.jsonl"), "-o", str(har))
+    assert out.returncode == 0 and out.stdout.startswith(f"{har}  1 entries"), out.stdout
+    assert b"\rreading corto.jsonl [------------------------]   0.0% 0 B of 827.0 KB" in shown
+    assert re.search(rb"of 827.0 KB +[\d.]+s  0 entries\r", shown)
+    assert b"\rwriting corto.har [------------------------]   0.0% 0 of 777 entries and messages" in shown
+    assert shown.endswith(b"\r") and "entries and messages" not in out.stdout
+
+    out, shown = run_cli_on_terminal("har", "import", str(har), "--out", str(tmp_path / "tapes"))
+    assert out.returncode == 0 and "  777 frames (ws 777)" in out.stdout, out.stdout
+    assert b"\rparsing corto.har 877.5 KB" in shown
+    assert b"\rconverting corto.har [------------------------]   0.0% 0 of 777 entries and messages" in shown
+    assert b"\rwriting the tape [------------------------]   0.0% 0 of 777 frames" in shown
+    assert shown.endswith(b"\r")
+
+
 def every_kind_of_frame() -> list[Frame]:
     """A proxy tape's worth of frames: every HTTP, WebSocket and Socket.IO frame kind."""
     json_headers = (("Content-Type", "application/json"), ("ETag", 'W/"a1"'), ("x-ratelimit-remaining", "7"))
@@ -393,10 +416,11 @@ def test_tape_to_har_to_tape_keeps_every_exchange_message_and_socketio_frame(tmp
     original = every_kind_of_frame()
     tape = dump_tape(tmp_path / "tape.jsonl", header, original)
     out = run_cli("har", "export", str(tape))
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == 0 and out.stderr == "", out.stderr
     har_path = tmp_path / "tape.har"
     assert f"{har_path}  8 entries (3 HTTP exchanges, 5 WebSocket connections with 15 messages)" in out.stdout
     har = json.loads(har_path.read_text())
+    assert har_path.read_text() == json.dumps(har, indent=2, ensure_ascii=False) + "\n", "as browsers indent"
     jsonschema.validate(har, HAR_1_2)
     entries = har["log"]["entries"]
     assert entries[0]["request"]["url"] == "https://frontend-api-v3.pump.fun/coins/latest?limit=2"
@@ -430,6 +454,48 @@ def test_tape_to_har_to_tape_keeps_every_exchange_message_and_socketio_frame(tmp
     (again,) = back.iterdir()
     _, frames = read_tape(again)
     assert [_normal(f) for f in frames] == [_normal(f) for f in original]
+
+
+def test_progress_counts_bytes_and_entries_on_export_and_entries_and_messages_on_import(
+    tmp_path: Path,
+) -> None:
+    """What the bars are fed: the gzip file's (compressed) bytes read and the entries met so far,
+    rising to the file's size and the HAR's entry count; then the entries and WebSocket messages
+    written, converted back, and the frames written to the new tape."""
+    from harness.recorder.har import export_file, import_file
+
+    frames = [
+        dataclasses.replace(f, t=f.t + 10 * i, conn=f"{f.conn}-{i}")
+        for i in range(100)
+        for f in every_kind_of_frame()
+    ]
+    header = TapeHeader(created="2026-11-23T02:00:00Z", harness_version="t", recorded=Recorded())
+    tape = dump_tape(tmp_path / "big.jsonl.gz", header, frames)
+    read: list[tuple[int, int, int]] = []
+    written: list[tuple[int, int]] = []
+    exported = export_file(tape, reading=lambda *a: read.append(a), writing=lambda *a: written.append(a))
+    size = tape.stat().st_size
+    assert read[0] == (0, size, 0) and read[-1] == (size, size, 800) and exported.entries == 800
+    assert len(read) == 2 + len(frames) // 1000, "every thousand frames"
+    assert [r[0] for r in read] == sorted({r[0] for r in read}) and all(0 < r[0] < size for r in read[1:-1])
+    assert [r[2] for r in read] == sorted(r[2] for r in read)
+    total = exported.entries + exported.messages
+    assert written[0] == (0, total) and written[-1] == (total, total) and len(written) == 2 + total // 1000
+
+    steps: dict[str, list[tuple[int, ...]]] = {"parsing": [], "converting": [], "writing": []}
+    imported = import_file(
+        exported.path,
+        tmp_path / "back",
+        parsing=lambda *a: steps["parsing"].append(a),
+        converting=lambda *a: steps["converting"].append(a),
+        writing=lambda *a: steps["writing"].append(a),
+    )
+    assert steps["parsing"] == [(exported.path.stat().st_size,)]
+    assert steps["converting"][0] == (0, total) and steps["converting"][-1] == (total, total)
+    assert len(steps["converting"]) > 2, "now and then, not only at the ends"
+    count = sum(imported.frames.values())
+    assert steps["writing"][0] == (0, count) and steps["writing"][-1] == (count, count)
+    assert len(steps["writing"]) == 2 + (count - 1) // 1000
 
 
 # A property: any HTTP exchanges and any WebSocket conversation survive the round trip.
@@ -485,6 +551,25 @@ def test_any_exchanges_and_messages_survive_a_round_trip(frames: list[Frame]) ->
     back = import_har(json.loads(json.dumps(export_har(header, frames, creator_version="t"))))
     assert back.start.isoformat() == "2026-01-02T03:04:05+00:00"
     assert [_normal(f) for f in back.frames] == [_normal(f) for f in frames]
+
+
+@settings(max_examples=60, deadline=None)
+@given(conversations() | st.just([]), st.text())
+def test_the_har_is_written_as_json_dumps_would_write_it_whole(frames: list[Frame], label: str) -> None:
+    """Written an entry and a message at a time, the file is still exactly json.dumps(indent=2)
+    of the whole HAR (a label holding newlines or '"entries": []' included)."""
+    header = TapeHeader(
+        created="2026-01-02T03:04:05Z",
+        harness_version="t",
+        recorded=Recorded(label=label + '\n"entries": []'),
+    )
+    document = export_har(header, frames, creator_version="t")
+    calls: list[tuple[int, int]] = []
+    text = "".join(har_text(document, lambda done, total: calls.append((done, total))))
+    assert text == json.dumps(document, indent=2, ensure_ascii=False)
+    entries = document["log"]["entries"]
+    total = len(entries) + sum(len(e.get("_webSocketMessages", ())) for e in entries)
+    assert calls[0] == (0, total) and calls[-1] == (total, total)
 
 
 @pytest.mark.parametrize(
