@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from harness.cli.main import plural
+
 if TYPE_CHECKING:
     from harness.cli.progress import Progress
 
@@ -84,10 +86,11 @@ def _export(args: argparse.Namespace, bar: Progress) -> list[str]:
         bar.update(done)
 
     exported = export_file(args.tape, out, reading=reading, writing=writing)
-    return [
-        f"{exported.path}  {exported.entries} entries ({exported.exchanges} HTTP exchanges, "
-        f"{exported.sockets} WebSocket connections with {exported.messages} messages)"
-    ]
+    exchanges = plural(exported.exchanges, "HTTP exchange")
+    sockets = plural(exported.sockets, "WebSocket connection")
+    messages = plural(exported.messages, "message")
+    entries = plural(exported.entries, "entry", "entries")
+    return [f"{exported.path}  {entries} ({exchanges}, {sockets} with {messages})"]
 
 
 def _import(args: argparse.Namespace, bar: Progress) -> list[str]:

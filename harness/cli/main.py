@@ -44,6 +44,11 @@ class UsageError(Exception):
     """Bad arguments or unreadable input: printed as one line, exit code 2."""
 
 
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``1 entry``, ``2 entries``: ``nouns`` when the plural is not ``noun`` + s."""
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
+
+
 def _load_commands() -> list[ModuleType]:
     return [importlib.import_module(name) for name in COMMANDS]
 

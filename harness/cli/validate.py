@@ -9,6 +9,8 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.cli.main import plural
+
 if TYPE_CHECKING:
     from harness.cli.progress import Progress
     from harness.validation import Tally, Violation
@@ -100,7 +102,7 @@ def _check_tape(path: Path, args: argparse.Namespace, tally: Tally, report: _Rep
         report.bar = bar
 
         def progress(done: int, _total: int) -> None:
-            bar.update(done, _plural(report.total, "violation") if report.total else "")
+            bar.update(done, plural(report.total, "violation") if report.total else "")
 
         try:
             for violation in validate_tape(
@@ -165,14 +167,14 @@ class _Report:
             return
         if self.total > self.args.max:
             print(f"... {self.total - self.args.max} more (use --max or --format json)")
-        where = f"{_plural(checked, 'message')} in {_plural(files, 'file')}"
+        where = f"{plural(checked, 'message')} in {plural(files, 'file')}"
         if self.total:
-            print(f"\n{_plural(self.total, 'violation')} in {where}")
+            print(f"\n{plural(self.total, 'violation')} in {where}")
         elif checked:
             print(f"all valid ({where})")
         else:
             what = f" of family {self.args.family}" if self.args.family else ""
-            print(f"no messages{what} to check in {_plural(files, 'file')}")
+            print(f"no messages{what} to check in {plural(files, 'file')}")
             return
         # per api, the families with the most messages first
         print(f"  {'messages':>8}  {'violations':>10}  family")
@@ -280,10 +282,6 @@ def _family_key(message: Any, api: str | None, family: str | None, found: list[V
     candidates = [api] if api else apis_of(family)
     name = guess[0] if guess and guess[0] in candidates else candidates[0]
     return f"{name} {family}"
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _size(count: int) -> str:

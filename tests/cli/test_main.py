@@ -40,3 +40,12 @@ def test_help_lists_every_command_and_the_python_entry_points() -> None:
         assert f"\n    {module.rsplit('.', 1)[1]} " in out.stdout
     for entry in ("harness_server", "@pytest.mark.harness", "MockServer", "harness.validate", "fault_plans"):
         assert entry in out.stdout, entry
+
+
+def test_counts_are_told_in_the_singular_for_one() -> None:
+    from harness.cli.main import plural
+
+    assert plural(1, "entry", "entries") == "1 entry"
+    assert plural(0, "entry", "entries") == "0 entries"
+    assert plural(1, "WebSocket connection") == "1 WebSocket connection"
+    assert plural(12345, "message") == "12345 messages"

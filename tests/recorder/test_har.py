@@ -304,7 +304,9 @@ def test_export_and_import_show_their_progress_on_a_terminal(tmp_path: Path) -> 
     messages, writing the tape. The line is blanked before the report is printed."""
     har = tmp_path / "corto.har"
     out, shown = run_cli_on_terminal("har", "export", str(ROOT / "fixtures/demo/corto.jsonl"), "-o", str(har))
-    assert out.returncode == 0 and out.stdout.startswith(f"{har}  1 entries"), out.stdout
+    assert out.returncode == 0 and out.stdout.startswith(
+        f"{har}  1 entry (0 HTTP exchanges, 1 WebSocket connection with"
+    ), out.stdout
     assert b"\rreading corto.jsonl [------------------------]   0.0% 0 B of 827.0 KB" in shown
     assert re.search(rb"of 827.0 KB +[\d.]+s  0 entries\r", shown)
     assert b"\rwriting corto.har [------------------------]   0.0% 0 of 777 entries and messages" in shown
