@@ -31,7 +31,7 @@ from harness.core.frames import (
 
 FAMILIES: Mapping[str, tuple[str, ...]] = {
     "pumpfun": (
-        "coin", "trade", "trade_list", "sol_price", "error",
+        "coin", "trade", "trade_list", "coin_list", "sol_price", "error",
         "query.trades_all", "query.trades_count", "query.coin", "query.coins", "query.none",
     ),
     "pumpdata": (
@@ -239,6 +239,8 @@ def pumpfun_body_family(path: str, status: int) -> str | None:
         return "trade"
     if path.startswith("/trades/all/") and _MINT_PATH.match(path):
         return "trade_list"
+    if path == "/coins":  # CONTRACTS.md 1.2: CoinsController_getAll, an array of Coin
+        return "coin_list"
     if path == "/sol-price":
         return "sol_price"
     return None

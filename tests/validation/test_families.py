@@ -128,6 +128,28 @@ def test_rest_bodies_by_path_and_only_documented_paths(tmp_path: Path) -> None:
     }
 
 
+def test_a_coins_page_is_a_coin_list_and_each_item_is_held_to_the_coin_schema(tmp_path: Path) -> None:
+    # CONTRACTS.md 1.2: GET /coins answers an array of Coin; 1.3: its items vary in their keys.
+    coins = [
+        {"mint": MINT, "name": "a", "symbol": "A", "bonding_curve": MINT},
+        {"mint": MINT, "name": "b", "symbol": "B", "created_timestamp": 1779812627000},
+        {"mint": MINT, "name": "c", "symbol": "C", "complete": False, "twitter": None},
+    ]
+    broken = {"mint": "0OIl", "name": "d", "symbol": "D", "created_timestamp": 1779812627}
+    frames = [
+        _http("/coins?offset=0&limit=3&sort=created_timestamp&order=DESC", coins),
+        _http("/coins?offset=3&limit=4", [*coins, broken]),
+        _http("/coins?offset=9000", []),
+    ]
+    tally = Tally()
+    found = list(validate_tape(dump_tape(tmp_path / "t.jsonl", header(), frames), tally=tally))
+    assert {(v.line, v.family, v.pointer, v.rule) for v in found} == {
+        (3, "coin_list", "/response/body/3/mint", "pattern"),
+        (3, "coin_list", "/response/body/3/created_timestamp", "minimum"),
+    }
+    assert tally.messages == {"pumpfun coin_list": 3, "pumpfun query.coins": 3}
+
+
 def test_a_list_is_a_trade_list_only_when_its_items_are_trades() -> None:
     assert family_of([]) == ("pumpfun", "trade_list")
     assert family_of([{"signature": "x", "sol_amount": 1}]) == ("pumpfun", "trade_list")
