@@ -188,10 +188,12 @@ def pumpfun_family(message: Any) -> str | None:
     list is a trade list (valid as either, CONTRACTS.md 1.2; on a tape its path tells); a list
     of anything else is a list of messages, not one."""
     if isinstance(message, list):
-        kinds = {_pumpfun_item(x) for x in message}
-        if kinds <= {"trade"}:
-            return "trade_list"
-        return "coin_list" if kinds == {"coin"} else None
+        kinds = set()
+        for item in message:
+            kinds.add(_pumpfun_item(item))
+            if None in kinds or len(kinds) > 1:
+                return None  # a list of messages: checked one by one
+        return "coin_list" if kinds == {"coin"} else "trade_list"
     if not isinstance(message, dict):
         return None
     if "solPrice" in message:
