@@ -34,9 +34,9 @@ JSON_SUFFIX = ".json"
 MAX_JSON_BYTES = 128 << 20
 """A JSON message file is decoded whole: a bigger one (or ``/dev/zero``) is refused before it
 exhausts memory. Tapes are streamed and have no such limit."""
-LIST_FAMILIES = {"trade_list": 1, "ohlcv": 2}
-"""Families whose message is itself a list, and how deep its lists nest (trades: a list of
-objects; ohlcv: a list of candles, each a list)."""
+LIST_FAMILIES = {"trade_list": 1, "coin_list": 1, "ohlcv": 2}
+"""Families whose message is itself a list, and how deep its lists nest (trades, coins: a list
+of objects; ohlcv: a list of candles, each a list)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -250,7 +250,7 @@ def _load(path: Path) -> Any:
 
 def _messages(content: Any, api: str | None, family: str | None) -> list[tuple[str, Any]]:
     """``(pointer, message)`` of each message of a file: the content itself, or each item of a
-    list. A list that is itself a message (a trade list, an ohlcv emission) counts as one."""
+    list. A list that is itself a message (a trade or coin list, an ohlcv emission) counts as one."""
     from harness.core.families import family_of
 
     if not isinstance(content, list):

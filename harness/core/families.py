@@ -31,7 +31,7 @@ from harness.core.frames import (
 
 FAMILIES: Mapping[str, tuple[str, ...]] = {
     "pumpfun": (
-        "coin", "trade", "trade_list", "sol_price", "error",
+        "coin", "trade", "trade_list", "coin_list", "sol_price", "error",
         "query.trades_all", "query.trades_count", "query.coin", "query.coins", "query.none",
     ),
     "pumpdata": (
@@ -149,21 +149,51 @@ def pumpdata_family(message: Any) -> str | None:
 
 
 _PUMPFUN_TRADE_KEYS = frozenset({"signature", "sol_amount", "token_amount", "is_buy", "tx_index"})
+"""Keys a Pump.fun trade has and a coin has not (CONTRACTS.md 1.4)."""
+PUMPFUN_COIN_KEYS = frozenset(
+    {
+        "mint", "name", "symbol", "description", "image_uri", "metadata_uri", "twitter", "telegram",
+        "website", "bonding_curve", "associated_bonding_curve", "creator", "created_timestamp",
+        "raydium_pool", "pump_swap_pool", "complete", "virtual_sol_reserves", "virtual_token_reserves",
+        "real_sol_reserves", "real_token_reserves", "total_supply", "hidden", "show_name",
+        "last_trade_timestamp", "king_of_the_hill_timestamp", "market_cap", "usd_market_cap",
+        "ath_market_cap", "ath_market_cap_timestamp", "reply_count", "last_reply", "nsfw", "is_banned",
+        "is_currently_live", "initialized", "hide_banner", "market_id", "inverted", "username",
+        "profile_image", "video_uri", "banner_uri", "updated_at", "livestream_ban_expiry",
+        "livestream_downrank_score", "downrank_score", "num_participants", "thumbnail_updated_at",
+        "program", "platform", "token_program", "mayhem_state", "thumbnail", "rec_id",
+    }
+)  # fmt: skip
+"""The keys of a coin object (CONTRACTS.md 1.3; the coin schema's properties, a test checks)."""
+
+
+def _pumpfun_item(item: Any) -> str | None:
+    """``trade`` or ``coin`` for an item of a Pump.fun list, by its keys, or None.
+
+    A trade has one of a trade's own keys; a coin none of them and at least two of a coin's
+    keys, so a coin that lost its ``mint`` is still a coin (and is reported at ``/i/mint``)
+    while a bare ``{"mint": ...}`` (a PumpData subscription) is not. Either is no message of
+    another API."""
+    if not isinstance(item, dict) or corto_family(item) is not None or pumpdata_family(item) is not None:
+        return None
+    keys = item.keys()
+    if not keys.isdisjoint(_PUMPFUN_TRADE_KEYS):
+        return "trade"
+    return "coin" if len(keys & PUMPFUN_COIN_KEYS) >= 2 else None
 
 
 def pumpfun_family(message: Any) -> str | None:
     """The family of a lone Pump.fun body, guessed from its shape. A list is a trade list when
-    its items are objects with a trade's keys that are no other API's message (an empty one is a
-    valid answer); a list of anything else is a list of messages, not one."""
+    all its items are trades, a coin list when all are coins (:func:`_pumpfun_item`); an empty
+    list is a trade list (valid as either, CONTRACTS.md 1.2; on a tape its path tells); a list
+    of anything else is a list of messages, not one."""
     if isinstance(message, list):
-        items_fit = all(
-            isinstance(x, dict)
-            and not x.keys().isdisjoint(_PUMPFUN_TRADE_KEYS)
-            and corto_family(x) is None
-            and pumpdata_family(x) is None
-            for x in message
-        )
-        return "trade_list" if items_fit else None
+        kinds = set()
+        for item in message:
+            kinds.add(_pumpfun_item(item))
+            if None in kinds or len(kinds) > 1:
+                return None  # a list of messages: checked one by one
+        return "coin_list" if kinds == {"coin"} else "trade_list"
     if not isinstance(message, dict):
         return None
     if "solPrice" in message:
@@ -239,6 +269,8 @@ def pumpfun_body_family(path: str, status: int) -> str | None:
         return "trade"
     if path.startswith("/trades/all/") and _MINT_PATH.match(path):
         return "trade_list"
+    if path == "/coins":  # CONTRACTS.md 1.2: CoinsController_getAll, an array of Coin
+        return "coin_list"
     if path == "/sol-price":
         return "sol_price"
     return None

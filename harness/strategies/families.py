@@ -26,10 +26,18 @@ from harness.core.corto.recorded import Observed
 from harness.core.corto.session import SendJson, Session
 from harness.core.ohlcv import CandleBook
 from harness.core.pumpdata.rules import PROTOCOLS, Code, Failure, room
-from harness.strategies.market import Scene, launches, migrations, scenes
-from harness.strategies.values import dotted_pools, mints, pubkeys, signatures, sol_usd, unix_s
+from harness.strategies.market import Scene, launched, launches, migrations, scenes
+from harness.strategies.values import (
+    dotted_pools,
+    mints,
+    pubkeys,
+    replay_times,
+    signatures,
+    sol_usd,
+    unix_s,
+)
 from harness.synth import corto, pumpdata, pumpfun
-from harness.synth.market import EPOCH_S, LAMPORTS, swap
+from harness.synth.market import EPOCH_S, LAMPORTS, Market, swap
 
 Strategy = st.SearchStrategy[Any]
 CREATE_LEVELS = ("create.min", "create.mid", "create.full")
@@ -255,15 +263,46 @@ def _pumpdata() -> dict[str, Strategy]:
 # --- Pump.fun REST (CONTRACTS.md 1) --------------------------------------------------------------
 
 
+def _leave_out(draw: st.DrawFn, found: list[dict[str, Any]], most: int) -> list[dict[str, Any]]:
+    """``found`` without up to ``most`` drawn optional keys, the same ones in every coin: the key
+    set varies by endpoint (1.3), and one endpoint's answer leaves out the same keys."""
+    optional = sorted({k for coin in found for k in coin} - {"mint", "name", "symbol"})
+    if not optional:
+        return found
+    dropped = set(draw(st.lists(st.sampled_from(optional), max_size=most, unique=True)))
+    return [{k: v for k, v in coin.items() if k not in dropped} for coin in found]
+
+
 @st.composite
 def coins(draw: st.DrawFn) -> dict[str, Any]:
-    """A coin as ``/coins/{mint}`` shows it; the key set varies by endpoint (1.3), so some of the
-    optional keys are left out."""
+    """A coin as ``/coins/{mint}`` shows it, some of its optional keys left out (1.3)."""
     scene = draw(scenes("pump-fun"))
     coin = pumpfun.coin(scene.token, scene.trade, scene.t, scene.sol_usd, draw(st.integers(0, 5)))
-    optional = sorted(k for k in coin if k not in ("mint", "name", "symbol"))
-    dropped = draw(st.lists(st.sampled_from(optional), max_size=12, unique=True))
-    return {k: v for k, v in coin.items() if k not in dropped}
+    return _leave_out(draw, [coin], 12)[0]
+
+
+@st.composite
+def coin_lists(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """``/coins``: a page of the coins of one market as they stood at one moment, newest first,
+    or an empty page (1.2). Its coins show that moment's SOL/USD price and leave out the same
+    keys (1.3: ``/coins`` items were seen with 33 keys, fewer than ``/coins/{mint}`` shows)."""
+    market = Market(draw(st.integers(0, 2**32 - 1)), 0.0)
+    now = draw(replay_times())
+    usd = draw(sol_usd())
+    page: dict[str, dict[str, Any]] = {}
+    for _ in range(draw(st.integers(0, 5))):
+        created = max(0.0, round(now - draw(st.integers(0, 3_600_000)) / 1000, 3))
+        launch = draw(launched(market, created, "pump-fun"))
+        last = launch.initial_buy
+        if draw(st.booleans()):  # bought since its launch
+            t = round(created + draw(st.integers(0, round((now - created) * 1000))) / 1000, 3)
+            sol = draw(st.integers(LAMPORTS // 100, 2 * LAMPORTS))
+            wallet = draw(st.sampled_from(market.wallets))
+            last = swap(market, launch.token, t, is_buy=True, sol=sol, wallet=wallet) or last
+        coin = pumpfun.coin(launch.token, last, now, usd, draw(st.integers(0, 5)))
+        page.setdefault(coin["mint"], coin)  # one item per mint
+    newest = sorted(page.values(), key=lambda coin: -coin["created_timestamp"])
+    return _leave_out(draw, newest, 16)
 
 
 @st.composite
@@ -302,6 +341,7 @@ def _pumpfun() -> dict[str, Strategy]:
         "coin": coins(),
         "trade": pumpfun_trades(),
         "trade_list": trade_lists(),
+        "coin_list": coin_lists(),
         "sol_price": sol_usd().map(lambda usd: {"solPrice": usd}),
         "error": st.one_of(
             st.sampled_from(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.core.frames import C2S, WsText
+from harness.core.frames import C2S, HttpExchange, HttpRequest, HttpResponse, WsText
 from harness.store import dump_tape
 from tests.helpers import ROOT, header, run_cli, run_cli_on_terminal
 
@@ -83,7 +83,7 @@ def test_list_prints_every_family() -> None:
     assert out.returncode == 0
     lines = dict(line.split(": ", 1) for line in out.stdout.splitlines())
     assert "create.min" in lines["corto"].split() and "ohlcv_history_ack" in lines["pumpdata"].split()
-    assert "trade_list" in lines["pumpfun"].split()
+    assert {"trade_list", "coin_list"} <= set(lines["pumpfun"].split())
 
 
 def test_lists_with_and_without_family(tmp_path: Path) -> None:
@@ -104,6 +104,27 @@ def test_lists_with_and_without_family(tmp_path: Path) -> None:
     assert check(candles, "--family", "ohlcv")["checked"] == {"pumpdata ohlcv": 1}
     assert check([candles, candles], "--family", "ohlcv")["checked"] == {"pumpdata ohlcv": 2}
     assert check([], "--family", "trade_list")["checked"] == {"pumpfun trade_list": 1}
+    assert check([], "--family", "coin_list")["checked"] == {"pumpfun coin_list": 1}
+
+
+def test_a_coins_page_is_a_coin_list_on_a_tape_and_in_a_json_file(tmp_path: Path) -> None:
+    """CONTRACTS.md 1.2: GET /coins answers an array of Coin; a broken item is named by its index."""
+    coin = {"mint": "CxLHsqvjfisgPAGwcZJsTn6nzZXJLxmVYM7v9pump", "name": "Cat", "symbol": "CAT"}
+    page = [coin, coin, coin, {**coin, "mint": "0OIl"}]
+    body = json.dumps(page).encode()
+    exchange = HttpExchange(0, "http-1", HttpRequest("GET", "/coins?limit=4"), HttpResponse(200, (), body))
+    tape = dump_tape(tmp_path / "coins.jsonl", header(), [exchange])
+    out = run_cli("validate", str(tape))
+    assert out.returncode == 1
+    assert out.stdout.startswith(f"{tape}:2: pumpfun coin_list /response/body/3/mint: pattern:")
+    assert _table(out.stdout) == {"pumpfun coin_list": (1, 1), "pumpfun query.coins": (1, 0)}
+    (tmp_path / "page.json").write_text(json.dumps(page))
+    out = run_cli("validate", str(tmp_path / "page.json"), "--format", "json")
+    report = json.loads(out.stdout)
+    assert report["checked"] == {"pumpfun coin_list": 1}, "the page is one message"
+    assert [(v["family"], v["pointer"], v["rule"]) for v in report["violations"]] == [
+        ("coin_list", "/3/mint", "pattern")
+    ]
 
 
 def test_a_directory_holds_tapes_and_json_files(tmp_path: Path) -> None:

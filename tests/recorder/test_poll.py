@@ -274,12 +274,18 @@ async def test_validate_reports_provider_drift(tmp_path: Path) -> None:
     from tests.helpers import header
 
     drifted = b'{"solPrice": "244.2"}'  # a string where the contract has a number
-    frames = [HttpExchange(0, "h", HttpRequest("GET", "/sol-price"), HttpResponse(200, (), drifted))]
+    coin = {"mint": pumpfun_tape.MINT, "name": "Cat", "symbol": "CAT"}
+    page = json.dumps([coin, coin, coin, {**coin, "mint": "0OIl"}]).encode()  # CONTRACTS.md 1.2
+    frames = [
+        HttpExchange(0, "h", HttpRequest("GET", "/sol-price"), HttpResponse(200, (), drifted)),
+        HttpExchange(0, "h", HttpRequest("GET", "/coins"), HttpResponse(200, (), page)),
+    ]
     upstream_tape = dump_tape(tmp_path / "drift.jsonl", header(), frames)
     async with MockServer([upstream_tape], manual=True, port=0, validate=False) as upstream:
         code, out, err = await record(
             "poll",
             f"{upstream.urls['rest']}/sol-price",
+            f"{upstream.urls['rest']}/coins?limit=4",
             "--interval",
             "0.2",
             "--duration",
@@ -291,3 +297,4 @@ async def test_validate_reports_provider_drift(tmp_path: Path) -> None:
     assert code == 1, err
     assert "contract drift: " in out and " violations" in out
     assert "pumpfun sol_price /response/body/solPrice type" in out
+    assert "pumpfun coin_list /response/body/3/mint pattern" in out

@@ -334,6 +334,19 @@ async def test_reset_restores_clock_and_budgets(server: MockServer) -> None:
     assert server.state()["apis"]["pumpfun"]["rate_limit"]["clients"] == {"addr:127.0.0.1": 1}
 
 
+async def test_a_served_coins_page_is_checked_item_by_item(tmp_path: Path) -> None:
+    # CONTRACTS.md 1.2: GET /coins answers an array of Coin; a tape whose page breaks the coin
+    # schema is served as recorded and the broken item is reported by its index.
+    page = [coin("a", 1.0), coin("b", 2.0), coin("c", 3.0), {**coin("d", 4.0), "mint": "0OIl"}]
+    tape = dump_tape(tmp_path / "coins.jsonl", header(), [exchange(0.0, "/coins?limit=4&offset=0", page)])
+    async with MockServer([tape], manual=True, port=0) as server:
+        answer = await get(f"{server.urls['rest']}/coins?limit=4&offset=0")
+        assert [c["name"] for c in answer.json()] == ["a", "b", "c", "d"], "served as recorded"
+        assert [(v.source, v.api, v.family, v.pointer, v.rule) for v in server.violations] == [
+            ("server", "pumpfun", "coin_list", "/response/body/3/mint", "pattern")
+        ]
+
+
 async def test_served_and_client_violations_are_collected(tmp_path: Path) -> None:
     bad_coin = (
         b'{"mint": "CxLHsqvjfisgPAGwcZJsTn6nzZXJLxmVYM7v9pump", "name": "x", "created_timestamp": 1779812627}'

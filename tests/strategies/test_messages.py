@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from harness.core import base58
 from harness.core.corto.detail import FULL_KEYS, MID_KEYS, MIN_KEYS
-from harness.core.families import FAMILIES
+from harness.core.families import FAMILIES, family_of
 from harness.strategies import messages
 from harness.validation import validate
 
@@ -77,6 +77,17 @@ def test_candles_are_consistent(candles: list[list[Any]]) -> None:
     assert times == sorted(set(times)) and all(t % 1000 == 0 for t in times)  # 1 s buckets, ms
     for _, o, h, low, c, v in candles:
         assert low <= min(o, c) <= max(o, c) <= h and v > 0
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(["trade_list", "coin_list"]).flatmap(
+        lambda f: st.tuples(st.just(f), messages("pumpfun", f))
+    )
+)
+def test_lists_of_coins_and_of_trades_are_told_apart(pair: tuple[str, list[object]]) -> None:
+    family, page = pair
+    assert family_of(page) == ("pumpfun", family if page else "trade_list"), "an empty list: trade_list"
 
 
 def test_unknown_names_are_refused() -> None:

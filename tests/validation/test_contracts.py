@@ -124,6 +124,8 @@ PUMPFUN: list[tuple[str, str, Any]] = [
     ("1.4", "trade", TRADE_ITEM_BARE),
     ("1.2", "trade_list", [TRADE_ITEM, TRADE_ITEM_BARE]),
     ("1.2", "trade_list", []),
+    ("1.3", "coin_list", [COIN, COIN_TRUNCATED, {**COIN, "twitter": "", "pump_swap_pool": None}]),
+    ("1.2", "coin_list", []),
     ("1.2", "sol_price", {"solPrice": 244.2}),
     (
         "1.5",
@@ -482,12 +484,12 @@ def test_candle_times_are_unix_ms_both_ways() -> None:
 def test_family_names_are_the_interface_issue_3_names() -> None:
     """`--family` takes these names and `harness validate --list` prints them: renaming one
     breaks users' commands, so the list is pinned here (issue 3, "Families"), plus the two
-    unsubscribe emits CONTRACTS.md 2.2 also lists."""
+    unsubscribe emits CONTRACTS.md 2.2 also lists and the `/coins` array of 1.2 (`coin_list`)."""
     from harness.validation import families
 
     assert families() == {
         "pumpfun": [
-            *["coin", "trade", "trade_list", "sol_price", "error"],
+            *["coin", "trade", "trade_list", "coin_list", "sol_price", "error"],
             *["query.trades_all", "query.trades_count", "query.coin", "query.coins", "query.none"],
         ],
         "pumpdata": [

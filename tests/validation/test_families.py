@@ -128,6 +128,28 @@ def test_rest_bodies_by_path_and_only_documented_paths(tmp_path: Path) -> None:
     }
 
 
+def test_a_coins_page_is_a_coin_list_and_each_item_is_held_to_the_coin_schema(tmp_path: Path) -> None:
+    # CONTRACTS.md 1.2: GET /coins answers an array of Coin; 1.3: its items vary in their keys.
+    coins = [
+        {"mint": MINT, "name": "a", "symbol": "A", "bonding_curve": MINT},
+        {"mint": MINT, "name": "b", "symbol": "B", "created_timestamp": 1779812627000},
+        {"mint": MINT, "name": "c", "symbol": "C", "complete": False, "twitter": None},
+    ]
+    broken = {"mint": "0OIl", "name": "d", "symbol": "D", "created_timestamp": 1779812627}
+    frames = [
+        _http("/coins?offset=0&limit=3&sort=created_timestamp&order=DESC", coins),
+        _http("/coins?offset=3&limit=4", [*coins, broken]),
+        _http("/coins?offset=9000", []),
+    ]
+    tally = Tally()
+    found = list(validate_tape(dump_tape(tmp_path / "t.jsonl", header(), frames), tally=tally))
+    assert {(v.line, v.family, v.pointer, v.rule) for v in found} == {
+        (3, "coin_list", "/response/body/3/mint", "pattern"),
+        (3, "coin_list", "/response/body/3/created_timestamp", "minimum"),
+    }
+    assert tally.messages == {"pumpfun coin_list": 3, "pumpfun query.coins": 3}
+
+
 def test_a_list_is_a_trade_list_only_when_its_items_are_trades() -> None:
     assert family_of([]) == ("pumpfun", "trade_list")
     assert family_of([{"signature": "x", "sol_amount": 1}]) == ("pumpfun", "trade_list")
@@ -256,11 +278,39 @@ def test_a_corto_message_of_no_documented_kind_says_which_key_is_wrong() -> None
     assert "give its family" in one({"hello": 1})[2]
 
 
-def test_a_list_of_other_objects_is_a_list_of_messages_not_a_trade_list() -> None:
+def test_a_list_of_coins_is_a_coin_list_and_other_objects_a_list_of_messages() -> None:
     coin = {"mint": MINT, "name": "x", "symbol": "X"}
-    assert family_of([coin, coin]) is None, "a /coins answer: each item is a coin"
+    assert family_of([coin, coin]) == ("pumpfun", "coin_list"), "a /coins answer"
+    assert family_of([{"mint": MINT, "created_timestamp": 1}]) == ("pumpfun", "coin_list")
+    assert family_of([{"mint": MINT}, {"mint": MINT}]) is None, "PumpData subscriptions, not coins"
+    assert family_of([coin, {"signature": "x", "sol_amount": 1}]) is None, "each item is a message"
+    assert family_of([coin, MIN]) is None, "a corto create has a mint, a name and a symbol too"
     assert family_of([{"type": "service", "name": "x"}]) is None
     assert family_of([{"signature": "x"}]) == ("pumpfun", "trade_list"), "a broken trade is still a trade"
+
+
+def test_a_broken_coin_in_a_list_is_named_by_its_index() -> None:
+    coins: list[dict[str, Any]] = [
+        {"mint": MINT, "name": n, "symbol": n.upper(), "bonding_curve": MINT} for n in "abc"
+    ]
+    found = validate([*coins, {**coins[0], "mint": "0OIl"}])
+    assert [(v.api, v.family, v.pointer, v.rule) for v in found] == [
+        ("pumpfun", "coin_list", "/3/mint", "pattern")
+    ]
+    # a coin that lost its mint is still a coin of the list, and the missing key is named
+    lost = {k: v for k, v in coins[0].items() if k != "mint"}
+    found = validate([*coins, lost])
+    assert [(v.family, v.pointer, v.rule) for v in found] == [("coin_list", "/3/mint", "required")]
+
+
+def test_the_coin_keys_that_tell_a_coin_are_the_coin_schema_s() -> None:
+    # CONTRACTS.md 1.3: platform, token_program and mayhem_state, null in every sample, are untyped
+    from harness.core.families import PUMPFUN_COIN_KEYS
+    from harness.validation import default_validator
+
+    typed = set(default_validator().schema("pumpfun", "coin")["properties"])
+    assert PUMPFUN_COIN_KEYS - typed == {"platform", "token_program", "mayhem_state"}
+    assert typed <= PUMPFUN_COIN_KEYS
 
 
 def test_validate_tape_refuses_an_unknown_family_or_api(tmp_path: Path) -> None:

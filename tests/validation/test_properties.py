@@ -258,30 +258,32 @@ PUMPFUN_TRADE = message(  # CONTRACTS.md 1.4: /trades/latest and /trades/all ite
     },
     frozenset({"username", "profile_image"}),
 )
+PUMPFUN_COIN = message(  # CONTRACTS.md 1.3: most keys optional, null where captured null
+    {"mint": pubkeys, "name": texts, "symbol": texts},
+    {
+        "description": texts,
+        "twitter": texts,
+        "created_timestamp": unix_ms,
+        "updated_at": unix_s,
+        "king_of_the_hill_timestamp": unix_ms,
+        "last_trade_timestamp": unix_ms,
+        "virtual_sol_reserves": ints,
+        "total_supply": ints,
+        "market_cap": amounts,
+        "usd_market_cap": amounts,
+        "complete": st.booleans(),
+        "raydium_pool": pubkeys,
+        "inverted": st.booleans(),
+        "program": st.just("pump"),
+    },
+    frozenset({"description", "twitter", "updated_at", "king_of_the_hill_timestamp", "raydium_pool"})
+    | {"inverted", "program"},
+)
 PUMPFUN_BODIES: dict[str, Strategy] = {
     "trade": PUMPFUN_TRADE,
     "trade_list": st.lists(PUMPFUN_TRADE, max_size=3),
-    "coin": message(  # CONTRACTS.md 1.3: most keys optional, null where captured null
-        {"mint": pubkeys, "name": texts, "symbol": texts},
-        {
-            "description": texts,
-            "twitter": texts,
-            "created_timestamp": unix_ms,
-            "updated_at": unix_s,
-            "king_of_the_hill_timestamp": unix_ms,
-            "last_trade_timestamp": unix_ms,
-            "virtual_sol_reserves": ints,
-            "total_supply": ints,
-            "market_cap": amounts,
-            "usd_market_cap": amounts,
-            "complete": st.booleans(),
-            "raydium_pool": pubkeys,
-            "inverted": st.booleans(),
-            "program": st.just("pump"),
-        },
-        frozenset({"description", "twitter", "updated_at", "king_of_the_hill_timestamp", "raydium_pool"})
-        | {"inverted", "program"},
-    ),
+    "coin": PUMPFUN_COIN,
+    "coin_list": st.lists(PUMPFUN_COIN, max_size=3),  # CONTRACTS.md 1.2: /coins
 }
 TARGETS = (
     [("corto", f, s) for f, s in CORTO_EVENTS.items()]
@@ -422,7 +424,7 @@ def test_generated_messages_validate(data: st.DataObject) -> None:
 @given(st.data())
 def test_a_removed_required_key_is_named(data: st.DataObject) -> None:
     api, family, strategy = data.draw(
-        st.sampled_from([t for t in TARGETS if t[1] not in ("ohlcv", "trade_list")])
+        st.sampled_from([t for t in TARGETS if t[1] not in ("ohlcv", "trade_list", "coin_list")])
     )
     generated = data.draw(strategy)
     required = default_validator().schema(api, family)["required"]
