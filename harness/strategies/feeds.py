@@ -117,6 +117,11 @@ def markets(draw: st.DrawFn, max_events: int = 30) -> Market:
     return market
 
 
+LATENCY = 0.003
+"""Seconds from the server's send to the client's receipt, the same for answers and events (a
+server's messages arrive in the order it sent them)."""
+
+
 @st.composite
 def corto_frames(draw: st.DrawFn, market: Market) -> list[Frame]:
     conn = "ws-1"
@@ -132,7 +137,7 @@ def corto_frames(draw: st.DrawFn, market: Market) -> list[Frame]:
     def ask(t: float, request: dict[str, Any]) -> None:
         text = json.dumps(request, separators=(",", ":"))
         frames.append(WsText(round(t, 6), conn, C2S, text))
-        say(t + 0.02, session.receive_text(text, t))
+        say(t + LATENCY, session.receive_text(text, t))
 
     say(0.02, [SendJson(session.handshake())])
     subscribed = draw(st.integers(50, 900)) / 1000
@@ -153,9 +158,12 @@ def corto_frames(draw: st.DrawFn, market: Market) -> list[Frame]:
             later = None
         if session.filter.selects(event):
             data = json.dumps(projected(event, session.detail), separators=(",", ":"))
-            frames.append(WsText(round(t + 0.003, 6), conn, S2C, data))
+            frames.append(WsText(round(t + LATENCY, 6), conn, S2C, data))
     if later is not None:
         ask(later[0], later[1])
+    # A request can be sent while an event sent before it is still on its way: in time order, as
+    # the client saw them (a stable sort: an answer stays before an event sent after it).
+    frames.sort(key=lambda frame: frame.t)
     end = round(max(market.duration, frames[-1].t) + 0.5, 6)
     frames += [WsClose(end, conn, C2S, 1000, ""), WsClose(round(end + 0.001, 6), conn, S2C, 1000, "")]
     assert not any(isinstance(f, Close) for f in frames)
