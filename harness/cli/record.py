@@ -329,7 +329,7 @@ async def _proxy(args: argparse.Namespace, session: Any, stop: Any) -> str:
     try:
         await proxy.start()
     except OSError as exc:
-        raise UsageError(f"cannot listen on {args.listen}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot listen on {args.listen}: {exc.strerror or exc}{_kept(session)}") from None
     try:
         urls = proxy.urls
         lines = [f"harness record proxy: recording to {session.path}"]

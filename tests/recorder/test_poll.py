@@ -105,6 +105,22 @@ async def test_an_unreachable_stream_is_one_line_exit_2(tmp_path: Path) -> None:
     )  # nothing was heard, so no tape of nothing is left behind
 
 
+async def test_a_proxy_that_cannot_listen_leaves_no_tape(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        listen = f"127.0.0.1:{taken.getsockname()[1]}"
+        code, _, err = await record(
+            "proxy", "--rest-upstream", "http://127.0.0.1:9", "--listen", listen, "--out", str(tmp_path)
+        )
+    assert code == 2
+    assert err.startswith(f"harness record: error: cannot listen on {listen}: ")
+    assert err.endswith("; no tape written\n") and err.count("\n") == 1, err
+    assert await asyncio.to_thread(os.listdir, tmp_path) == []
+
+
 async def test_a_refused_socketio_connect_keeps_the_tape_of_the_refusal(tmp_path: Path) -> None:
     from harness.core.frames import SioConnect, SioConnectError
     from harness.core.pumpdata.config import PumpdataConfig
