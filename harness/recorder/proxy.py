@@ -97,7 +97,9 @@ class RecordingProxy(Served):
         self._session: RecordingSession | None = target if isinstance(target, RecordingSession) else None
         self.app = web.Application()
         self.http = HttpRelay(self, rest_upstream, timeout)
-        self.sio = SioRelay(sio_upstream, timeout, tap=lambda namespace: SioRecording(self, namespace))
+        self.sio = SioRelay(
+            sio_upstream, timeout, tap=lambda namespace: SioRecording(self, namespace), counters=self.counters
+        )
         self.ws = WsRelay(ws_upstream, timeout, tap=lambda: WsRecording(self))
         self.sio.attach(self.app)
         self.app.router.add_get(WS_PATH, self.ws.handle)

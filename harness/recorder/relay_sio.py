@@ -33,6 +33,7 @@ import asyncio
 import base64
 import contextlib
 import functools
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +46,7 @@ from socketio import packet
 from harness.core.frames import C2S, S2C, Direction, JsonValue
 from harness.recorder.failures import FailureKind, classify, describe
 from harness.recorder.relay_http import upgrade_headers
+from harness.server.sio_server import SioServer
 
 ENGINEIO_PARAMS = frozenset({"EIO", "transport", "sid", "t", "j", "b64"})
 """Query parameters of the Engine.IO transport itself: the upstream client makes its own."""
@@ -125,7 +127,11 @@ class SioTap:
         """The side that left first, and python-socketio's reason."""
 
 
-class _Server(socketio.AsyncServer):  # type: ignore[misc]
+class _Server(SioServer):
+    """Refuses what it cannot decode as the emulator does (:class:`SioServer`: the client's
+    connection is closed, its disconnect recorded, the refusal counted as ``sio.malformed_packets``)
+    rather than logging a traceback and leaving the client waiting."""
+
     relay: SioRelay
 
     async def _handle_event_internal(
@@ -193,13 +199,17 @@ class SioRelay:
         *,
         tap: Callable[[str], SioTap] = lambda namespace: SioTap(),
         name: str = "harness recording proxy",
+        counters: Counter[str] | None = None,
     ) -> None:
+        """``counters``: where client packets refused are counted (``sio.malformed_packets`` ...)."""
         self.upstream = upstream
         self.timeout = timeout
         self.tap = tap
         self.name = name
         self.links: dict[str, Link] = {}
         self.server = _Server(
+            Counter() if counters is None else counters,
+            counter_prefix="sio.",
             async_mode="aiohttp",
             namespaces="*",
             async_handlers=False,  # events are relayed in the order they came

@@ -56,9 +56,12 @@ class SioServer(socketio.AsyncServer):  # type: ignore[misc]
     connection of a client that sends what it cannot decode (as Socket.IO servers do on a parse
     error) or announces a flood of binary attachments."""
 
-    def __init__(self, counters: Counter[str], **kwargs: Any) -> None:
+    def __init__(self, counters: Counter[str], *, counter_prefix: str = "", **kwargs: Any) -> None:
+        """``counters``: where refusals and dropped connections are counted, under
+        ``counter_prefix`` + ``malformed_packets``, ``attachment_floods``, ``connections_dropped``."""
         super().__init__(**kwargs)
         self.counters = counters
+        self.counter_prefix = counter_prefix
         self.on_malformed: Callable[[str, str], None] = lambda eio_sid, why: None
         """Told ``(eio_sid, why)`` for every packet refused (the emulator keeps it as a violation)."""
         self._closing: set[asyncio.Task[None]] = set()
@@ -102,7 +105,7 @@ class SioServer(socketio.AsyncServer):  # type: ignore[misc]
         await super()._handle_event(eio_sid, namespace, id, data)
 
     async def _refuse(self, eio_sid: str, counter: str, why: str) -> None:
-        self.counters[counter] += 1
+        self.counters[self.counter_prefix + counter] += 1
         self.on_malformed(eio_sid, why)
         await self.close_client(eio_sid)
 
@@ -127,7 +130,7 @@ class SioServer(socketio.AsyncServer):  # type: ignore[misc]
     async def _drop_later(self, transport: asyncio.Transport) -> None:
         await asyncio.sleep(EVICT_GRACE)
         if not transport.is_closing():
-            self.counters["connections_dropped"] += 1
+            self.counters[self.counter_prefix + "connections_dropped"] += 1
             transport.abort()
 
     async def stop(self) -> None:

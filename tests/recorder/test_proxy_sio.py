@@ -265,3 +265,33 @@ async def test_a_javascript_client_records_through_the_proxy(tmp_path: Path) -> 
     ]
     connect = next(f for f in frames if isinstance(f, SioConnect))
     assert connect.auth["api_key"].startswith("REDACTED-")
+
+
+async def test_a_client_packet_that_cannot_be_decoded_closes_only_that_client(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import json
+
+    import websockets
+
+    packets = ["9", "", "42[", '42{"a":1}', "42[]"]  # Engine.IO type, empty, JSON, not a list, no name
+    async with SioService() as service, RecordingProxy(tmp_path, sio_upstream=service.url) as proxy:
+        steady = client()
+        await steady.connect(proxy.urls["socketio"], auth={"api_key": API_KEY}, transports=["websocket"])
+        raw = proxy.urls["socketio"].replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+        for packet in packets:
+            async with websockets.connect(raw) as ws:
+                await ws.recv()  # Engine.IO open
+                await ws.send("40" + json.dumps({"api_key": API_KEY}))
+                assert (await asyncio.wait_for(ws.recv(), 5)).startswith("40{")
+                await ws.send(packet)
+                assert await asyncio.wait_for(ws.recv(), 5) == "1", repr(packet)  # Engine.IO close
+        assert await steady.call("echo", "still here", timeout=5) == "still here"
+        await steady.disconnect()
+        counters = dict(proxy.counters)
+        path = proxy.tape_path
+    assert counters["sio.malformed_packets"] == len(packets)
+    assert not [r for r in caplog.records if r.exc_info], "no traceback logged"
+    _, frames = read_tape(path)
+    closed = [f for f in frames if isinstance(f, SioDisconnect)]
+    assert len(closed) == len(packets) + 1, "every refused client's end is on the tape"
