@@ -18,19 +18,23 @@ if TYPE_CHECKING:
 NAME = "validate"
 HELP = "check tapes or JSON messages against the APIs' JSON Schemas (exit 1 on violations)"
 DESCRIPTION = """\
-Check every message of tapes (both directions, by protocol and path or event) or of JSON files
-holding one message or a list of messages; a directory stands for the tapes (*.jsonl,
-*.jsonl.gz) and JSON files (*.json) in it. Without --family the family of each message is found
-from the message itself. Exit 0 when everything is valid, 1 when violations were found, 2 for
-unreadable input or bad usage.
+Check every message of tapes (both directions, by protocol and path or event), of JSON files
+holding one message or a list of messages, or of JSON Lines files (one message a line, such as a
+feed's messages dumped as they came: *.jsonl or *.ndjson that are no tape); a directory stands for
+the tapes (*.jsonl, *.jsonl.gz), JSON Lines and JSON files (*.json) in it. Without --family the
+family of each message is found from the message itself. Exit 0 when everything is valid, 1 when
+violations were found, 2 for unreadable input or bad usage.
 
 examples:
   harness validate fixtures/demo
   harness validate event.json --api corto --family trade --format json
+  harness validate feed-dump.jsonl --api corto
   harness validate --list
 """
 
 JSON_SUFFIX = ".json"
+JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
+"""A file so named that is no tape holds a message a line; it is read a line at a time."""
 MAX_JSON_BYTES = 128 << 20
 """A JSON message file is decoded whole: a bigger one (or ``/dev/zero``) is refused before it
 exhausts memory. Tapes are streamed and have no such limit."""
@@ -114,16 +118,81 @@ def _check_tape(path: Path, args: argparse.Namespace, tally: Tally, report: _Rep
 
 
 def _check_file(path: Path, args: argparse.Namespace, tally: Tally, report: _Report) -> None:
-    """Check a JSON file holding one message or a list of messages."""
+    """Check a JSON file holding one message or a list of messages, or a JSON Lines file."""
+    if path.name.endswith(JSON_LINES_SUFFIXES):
+        _check_json_lines(path, args, tally, report)
+        return
+    content = _load(path)
+    if isinstance(content, _JsonLines):
+        for number, line in enumerate(content.text.splitlines(), 1):
+            _check_line(path, number, line, args, tally, report)
+        return
+    _check_content(path, 1, content, args, tally, report)
+
+
+def _check_content(
+    path: Path, line: int, content: Any, args: argparse.Namespace, tally: Tally, report: _Report
+) -> None:
+    """Check the message, or the messages of the list, that ``line`` of ``path`` holds."""
     from harness.validation import Violation, validate
 
-    for pointer, message in _messages(_load(path), args.api, args.family):
+    for pointer, message in _messages(content, args.api, args.family):
         found = validate(message, api=args.api, family=args.family)
         tally.messages[_family_key(message, args.api, args.family, found)] += 1
         for v in found:
             report.add(
-                Violation(v.api, v.family, pointer + v.pointer, v.rule, v.message, file=str(path), line=1)
+                Violation(v.api, v.family, pointer + v.pointer, v.rule, v.message, file=str(path), line=line)
             )
+
+
+def _check_line(
+    path: Path, number: int, line: str | bytes, args: argparse.Namespace, tally: Tally, report: _Report
+) -> None:
+    """One line of a JSON Lines file: blank lines are skipped, one that is no JSON is a violation."""
+    from harness.core.families import NotJson, decode_json
+
+    if isinstance(line, bytes):
+        try:
+            line = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            _check_content(path, number, NotJson("", f"not UTF-8: {exc.reason}"), args, tally, report)
+            return
+    if line.strip():
+        _check_content(path, number, decode_json(line.rstrip("\r\n")), args, tally, report)
+
+
+def _check_json_lines(path: Path, args: argparse.Namespace, tally: Tally, report: _Report) -> None:
+    """Stream a JSON Lines file a line at a time (any size), with a progress bar on a terminal."""
+    from harness.cli.main import UsageError
+    from harness.cli.progress import Progress
+    from harness.store.tapes import LINE_LIMIT
+
+    try:
+        f = path.open("rb")
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    with f, Progress(f"validating {path.name}", path.stat().st_size) as bar:
+        report.bar = bar
+        try:
+            number = 0
+            while line := f.readline(LINE_LIMIT + 1):
+                number += 1
+                if len(line) > LINE_LIMIT:
+                    raise UsageError(f"{path}:{number}: a line over {_size(LINE_LIMIT)}")
+                _check_line(path, number, line, args, tally, report)
+                if not number % 1000:
+                    bar.update(f.tell(), plural(report.total, "violation") if report.total else "")
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        finally:
+            report.bar = None
+
+
+class _JsonLines:
+    """What :func:`_load` found a file to be when it is no JSON document but JSON Lines."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
 
 
 class _Report:
@@ -199,11 +268,11 @@ def _inputs(paths: list[Path]) -> list[Path]:
     out: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(
-                p for p in path.iterdir() if p.is_file() and p.name.endswith((*TAPE_SUFFIXES, JSON_SUFFIX))
-            )
+            suffixes = (*TAPE_SUFFIXES, *JSON_LINES_SUFFIXES, JSON_SUFFIX)
+            found = sorted(p for p in path.iterdir() if p.is_file() and p.name.endswith(suffixes))
             if not found:
-                raise UsageError(f"{path}: directory holds no tapes (*.jsonl, *.jsonl.gz) or JSON files")
+                what = "tapes (*.jsonl, *.jsonl.gz), JSON Lines (*.ndjson) or JSON files (*.json)"
+                raise UsageError(f"{path}: directory holds no {what}")
             out.extend(found)
         else:
             out.extend(find_tapes([path]))
@@ -244,6 +313,9 @@ def _load(path: Path) -> Any:
         raise UsageError(f"{path}: not a tape and not JSON (not UTF-8: {exc.reason})") from None
     content = decode_json(text)
     if isinstance(content, NotJson):
+        first = text.lstrip().partition("\n")[0]
+        if content.reason.startswith("Extra data") and not isinstance(decode_json(first), NotJson):
+            return _JsonLines(text)  # a message a line, whatever the file's name
         raise UsageError(f"{path}: not a tape and not JSON ({content.reason})")
     return content
 

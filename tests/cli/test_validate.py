@@ -290,3 +290,49 @@ def test_violations_print_as_found_above_the_progress_bar(capsys: pytest.Capture
         report.add(Violation("corto", "trade", "/mint", "required", "'mint' is a required property"))
         assert capsys.readouterr().out == "", "past --max, only counted"
     assert report.total == 2 and report.counts == {"corto trade": 2}
+
+
+def test_json_lines_files_a_message_a_line_with_their_line_numbers(tmp_path: Path) -> None:
+    lines = [
+        '{"type":"ping"}',
+        "",  # blank lines are skipped
+        '{"type":"subscribe","mode":"bogus"}',
+        "not json",
+        '[{"type":"ping"},{"type":"subscribe","mode":"x"}]',  # a line holding a list of messages
+    ]
+    for name in ("dump.jsonl", "dump.ndjson", "dump.json"):  # .json: found to be JSON Lines by content
+        path = tmp_path / name
+        path.write_text("\n".join(lines) + "\n")
+        out = run_cli("validate", str(path), "--api", "corto")
+        assert out.returncode == 1, out.stderr
+        assert [line.split(" ", 1)[0] for line in out.stdout.splitlines()[:3]] == [
+            f"{path}:3:",
+            f"{path}:4:",
+            f"{path}:5:",
+        ]
+        assert f"{path}:3: corto request.subscribe /mode: enum:" in out.stdout
+        assert (
+            f"{path}:4: corto /: json: not JSON (Expecting value: line 1 column 1 (char 0)): 'not json'"
+            in out.stdout
+        )
+        assert f"{path}:5: corto request.subscribe /1/mode: enum:" in out.stdout
+        assert "3 violations in 5 messages in 1 file" in out.stdout
+    out = run_cli("validate", str(tmp_path))  # a directory: its JSON Lines files too
+    assert "in 15 messages in 3 files" in out.stdout
+
+
+def test_a_big_json_lines_file_streams_with_progress_and_a_line_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from harness.cli.main import main
+    from harness.store import tapes
+
+    dump = tmp_path / "feed.jsonl"
+    dump.write_text('{"type":"ping"}\n' * 5000)
+    proc, drawn = run_cli_on_terminal("validate", str(dump))
+    assert proc.returncode == 0 and "all valid (5000 messages in 1 file)" in proc.stdout
+    assert b"validating feed.jsonl [" in drawn
+    monkeypatch.setattr(tapes, "LINE_LIMIT", 64)
+    dump.write_text('{"type":"ping"}\n' + '{"type":"ping","pad":"' + "x" * 100 + '"}\n')
+    assert main(["validate", str(dump)]) == 2
+    assert capsys.readouterr().err == f"harness validate: error: {dump}:2: a line over 64 bytes\n"
