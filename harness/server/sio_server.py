@@ -200,7 +200,13 @@ class _CheckedBody:
         self.eio_sid = eio_sid
 
     async def read(self, length: int = -1) -> bytes:
-        data: bytes = await self.content.read(length)
+        # python-engineio asks for the Content-Length bytes with one read(), which gives what has
+        # arrived so far: a body that comes in pieces (a large emit) would be cut short, its
+        # packets refused. The whole body, then; none if the client goes away before it is in.
+        try:
+            data: bytes = await (self.content.readexactly if length > 0 else self.content.read)(length)
+        except asyncio.IncompleteReadError:
+            return b""
         try:
             packets = data.decode("utf-8").split("\x1e")
         except UnicodeDecodeError:
