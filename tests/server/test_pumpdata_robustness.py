@@ -172,6 +172,29 @@ async def test_a_polling_body_that_is_no_engine_io_payload_closes_that_session_w
     assert not [r for r in caplog.records if r.exc_info], "no traceback logged"
 
 
+async def test_a_refused_polling_client_that_posts_again_gets_a_400_not_a_traceback(
+    server: MockServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    import aiohttp
+
+    # python-engineio answers a POST to a session closed but not yet forgotten with a 500 and a
+    # logged traceback ("Session is disconnected"); a GET to it with a 400
+    refusals = [b"9", b'40{"api_key":"pd_x"}\x1e42[']  # no Engine.IO packet; no Socket.IO packet
+    polling = server.urls["socketio"] + "/socket.io/?EIO=4&transport=polling"
+    async with aiohttp.ClientSession() as http:
+        for refused in refusals:
+            async with http.get(polling) as opened:
+                sid = json.loads((await opened.text())[1:])["sid"]
+            async with http.post(f"{polling}&sid={sid}", data=refused) as posted:
+                assert posted.status == 200
+            async with http.post(f"{polling}&sid={sid}", data=b'42["subscribe_trades",{}]') as again:
+                assert again.status == 400, refused
+            async with http.get(f"{polling}&sid={sid}") as polled:
+                assert polled.status == 400
+    assert server.state()["apis"]["pumpdata"]["counters"]["malformed_packets"] == len(refusals)
+    assert not [r for r in caplog.records if r.exc_info], "no traceback logged"
+
+
 async def test_a_large_emit_over_long_polling_arrives_whole_and_a_body_cut_short_is_no_violation(
     server: MockServer,
 ) -> None:
