@@ -35,6 +35,8 @@ examples:
 JSON_SUFFIX = ".json"
 JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
 """A file so named that is no tape holds a message a line; it is read a line at a time."""
+BOM = b"\xef\xbb\xbf"
+"""The UTF-8 byte order mark some Windows tools start a file with: ignored (RFC 8259 8.1)."""
 MAX_JSON_BYTES = 128 << 20
 """A JSON message file is decoded whole: a bigger one (or ``/dev/zero``) is refused before it
 exhausts memory. Tapes are streamed and have no such limit."""
@@ -124,7 +126,9 @@ def _check_file(path: Path, args: argparse.Namespace, tally: Tally, report: _Rep
         return
     content = _load(path)
     if isinstance(content, _JsonLines):
-        for number, line in enumerate(content.text.splitlines(), 1):
+        # lines end at "\n" only: str.splitlines() also breaks at U+2028, U+0085 ..., which a
+        # JSON string may hold
+        for number, line in enumerate(content.text.split("\n"), 1):
             _check_line(path, number, line, args, tally, report)
         return
     _check_content(path, 1, content, args, tally, report)
@@ -177,6 +181,8 @@ def _check_json_lines(path: Path, args: argparse.Namespace, tally: Tally, report
             number = 0
             while line := f.readline(LINE_LIMIT + 1):
                 number += 1
+                if number == 1:
+                    line = line.removeprefix(BOM)
                 if len(line) > LINE_LIMIT:
                     raise UsageError(f"{path}:{number}: a line over {_size(LINE_LIMIT)}")
                 _check_line(path, number, line, args, tally, report)
@@ -308,7 +314,7 @@ def _load(path: Path) -> Any:
             " (a tape of any size is read a line at a time)"
         )
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a byte order mark is ignored (RFC 8259 8.1 allows it)
     except UnicodeDecodeError as exc:
         raise UsageError(f"{path}: not a tape and not JSON (not UTF-8: {exc.reason})") from None
     content = decode_json(text)

@@ -321,6 +321,26 @@ def test_json_lines_files_a_message_a_line_with_their_line_numbers(tmp_path: Pat
     assert "in 15 messages in 3 files" in out.stdout
 
 
+def test_json_lines_as_editors_and_other_systems_write_them(tmp_path: Path) -> None:
+    """A UTF-8 byte order mark (Windows tools write one), CRLF line ends, and strings holding
+    characters Python counts as line breaks (U+2028, U+0085: JSON allows them raw) are still a
+    message a line, named by the line an editor shows."""
+    coin = '{"mint":"CxLHsqvjfisgPAGwcZJsTn6nzZXJLxmVYM7v9pump","name":"a\u2028b\x85c","symbol":"CAT"}'
+    lines = [coin, coin, '{"solPrice":"244.2"}']
+    text = "\ufeff" + "\r\n".join(lines) + "\r\n"
+    for name in ("dump.jsonl", "dump.json"):
+        path = tmp_path / name
+        path.write_bytes(text.encode("utf-8"))
+        out = run_cli("validate", str(path), "--api", "pumpfun")
+        assert out.returncode == 1, out.stderr
+        assert out.stdout.startswith(f"{path}:3: pumpfun sol_price /solPrice: type:"), out.stdout
+        assert "1 violation in 3 messages in 1 file" in out.stdout
+    one = tmp_path / "one.json"
+    one.write_bytes("\ufeff".encode() + json.dumps({"type": "ping"}, indent=2).encode())
+    out = run_cli("validate", str(one), "--api", "corto")
+    assert out.returncode == 0 and "all valid (1 message in 1 file)" in out.stdout, out.stderr
+
+
 def test_a_big_json_lines_file_streams_with_progress_and_a_line_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
