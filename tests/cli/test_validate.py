@@ -341,6 +341,26 @@ def test_json_lines_as_editors_and_other_systems_write_them(tmp_path: Path) -> N
     assert out.returncode == 0 and "all valid (1 message in 1 file)" in out.stdout, out.stderr
 
 
+def test_a_pretty_printed_json_file_is_not_taken_for_json_lines(tmp_path: Path) -> None:
+    """A document spanning lines is one message (a list, its items); two of them one after the
+    other are no JSON and no JSON Lines (their first line is no message): exit 2."""
+    messages = [{"type": "ping"}, {"type": "subscribe", "mode": "bogus"}]
+    pretty = tmp_path / "pretty.json"
+    pretty.write_text(json.dumps(messages, indent=2) + "\n")
+    out = run_cli("validate", str(pretty), "--api", "corto")
+    assert out.returncode == 1 and out.stdout.startswith(
+        f"{pretty}:1: corto request.subscribe /1/mode: enum:"
+    )
+    assert "1 violation in 2 messages in 1 file" in out.stdout
+    two = tmp_path / "two.json"
+    two.write_text("\n".join(json.dumps(m, indent=2) for m in messages) + "\n")
+    out = run_cli("validate", str(two), "--api", "corto")
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.startswith(
+        f"harness validate: error: {two}: not a tape and not JSON (Extra data: line 4 "
+    )
+
+
 def test_a_big_json_lines_file_streams_with_progress_and_a_line_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
