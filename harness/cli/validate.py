@@ -47,7 +47,7 @@ of objects; ohlcv: a list of candles, each a list)."""
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "paths", nargs="*", type=Path, metavar="PATH", help="tapes, directories or JSON files"
+        "paths", nargs="*", type=Path, metavar="PATH", help="tapes, JSON or JSON Lines files, directories"
     )
     parser.add_argument("--api", choices=("pumpfun", "pumpdata", "corto"), help="only this API")
     parser.add_argument(
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{api}: {' '.join(names)}")
         return 0
     if not args.paths:
-        raise UsageError("give at least one PATH (a tape, a directory of tapes, or a JSON file), or --list")
+        raise UsageError("give at least one PATH (a tape, a JSON or JSON Lines file, a directory), or --list")
     if args.max < 0:
         raise UsageError(f"--max must be 0 or more, got {args.max}")
     try:
@@ -266,7 +266,7 @@ def _key(api: str, family: str) -> str:
 
 
 def _inputs(paths: list[Path]) -> list[Path]:
-    """Files as given; a directory stands for the tapes and JSON files in it."""
+    """Files as given; a directory stands for the tapes, JSON Lines and JSON files in it."""
     from harness.cli.main import UsageError
     from harness.store import find_tapes
     from harness.store.tapes import TAPE_SUFFIXES

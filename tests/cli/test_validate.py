@@ -72,7 +72,8 @@ def test_bad_input_and_usage_exit_2(tmp_path: Path) -> None:
     garbage.write_text("{nope")
     out = run_cli("validate", str(garbage))
     assert out.returncode == 2 and "not a tape and not JSON" in out.stderr
-    assert run_cli("validate").returncode == 2
+    out = run_cli("validate")
+    assert out.returncode == 2 and "a JSON or JSON Lines file" in out.stderr, "what a PATH may be"
     out = run_cli("validate", str(garbage), "--family", "nope")
     assert out.returncode == 2 and "unknown family 'nope'" in out.stderr
     assert run_cli("validate", str(tmp_path / "missing.jsonl")).returncode == 2
