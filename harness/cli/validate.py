@@ -121,17 +121,10 @@ def _check_tape(path: Path, args: argparse.Namespace, tally: Tally, report: _Rep
 
 def _check_file(path: Path, args: argparse.Namespace, tally: Tally, report: _Report) -> None:
     """Check a JSON file holding one message or a list of messages, or a JSON Lines file."""
-    if path.name.endswith(JSON_LINES_SUFFIXES):
+    if path.name.endswith(JSON_LINES_SUFFIXES) or _holds_json_lines(path):
         _check_json_lines(path, args, tally, report)
         return
-    content = _load(path)
-    if isinstance(content, _JsonLines):
-        # lines end at "\n" only: str.splitlines() also breaks at U+2028, U+0085 ..., which a
-        # JSON string may hold
-        for number, line in enumerate(content.text.split("\n"), 1):
-            _check_line(path, number, line, args, tally, report)
-        return
-    _check_content(path, 1, content, args, tally, report)
+    _check_content(path, 1, _load(path), args, tally, report)
 
 
 def _check_content(
@@ -192,13 +185,6 @@ def _check_json_lines(path: Path, args: argparse.Namespace, tally: Tally, report
             raise UsageError(f"{path}: cannot read ({exc.strerror or exc})") from None
         finally:
             report.bar = None
-
-
-class _JsonLines:
-    """What :func:`_load` found a file to be when it is no JSON document but JSON Lines."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
 
 
 class _Report:
@@ -319,11 +305,36 @@ def _load(path: Path) -> Any:
         raise UsageError(f"{path}: not a tape and not JSON (not UTF-8: {exc.reason})") from None
     content = decode_json(text)
     if isinstance(content, NotJson):
-        first = text.lstrip().partition("\n")[0]
-        if content.reason.startswith("Extra data") and not isinstance(decode_json(first), NotJson):
-            return _JsonLines(text)  # a message a line, whatever the file's name
         raise UsageError(f"{path}: not a tape and not JSON ({content.reason})")
     return content
+
+
+def _holds_json_lines(path: Path) -> bool:
+    """Whether a file that is no tape holds JSON Lines, whatever its name: its first line that is
+    not blank is a whole JSON value, and more follows. (A document spanning lines starts with a
+    line that is none, such as ``{`` or ``[``; one on a single line has nothing after it.)"""
+    from harness.cli.main import UsageError
+    from harness.core.families import NotJson, decode_json
+    from harness.store.tapes import LINE_LIMIT
+
+    def next_line(f: Any) -> bytes:
+        """The next line that is not blank (b"" at the end)."""
+        while (line := f.readline(LINE_LIMIT + 1)) and not line.strip():
+            pass
+        return bytes(line)
+
+    try:
+        with path.open("rb") as f:
+            first = f.readline(LINE_LIMIT + 1).removeprefix(BOM)
+            first = first if first.strip() else next_line(f)
+            if len(first) > LINE_LIMIT or not first.endswith(b"\n") or not next_line(f):
+                return False
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        return not isinstance(decode_json(first.decode("utf-8")), NotJson)
+    except UnicodeDecodeError:
+        return False
 
 
 def _messages(content: Any, api: str | None, family: str | None) -> list[tuple[str, Any]]:

@@ -377,3 +377,24 @@ def test_a_big_json_lines_file_streams_with_progress_and_a_line_limit(
     dump.write_text('{"type":"ping"}\n' + '{"type":"ping","pad":"' + "x" * 100 + '"}\n')
     assert main(["validate", str(dump)]) == 2
     assert capsys.readouterr().err == f"harness validate: error: {dump}:2: a line over 64 bytes\n"
+
+
+def test_a_json_file_of_json_lines_streams_too_whatever_its_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A .json file whose content is JSON Lines is read a line at a time like a *.jsonl: the limit
+    of a JSON file, decoded whole, is not its limit (README: "streamed, any size")."""
+    from harness.cli import validate
+    from harness.cli.main import main
+
+    monkeypatch.setattr(validate, "MAX_JSON_BYTES", 64)
+    dump = tmp_path / "feed.json"
+    dump.write_text('{"type":"ping"}\n' * 100 + '{"type":"subscribe","mode":"x"}\n')
+    assert main(["validate", str(dump), "--api", "corto"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith(f"{dump}:101: corto request.subscribe /mode: enum:")
+    assert "1 violation in 101 messages in 1 file" in out
+    one = tmp_path / "one.json"
+    one.write_text(json.dumps([{"type": "ping"}] * 10, indent=2))
+    assert main(["validate", str(one)]) == 2, "a document is still decoded whole, and so limited"
+    assert "too big for a JSON message file" in capsys.readouterr().err
