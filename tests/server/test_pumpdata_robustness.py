@@ -195,6 +195,28 @@ async def test_a_refused_polling_client_that_posts_again_gets_a_400_not_a_traceb
     assert not [r for r in caplog.records if r.exc_info], "no traceback logged"
 
 
+async def test_a_refused_polling_client_keeps_its_http_connection(
+    server: MockServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import aiohttp
+
+    # A long-polling client's requests share keep-alive connections with whatever else it asks
+    # for: refusing it ends its session, never a TCP connection (only a WebSocket's own is
+    # dropped, when it will not take its close)
+    monkeypatch.setattr(sio_server, "EVICT_GRACE", 0.01)
+    polling = server.urls["socketio"] + "/socket.io/?EIO=4&transport=polling"
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as http:
+        async with http.get(polling) as opened:
+            sid = json.loads((await opened.text())[1:])["sid"]
+        async with http.post(f"{polling}&sid={sid}", data=b"9") as posted:
+            assert posted.status == 200
+        await until(lambda: not emulator_of(server).sio._closing, what="no drop pending")
+        async with http.get(polling) as again:  # a new session, on the same connection
+            assert again.status == 200
+    counters = server.state()["apis"]["pumpdata"]["counters"]
+    assert counters["malformed_packets"] == 1 and "connections_dropped" not in counters, counters
+
+
 async def test_a_large_emit_over_long_polling_arrives_whole_and_a_body_cut_short_is_no_violation(
     server: MockServer,
 ) -> None:
