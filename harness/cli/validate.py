@@ -35,6 +35,8 @@ examples:
 JSON_SUFFIX = ".json"
 JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
 """A file so named that is no tape holds a message a line; it is read a line at a time."""
+BOM = b"\xef\xbb\xbf"
+"""The UTF-8 byte order mark some Windows tools start a file with: ignored (RFC 8259 8.1)."""
 MAX_JSON_BYTES = 128 << 20
 """A JSON message file is decoded whole: a bigger one (or ``/dev/zero``) is refused before it
 exhausts memory. Tapes are streamed and have no such limit."""
@@ -45,7 +47,7 @@ of objects; ohlcv: a list of candles, each a list)."""
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "paths", nargs="*", type=Path, metavar="PATH", help="tapes, directories or JSON files"
+        "paths", nargs="*", type=Path, metavar="PATH", help="tapes, JSON or JSON Lines files, directories"
     )
     parser.add_argument("--api", choices=("pumpfun", "pumpdata", "corto"), help="only this API")
     parser.add_argument(
@@ -74,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{api}: {' '.join(names)}")
         return 0
     if not args.paths:
-        raise UsageError("give at least one PATH (a tape, a directory of tapes, or a JSON file), or --list")
+        raise UsageError("give at least one PATH (a tape, a JSON or JSON Lines file, a directory), or --list")
     if args.max < 0:
         raise UsageError(f"--max must be 0 or more, got {args.max}")
     try:
@@ -119,15 +121,10 @@ def _check_tape(path: Path, args: argparse.Namespace, tally: Tally, report: _Rep
 
 def _check_file(path: Path, args: argparse.Namespace, tally: Tally, report: _Report) -> None:
     """Check a JSON file holding one message or a list of messages, or a JSON Lines file."""
-    if path.name.endswith(JSON_LINES_SUFFIXES):
+    if path.name.endswith(JSON_LINES_SUFFIXES) or _holds_json_lines(path):
         _check_json_lines(path, args, tally, report)
         return
-    content = _load(path)
-    if isinstance(content, _JsonLines):
-        for number, line in enumerate(content.text.splitlines(), 1):
-            _check_line(path, number, line, args, tally, report)
-        return
-    _check_content(path, 1, content, args, tally, report)
+    _check_content(path, 1, _load(path), args, tally, report)
 
 
 def _check_content(
@@ -177,6 +174,8 @@ def _check_json_lines(path: Path, args: argparse.Namespace, tally: Tally, report
             number = 0
             while line := f.readline(LINE_LIMIT + 1):
                 number += 1
+                if number == 1:
+                    line = line.removeprefix(BOM)
                 if len(line) > LINE_LIMIT:
                     raise UsageError(f"{path}:{number}: a line over {_size(LINE_LIMIT)}")
                 _check_line(path, number, line, args, tally, report)
@@ -186,13 +185,6 @@ def _check_json_lines(path: Path, args: argparse.Namespace, tally: Tally, report
             raise UsageError(f"{path}: cannot read ({exc.strerror or exc})") from None
         finally:
             report.bar = None
-
-
-class _JsonLines:
-    """What :func:`_load` found a file to be when it is no JSON document but JSON Lines."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
 
 
 class _Report:
@@ -260,7 +252,7 @@ def _key(api: str, family: str) -> str:
 
 
 def _inputs(paths: list[Path]) -> list[Path]:
-    """Files as given; a directory stands for the tapes and JSON files in it."""
+    """Files as given; a directory stands for the tapes, JSON Lines and JSON files in it."""
     from harness.cli.main import UsageError
     from harness.store import find_tapes
     from harness.store.tapes import TAPE_SUFFIXES
@@ -308,16 +300,41 @@ def _load(path: Path) -> Any:
             " (a tape of any size is read a line at a time)"
         )
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a byte order mark is ignored (RFC 8259 8.1 allows it)
     except UnicodeDecodeError as exc:
         raise UsageError(f"{path}: not a tape and not JSON (not UTF-8: {exc.reason})") from None
     content = decode_json(text)
     if isinstance(content, NotJson):
-        first = text.lstrip().partition("\n")[0]
-        if content.reason.startswith("Extra data") and not isinstance(decode_json(first), NotJson):
-            return _JsonLines(text)  # a message a line, whatever the file's name
         raise UsageError(f"{path}: not a tape and not JSON ({content.reason})")
     return content
+
+
+def _holds_json_lines(path: Path) -> bool:
+    """Whether a file that is no tape holds JSON Lines, whatever its name: its first line that is
+    not blank is a whole JSON value, and more follows. (A document spanning lines starts with a
+    line that is none, such as ``{`` or ``[``; one on a single line has nothing after it.)"""
+    from harness.cli.main import UsageError
+    from harness.core.families import NotJson, decode_json
+    from harness.store.tapes import LINE_LIMIT
+
+    def next_line(f: Any) -> bytes:
+        """The next line that is not blank (b"" at the end)."""
+        while (line := f.readline(LINE_LIMIT + 1)) and not line.strip():
+            pass
+        return bytes(line)
+
+    try:
+        with path.open("rb") as f:
+            first = f.readline(LINE_LIMIT + 1).removeprefix(BOM)
+            first = first if first.strip() else next_line(f)
+            if len(first) > LINE_LIMIT or not first.endswith(b"\n") or not next_line(f):
+                return False
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        return not isinstance(decode_json(first.decode("utf-8")), NotJson)
+    except UnicodeDecodeError:
+        return False
 
 
 def _messages(content: Any, api: str | None, family: str | None) -> list[tuple[str, Any]]:

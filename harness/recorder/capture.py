@@ -137,7 +137,17 @@ async def stream_ws(
     counts: Counter[str] = Counter()
     conn = session.conn("ws")
     session.write(WsOpen(session.t(), conn, url, tuple(headers)))
-    async with websockets.connect(url, additional_headers=list(headers), max_size=None) as ws:
+    try:
+        connected = await websockets.connect(url, additional_headers=list(headers), max_size=None)
+    except websockets.InvalidStatus as exc:
+        # the server answered the upgrade with an HTTP status: on the tape as the recording
+        # proxy keeps one (harness.recorder.taps), and refused
+        refusal = f"HTTP {exc.response.status_code} {exc.response.reason_phrase}"
+        session.write(WsClose(session.t(), conn, S2C, None, f"handshake refused: {refusal}"))
+        raise ConnectionRefusedError(refusal) from None
+    except websockets.InvalidHandshake as exc:  # an answer that is no WebSocket handshake
+        raise ConnectionError(f"no WebSocket handshake: {exc}") from None
+    async with connected as ws:
         for text in send:
             await ws.send(text)
             session.write(WsText(session.t(), conn, C2S, text))

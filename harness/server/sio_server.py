@@ -1,6 +1,8 @@
 """python-socketio plumbing of the PumpData emulation: acks asked for, attachments, outgoing queues.
 
-Owns what python-socketio leaves open and the emulation needs, and nothing of PumpData's rules:
+Owns what python-socketio leaves open and the emulation needs (the recording proxy's Socket.IO
+server, :mod:`harness.recorder.relay_sio`, refuses what a client sends with it too), and nothing
+of PumpData's rules:
 
 * whether the client asked for an ack: a handler cannot see it, so :class:`SioServer` notes it
   (the packet's id) in a context variable before the handler runs (CONTRACTS.md 2.3: without an
@@ -12,8 +14,11 @@ Owns what python-socketio leaves open and the emulation needs, and nothing of Pu
   parse error), is counted and reported (the emulator keeps it as a violation);
 * Engine.IO packets it cannot take: python-engineio fails with a traceback on an empty WebSocket
   frame (aiohttp then drops the connection and the session lingers until its ping times out) and
-  on an unknown packet type (logged, and the connection stays). :class:`SioServer` checks the type
-  of each text frame first and refuses such a client the same way;
+  on an unknown packet type (logged, and the connection stays), and logs a traceback per
+  long-polling POST whose body it cannot decode. :class:`SioServer` checks the type of each text
+  frame, and each packet of a POST body (read whole: python-engineio's one read gives what has
+  arrived so far), first and refuses such a client the same way; a POST to a session so closed
+  gets the 400 a poll of it gets, not python-engineio's 500;
 * each client's outgoing queue: Engine.IO queues every packet for a client in an unbounded
   ``asyncio.Queue`` drained by one writer task, which blocks on the socket when the client stops
   reading, so the queue (memory) grows without bound and a ``max``-speed feed would wait for it.
@@ -178,12 +183,19 @@ def _checked_websocket(driver: type[Any], server: SioServer) -> type[Any]:
 
 def _checked_translate(translate: Callable[[Any], dict[str, Any]], server: SioServer) -> Callable[[Any], Any]:
     """python-engineio's aiohttp request translation, with a long-polling POST body that refuses
-    what python-engineio cannot decode (it would log a traceback per request and go on)."""
+    what python-engineio cannot decode (it would log a traceback per request and go on), and a
+    POST to a session this server closed answered as a GET to it is."""
 
     def checked(request: Any) -> dict[str, Any]:
         environ = translate(request)
         eio_sid = request.query.get("sid")
         if request.method == "POST" and eio_sid:
+            sock = server.eio.sockets.get(eio_sid)
+            if sock is not None and sock.closed:
+                # python-engineio forgets a closed session when it is next polled, with a 400, but
+                # fails a POST to it with a 500 and a logged traceback: forgotten now, the POST
+                # gets the 400 of a session it does not know
+                del server.eio.sockets[eio_sid]
             environ["wsgi.input"] = _CheckedBody(environ["wsgi.input"], server, eio_sid)
         return environ
 
@@ -200,7 +212,13 @@ class _CheckedBody:
         self.eio_sid = eio_sid
 
     async def read(self, length: int = -1) -> bytes:
-        data: bytes = await self.content.read(length)
+        # python-engineio asks for the Content-Length bytes with one read(), which gives what has
+        # arrived so far: a body that comes in pieces (a large emit) would be cut short, its
+        # packets refused. The whole body, then; none if the client goes away before it is in.
+        try:
+            data: bytes = await (self.content.readexactly if length > 0 else self.content.read)(length)
+        except asyncio.IncompleteReadError:
+            return b""
         try:
             packets = data.decode("utf-8").split("\x1e")
         except UnicodeDecodeError:

@@ -124,6 +124,26 @@ server's messages arrive in the order it sent them)."""
 
 @st.composite
 def corto_frames(draw: st.DrawFn, market: Market) -> list[Frame]:
+    subscribed = draw(st.integers(50, 900)) / 1000
+    subscribe = draw(subscribe_requests())
+    later = draw(
+        st.none()
+        | st.tuples(
+            st.floats(1.0, market.duration),
+            unsubscribe_requests()
+            | subscribe_requests()
+            | st.sampled_from([{"type": "current_state"}, {"type": "ping"}]),
+        )
+    )
+    return corto_conversation(market, (subscribed, subscribe), later)
+
+
+Request = tuple[float, dict[str, Any]]
+
+
+def corto_conversation(market: Market, subscribe: Request, later: Request | None) -> list[Frame]:
+    """The frames of a Data Stream client that sends ``subscribe`` (at its time), then maybe
+    ``later``, over ``market``, as the client sees them: in time order."""
     conn = "ws-1"
     session = Session(CortoConfig(), Observed(), 0.0)
     frames: list[Frame] = [WsOpen(0.0, conn, "/data-stream", (("User-Agent", "harness-strategies"),))]
@@ -140,27 +160,18 @@ def corto_frames(draw: st.DrawFn, market: Market) -> list[Frame]:
         say(t + LATENCY, session.receive_text(text, t))
 
     say(0.02, [SendJson(session.handshake())])
-    subscribed = draw(st.integers(50, 900)) / 1000
-    ask(subscribed, draw(subscribe_requests()))
-    later = draw(
-        st.none()
-        | st.tuples(
-            st.floats(1.0, market.duration),
-            unsubscribe_requests()
-            | subscribe_requests()
-            | st.sampled_from([{"type": "current_state"}, {"type": "ping"}]),
-        )
-    )
+    subscribed = subscribe[0]
+    ask(*subscribe)
     rng = random.Random(market.seed)
     for t, event in corto.events(market, rng, since=subscribed + 0.03):
         if later is not None and later[0] <= t:
-            ask(later[0], later[1])
+            ask(*later)
             later = None
         if session.filter.selects(event):
             data = json.dumps(projected(event, session.detail), separators=(",", ":"))
             frames.append(WsText(round(t + LATENCY, 6), conn, S2C, data))
     if later is not None:
-        ask(later[0], later[1])
+        ask(*later)
     # A request can be sent while an event sent before it is still on its way: in time order, as
     # the client saw them (a stable sort: an answer stays before an event sent after it).
     frames.sort(key=lambda frame: frame.t)

@@ -72,7 +72,8 @@ def test_bad_input_and_usage_exit_2(tmp_path: Path) -> None:
     garbage.write_text("{nope")
     out = run_cli("validate", str(garbage))
     assert out.returncode == 2 and "not a tape and not JSON" in out.stderr
-    assert run_cli("validate").returncode == 2
+    out = run_cli("validate")
+    assert out.returncode == 2 and "a JSON or JSON Lines file" in out.stderr, "what a PATH may be"
     out = run_cli("validate", str(garbage), "--family", "nope")
     assert out.returncode == 2 and "unknown family 'nope'" in out.stderr
     assert run_cli("validate", str(tmp_path / "missing.jsonl")).returncode == 2
@@ -321,6 +322,46 @@ def test_json_lines_files_a_message_a_line_with_their_line_numbers(tmp_path: Pat
     assert "in 15 messages in 3 files" in out.stdout
 
 
+def test_json_lines_as_editors_and_other_systems_write_them(tmp_path: Path) -> None:
+    """A UTF-8 byte order mark (Windows tools write one), CRLF line ends, and strings holding
+    characters Python counts as line breaks (U+2028, U+0085: JSON allows them raw) are still a
+    message a line, named by the line an editor shows."""
+    coin = '{"mint":"CxLHsqvjfisgPAGwcZJsTn6nzZXJLxmVYM7v9pump","name":"a\u2028b\x85c","symbol":"CAT"}'
+    lines = [coin, coin, '{"solPrice":"244.2"}']
+    text = "\ufeff" + "\r\n".join(lines) + "\r\n"
+    for name in ("dump.jsonl", "dump.json"):
+        path = tmp_path / name
+        path.write_bytes(text.encode("utf-8"))
+        out = run_cli("validate", str(path), "--api", "pumpfun")
+        assert out.returncode == 1, out.stderr
+        assert out.stdout.startswith(f"{path}:3: pumpfun sol_price /solPrice: type:"), out.stdout
+        assert "1 violation in 3 messages in 1 file" in out.stdout
+    one = tmp_path / "one.json"
+    one.write_bytes("\ufeff".encode() + json.dumps({"type": "ping"}, indent=2).encode())
+    out = run_cli("validate", str(one), "--api", "corto")
+    assert out.returncode == 0 and "all valid (1 message in 1 file)" in out.stdout, out.stderr
+
+
+def test_a_pretty_printed_json_file_is_not_taken_for_json_lines(tmp_path: Path) -> None:
+    """A document spanning lines is one message (a list, its items); two of them one after the
+    other are no JSON and no JSON Lines (their first line is no message): exit 2."""
+    messages = [{"type": "ping"}, {"type": "subscribe", "mode": "bogus"}]
+    pretty = tmp_path / "pretty.json"
+    pretty.write_text(json.dumps(messages, indent=2) + "\n")
+    out = run_cli("validate", str(pretty), "--api", "corto")
+    assert out.returncode == 1 and out.stdout.startswith(
+        f"{pretty}:1: corto request.subscribe /1/mode: enum:"
+    )
+    assert "1 violation in 2 messages in 1 file" in out.stdout
+    two = tmp_path / "two.json"
+    two.write_text("\n".join(json.dumps(m, indent=2) for m in messages) + "\n")
+    out = run_cli("validate", str(two), "--api", "corto")
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.startswith(
+        f"harness validate: error: {two}: not a tape and not JSON (Extra data: line 4 "
+    )
+
+
 def test_a_big_json_lines_file_streams_with_progress_and_a_line_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -336,3 +377,24 @@ def test_a_big_json_lines_file_streams_with_progress_and_a_line_limit(
     dump.write_text('{"type":"ping"}\n' + '{"type":"ping","pad":"' + "x" * 100 + '"}\n')
     assert main(["validate", str(dump)]) == 2
     assert capsys.readouterr().err == f"harness validate: error: {dump}:2: a line over 64 bytes\n"
+
+
+def test_a_json_file_of_json_lines_streams_too_whatever_its_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A .json file whose content is JSON Lines is read a line at a time like a *.jsonl: the limit
+    of a JSON file, decoded whole, is not its limit (README: "streamed, any size")."""
+    from harness.cli import validate
+    from harness.cli.main import main
+
+    monkeypatch.setattr(validate, "MAX_JSON_BYTES", 64)
+    dump = tmp_path / "feed.json"
+    dump.write_text('{"type":"ping"}\n' * 100 + '{"type":"subscribe","mode":"x"}\n')
+    assert main(["validate", str(dump), "--api", "corto"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith(f"{dump}:101: corto request.subscribe /mode: enum:")
+    assert "1 violation in 101 messages in 1 file" in out
+    one = tmp_path / "one.json"
+    one.write_text(json.dumps([{"type": "ping"}] * 10, indent=2))
+    assert main(["validate", str(one)]) == 2, "a document is still decoded whole, and so limited"
+    assert "too big for a JSON message file" in capsys.readouterr().err

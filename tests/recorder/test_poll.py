@@ -140,6 +140,26 @@ async def test_a_refused_socketio_connect_keeps_the_tape_of_the_refusal(tmp_path
     assert "api_key" in frames[1].message
 
 
+async def test_a_refused_websocket_handshake_is_one_line_and_kept_as_the_proxy_keeps_it(
+    tmp_path: Path,
+) -> None:
+    from harness.core.frames import WsClose, WsOpen
+
+    async with MockServer([pumpfun_tape.write(tmp_path / "up.jsonl")], manual=True, port=0) as upstream:
+        url = upstream.urls["websocket"].replace("/data-stream", "/data-strem")  # a typo: HTTP 404
+        code, _, err = await record("ws", url, "--duration", "1", "--out", str(tmp_path / "out"))
+    (name,) = await asyncio.to_thread(os.listdir, tmp_path / "out")
+    tape = tmp_path / "out" / name
+    assert code == 2
+    assert err == (
+        f"harness record: error: {url} refused the connection: HTTP 404 Not Found;"
+        f" what it answered is in {tape}\n"
+    )
+    _, frames = read_tape(tape)
+    assert [type(f) for f in frames] == [WsOpen, WsClose]
+    assert frames[1].reason == "handshake refused: HTTP 404 Not Found", "as the proxy records one"
+
+
 async def test_ws_records_both_directions_and_replays_the_same_stream(tmp_path: Path) -> None:
     import websockets
 

@@ -172,6 +172,98 @@ async def test_a_polling_body_that_is_no_engine_io_payload_closes_that_session_w
     assert not [r for r in caplog.records if r.exc_info], "no traceback logged"
 
 
+async def test_a_refused_polling_client_that_posts_again_gets_a_400_not_a_traceback(
+    server: MockServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    import aiohttp
+
+    # python-engineio answers a POST to a session closed but not yet forgotten with a 500 and a
+    # logged traceback ("Session is disconnected"); a GET to it with a 400
+    refusals = [b"9", b'40{"api_key":"pd_x"}\x1e42[']  # no Engine.IO packet; no Socket.IO packet
+    polling = server.urls["socketio"] + "/socket.io/?EIO=4&transport=polling"
+    async with aiohttp.ClientSession() as http:
+        for refused in refusals:
+            async with http.get(polling) as opened:
+                sid = json.loads((await opened.text())[1:])["sid"]
+            async with http.post(f"{polling}&sid={sid}", data=refused) as posted:
+                assert posted.status == 200
+            async with http.post(f"{polling}&sid={sid}", data=b'42["subscribe_trades",{}]') as again:
+                assert again.status == 400, refused
+            async with http.get(f"{polling}&sid={sid}") as polled:
+                assert polled.status == 400
+    assert server.state()["apis"]["pumpdata"]["counters"]["malformed_packets"] == len(refusals)
+    assert not [r for r in caplog.records if r.exc_info], "no traceback logged"
+
+
+async def test_a_refused_polling_client_keeps_its_http_connection(
+    server: MockServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import aiohttp
+
+    # A long-polling client's requests share keep-alive connections with whatever else it asks
+    # for: refusing it ends its session, never a TCP connection (only a WebSocket's own is
+    # dropped, when it will not take its close)
+    monkeypatch.setattr(sio_server, "EVICT_GRACE", 0.01)
+    polling = server.urls["socketio"] + "/socket.io/?EIO=4&transport=polling"
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as http:
+        async with http.get(polling) as opened:
+            sid = json.loads((await opened.text())[1:])["sid"]
+        async with http.post(f"{polling}&sid={sid}", data=b"9") as posted:
+            assert posted.status == 200
+        await until(lambda: not emulator_of(server).sio._closing, what="no drop pending")
+        async with http.get(polling) as again:  # a new session, on the same connection
+            assert again.status == 200
+    counters = server.state()["apis"]["pumpdata"]["counters"]
+    assert counters["malformed_packets"] == 1 and "connections_dropped" not in counters, counters
+
+
+async def test_a_large_emit_over_long_polling_arrives_whole_and_a_body_cut_short_is_no_violation(
+    server: MockServer,
+) -> None:
+    import aiohttp
+
+    polling = server.urls["socketio"] + "/socket.io/?EIO=4&transport=polling"
+    async with aiohttp.ClientSession() as http:
+
+        async def session() -> str:
+            async with http.get(polling) as opened:
+                sid: str = json.loads((await opened.text())[1:])["sid"]
+            await post(sid, b'40{"api_key":"pd_x"}')
+            assert (await poll(sid)).startswith("40{")
+            return sid
+
+        async def post(sid: str, body: bytes) -> None:
+            async with http.post(f"{polling}&sid={sid}", data=body) as posted:
+                assert posted.status == 200
+
+        async def poll(sid: str) -> str:
+            async with http.get(f"{polling}&sid={sid}") as polled:
+                return await polled.text()
+
+        # A POST body comes in pieces (asyncio reads at most 256 KiB at a time); python-engineio
+        # asks for it with one read(), which gave the first piece only: a 900 kB emit, within the
+        # maxPayload the handshake shows, was refused as "not a Socket.IO packet", its client closed.
+        sid = await session()
+        await post(sid, b'421["subscribe_trades",{"pool":"' + b"x" * 900_000 + b'"}]')
+        assert (await poll(sid)).startswith('431[{"error":"not_found"'), "answered, not closed"
+
+        # A client that leaves in the middle of its body sent no malformed packet: its session
+        # stays (as any client's that goes away) and nothing is counted or kept as a violation.
+        sid = await session()
+        port = int(server.urls["socketio"].rsplit(":", 1)[1])
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        body = b'42["subscribe_trades",{"pool":"' + b"x" * 1000
+        head = f"POST /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: x\r\n"
+        writer.write(f"{head}Content-Length: {len(body) + 1000}\r\n\r\n".encode() + body)
+        await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+        await post(sid, b'421["subscribe_trades",{"pool":"nope"}]')
+        assert (await poll(sid)).startswith('431[{"error":"not_found"'), "the session is still open"
+    assert "malformed_packets" not in server.state()["apis"]["pumpdata"]["counters"]
+    assert not [v for v in server.violations if v.rule == "packet"]
+
+
 async def test_an_event_before_connect_is_ignored_and_a_burst_after_it_is_answered(
     server: MockServer,
 ) -> None:

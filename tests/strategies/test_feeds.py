@@ -36,6 +36,34 @@ def test_a_feed_is_a_valid_tape(api: str, data: st.DataObject) -> None:
         assert not any(name.endswith(" ?") for name in tally.messages)  # all of documented families
 
 
+def test_a_request_sent_while_an_event_is_on_its_way_is_written_before_it() -> None:
+    # regression, found by hypothesis: an event sent at 1.998 reaches the client at 2.001, after
+    # it sent a request at 2.0 (whose answer comes at 2.003); it was written before the request
+    from harness.strategies.feeds import LATENCY, corto_conversation
+    from harness.synth.market import LAMPORTS, Market, launch, swap
+
+    market = Market(1, 5.0)
+    launched = launch(market, 1.0)
+    trade = swap(market, launched.token, 1.998, is_buy=True, sol=LAMPORTS, wallet=market.wallets[0])
+    assert trade is not None
+    market.events += [launched, trade]
+    frames = corto_conversation(
+        market, (0.1, {"type": "subscribe", "mode": "all"}), (2.0, {"type": "current_state"})
+    )
+    times = [f.t for f in frames]
+    assert times == sorted(times)
+    around = [
+        (f.t, f.direction.value, json.loads(f.data).get("txType") or json.loads(f.data).get("name"))
+        for f in frames
+        if isinstance(f, WsText) and 1.9 < f.t < 2.1
+    ]
+    assert around == [
+        (2.0, "c2s", None),
+        (round(1.998 + LATENCY, 6), "s2c", "buy"),
+        (round(2.0 + LATENCY, 6), "s2c", "current_state"),
+    ]
+
+
 @SETTINGS
 @given(feeds("corto"))
 def test_corto_conversation_shape(feed: Feed) -> None:
