@@ -224,7 +224,6 @@ async def _record(args: argparse.Namespace, rules: Any, headers: list[tuple[str,
     import asyncio
     import signal
 
-    from harness.cli.main import UsageError
     from harness.cli.progress import Progress
     from harness.recorder.session import RecordingSession
 
@@ -251,16 +250,16 @@ async def _record(args: argparse.Namespace, rules: Any, headers: list[tuple[str,
                     outcomes = await _capture(args, session, headers, stop)
                 except ConnectionRefusedError as exc:
                     url = _recorded(args).upstreams[0][1]
-                    raise UsageError(f"{url} refused the connection: {exc}{_kept(session)}") from None
+                    raise _capture_failed(session, f"{url} refused the connection: {exc}") from None
                 except OSError as exc:
                     url = _recorded(args).upstreams[0][1]
-                    raise UsageError(f"cannot reach {url}: {exc}{_kept(session)}") from None
+                    raise _capture_failed(session, f"cannot reach {url}: {exc}") from None
                 finally:
                     stop.set()
                     await ticker
             summary = ", ".join(f"{k} x{v}" for k, v in sorted(outcomes.items())) or "nothing"
             if args.mode == "poll" and outcomes and not session.frames:
-                raise UsageError(f"no answer from {' or '.join(args.urls)} ({summary}){_kept(session)}")
+                raise _capture_failed(session, f"no answer from {' or '.join(args.urls)} ({summary})")
             report = f"{session.path}  {sum(session.frames.values())} frames  ({summary})"
     print(report)
     drift = session.drift_report()
@@ -270,13 +269,15 @@ async def _record(args: argparse.Namespace, rules: Any, headers: list[tuple[str,
     return 0
 
 
-def _kept(session: Any) -> str:
-    """After a failed capture: keep the tape when the upstream said something (a connect_error is
-    worth replaying), else delete it rather than leave a tape of nothing behind."""
+def _capture_failed(session: Any, message: str) -> Exception:
+    """The error of a failed capture, after deciding its tape's fate: kept when the upstream said
+    something (a connect_error is worth replaying), else deleted rather than left holding nothing."""
+    from harness.cli.main import UsageError
+
     if session.heard:
-        return f"; what it answered is in {session.path}"
+        return UsageError(f"{message}; what it answered is in {session.path}")
     session.discard()
-    return "; no tape written"
+    return UsageError(f"{message}; no tape written")
 
 
 async def _tick(bar: Any, stop: Any, done: Any, note: Any) -> None:
@@ -312,7 +313,6 @@ async def _proxy(args: argparse.Namespace, session: Any, stop: Any) -> str:
     import asyncio
     import contextlib
 
-    from harness.cli.main import UsageError
     from harness.cli.progress import Progress
     from harness.recorder.proxy import RecordingProxy
     from harness.server.app import write_ready_file
@@ -329,7 +329,7 @@ async def _proxy(args: argparse.Namespace, session: Any, stop: Any) -> str:
     try:
         await proxy.start()
     except OSError as exc:
-        raise UsageError(f"cannot listen on {args.listen}: {exc.strerror or exc}{_kept(session)}") from None
+        raise _capture_failed(session, f"cannot listen on {args.listen}: {exc.strerror or exc}") from None
     try:
         urls = proxy.urls
         lines = [f"harness record proxy: recording to {session.path}"]
