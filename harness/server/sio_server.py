@@ -70,6 +70,8 @@ class SioServer(socketio.AsyncServer):  # type: ignore[misc]
         self.on_malformed: Callable[[str, str], None] = lambda eio_sid, why: None
         """Told ``(eio_sid, why)`` for every packet refused (the emulator keeps it as a violation)."""
         self._closing: set[asyncio.Task[None]] = set()
+        self._websockets: dict[str, asyncio.Transport] = {}
+        """The TCP connection of each Engine.IO session's WebSocket, while it is open."""
         drivers = self.eio._async
         self.eio._async = {  # this server's, not the module's
             **drivers,
@@ -118,11 +120,9 @@ class SioServer(socketio.AsyncServer):  # type: ignore[misc]
         """Close a client's connection: an Engine.IO close packet, then the WebSocket closes (its
         disconnect handlers run at once). If it has not gone within :data:`EVICT_GRACE` seconds
         (it reads nothing, so the writer is stuck), its TCP connection is dropped."""
-        request = self.environ.get(eio_sid, {}).get("aiohttp.request")
-        # a WebSocket's own connection; a polling client's is shared by its requests, and no
-        # writer of it can be stuck
-        websocket = request is not None and request.query.get("transport") == "websocket"
-        transport = getattr(request, "transport", None) if websocket else None
+        # its WebSocket's own connection, opened as one or upgraded from polling; a polling
+        # client's is shared by its requests, and no writer of it can be stuck
+        transport = self._websockets.get(eio_sid)
         sock = self.eio.sockets.get(eio_sid)
         if sock is not None and not sock.closed and not sock.closing:
             await sock.close(wait=False, reason=self.reason.SERVER_DISCONNECT)
@@ -170,6 +170,16 @@ def _checked_websocket(driver: type[Any], server: SioServer) -> type[Any]:
     packet before python-engineio decodes them (binary frames are always message packets)."""
 
     class CheckedWebSocket(driver):  # type: ignore[misc]
+        async def __call__(self, environ: dict[str, Any]) -> Any:
+            eio_sid = self.handler.__self__.sid
+            transport = getattr(environ.get("aiohttp.request"), "transport", None)
+            if transport is not None:
+                server._websockets[eio_sid] = transport
+            try:
+                return await super().__call__(environ)
+            finally:
+                server._websockets.pop(eio_sid, None)
+
         async def wait(self) -> Any:
             data = await super().wait()
             if isinstance(data, str) and (problem := _engineio_problem(data)) is not None:

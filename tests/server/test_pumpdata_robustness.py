@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 import socketio
 import websockets
 
@@ -363,10 +364,18 @@ async def test_thousands_of_calls_from_one_client_are_all_answered_and_stall_no_
         assert server.state()["apis"]["pumpdata"]["clients"][flood.client.get_sid()] == [f"trades:{pools[0]}"]
 
 
-def stalled_client(server: MockServer, pool: str) -> socket.socket:
-    """A Socket.IO client that connects, subscribes to ``pool``'s trades and then never reads again."""
+def stalled_client(server: MockServer, pool: str, upgraded: bool = False) -> socket.socket:
+    """A Socket.IO client that connects, subscribes to ``pool``'s trades and then never reads again;
+    ``upgraded``: it opened with long-polling and upgraded to a WebSocket, as python-socketio's
+    client does by default."""
     request = "42" + json.dumps(["subscribe_trades", {"pool": pool}])
-    return stalled_websocket(eio_url(server), '40{"api_key":"pd_stalled"}', request)
+    if not upgraded:
+        return stalled_websocket(eio_url(server), '40{"api_key":"pd_stalled"}', request)
+    polling = server.urls["socketio"] + "/socket.io/?EIO=4&transport=polling"
+    sid = json.loads(requests.get(polling, timeout=5).text[1:])["sid"]
+    assert requests.post(f"{polling}&sid={sid}", data='40{"api_key":"pd_stalled"}', timeout=5).ok
+    assert requests.get(f"{polling}&sid={sid}", timeout=5).text.startswith("40{")
+    return stalled_websocket(f"{eio_url(server)}&sid={sid}", "2probe", "5", request)
 
 
 def big_tape(path: Path, count: int, spacing: float, padding: int) -> tuple[Path, str]:
@@ -383,9 +392,11 @@ async def subscribed(server: MockServer, clients: int) -> None:
     await until(lambda: sum(map(bool, rooms())) >= clients, what=f"{clients} clients subscribed")
 
 
-@pytest.mark.parametrize("overflow", [Overflow.CLOSE, Overflow.DROP])
+@pytest.mark.parametrize(
+    ("overflow", "upgraded"), [(Overflow.CLOSE, False), (Overflow.DROP, False), (Overflow.CLOSE, True)]
+)
 async def test_a_client_that_stops_reading_is_bounded_and_stalls_no_one(
-    tmp_path: Path, overflow: Overflow, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, overflow: Overflow, upgraded: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sio_server, "EVICT_GRACE", 0.05)
     count = 3000
@@ -396,7 +407,7 @@ async def test_a_client_that_stops_reading_is_bounded_and_stalls_no_one(
         Recorder(server) as reader,
     ):
         await reader.client.call("subscribe_trades", {"pool": pool})
-        stalled = await asyncio.to_thread(stalled_client, server, pool)
+        stalled = await asyncio.to_thread(stalled_client, server, pool, upgraded)
         try:
             await subscribed(server, 2)
             for step in range(1, 18):
