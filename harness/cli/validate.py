@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import sys
 from collections import Counter
@@ -20,10 +21,10 @@ HELP = "check tapes or JSON messages against the APIs' JSON Schemas (exit 1 on v
 DESCRIPTION = """\
 Check every message of tapes (both directions, by protocol and path or event), of JSON files
 holding one message or a list of messages, or of JSON Lines files (one message a line, such as a
-feed's messages dumped as they came: *.jsonl or *.ndjson that are no tape); a directory stands for
-the tapes (*.jsonl, *.jsonl.gz), JSON Lines and JSON files (*.json) in it. Without --family the
-family of each message is found from the message itself. Exit 0 when everything is valid, 1 when
-violations were found, 2 for unreadable input or bad usage.
+feed's messages dumped as they came: *.jsonl or *.ndjson that are no tape, gzipped or not); a
+directory stands for the tapes (*.jsonl, *.jsonl.gz), JSON Lines and JSON files (*.json) in it.
+Without --family the family of each message is found from the message itself. Exit 0 when
+everything is valid, 1 when violations were found, 2 for unreadable input or bad usage.
 
 examples:
   harness validate fixtures/demo
@@ -33,7 +34,7 @@ examples:
 """
 
 JSON_SUFFIX = ".json"
-JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
+JSON_LINES_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
 """A file so named that is no tape holds a message a line; it is read a line at a time."""
 BOM = b"\xef\xbb\xbf"
 """The UTF-8 byte order mark some Windows tools start a file with: ignored (RFC 8259 8.1)."""
@@ -165,10 +166,12 @@ def _check_json_lines(path: Path, args: argparse.Namespace, tally: Tally, report
     from harness.store.tapes import LINE_LIMIT
 
     try:
-        f = path.open("rb")
+        raw = path.open("rb")
     except OSError as exc:
         raise UsageError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    with f, Progress(f"validating {path.name}", path.stat().st_size) as bar:
+    # a gzip file's progress is told in its compressed bytes, as for tapes
+    f = gzip.GzipFile(fileobj=raw) if path.name.endswith(".gz") else raw
+    with raw, f, Progress(f"validating {path.name}", path.stat().st_size) as bar:
         report.bar = bar
         try:
             number = 0
@@ -180,9 +183,10 @@ def _check_json_lines(path: Path, args: argparse.Namespace, tally: Tally, report
                     raise UsageError(f"{path}:{number}: a line over {_size(LINE_LIMIT)}")
                 _check_line(path, number, line, args, tally, report)
                 if not number % 1000:
-                    bar.update(f.tell(), plural(report.total, "violation") if report.total else "")
-        except OSError as exc:
-            raise UsageError(f"{path}: cannot read ({exc.strerror or exc})") from None
+                    bar.update(raw.tell(), plural(report.total, "violation") if report.total else "")
+        except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError; a cut gzip an EOFError
+            why = getattr(exc, "strerror", None) or exc
+            raise UsageError(f"{path}:{number + 1}: cannot read ({why})") from None
         finally:
             report.bar = None
 
@@ -274,11 +278,15 @@ def _inputs(paths: list[Path]) -> list[Path]:
 def _is_tape(path: Path) -> bool:
     from harness.cli.main import UsageError
 
-    if path.name.endswith(".gz"):
-        return True
     try:
         with path.open("rb") as f:
-            first = f.readline(4096)
+            if path.name.endswith(".gz"):
+                try:
+                    first = gzip.GzipFile(fileobj=f).readline(4096)
+                except (OSError, EOFError):
+                    return True  # the tape reader says what is wrong with it
+            else:
+                first = f.readline(4096)
     except OSError as exc:
         raise UsageError(f"{path}: cannot read ({exc.strerror or exc})") from None
     return b'"format"' in first and b"harness-tape" in first

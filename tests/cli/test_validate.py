@@ -398,3 +398,20 @@ def test_a_json_file_of_json_lines_streams_too_whatever_its_size(
     one.write_text(json.dumps([{"type": "ping"}] * 10, indent=2))
     assert main(["validate", str(one)]) == 2, "a document is still decoded whole, and so limited"
     assert "too big for a JSON message file" in capsys.readouterr().err
+
+
+def test_gzipped_json_lines_are_read_like_plain_ones_and_a_cut_one_is_one_line(tmp_path: Path) -> None:
+    import gzip
+
+    dump = tmp_path / "feed.jsonl.gz"
+    dump.write_bytes(gzip.compress(b'{"type":"ping"}\n{"type":"subscribe","mode":"bogus"}\n'))
+    out = run_cli("validate", str(dump))
+    assert out.returncode == 1 and out.stdout.startswith(f"{dump}:2: corto request.subscribe /mode: enum:")
+    big = gzip.compress(b"".join(b'{"type":"ping","n":%d}\n' % i for i in range(20_000)))
+    dump.write_bytes(big[: len(big) // 2])  # a download cut short
+    out = run_cli("validate", str(dump))
+    assert out.returncode == 2 and out.stderr.startswith(f"harness validate: error: {dump}:")
+    assert "cannot read" in out.stderr and out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+    tape = tmp_path / "tape.jsonl.gz"  # a gzipped tape is still a tape
+    tape.write_bytes(gzip.compress((ROOT / "fixtures" / "demo" / "corto.jsonl").read_bytes()))
+    assert run_cli("validate", str(tape)).returncode == 0
