@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import sys
+import zlib
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -163,14 +163,13 @@ def _check_json_lines(path: Path, args: argparse.Namespace, tally: Tally, report
     """Stream a JSON Lines file a line at a time (any size), with a progress bar on a terminal."""
     from harness.cli.main import UsageError
     from harness.cli.progress import Progress
-    from harness.store.tapes import LINE_LIMIT
+    from harness.store.tapes import LINE_LIMIT, open_by_content
 
     try:
         raw = path.open("rb")
+        f = open_by_content(raw)  # gzip or not; progress in bytes on disk, as for tapes
     except OSError as exc:
         raise UsageError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    # a gzip file's progress is told in its compressed bytes, as for tapes
-    f = gzip.GzipFile(fileobj=raw) if path.name.endswith(".gz") else raw
     with raw, f, Progress(f"validating {path.name}", path.stat().st_size) as bar:
         report.bar = bar
         try:
@@ -184,7 +183,11 @@ def _check_json_lines(path: Path, args: argparse.Namespace, tally: Tally, report
                 _check_line(path, number, line, args, tally, report)
                 if not number % 1000:
                     bar.update(raw.tell(), plural(report.total, "violation") if report.total else "")
-        except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError; a cut gzip an EOFError
+        except EOFError as exc:
+            # a gzip stream cut short (a killed logger, a cut download): what came before is
+            # checked, the rest skipped with a warning, as for a tape
+            tally.problems.append(f"{path}:{number + 1}: compressed stream ends early ({exc}); rest skipped")
+        except (OSError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
             why = getattr(exc, "strerror", None) or exc
             raise UsageError(f"{path}:{number + 1}: cannot read ({why})") from None
         finally:
@@ -277,16 +280,14 @@ def _inputs(paths: list[Path]) -> list[Path]:
 
 def _is_tape(path: Path) -> bool:
     from harness.cli.main import UsageError
+    from harness.store.tapes import open_by_content
 
     try:
-        with path.open("rb") as f:
-            if path.name.endswith(".gz"):
-                try:
-                    first = gzip.GzipFile(fileobj=f).readline(4096)
-                except (OSError, EOFError):
-                    return True  # the tape reader says what is wrong with it
-            else:
-                first = f.readline(4096)
+        with path.open("rb") as raw:
+            try:
+                first = open_by_content(raw).readline(4096)
+            except (OSError, EOFError, zlib.error):
+                return path.name.endswith(".gz")  # a broken gzip tape: its reader says what is wrong
     except OSError as exc:
         raise UsageError(f"{path}: cannot read ({exc.strerror or exc})") from None
     return b'"format"' in first and b"harness-tape" in first
@@ -296,12 +297,13 @@ def _load(path: Path) -> Any:
     """The JSON content of a message file (strict JSON, RFC 8259), or a one-line usage error."""
     from harness.cli.main import UsageError
     from harness.core.families import NotJson, decode_json
+    from harness.store.tapes import open_by_content
 
     try:
-        with path.open("rb") as f:
+        with path.open("rb") as raw, open_by_content(raw) as f:
             data = f.read(MAX_JSON_BYTES + 1)
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except (OSError, EOFError, zlib.error) as exc:  # EOFError: a gzip file cut short
+        raise UsageError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
     if len(data) > MAX_JSON_BYTES:
         raise UsageError(
             f"{path}: not a tape, and over {_size(MAX_JSON_BYTES)}: too big for a JSON message file"
@@ -323,7 +325,7 @@ def _holds_json_lines(path: Path) -> bool:
     line that is none, such as ``{`` or ``[``; one on a single line has nothing after it.)"""
     from harness.cli.main import UsageError
     from harness.core.families import NotJson, decode_json
-    from harness.store.tapes import LINE_LIMIT
+    from harness.store.tapes import LINE_LIMIT, open_by_content
 
     def next_line(f: Any) -> bytes:
         """The next line that is not blank (b"" at the end)."""
@@ -332,11 +334,13 @@ def _holds_json_lines(path: Path) -> bool:
         return bytes(line)
 
     try:
-        with path.open("rb") as f:
+        with path.open("rb") as raw, open_by_content(raw) as f:
             first = f.readline(LINE_LIMIT + 1).removeprefix(BOM)
             first = first if first.strip() else next_line(f)
             if len(first) > LINE_LIMIT or not first.endswith(b"\n") or not next_line(f):
                 return False
+    except (EOFError, zlib.error):
+        return False  # a broken gzip file: reading it as one document says what is wrong
     except OSError as exc:
         raise UsageError(f"{path}: cannot read ({exc.strerror or exc})") from None
     try:

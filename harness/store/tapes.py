@@ -69,6 +69,15 @@ def is_gzip_path(path: Path | str) -> bool:
     return str(path).endswith(".gz")
 
 
+def open_by_content(raw: IO[bytes]) -> IO[bytes]:
+    """A file opened for reading, decompressed when it is gzip: told by its content (the magic
+    bytes), not its name, so a renamed file still reads. ``raw`` stays the caller's to close and
+    its position (``raw.tell()``) tells progress in bytes on disk."""
+    compressed = raw.read(len(GZIP_MAGIC)) == GZIP_MAGIC
+    raw.seek(0)
+    return gzip.GzipFile(fileobj=raw) if compressed else raw  # type: ignore[return-value]
+
+
 def find_tapes(paths: list[Path]) -> list[Path]:
     """Expand directories into the tapes they hold (sorted); keep files as given.
 
@@ -110,12 +119,7 @@ class TapeReader:
         except OSError as exc:
             raise TapeError(self.path, None, f"cannot open: {exc.strerror}") from None
         self._raw = raw
-        # Compressed or not by content, not by name: a renamed tape still reads.
-        compressed = raw.read(len(GZIP_MAGIC)) == GZIP_MAGIC
-        raw.seek(0)
-        self._file: IO[bytes] = (
-            gzip.GzipFile(fileobj=raw) if compressed else raw  # type: ignore[assignment]
-        )
+        self._file = open_by_content(raw)
         self._line_no = 0
         self._pending: bytes | None = None
         self._version = FORMAT_VERSION
