@@ -261,6 +261,9 @@ async def _one(
         f"{attack.name}: {took:.1f} s; server {state}, CPU {busy:.0%},"
         f" RSS {rss_before:.0f} -> {rss_after:.0f} MB; " + "; ".join(outcome.notes)
     )
+    for name in NAMES:
+        for why, count in window[name]["why"].items():
+            _say(f"    {name} canary unanswered {count}x: {why}")
     for line in raised:
         _say(f"    logged: {line}")
     return rows, stuck or bloated

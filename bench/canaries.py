@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import collections
 import contextlib
 import json
 import multiprocessing
@@ -44,20 +45,22 @@ CLOSE_TIMEOUT = 1.0
 
 @dataclass(slots=True)
 class Samples:
-    done: list[tuple[float, float, bool]] = field(default_factory=list)
+    done: list[tuple[float, float, str]] = field(default_factory=list)
+    """(start, end, why it went unanswered or "")"""
     inflight: float | None = None
     """Start of the request waiting for its answer now, if any."""
 
     def window(self, t0: float, t1: float, now: float) -> dict[str, Any]:
-        """Latencies (ms) of the requests that were waiting at some moment of [t0, t1], and how
-        many of them went unanswered (a request still waiting now counts, timed up to now)."""
-        picked = [(end - start, ok) for start, end, ok in self.done if start <= t1 and end >= t0]
+        """Latencies (ms) of the requests that were waiting at some moment of [t0, t1] (one still
+        waiting counts, timed up to now), how many of them went unanswered and why."""
+        picked = [(end - start, why) for start, end, why in self.done if start <= t1 and end >= t0]
         if self.inflight is not None and self.inflight <= t1:
-            picked.append((now - self.inflight, False))
-        return {"ms": [s * 1000 for s, _ in picked], "unanswered": sum(1 for _, ok in picked if not ok)}
+            picked.append((now - self.inflight, ""))  # unanswered once it times out
+        why = collections.Counter(why for _, why in picked if why)
+        return {"ms": [s * 1000 for s, _ in picked], "unanswered": why.total(), "why": dict(why)}
 
     def answered_since(self, t: float) -> bool:
-        return any(ok and start >= t for start, _, ok in reversed(self.done[-20:]))
+        return any(not why and start >= t for start, _, why in reversed(self.done[-20:]))
 
 
 @dataclass(slots=True)
@@ -104,7 +107,7 @@ class Canary(abc.ABC):
             while True:
                 start = time.monotonic()
                 self.samples.inflight = start
-                ok = True
+                why = ""
                 try:
                     async with asyncio.timeout(self.timeout):
                         if self.connected_to != target.generation:
@@ -112,14 +115,14 @@ class Canary(abc.ABC):
                             await self.connect(target.urls)
                             self.connected_to = target.generation
                         await self.probe()
-                except Exception:  # a timeout, a lost connection, a wrong answer: unanswered
-                    ok = False
+                except Exception as exc:  # a timeout, a lost connection, a wrong answer: unanswered
+                    why = f"{type(exc).__name__}: {exc}"[:80] if str(exc) else type(exc).__name__
                 end = time.monotonic()
                 self.samples.inflight = None
-                self.samples.done.append((start, end, ok))
-                if not ok:
+                self.samples.done.append((start, end, why))
+                if why:
                     await self._close_quietly()
-                await asyncio.sleep(PACE if ok else FAILED_PAUSE)
+                await asyncio.sleep(FAILED_PAUSE if why else PACE)
         finally:
             await self._close_quietly()
 
@@ -294,7 +297,8 @@ class Canaries:
         return self._conn.recv()
 
     async def window(self, t0: float, t1: float) -> dict[str, dict[str, Any]]:
-        """Per canary: ``ms`` (latencies) and ``unanswered`` over [t0, t1]."""
+        """Per canary over [t0, t1]: ``ms`` (latencies), ``unanswered`` and ``why`` (a count per
+        reason)."""
         answer: dict[str, dict[str, Any]] = await self._ask("window", t0, t1)
         return answer
 
