@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -186,19 +187,72 @@ def _say(text: str) -> None:
     print(f"  hostile: {text}", file=sys.stderr, flush=True)
 
 
-def _cut(cap: float) -> str:
-    return f"server did not answer the attack within {cap:g} s"
-
-
 async def _attack(attack: Attack, server: Server, cap: float, scale: Scale) -> Outcome:
     try:
         async with asyncio.timeout(cap):
             return await attack.run(server.port, scale)
     except TimeoutError:
-        return Outcome(1, [_cut(cap)])
-    except (OSError, aiohttp.ClientError, RuntimeError, ValueError) as exc:
-        # what a dropped or refused connection looks like to the attacker
+        return Outcome(1, [f"server did not answer the attack within {cap:g} s"], cut=True)
+    except Exception as exc:  # the server dropped or refused the attacker: an observation
         return Outcome(0, [f"attack ended by {type(exc).__name__}: {str(exc)[:100]}"])
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Aftermath:
+    """The server once an attack's clients left, and what the canaries saw meanwhile."""
+
+    healthy: bool
+    busy: float
+    """Share of a core the server used while settling."""
+    rss: float
+    canaries: dict[str, dict[str, Any]]
+    tracebacks: int
+    raised: list[str]
+
+
+async def _aftermath(server: Server, canaries: Canaries, plan: Plan, t0: float, log_offset: int) -> Aftermath:
+    await asyncio.sleep(max(0.0, t0 + plan.min_window - time.monotonic()))
+    cpu_before = cpu_seconds(server.pid)
+    await asyncio.sleep(plan.settle)
+    cpu_after = cpu_seconds(server.pid)
+    t1 = time.monotonic()
+    busy = (cpu_after - cpu_before) / plan.settle if cpu_before is not None and cpu_after is not None else 0.0
+    healthy = server.alive() and await server.healthy(plan.health_timeout)
+    rss = server.rss_mb()
+    window = await canaries.window(t0, t1)
+    return Aftermath(healthy, busy, rss, window, *server.tracebacks_since(log_offset))
+
+
+def _rows(
+    name: str, baseline: dict[str, float], rss_before: float, outcome: Outcome, after: Aftermath
+) -> list[Result]:
+    rows = []
+    for canary in NAMES:
+        p99 = percentile(after.canaries[canary]["ms"], 99)
+        target = f"< {P99_TARGET_MS:g} ms"
+        rows.append(
+            Result(
+                f"{name}: {canary} p99", p99, "ms", baseline[canary], "no attack", target, p99 < P99_TARGET_MS
+            )
+        )
+    unanswered = (
+        outcome.unanswered + sum(c["unanswered"] for c in after.canaries.values()) + (not after.healthy)
+    )
+    grown = after.rss - rss_before
+    return [
+        *rows,
+        Result(f"{name}: requests unanswered", unanswered, "", target="0", ok=unanswered == 0),
+        Result(
+            f"{name}: RSS after - before",
+            grown,
+            "MB",
+            rss_before,
+            "RSS before (MB)",
+            f"< {RSS_TARGET_MB:g} MB",
+            grown < RSS_TARGET_MB,
+        ),
+        Result(f"{name}: tracebacks logged", after.tracebacks, "", target="0", ok=after.tracebacks == 0),
+    ]
 
 
 async def _one(
@@ -208,65 +262,34 @@ async def _one(
     plan: Plan,
     baseline: dict[str, float],
     start_rss: float,
-) -> tuple[list[Result], bool]:
-    """Run ``attack`` and measure; the rows, and whether the server is damaged (to restart)."""
+) -> tuple[list[Result], str]:
+    """Run ``attack`` and measure: the rows, and why the server must be restarted ("" if not)."""
     rss_before, log_offset = server.rss_mb(), server.log_size()
     t0 = time.monotonic()
     outcome = await _attack(attack, server, plan.cap, plan.scale)
     took = time.monotonic() - t0
-    await asyncio.sleep(max(0.0, t0 + plan.min_window - time.monotonic()))
-    cpu_before = cpu_seconds(server.pid)
-    await asyncio.sleep(plan.settle)
-    cpu_after = cpu_seconds(server.pid)
-    t1 = time.monotonic()
-    busy = (cpu_after - cpu_before) / plan.settle if cpu_before is not None and cpu_after is not None else 0.0
-    healthy = server.alive() and await server.healthy(plan.health_timeout)
-    rss_after = server.rss_mb()
-    cut = outcome.unanswered > 0 and outcome.notes[:1] == [_cut(plan.cap)]
-    window = await canaries.window(t0, t1)
-    tracebacks, raised = server.tracebacks_since(log_offset)
-    unanswered = outcome.unanswered + sum(w["unanswered"] for w in window.values()) + (not healthy)
-    rows = [
-        Result(
-            f"{attack.name}: {name} p99",
-            p99,
-            "ms",
-            baseline[name],
-            "no attack",
-            f"< {P99_TARGET_MS:g} ms",
-            p99 < P99_TARGET_MS,
-        )
-        for name in NAMES
-        for p99 in [percentile(window[name]["ms"], 99)]
-    ]
-    rows.append(Result(f"{attack.name}: requests unanswered", unanswered, "", target="0", ok=unanswered == 0))
-    grown = rss_after - rss_before
-    rows.append(
-        Result(
-            f"{attack.name}: RSS after - before",
-            grown,
-            "MB",
-            rss_before,
-            "RSS before (MB)",
-            f"< {RSS_TARGET_MB:g} MB",
-            grown < RSS_TARGET_MB,
-        )
-    )
-    rows.append(Result(f"{attack.name}: tracebacks logged", tracebacks, "", target="0", ok=tracebacks == 0))
-    # cut: the attacker got no answer, so the server may still be working at it
-    stuck = not healthy or busy > BUSY or cut
-    bloated = plan.restart_when_bloated and not rss_after - start_rss < RSS_TARGET_MB
-    state = "dead" if not server.alive() else "answering" if healthy else "not answering"
+    after = await _aftermath(server, canaries, plan, t0, log_offset)
+    state = "dead" if not server.alive() else "answering" if after.healthy else "not answering"
     _say(
-        f"{attack.name}: {took:.1f} s; server {state}, CPU {busy:.0%},"
-        f" RSS {rss_before:.0f} -> {rss_after:.0f} MB; " + "; ".join(outcome.notes)
+        f"{attack.name}: {took:.1f} s; server {state}, CPU {after.busy:.0%},"
+        f" RSS {rss_before:.0f} -> {after.rss:.0f} MB; " + "; ".join(outcome.notes)
     )
     for name in NAMES:
-        for why, count in window[name]["why"].items():
+        for why, count in after.canaries[name]["why"].items():
             _say(f"    {name} canary unanswered {count}x: {why}")
-    for line in raised:
+    for line in after.raised:
         _say(f"    logged: {line}")
-    return rows, stuck or bloated
+    if not after.healthy:
+        damage = state
+    elif outcome.cut:  # the attacker got no answer: the server may still be working at it
+        damage = "the attack was cut"
+    elif after.busy > BUSY:
+        damage = f"still using {after.busy:.0%} of a core"
+    elif plan.restart_when_bloated and not after.rss - start_rss < RSS_TARGET_MB:
+        damage = f"{after.rss - start_rss:.0f} MB over its start"
+    else:
+        damage = ""
+    return _rows(attack.name, baseline, rss_before, outcome, after), damage
 
 
 async def _serve_and_attack(plan: Plan, canaries: Canaries, tmp: Path) -> list[Result]:
@@ -294,10 +317,10 @@ async def _serve_and_attack(plan: Plan, canaries: Canaries, tmp: Path) -> list[R
         results.append(Result("no attack: server RSS", start_rss, "MB"))
         chosen = attacks(plan.scale)
         for index, attack in enumerate(chosen):
-            rows, damaged = await _one(attack, server, canaries, plan, baseline, start_rss)
+            rows, damage = await _one(attack, server, canaries, plan, baseline, start_rss)
             results.extend(rows)
-            if damaged and index < len(chosen) - 1:
-                _say("restarting the server")
+            if damage and index < len(chosen) - 1:
+                _say(f"restarting the server ({damage})")
                 server.stop()
                 since = time.monotonic()
                 await server.start()
