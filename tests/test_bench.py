@@ -52,7 +52,8 @@ def test_unknown_benchmark_is_refused() -> None:
     out = _bench("tapes")
     assert out.returncode == 2
     assert (
-        "unknown benchmark 'tapes' (known: tape, validation, rest, corto, sio, timing, proxy)" in out.stderr
+        "unknown benchmark 'tapes' (known: tape, validation, rest, corto, sio, timing, proxy, hostile)"
+        in out.stderr
     )
 
 
@@ -76,3 +77,35 @@ def test_quick_proxy_benchmark_measures_both_protocols_against_a_direct_connecti
         "WebSocket message (echo RTT/2) added p99",
     ]
     assert all(" ms " in row and "direct p" in row for row in rows)
+
+
+def test_quick_hostile_benchmark_reports_every_attack_beside_the_quiet_canaries() -> None:
+    out = _bench("--quick", "hostile")
+    assert out.returncode == 0, out.stderr
+    rows = [line for line in out.stdout.splitlines() if line.startswith("hostile")]
+    measures = [row.split("  ")[1].strip() for row in rows]
+    assert measures[:4] == [
+        "no attack: Data Stream p99",
+        "no attack: Socket.IO p99",
+        "no attack: REST p99",
+        "no attack: server RSS",
+    ]
+    attacks = [m.removesuffix(": tracebacks logged") for m in measures if m.endswith(": tracebacks logged")]
+    assert len(attacks) == 12 and attacks[-1] == "advance 1e7 s on --loop", attacks
+    for attack in attacks:
+        mine = [m.removeprefix(f"{attack}: ") for m in measures if m.startswith(f"{attack}: ")]
+        assert mine == [
+            "Data Stream p99",
+            "Socket.IO p99",
+            "REST p99",
+            "requests unanswered",
+            "RSS after - before",
+            "tracebacks logged",
+        ]
+    # each canary row stands beside its quiet baseline; every row says whether its target was met
+    assert all(
+        " no attack " in row for row in rows if " p99 " in row and not row.startswith("hostile  no attack")
+    )
+    assert all(row.endswith(("yes", "NO")) for row in rows if "server RSS" not in row)
+    # what each attack saw is told on stderr, one line each
+    assert sum(f"hostile: {attack}: " in out.stderr for attack in attacks) == 12
