@@ -132,8 +132,8 @@ def test_citations_are_read_as_written(line: str, sections: list[str]) -> None:
     assert re.findall(r"\d+(?:\.\d+)?", match[1]) == sections
 
 
-def _cli_reference() -> object:
-    spec = importlib.util.spec_from_file_location("cli_reference", DOCS / "hooks" / "cli_reference.py")
+def _hook(name: str) -> object:
+    spec = importlib.util.spec_from_file_location(name, DOCS / "hooks" / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -141,7 +141,7 @@ def _cli_reference() -> object:
 
 
 def test_the_cli_reference_is_what_the_parsers_say() -> None:
-    reference = _cli_reference()
+    reference = _hook("cli_reference")
     page = (DOCS / "reference" / "cli.md").read_text(encoding="utf-8")
     assert page == reference.render(), "run: python docs/hooks/cli_reference.py --write"  # type: ignore[attr-defined]
 
@@ -159,3 +159,16 @@ def test_every_page_is_in_the_navigation() -> None:
     nav = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     pages = {p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md")}
     assert {page for page in pages if page not in nav} == set()
+
+
+def test_the_site_links_each_citation_to_its_section() -> None:
+    links = _hook("contract_links")
+    unknown = "contract " + "§9.9"  # no such section: left as text (and not a citation of this file)
+    text = (
+        f"as `contract §3.2` shows (contract §3.2, 3.5; contract §6.10; {unknown})\n```\ncontract §2.1\n```"
+    )
+    assert links.link(text, "guides/replay.md") == (  # type: ignore[attr-defined]
+        "as `contract §3.2` shows ([contract §3.2](../reference/contracts/corto.md#32-client-messages), 3.5; "
+        "[contract §6.10](../reference/contracts/index.md#6-open-questions-the-docs-leave-ambiguous); "
+        f"{unknown})\n```\ncontract §2.1\n```"
+    )
