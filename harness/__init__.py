@@ -7,15 +7,10 @@ pytest plugin.
 
 from __future__ import annotations
 
-from importlib import metadata
 from typing import TYPE_CHECKING
 
+from harness.__about__ import __version__
 from harness.lazy import exports
-
-try:
-    __version__ = metadata.version("harness")
-except metadata.PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+unknown"
 
 if TYPE_CHECKING:
     from harness.core.fuzz import FuzzKind, FuzzPlan, ScheduledFault

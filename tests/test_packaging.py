@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import zipfile
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         capture_output=True,
         timeout=120,
     )
-    (wheel,) = dist.glob("harness-*.whl")
+    (wheel,) = dist.glob("memecoin_harness-*.whl")
     site = tmp_path_factory.mktemp("site")
     with zipfile.ZipFile(wheel) as archive:
         archive.extractall(site)
@@ -50,12 +51,28 @@ def test_the_wheel_holds_the_package_its_data_and_its_entry_points(installed: Pa
     assert {p.relative_to(installed / "harness/_data/schemas") for p in installed.rglob("*.json")} == schemas
     demo = installed / "harness" / "_data" / "fixtures" / "demo"
     assert sorted(p.name for p in demo.iterdir()) == ["corto.jsonl", "pumpdata.jsonl", "pumpfun.jsonl"]
-    (dist_info,) = installed.glob("harness-*.dist-info")
+    (dist_info,) = installed.glob("memecoin_harness-*.dist-info")
     entry_points = configparser.ConfigParser()
     entry_points.read(dist_info / "entry_points.txt")
     assert entry_points["console_scripts"]["harness"] == "harness.cli.main:entry"
     assert entry_points["pytest11"]["harness"] == "harness.plugin"
     assert not (installed / "tests").exists() and not (installed / "bench").exists()
+    assert (dist_info / "licenses" / "LICENSE").read_text() == (ROOT / "LICENSE").read_text()
+
+
+def test_the_distribution_is_memecoin_harness_and_its_version_is_the_package_s(installed: Path) -> None:
+    """``harness`` on PyPI is another project: the distribution is ``memecoin-harness``, the
+    import package and the command stay ``harness``, and the version lives in harness/__about__.py."""
+    from harness import __about__, __version__
+
+    (dist_info,) = installed.glob("memecoin_harness-*.dist-info")
+    fields = dict(
+        line.split(": ", 1) for line in (dist_info / "METADATA").read_text().splitlines() if ": " in line
+    )
+    assert fields["Name"] == __about__.DISTRIBUTION == "memecoin-harness"
+    assert fields["Version"] == __version__ == __about__.__version__
+    assert fields["License-Expression"] == "MIT"
+    assert metadata.version(__about__.DISTRIBUTION) == __version__  # this checkout's install
 
 
 def test_an_installed_harness_finds_its_schemas_and_demo_tapes(installed: Path, tmp_path: Path) -> None:

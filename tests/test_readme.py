@@ -1,4 +1,10 @@
-"""The README's examples run, and CI runs the README's test command."""
+"""The examples of README.md and of every page under docs/ run, and CI runs the README's test command.
+
+A ```console block's ``$ `` lines run as shell commands; a ```python block runs with ``python -c``,
+unless it is a file of a user's test suite (tests/plugin/test_readme_examples.py runs those) or an
+excerpt of a file in examples/ (it must be that file's text); a ```text block that starts
+``$ harness serve`` or ``$ harness fuzz`` shows what the command prints.
+"""
 
 from __future__ import annotations
 
@@ -14,17 +20,31 @@ import pytest
 from tests.helpers import ROOT
 
 README = (ROOT / "README.md").read_text()
-BLOCKS = re.findall(r"```(console|python)\n(.*?)```", README, flags=re.S)
+PAGES = {
+    path.relative_to(ROOT).as_posix(): path.read_text()
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+}
+"""README.md and the documentation's pages, by path."""
+BLOCKS = list(
+    dict.fromkeys(
+        block
+        for text in PAGES.values()
+        for block in re.findall(r"```(console|python)\n(.*?)```", text, flags=re.S)
+    )
+)
+"""``(language, body)`` of every console and python block of the README and the docs, each once."""
 
 
 def _commands() -> list[str]:
-    return [
-        line[2:]
-        for lang, body in BLOCKS
-        if lang == "console"
-        for line in body.splitlines()
-        if line.startswith("$ ")
-    ]
+    return list(
+        dict.fromkeys(
+            line[2:]
+            for lang, body in BLOCKS
+            if lang == "console"
+            for line in body.splitlines()
+            if line.startswith("$ ")
+        )
+    )
 
 
 def _env() -> dict[str, str]:
@@ -78,10 +98,10 @@ def test_usage_shows_the_example_files_as_they_are(code: str) -> None:
     assert shown.strip() in (ROOT / first[2:]).read_text(), f"README's {first[2:]} is not the file's text"
 
 
-def test_the_usage_section_shows_a_contract_test_and_a_fuzz_test() -> None:
-    usage = README.split("## Usage", 1)[1].split("\n## ", 1)[0]
+def test_the_guide_to_testing_a_client_shows_a_contract_test_and_a_fuzz_test() -> None:
+    usage = PAGES["docs/guides/test-your-client.md"]
     assert "# examples/tests/test_contract.py" in usage and "# examples/tests/test_fuzz.py" in usage
-    assert README.index("## Usage") < README.index("## Serving tapes")
+    assert usage.index("test_contract.py") < usage.index("test_fuzz.py")
 
 
 @pytest.mark.parametrize(
@@ -104,12 +124,13 @@ def test_python_example_runs(code: str) -> None:
 
 SERVING = [
     body
-    for body in re.findall(r"```text\n(.*?)```", README, flags=re.S)
+    for text in PAGES.values()
+    for body in re.findall(r"```text\n(.*?)```", text, flags=re.S)
     if body.startswith(("$ harness serve", "$ harness fuzz")) and body.splitlines()[1].startswith("harness ")
 ]
 
 
-@pytest.mark.parametrize("shown", SERVING, ids=lambda body: body.splitlines()[0][2:])
+@pytest.mark.parametrize("shown", sorted(set(SERVING)), ids=lambda body: body.splitlines()[0][2:])
 def test_a_server_prints_what_the_readme_shows(shown: str) -> None:
     """A ``text`` block that starts ``$ harness serve`` or ``$ harness fuzz`` shows what the command
     prints on its default port, in order (``...`` stands for lines left out)."""
@@ -143,13 +164,13 @@ def test_a_server_prints_what_the_readme_shows(shown: str) -> None:
         at = printed.index(wanted, at) + 1
 
 
-def _anchor(heading: str) -> str:
-    """GitHub's anchor of a heading: lower case, punctuation dropped, spaces to hyphens."""
-    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+def test_every_link_of_the_readme_finds_its_page() -> None:
+    """The README's map links to the documentation's pages (mkdocs build --strict checks the links
+    between pages)."""
+    links = [link.split("#")[0] for link in re.findall(r"\]\(([^)#:]+(?:#[^)]*)?)\)", README)]
+    assert sum(link.startswith("docs/") for link in links) >= 10, "the map of the docs"
+    assert [link for link in links if not (ROOT / link).exists()] == []
 
 
-def test_every_link_to_a_section_finds_it() -> None:
-    anchors = {_anchor(h) for h in re.findall(r"^#+ (.*)$", README, flags=re.M)}
-    links = re.findall(r"\]\(#([^)]+)\)", README)
-    assert links, "the orientation links to the sections"
-    assert [link for link in links if link not in anchors] == []
+def test_the_readme_is_read_in_two_minutes() -> None:
+    assert len(README.splitlines()) < 250

@@ -23,6 +23,7 @@ COMMANDS: tuple[str, ...] = (
     "harness.cli.validate",
     "harness.cli.inspect",
     "harness.cli.synth",
+    "harness.cli.contract",
 )
 """Subcommand modules in the order ``harness --help`` lists them."""
 
@@ -30,7 +31,7 @@ COMMANDS: tuple[str, ...] = (
 EPILOG = """\
 Run 'harness COMMAND --help' for the options of one command.
 
-From Python and pytest (README.md):
+From Python and pytest (docs/guides/ in the repository):
   pytest plugin       a test that asks for the harness_server fixture gets the three services
                       replayed on loopback; @pytest.mark.harness(...) picks tapes, clock, faults,
                       record mode (pytest --help: the harness options)

@@ -1,4 +1,5 @@
-"""What a tape already holds: the matching behind record mode ``new_episodes`` (README "Record modes").
+"""What a tape already holds: the matching behind record mode ``new_episodes``
+(README "Record modes").
 
 A *new episode* is traffic the tape cannot answer, relayed to the live service and recorded:
 

@@ -1,5 +1,5 @@
-"""The pytest plugin, registered through the ``pytest11`` entry point as ``harness`` (README
-"pytest plugin").
+"""The pytest plugin, registered through the ``pytest11`` entry point as ``harness``
+(docs/guides/pytest-plugin.md).
 
 Owns the wiring only: the ``--harness-*`` options (one group), the ``harness`` marker, the
 fixtures ``harness_config``, ``harness_server``, ``harness_clock`` and ``harness_tape``, the

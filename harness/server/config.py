@@ -1,7 +1,7 @@
 """Everything a mock server can be told: clock, tapes, per-API choices, faults.
 
 One frozen value, built by ``harness serve``'s options, by ``MockServer(...)`` keyword arguments
-or by the pytest plugin; the README documents every default.
+or by the pytest plugin; docs/guides/replay.md documents every default.
 """
 
 from __future__ import annotations

@@ -141,7 +141,7 @@ BAD_REQUESTS = (
     '{"type":"hello"}',
     '{"type":"subscribe"',
 )
-"""Requests the service refuses with an ``error`` (3.3 and the README's documented errors)."""
+"""Requests the service refuses with an ``error`` (3.3, and the errors of docs/guides/replay.md)."""
 
 
 def _corto() -> dict[str, Strategy]:

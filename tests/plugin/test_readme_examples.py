@@ -1,4 +1,5 @@
-"""The README's pytest plugin examples are test files: they run, as a user's suite, and pass."""
+"""The pytest plugin examples of the README and the docs are test files: they run, as a user's
+suite, and pass."""
 
 from __future__ import annotations
 
@@ -10,11 +11,23 @@ from tests.helpers import ROOT
 from tests.plugin.inner import project
 from tests.test_readme import BLOCKS, is_test_file
 
-FILES = {body.splitlines()[0][2:]: body for lang, body in BLOCKS if lang == "python" and is_test_file(body)}
+SHOWN = [(body.splitlines()[0][2:], body) for lang, body in BLOCKS if lang == "python" and is_test_file(body)]
+FILES = dict(SHOWN)
+
+
+def test_each_example_file_has_its_own_name() -> None:
+    """Two different blocks named alike would overwrite each other in the suite that runs them."""
+    assert len(FILES) == len(SHOWN)
 
 
 def test_there_are_examples_of_each_part() -> None:
-    assert {"test_feed.py", "test_corto.py", "test_guard.py", "test_fuzzing.py"} <= set(FILES)
+    assert {
+        "test_feed.py",
+        "test_corto.py",
+        "test_guard.py",
+        "test_fuzzing.py",
+        "test_getting_started.py",
+    } <= set(FILES)
 
 
 def test_the_readme_examples_pass(pytester: pytest.Pytester) -> None:

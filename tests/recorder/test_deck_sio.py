@@ -223,8 +223,8 @@ async def test_a_pumpdata_episode_the_proxy_cannot_open_is_a_server_disconnect(
 async def test_a_javascript_client_moves_to_the_live_service_with_its_acks(
     tmp_path: Path, upstream: MockServer, transports: str
 ) -> None:
-    """socket.io-client from npm (seed 003's JavaScript tab) through new_episodes, on each
-    transport: every ack it asked for reaches its callback, and the error it did not ask an ack
+    """socket.io-client from npm (seed 003's JavaScript tab) through new_episodes, on
+    each transport: every ack it asked for reaches its callback, and the error it did not ask an ack
     for comes as ``subscription_error``, from the live service."""
     from tests.server.test_pumpdata_js import JsClient
 

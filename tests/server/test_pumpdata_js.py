@@ -26,8 +26,8 @@ def _require_node() -> str:
 
 
 class JsClient:
-    """``pumpdata_client.js`` (seed 003's JavaScript tab) run by node against ``url``: it subscribes
-    to ``pool`` with acks, then prints what it saw when told it is done."""
+    """``pumpdata_client.js`` (seed 003's JavaScript tab) run by node against
+    ``url``: it subscribes to ``pool`` with acks, then prints what it saw when told it is done."""
 
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self.proc = proc

@@ -1,5 +1,5 @@
-"""Seed 003's own examples, Python and JavaScript, run unchanged but for the URL, the key and the
-pool (the page's placeholders), against the PumpData emulation.
+"""Seed 003's own examples, Python and JavaScript, run unchanged but for the URL, the
+key and the pool (the page's placeholders), against the PumpData emulation.
 
 The page lost the Python example's indentation: :data:`PYTHON_EXAMPLE` restores it, and a test
 checks that it is the page's code line for line. The JavaScript example runs as printed. Each runs

@@ -1,4 +1,5 @@
-"""Pump.fun REST replay, observed by real clients (requests and aiohttp) as seed 000's pollers do.
+"""Pump.fun REST replay, observed by real clients (requests and aiohttp) as seed 000's
+pollers do.
 
 Every test runs the server with the manual clock: replay time moves only by ``server.advance``.
 """
@@ -32,7 +33,8 @@ async def server(pumpfun_tape_path: Path) -> AsyncIterator[MockServer]:
 
 
 async def get(url: str, **headers: str) -> requests.Response:
-    """A blocking ``requests`` call, as seed 000's pollers make, off the server's event loop."""
+    """A blocking ``requests`` call, as seed 000's pollers make, off the server's event
+    loop."""
     return await asyncio.to_thread(requests.get, url, headers=headers, timeout=5)
 
 

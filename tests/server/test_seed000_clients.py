@@ -1,4 +1,5 @@
-"""Seed 000's client patterns, written as the page writes them, against the replayed Pump.fun API.
+"""Seed 000's client patterns, written as the page writes them, against the replayed
+Pump.fun API.
 
 Each pattern runs twice, with ``requests`` (as the seed does) and with ``aiohttp``, on the manual
 clock: where the seed sleeps, the test advances replay time, so no test waits. What each asserts is

@@ -33,7 +33,8 @@ WSOL = "So11111111111111111111111111111111111111112"
 POOL = "F2MFtsSeEdNFS5wsKSEbRdx5vrR6vZ5DvvtSiWoSzL5Z"
 USER = "6nqTtnfb26VdupoMfK8GUCRMcfvqrXGUKwvrS6hJ4Sv6"
 SIGNATURE = "5GL8LJGm6gcRFRRCd6ss5eyHLV1yipJnovh6zQWUASJTdUJVE2ZKRmJ2KpDxRwTdPmCUeZGzCmd11WwjeqfbHv8V"
-CANDLE = [1779812627000, 0.000000033, 0.000000034, 0.000000033, 0.000000034, 5.12]  # seed 003
+# seed 003
+CANDLE = [1779812627000, 0.000000033, 0.000000034, 0.000000033, 0.000000034, 5.12]
 
 # CONTRACTS.md 1.3: the union of the captured coin samples, with the values the table quotes.
 COIN = {
@@ -193,7 +194,8 @@ PUMPDATA: list[tuple[str, str, Any]] = [
     ("2.2", "ack", {"ok": True}),
     ("2.2", "ack", {"ok": True, "snapshot": None}),
     ("2.2", "ack", {"ok": True, "snapshot": {"price": 180.5, "time": 1779812627}}),
-    ("2.3", "ack_error", {"error": "not_found", "message": "pool not found"}),  # seed 003
+    # seed 003
+    ("2.3", "ack_error", {"error": "not_found", "message": "pool not found"}),
     ("2.3", "ack_error", {"error": "invalid_request", "message": "mint or pool is required"}),
     ("2.3", "ack_error", {"error": "unavailable", "message": "try again"}),
     ("2.3", "ack_error", {"error": "limit_exceeded", "message": "too many subscriptions"}),
@@ -342,7 +344,8 @@ def test_repository_burn_template_has_the_keys_and_types_of_burn() -> None:
 
 
 def test_seed_000_rest_examples_validate_in_a_tape(tmp_path: Path) -> None:
-    """Seed 000's pollers: every URL with the params it sends, answered as CONTRACTS.md 1.2 says."""
+    """Seed 000's pollers: every URL with the params it sends, answered as CONTRACTS.md 1.2
+    says."""
     text = (SEEDS / "000_d54aad61bf260926.txt").read_text()
     found = re.findall(r'"(https://frontend-api-v3\.pump\.fun/[^"]+)"', text)
     urls = list(dict.fromkeys(u.replace("{mint}", MINT) for u in found))
@@ -447,8 +450,8 @@ def test_every_family_has_one_schema_citing_its_section() -> None:
 
 
 def test_seed_000_params_validate_as_the_client_holds_them() -> None:
-    """Seed 000's pollers pass params = {"limit": 10, "offset": 0, "minimumSize": 0} to requests:
-    the same parameters validate before encoding (numbers) as after (strings), and break alike."""
+    """Seed 000's pollers pass params = {"limit": 10, "offset": 0, "minimumSize": 0} to
+    requests: the same parameters validate before encoding (numbers) as after (strings), and break alike."""
     text = (SEEDS / "000_d54aad61bf260926.txt").read_text()
     params = [ast.literal_eval(p) for p in re.findall(r"params = (\{[^}]*\})", text)]
     assert len(params) == 2

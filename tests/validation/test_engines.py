@@ -48,8 +48,9 @@ def _mutations(message: Any, depth: int = 0) -> Iterator[Any]:
 
 
 def _documented() -> Iterator[tuple[str, str, Any]]:
-    """Every family's documented examples (seed 004, the repository copy, CONTRACTS.md), a few
-    messages of each family a synthetic feed carries, and the create levels projected."""
+    """Every family's documented examples (seed 004, the repository copy,
+    CONTRACTS.md), a few messages of each family a synthetic feed carries, and the create
+    levels projected."""
     from harness.core.corto.detail import Detail, project
     from tests.helpers import SEEDS, seed_json_blocks
     from tests.validation.test_contracts import CORTO, PUMPDATA, PUMPFUN

@@ -39,8 +39,8 @@ def test_seed_004_examples_verbatim() -> None:
 
 
 def test_seed_003_examples_verbatim() -> None:
-    """Every message seed 003 prints: the Python client's emits, the ohlcv emission, the error
-    payload (the ack's, or subscription_error's), and the { ok: true } ack it stands in for."""
+    """Every message seed 003 prints: the Python client's emits, the ohlcv emission,
+    the error payload (the ack's, or subscription_error's), and the { ok: true } ack it stands in for."""
     text = (SEEDS / "003_e7db900a1bcc193d.txt").read_text()
     emits = [
         (name, json.loads(args)) for name, args in re.findall(r'sio\.emit\("(\w+)", (\{[^}]*\})\)', text)

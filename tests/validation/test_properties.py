@@ -357,7 +357,8 @@ CORTO_REQUESTS_AND_SERVICE: dict[str, Strategy] = {
 }
 mint_or_pool = st.one_of(
     st.fixed_dictionaries({"mint": pubkeys}),
-    st.fixed_dictionaries({"pool": st.text(min_size=1, max_size=44)}),  # seed 003: "4mBL…"
+    # seed 003: "4mBL…"
+    st.fixed_dictionaries({"pool": st.text(min_size=1, max_size=44)}),
     st.fixed_dictionaries({"mint": pubkeys, "pool": pubkeys}),
 )
 candles = st.tuples(unix_ms, amounts, amounts, amounts, amounts, amounts).map(list)
@@ -379,7 +380,8 @@ PUMPDATA_CLIENT_AND_ACKS: dict[str, Strategy] = {  # CONTRACTS.md 2.2, 2.3
     ),
 }
 counts = st.integers(0, 10**6)
-PUMPFUN_QUERIES: dict[str, Strategy] = {  # CONTRACTS.md 1.2, seed 000: strings, or a client's params
+# CONTRACTS.md 1.2, seed 000: strings, or a client's params
+PUMPFUN_QUERIES: dict[str, Strategy] = {
     "query.trades_all": st.fixed_dictionaries(
         {},
         optional={

@@ -1,7 +1,9 @@
-"""The corto.fun emulation's choices where the contract is silent (CONTRACTS.md 6.1, 6.2, 6.4).
+"""The corto.fun emulation's choices where the contract is silent
+(CONTRACTS.md 6.1, 6.2, 6.4).
 
-Each field is documented in the README's "corto.fun Data Stream" section with its default; a tape
-that shows the service's behaviour (a recorded handshake, grace outcome) wins over these.
+Each field is documented in the README's "corto.fun Data Stream" section with its
+default; a tape that shows the service's behaviour (a recorded handshake, grace
+outcome) wins over these.
 """
 
 from __future__ import annotations

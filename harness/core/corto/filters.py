@@ -20,7 +20,8 @@ DEFAULT_POOLS: tuple[str, ...] = (
     "bags.fm", "pump.fun", "pump.swap", "raydium.amm", "raydium.cpmm", "meteora.dlmm",
     "letsbonk.fun", "meteora.damm-v1", "meteora.damm-v2",
 )  # fmt: skip
-"""The site's pool list (seed 004). A recorded handshake's list wins: never hard-code it (3.3)."""
+"""The site's pool list (seed 004). A recorded handshake's list wins: never hard-code it
+(3.3)."""
 DEFAULT_EVENTS: tuple[str, ...] = (
     "create", "trade", "buy", "sell", "migration", "createPool", "addLiquidity", "removeLiquidity", "burn",
 )  # fmt: skip
@@ -98,7 +99,8 @@ class Filter:
         return pools is None or dotted in pools
 
     def effective(self, vocabulary: Vocabulary, grace_active: bool) -> dict[str, Any]:
-        """``effectiveFilter`` as the service shows it (seed 004): subscriptions ``{}`` in quick modes."""
+        """``effectiveFilter`` as the service shows it (seed 004): subscriptions ``{}`` in
+        quick modes."""
         subs: dict[str, list[str]] = {}
         if self.mode == "custom":
             for event, pools in self.subscriptions.items():

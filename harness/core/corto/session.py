@@ -143,8 +143,8 @@ class Session:
         return self._service("error", error=error.body())
 
     def _error(self, error: FilterError) -> list[Output]:
-        # After an error the connection stays open and the filter is unchanged (seed 004 example:
-        # an invalid subscribe does not end the grace period, CONTRACTS.md 3.4).
+        # After an error the connection stays open and the filter is unchanged (seed 004's
+        # example: an invalid subscribe does not end the grace period, CONTRACTS.md 3.4).
         return [SendJson(self.error(error))]
 
     def receive_text(self, text: str, now: float) -> list[Output]:
