@@ -101,6 +101,130 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     for module in _api_modules():
         module.add_cli_options(parser)
+    _add_control_plane_options(parser)
+
+
+# --- control plane, timeouts and connection caps (docs/reference/control-plane.md) -------------
+
+
+def _add_control_plane_options(parser: argparse.ArgumentParser) -> None:
+    from harness.core.access import TOKEN_ENV, TOKEN_HEADER
+    from harness.server import config as defaults
+
+    group = parser.add_argument_group("control plane, timeouts and connection caps")
+    group.add_argument(
+        "--control-token",
+        metavar="TOKEN",
+        help=f"POST and DELETE /_harness/* need it in {TOKEN_HEADER} (default: ${TOKEN_ENV}, else none)",
+    )
+    group.add_argument(
+        "--control-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a Host name /_harness/* answers besides loopback ones and --host (repeatable)",
+    )
+    group.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a web origin Socket.IO allows besides loopback ones, '*' for any (repeatable)",
+    )
+    group.add_argument(
+        "--head-timeout",
+        type=float,
+        default=defaults.DEFAULT_HEAD_TIMEOUT,
+        metavar="SECONDS",
+        help="time a connection has to send a complete request head, from when it opens or its"
+        f" previous response ends (default {defaults.DEFAULT_HEAD_TIMEOUT:g})",
+    )
+    group.add_argument(
+        "--max-connections",
+        type=int,
+        metavar="N",
+        help=f"open connections; past it a 503 (default {defaults.DEFAULT_MAX_CONNECTIONS},"
+        f" or the open-file limit less {defaults.FD_RESERVE} if lower)",
+    )
+    group.add_argument(
+        "--max-sio-sessions",
+        type=int,
+        default=defaults.DEFAULT_MAX_SIO_SESSIONS,
+        metavar="N",
+        help="Engine.IO sessions; past it a handshake gets a 503"
+        f" (default {defaults.DEFAULT_MAX_SIO_SESSIONS})",
+    )
+    group.add_argument(
+        "--sio-ping-interval",
+        type=float,
+        default=defaults.DEFAULT_SIO_PING_INTERVAL,
+        metavar="SECONDS",
+        help=f"Engine.IO ping interval (default {defaults.DEFAULT_SIO_PING_INTERVAL:g})",
+    )
+    group.add_argument(
+        "--sio-ping-timeout",
+        type=float,
+        default=defaults.DEFAULT_SIO_PING_TIMEOUT,
+        metavar="SECONDS",
+        help="an Engine.IO session that answers no ping (or never polls) this long after one expires"
+        f" (default {defaults.DEFAULT_SIO_PING_TIMEOUT:g})",
+    )
+    group.add_argument(
+        "--max-advance-steps",
+        type=int,
+        default=defaults.DEFAULT_MAX_ADVANCE_STEPS,
+        metavar="N",
+        help="wake-ups one advance walks through; past it the replay jumps to the target time"
+        f" (default {defaults.DEFAULT_MAX_ADVANCE_STEPS:,})",
+    )
+
+
+def _control_plane_config(args: argparse.Namespace) -> dict[str, Any]:
+    """The :class:`~harness.server.config.ServerConfig` fields of the options above."""
+    import os
+
+    from harness.cli.main import UsageError
+    from harness.core.access import TOKEN_ENV
+
+    for flag, value in (("--head-timeout", args.head_timeout), ("--sio-ping-timeout", args.sio_ping_timeout)):
+        if not (0 < value < math.inf):
+            raise UsageError(f"{flag} must be a number of seconds > 0, got {value:g}")
+    if not (0 < args.sio_ping_interval < math.inf):
+        raise UsageError(
+            f"--sio-ping-interval must be a number of seconds > 0, got {args.sio_ping_interval:g}"
+        )
+    for flag, count in (
+        ("--max-connections", args.max_connections),
+        ("--max-sio-sessions", args.max_sio_sessions),
+        ("--max-advance-steps", args.max_advance_steps),
+    ):
+        if count is not None and count < 1:
+            raise UsageError(f"{flag} must be >= 1, got {count}")
+    return {
+        "control_token": args.control_token or os.environ.get(TOKEN_ENV) or None,
+        "control_hosts": tuple(args.control_host),
+        "cors_origins": tuple(args.cors_origin),
+        "head_timeout": args.head_timeout,
+        "max_connections": args.max_connections,
+        "max_sio_sessions": args.max_sio_sessions,
+        "sio_ping_interval": args.sio_ping_interval,
+        "sio_ping_timeout": args.sio_ping_timeout,
+        "max_advance_steps": args.max_advance_steps,
+    }
+
+
+def beyond_loopback_warning(command: str, host: str) -> str | None:
+    """The warning ``harness serve`` prints when it listens where other machines can connect."""
+    from harness.core.access import TOKEN_ENV, beyond_loopback
+
+    if not beyond_loopback(host):
+        return None
+    return (
+        f"harness {command}: warning: listening on {host}, beyond this machine: anyone who can reach"
+        " the port can use the replayed APIs. The control endpoints still answer only Host"
+        f" localhost or {host} (add names with --control-host); set --control-token (or"
+        f" ${TOKEN_ENV}) so that only your tests can advance or reset the replay."
+    )
 
 
 def _api_modules() -> list[Any]:
@@ -151,6 +275,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         seed=args.seed,
         faults=faults,
         pumpfun=PumpfunConfig(rate_limit=rate, require_auth=args.require_auth),
+        **_control_plane_config(args),
     )
     for module in _api_modules():
         try:
@@ -211,6 +336,9 @@ async def _serve(args: argparse.Namespace, config: Any, prepare: Any = None) -> 
             f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
             " (pick another with --port, or --port 0 for a free one)"
         ) from None
+    warning = beyond_loopback_warning(args.command, config.host)
+    if warning is not None:
+        print(warning, file=sys.stderr, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

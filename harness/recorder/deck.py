@@ -105,7 +105,10 @@ class TapeDeck(Served):
             self.urls = self.server.urls
             return
         assert self.target is not None
-        self.server = MockServer(self.files, config=replace(self.config, host="127.0.0.1", port=0))
+        # the router forwards control calls with their Host: the replay answers the router's names
+        hosts = (*self.config.control_hosts, self.config.host)
+        replay = replace(self.config, host="127.0.0.1", port=0, control_hosts=hosts)
+        self.server = MockServer(self.files, config=replay)
         await self.server.start()
         loaded = self.server.tapes
         index = EpisodeIndex.of(loaded.http, loaded.ws, loaded.sio)

@@ -19,6 +19,9 @@ of PumpData's rules:
   frame, and each packet of a POST body (read whole: python-engineio's one read gives what has
   arrived so far), first and refuses such a client the same way; a POST to a session so closed
   gets the 400 a poll of it gets, not python-engineio's 500;
+* sessions: python-engineio keeps any number of Engine.IO sessions, one per handshake, even of
+  clients that never poll again (they expire only by their ping timeout). :class:`SioServer` caps
+  them (``max_sessions``): past the cap a handshake gets a 503 whose JSON body says why;
 * each client's outgoing queue: Engine.IO queues every packet for a client in an unbounded
   ``asyncio.Queue`` drained by one writer task, which blocks on the socket when the client stops
   reading, so the queue (memory) grows without bound and a ``max``-speed feed would wait for it.
@@ -33,10 +36,12 @@ import asyncio
 import base64
 import contextlib
 import contextvars
+import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+import engineio
 import socketio
 
 ACK_REQUESTED: contextvars.ContextVar[bool] = contextvars.ContextVar("ack_requested", default=False)
@@ -61,9 +66,18 @@ class SioServer(socketio.AsyncServer):  # type: ignore[misc]
     connection of a client that sends what it cannot decode (as Socket.IO servers do on a parse
     error) or announces a flood of binary attachments."""
 
-    def __init__(self, counters: Counter[str], *, counter_prefix: str = "", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        counters: Counter[str],
+        *,
+        counter_prefix: str = "",
+        max_sessions: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         """``counters``: where refusals and dropped connections are counted, under
-        ``counter_prefix`` + ``malformed_packets``, ``attachment_floods``, ``connections_dropped``."""
+        ``counter_prefix`` + ``malformed_packets``, ``attachment_floods``, ``connections_dropped``,
+        ``sessions_refused``. ``max_sessions``: Engine.IO sessions open at once (None: no cap)."""
+        self.max_sessions = max_sessions
         super().__init__(**kwargs)
         self.counters = counters
         self.counter_prefix = counter_prefix
@@ -78,6 +92,9 @@ class SioServer(socketio.AsyncServer):  # type: ignore[misc]
             "websocket": _checked_websocket(drivers["websocket"], self),
             "translate_request": _checked_translate(drivers["translate_request"], self),
         }
+
+    def _engineio_server_class(self) -> type[Any]:
+        return _capped_engineio(self)
 
     async def _handle_event_internal(
         self, server: Any, sid: str, eio_sid: str, data: Any, namespace: str, id: int | None
@@ -143,6 +160,28 @@ class SioServer(socketio.AsyncServer):  # type: ignore[misc]
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+def _capped_engineio(server: SioServer) -> type[Any]:
+    """python-engineio's server, answering a handshake past ``server.max_sessions`` with a 503."""
+
+    class CappedEngineIO(engineio.AsyncServer):  # type: ignore[misc]
+        async def _handle_connect(self, environ: Any, transport: str, jsonp_index: Any = None) -> Any:
+            cap = server.max_sessions
+            if cap is not None and len(self.sockets) >= cap:
+                server.counters[server.counter_prefix + "sessions_refused"] += 1
+                message = (
+                    f"{len(self.sockets)} Engine.IO sessions are open, the most this server keeps"
+                    " (--max-sio-sessions); try again once one has closed or expired"
+                )
+                return {
+                    "status": "503 SERVICE UNAVAILABLE",
+                    "headers": [("Content-Type", "application/json"), ("Retry-After", "1")],
+                    "response": json.dumps({"code": 503, "message": message}).encode(),
+                }
+            return await super()._handle_connect(environ, transport, jsonp_index)
+
+    return CappedEngineIO
 
 
 def _engineio_problem(text: str) -> str | None:
