@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -33,6 +34,8 @@ from harness.server.fuzz import Fuzzer
 from harness.server.listening import Served, listen, service_urls
 from harness.server.scheduler import Scheduler
 from harness.store import TapeReader, find_tapes
+
+log = logging.getLogger("harness.server")
 
 MAX_VIOLATIONS = 10_000
 """Violations kept per server (older ones are counted, not kept), so memory stays bounded."""
@@ -208,6 +211,14 @@ class MockServer(Served):
         now = await self.scheduler.advance(seconds)
         if self.scheduler.skipped:
             self.counters["advance_skipped_items"] += self.scheduler.skipped
+            log.warning(
+                "harness: advance of %g s walked %d wake-ups (--max-advance-steps) and jumped to %g s,"
+                " skipping %d feed items",
+                seconds,
+                self.scheduler.max_steps,
+                now,
+                self.scheduler.skipped,
+            )
         return now
 
     async def reset(self) -> None:

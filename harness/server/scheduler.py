@@ -25,6 +25,7 @@ from collections import deque
 from collections.abc import Sequence
 
 from harness.core.clock import ClockMode, ReplayClock
+from harness.server.config import DEFAULT_MAX_ADVANCE_STEPS
 from harness.server.context import Emulator
 
 LATENESS_SAMPLES = 100_000
@@ -42,7 +43,11 @@ still behind then meet their queue's overflow policy instead of stalling everyon
 
 class Scheduler:
     def __init__(
-        self, clock: ReplayClock, emulators: Sequence[Emulator] = (), *, max_steps: int = 100_000
+        self,
+        clock: ReplayClock,
+        emulators: Sequence[Emulator] = (),
+        *,
+        max_steps: int = DEFAULT_MAX_ADVANCE_STEPS,
     ) -> None:
         self._initial = clock
         self.max_steps = max_steps
