@@ -21,7 +21,9 @@ of PumpData's rules:
   gets the 400 a poll of it gets, not python-engineio's 500;
 * sessions: python-engineio keeps any number of Engine.IO sessions, one per handshake, even of
   clients that never poll again (they expire only by their ping timeout). :class:`SioServer` caps
-  them (``max_sessions``): past the cap a handshake gets a 503 whose JSON body says why;
+  them (``max_sessions``): past the cap a handshake gets a 503 whose JSON body says why. And it
+  waits forever for the probe of a WebSocket opened to upgrade a session: a WebSocket silent for
+  longer than the ping interval and timeout is closed;
 * each client's outgoing queue: Engine.IO queues every packet for a client in an unbounded
   ``asyncio.Queue`` drained by one writer task, which blocks on the socket when the client stops
   reading, so the queue (memory) grows without bound and a ``max``-speed feed would wait for it.
@@ -220,7 +222,15 @@ def _checked_websocket(driver: type[Any], server: SioServer) -> type[Any]:
                 server._websockets.pop(eio_sid, None)
 
         async def wait(self) -> Any:
-            data = await super().wait()
+            # A live Engine.IO peer answers a ping within the interval and the timeout; a
+            # WebSocket silent longer (one opened to upgrade a session that never sends its probe,
+            # whose wait python-engineio never times out) is closed as a client that left.
+            quiet = float(server.eio.ping_interval) + float(server.eio.ping_timeout)
+            try:
+                data = await asyncio.wait_for(super().wait(), quiet)
+            except TimeoutError:
+                server.counters[server.counter_prefix + "websockets_timed_out"] += 1
+                return None
             if isinstance(data, str) and (problem := _engineio_problem(data)) is not None:
                 eio_sid = self.handler.__self__.sid  # the bound handler of the Engine.IO socket
                 await server._refuse(eio_sid, "malformed_packets", f"not an Engine.IO packet: {problem}")

@@ -15,6 +15,7 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 import requests
 import websockets
@@ -186,3 +187,23 @@ def test_accept_failures_are_logged_once_per_interval_and_open_clients_are_serve
     assert len(failures) == 1, err[-2000:]
     assert "Too many open files" in failures[0] and "ulimit -n" in failures[0]
     assert "Traceback" not in err
+
+
+async def test_a_websocket_that_never_finishes_its_engineio_upgrade_is_closed(
+    pumpfun_tape_path: Path,
+) -> None:
+    """python-engineio waits forever for the probe of an upgrading WebSocket."""
+    async with MockServer([pumpfun_tape_path], port=0, sio_ping_interval=0.1, sio_ping_timeout=0.1) as srv:
+        opened = await asyncio.to_thread(_handshake, srv.urls["socketio"])
+        sid = json.loads(opened.text[1:])["sid"]
+        url = (
+            srv.urls["socketio"].replace("http://", "ws://")
+            + f"/socket.io/?EIO=4&transport=websocket&sid={sid}"
+        )
+        async with aiohttp.ClientSession() as http, http.ws_connect(url) as ws:
+            start = time.monotonic()
+            message = await asyncio.wait_for(ws.receive(), 5)
+            assert message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+            assert time.monotonic() - start < 2
+        counters = srv.state()["apis"]["pumpdata"]["counters"]
+        assert counters["websockets_timed_out"] == 1
