@@ -42,7 +42,7 @@ REFUSAL_LINGER = 1.0
 """Host seconds a refused connection stays open for its client to read the 503 (closing at once
 would reset the connection when the client's request arrives, and the client could lose the 503)."""
 
-MAX_LINGERING = 64
+MAX_LINGERING = 16
 """Refused connections kept lingering at once; past it a refused connection is closed at once."""
 
 ACCEPT_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
@@ -90,14 +90,19 @@ class ConnectionGuard:
         self.max_connections = max_connections
         self.counters: Counter[str] = Counter()
         """``connections_refused``, ``head_timeouts``."""
+        self.accepted = 0
+        """Connections accepted and not yet lost (counted when accepted: asyncio accepts a batch
+        before it tells the first one's protocol, so the transports below lag behind)."""
         self.open: dict[asyncio.BaseTransport, _Guarded] = {}
-        self.lingering = 0
+        """The accepted connections by transport, once told."""
+        self.refusing: set[asyncio.Transport] = set()
+        """Refused connections still open (lingering until their client has read the 503)."""
         self._refusals = Throttled("connection(s) refused")
 
     def state(self) -> dict[str, Any]:
         """What ``/_harness/state`` shows under ``connections``."""
         return {
-            "open": len(self.open),
+            "open": self.accepted,
             "max": self.max_connections,
             "head_timeout": self.head_timeout,
             **self.counters,
@@ -108,8 +113,9 @@ class ConnectionGuard:
         """The protocol factory to listen with: ``make``'s protocols, guarded, or a refusal."""
 
         def guarded() -> asyncio.Protocol:
-            if len(self.open) >= self.max_connections:
+            if self.accepted >= self.max_connections:
                 return _Refused(self)
+            self.accepted += 1
             return _Guarded(self, make())
 
         return guarded
@@ -128,10 +134,15 @@ class ConnectionGuard:
         finally:
             conn.end()
 
+    async def cleanup(self, _app: web.Application) -> None:
+        """The server stops: refused connections still lingering are closed now."""
+        for transport in list(self.refusing):
+            transport.abort()
+
     def refused(self, loop: asyncio.AbstractEventLoop) -> bytes:
         self.counters["connections_refused"] += 1
         why = (
-            f"{len(self.open)} connections are open, the most this server takes (--max-connections);"
+            f"{self.accepted} connections are open, the most this server takes (--max-connections);"
             " try again once one has closed"
         )
         self._refusals.note(loop, why)
@@ -171,6 +182,7 @@ class _Guarded(asyncio.Protocol):
         return self.inner.eof_received()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self.guard.accepted -= 1
         if self.transport is not None:
             self.guard.open.pop(self.transport, None)
         if self._timer is not None:
@@ -224,18 +236,18 @@ class _Refused(asyncio.Protocol):
     def __init__(self, guard: ConnectionGuard) -> None:
         self.guard = guard
         self._timer: asyncio.TimerHandle | None = None
-        self._lingering = False
+        self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         loop = asyncio.get_running_loop()
         transport.write(self.guard.refused(loop))
-        if self.guard.lingering >= MAX_LINGERING or not transport.can_write_eof():
+        if len(self.guard.refusing) >= MAX_LINGERING or not transport.can_write_eof():
             transport.close()
             return
         transport.write_eof()  # the 503, then our end closed; the client's request is read and dropped
-        self.guard.lingering += 1
-        self._lingering = True
+        self.transport = transport
+        self.guard.refusing.add(transport)
         self._timer = loop.call_later(REFUSAL_LINGER, transport.close)
 
     def data_received(self, data: bytes) -> None:
@@ -247,9 +259,8 @@ class _Refused(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self._timer is not None:
             self._timer.cancel()
-        if self._lingering:
-            self.guard.lingering -= 1
-            self._lingering = False
+        if self.transport is not None:
+            self.guard.refusing.discard(self.transport)
 
 
 # --- accept() failures, per event loop ----------------------------------------------------------

@@ -79,6 +79,7 @@ async def listen(
     if guard is None:
         guard = ConnectionGuard(head_timeout=DEFAULT_HEAD_TIMEOUT, max_connections=default_connection_cap())
     app.middlewares.append(guard.middleware)
+    app.on_cleanup.append(guard.cleanup)
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=shutdown_timeout)
     await runner.setup()
     site = _GuardedSite(runner, host, port, guard)

@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import resource
+import select
 import signal
 import socket
 import subprocess
@@ -117,6 +118,29 @@ async def test_past_the_connection_cap_a_client_gets_a_503_saying_why(pumpfun_ta
         assert answer.status_code == 200
         for sock in held:
             sock.close()
+
+
+async def test_a_batch_accepted_at_once_is_capped_too(pumpfun_tape_path: Path) -> None:
+    """asyncio accepts a batch of connections before it tells the first one's protocol."""
+    async with MockServer([pumpfun_tape_path], manual=True, port=0, max_connections=5) as srv:
+        socks = [socket.create_connection(("127.0.0.1", srv.port)) for _ in range(8)]  # loop blocked
+        try:
+            await until(lambda: srv.guard.counters["connections_refused"] == 3, what="3 refused")
+            answers: list[bytes] = []
+            waiting = list(socks)
+            for _ in range(20):  # until the three answers are in (the other five get none)
+                readable, _, _ = await asyncio.to_thread(select.select, waiting, [], [], 0.1)
+                answers += [sock.recv(4096) for sock in readable]
+                waiting = [sock for sock in waiting if sock not in readable]
+                if len(answers) == 3:
+                    break
+            assert len(answers) == 3 and all(
+                a.startswith(b"HTTP/1.1 503 Service Unavailable") for a in answers
+            )
+            assert srv.guard.state()["open"] == 5
+        finally:
+            for sock in socks:
+                sock.close()
 
 
 def _handshake(url: str) -> requests.Response:
