@@ -4,13 +4,11 @@ root, and ```python blocks, as tests/test_readme.py runs the README's."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 
 import pytest
 
 from tests.helpers import ROOT
-from tests.test_readme import _env
+from tests.test_readme import run_console_example, run_python_example
 
 PAGES = sorted((ROOT / "docs").rglob("*.md"))
 BLOCKS = [
@@ -31,26 +29,14 @@ BLOCKS = [
     ],
 )
 def test_console_example_runs(command: str) -> None:
-    out = subprocess.run(
-        command, shell=True, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120, check=False
-    )
-    assert out.returncode == 0, f"$ {command}\n{out.stdout}\n{out.stderr}"
+    run_console_example(command)
 
 
 @pytest.mark.parametrize(
     "code", [body for _, lang, body in BLOCKS if lang == "python"], ids=lambda c: c.splitlines()[0][:40]
 )
 def test_python_example_runs(code: str) -> None:
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert out.returncode == 0, f"{code}\n{out.stdout}\n{out.stderr}"
+    run_python_example(code)
 
 
 def test_the_control_plane_page_is_linked_from_the_readme() -> None:

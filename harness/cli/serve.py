@@ -111,7 +111,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _add_control_plane_options(parser: argparse.ArgumentParser) -> None:
     from harness.core.access import TOKEN_ENV, TOKEN_HEADER
-    from harness.server import config as defaults
 
     group = parser.add_argument_group("control plane, timeouts and connection caps")
     group.add_argument(
@@ -133,52 +132,50 @@ def _add_control_plane_options(parser: argparse.ArgumentParser) -> None:
         metavar="ORIGIN",
         help="a web origin Socket.IO allows besides loopback ones, '*' for any (repeatable)",
     )
-    group.add_argument(
-        "--head-timeout",
-        type=float,
-        default=defaults.DEFAULT_HEAD_TIMEOUT,
-        metavar="SECONDS",
-        help="time a connection has to send a complete request head, from when it opens or its"
-        f" previous response ends (default {defaults.DEFAULT_HEAD_TIMEOUT:g})",
-    )
-    group.add_argument(
-        "--max-connections",
-        type=int,
-        metavar="N",
-        help=f"open connections; past it a 503 (default {defaults.DEFAULT_MAX_CONNECTIONS},"
-        f" or the open-file limit less {defaults.FD_RESERVE} if lower)",
-    )
-    group.add_argument(
-        "--max-sio-sessions",
-        type=int,
-        default=defaults.DEFAULT_MAX_SIO_SESSIONS,
-        metavar="N",
-        help="Engine.IO sessions; past it a handshake gets a 503"
-        f" (default {defaults.DEFAULT_MAX_SIO_SESSIONS})",
-    )
-    group.add_argument(
-        "--sio-ping-interval",
-        type=float,
-        default=defaults.DEFAULT_SIO_PING_INTERVAL,
-        metavar="SECONDS",
-        help=f"Engine.IO ping interval (default {defaults.DEFAULT_SIO_PING_INTERVAL:g})",
-    )
-    group.add_argument(
-        "--sio-ping-timeout",
-        type=float,
-        default=defaults.DEFAULT_SIO_PING_TIMEOUT,
-        metavar="SECONDS",
-        help="an Engine.IO session that answers no ping (or never polls) this long after one expires"
-        f" (default {defaults.DEFAULT_SIO_PING_TIMEOUT:g})",
-    )
-    group.add_argument(
-        "--max-advance-steps",
-        type=int,
-        default=defaults.DEFAULT_MAX_ADVANCE_STEPS,
-        metavar="N",
-        help="wake-ups one advance walks through; past it the replay jumps to the target time"
-        f" (default {defaults.DEFAULT_MAX_ADVANCE_STEPS:,})",
-    )
+    for flag, kind, default, metavar, text in _limits():
+        shown = "" if default is None else f" (default {default:,g})"
+        group.add_argument(flag, type=kind, default=default, metavar=metavar, help=text + shown)
+
+
+def _limits() -> list[tuple[str, type, float | None, str, str]]:
+    """The timeouts and caps: option, type, default, metavar, help (each is the
+    :class:`~harness.server.config.ServerConfig` field of the option's name)."""
+    from harness.server import config as d
+
+    return [
+        (
+            "--head-timeout",
+            float,
+            d.DEFAULT_HEAD_TIMEOUT,
+            "SECONDS",
+            "time a connection has to send a complete request head, from when it opens or its"
+            " previous response ends",
+        ),
+        (
+            "--max-connections",
+            int,
+            None,
+            "N",
+            f"open connections; past it a 503 (default {d.DEFAULT_MAX_CONNECTIONS:,}, or the open-file"
+            f" limit less {d.FD_RESERVE} if lower)",
+        ),
+        ("--max-sio-sessions", int, d.DEFAULT_MAX_SIO_SESSIONS, "N", "Engine.IO sessions; past it a 503"),
+        ("--sio-ping-interval", float, d.DEFAULT_SIO_PING_INTERVAL, "SECONDS", "Engine.IO ping interval"),
+        (
+            "--sio-ping-timeout",
+            float,
+            d.DEFAULT_SIO_PING_TIMEOUT,
+            "SECONDS",
+            "an Engine.IO session that answers no ping (or never polls) this long after one expires",
+        ),
+        (
+            "--max-advance-steps",
+            int,
+            d.DEFAULT_MAX_ADVANCE_STEPS,
+            "N",
+            "wake-ups one advance walks through; past it the replay jumps to the target time",
+        ),
+    ]
 
 
 def _control_plane_config(args: argparse.Namespace) -> dict[str, Any]:
@@ -188,31 +185,19 @@ def _control_plane_config(args: argparse.Namespace) -> dict[str, Any]:
     from harness.cli.main import UsageError
     from harness.core.access import TOKEN_ENV
 
-    for flag, value in (("--head-timeout", args.head_timeout), ("--sio-ping-timeout", args.sio_ping_timeout)):
-        if not (0 < value < math.inf):
-            raise UsageError(f"{flag} must be a number of seconds > 0, got {value:g}")
-    if not (0 < args.sio_ping_interval < math.inf):
-        raise UsageError(
-            f"--sio-ping-interval must be a number of seconds > 0, got {args.sio_ping_interval:g}"
-        )
-    for flag, count in (
-        ("--max-connections", args.max_connections),
-        ("--max-sio-sessions", args.max_sio_sessions),
-        ("--max-advance-steps", args.max_advance_steps),
-    ):
-        if count is not None and count < 1:
-            raise UsageError(f"{flag} must be >= 1, got {count}")
-    return {
+    fields: dict[str, Any] = {
         "control_token": args.control_token or os.environ.get(TOKEN_ENV) or None,
         "control_hosts": tuple(args.control_host),
         "cors_origins": tuple(args.cors_origin),
-        "head_timeout": args.head_timeout,
-        "max_connections": args.max_connections,
-        "max_sio_sessions": args.max_sio_sessions,
-        "sio_ping_interval": args.sio_ping_interval,
-        "sio_ping_timeout": args.sio_ping_timeout,
-        "max_advance_steps": args.max_advance_steps,
     }
+    for flag, kind, _, _, _ in _limits():
+        name = flag[2:].replace("-", "_")
+        value = getattr(args, name)
+        if value is not None and not (0 < value < math.inf if kind is float else value >= 1):
+            wanted = "a number of seconds > 0" if kind is float else "a whole number >= 1"
+            raise UsageError(f"{flag} must be {wanted}, got {value:g}")
+        fields[name] = value
+    return fields
 
 
 def beyond_loopback_warning(command: str, host: str) -> str | None:
