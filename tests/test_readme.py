@@ -62,6 +62,11 @@ def test_readme_opens_with_the_two_commands() -> None:
 
 @pytest.mark.parametrize("command", _commands())
 def test_console_example_runs(command: str, tmp_path: Path) -> None:
+    run_console_example(command)
+
+
+def run_console_example(command: str) -> None:
+    """Run a ``$ `` line of a ```console block from the repository root; it must succeed."""
     out = subprocess.run(
         command,
         shell=True,
@@ -110,6 +115,11 @@ def test_the_guide_to_testing_a_client_shows_a_contract_test_and_a_fuzz_test() -
     ids=lambda c: c.splitlines()[0][:40],
 )
 def test_python_example_runs(code: str) -> None:
+    run_python_example(code)
+
+
+def run_python_example(code: str) -> None:
+    """Run a ```python block as a script from the repository root; it must succeed."""
     out = subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,

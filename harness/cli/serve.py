@@ -17,7 +17,9 @@ HELP = "replay tapes as the Pump.fun REST, PumpData Socket.IO and corto.fun WebS
 DESCRIPTION = """\
 Serve all three APIs from tapes on one port: REST at /coins/..., /trades/..., /sol-price;
 Socket.IO at /socket.io/; the Data Stream WebSocket at /data-stream; control endpoints at
-/_harness/ (state, advance, violations, reset). With no tape, the demo tapes in fixtures/demo.
+/_harness/ (state, advance, violations, reset), for a loopback Host only, POST and DELETE with
+Content-Type: application/json (and X-Harness-Token with --control-token). With no tape, the demo
+tapes in fixtures/demo.
 
 examples:
   harness serve                                   demo tapes on 127.0.0.1:8765, real time
@@ -101,6 +103,115 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     for module in _api_modules():
         module.add_cli_options(parser)
+    _add_control_plane_options(parser)
+
+
+# --- control plane, timeouts and connection caps (docs/reference/control-plane.md) -------------
+
+
+def _add_control_plane_options(parser: argparse.ArgumentParser) -> None:
+    from harness.core.access import TOKEN_ENV, TOKEN_HEADER
+
+    group = parser.add_argument_group("control plane, timeouts and connection caps")
+    group.add_argument(
+        "--control-token",
+        metavar="TOKEN",
+        help=f"POST and DELETE /_harness/* need it in {TOKEN_HEADER} (default: ${TOKEN_ENV}, else none)",
+    )
+    group.add_argument(
+        "--control-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a Host name /_harness/* answers besides loopback ones and --host (repeatable)",
+    )
+    group.add_argument(
+        "--cors-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a web origin Socket.IO allows besides loopback ones, '*' for any (repeatable)",
+    )
+    for flag, kind, default, metavar, text in _limits():
+        shown = "" if default is None else f" (default {default:,g})"
+        group.add_argument(flag, type=kind, default=default, metavar=metavar, help=text + shown)
+
+
+def _limits() -> list[tuple[str, type, float | None, str, str]]:
+    """The timeouts and caps: option, type, default, metavar, help (each is the
+    :class:`~harness.server.config.ServerConfig` field of the option's name)."""
+    from harness.server import config as d
+
+    return [
+        (
+            "--head-timeout",
+            float,
+            d.DEFAULT_HEAD_TIMEOUT,
+            "SECONDS",
+            "time a connection has to send a complete request head, from when it opens or its"
+            " previous response ends",
+        ),
+        (
+            "--max-connections",
+            int,
+            None,
+            "N",
+            f"open connections; past it a 503 (default {d.DEFAULT_MAX_CONNECTIONS:,}, or the open-file"
+            f" limit less {d.FD_RESERVE} if lower)",
+        ),
+        ("--max-sio-sessions", int, d.DEFAULT_MAX_SIO_SESSIONS, "N", "Engine.IO sessions; past it a 503"),
+        ("--sio-ping-interval", float, d.DEFAULT_SIO_PING_INTERVAL, "SECONDS", "Engine.IO ping interval"),
+        (
+            "--sio-ping-timeout",
+            float,
+            d.DEFAULT_SIO_PING_TIMEOUT,
+            "SECONDS",
+            "an Engine.IO session that answers no ping (or never polls) this long after one expires",
+        ),
+        (
+            "--max-advance-steps",
+            int,
+            d.DEFAULT_MAX_ADVANCE_STEPS,
+            "N",
+            "wake-ups one advance walks through; past it the replay jumps to the target time",
+        ),
+    ]
+
+
+def _control_plane_config(args: argparse.Namespace) -> dict[str, Any]:
+    """The :class:`~harness.server.config.ServerConfig` fields of the options above."""
+    import os
+
+    from harness.cli.main import UsageError
+    from harness.core.access import TOKEN_ENV
+
+    fields: dict[str, Any] = {
+        "control_token": args.control_token or os.environ.get(TOKEN_ENV) or None,
+        "control_hosts": tuple(args.control_host),
+        "cors_origins": tuple(args.cors_origin),
+    }
+    for flag, kind, _, _, _ in _limits():
+        name = flag[2:].replace("-", "_")
+        value = getattr(args, name)
+        if value is not None and not (0 < value < math.inf if kind is float else value >= 1):
+            wanted = "a number of seconds > 0" if kind is float else "a whole number >= 1"
+            raise UsageError(f"{flag} must be {wanted}, got {value:g}")
+        fields[name] = value
+    return fields
+
+
+def beyond_loopback_warning(command: str, host: str) -> str | None:
+    """The warning ``harness serve`` prints when it listens where other machines can connect."""
+    from harness.core.access import TOKEN_ENV, beyond_loopback
+
+    if not beyond_loopback(host):
+        return None
+    return (
+        f"harness {command}: warning: listening on {host}, beyond this machine: anyone who can reach"
+        " the port can use the replayed APIs. The control endpoints still answer only Host"
+        f" localhost or {host} (add names with --control-host); set --control-token (or"
+        f" ${TOKEN_ENV}) so that only your tests can advance or reset the replay."
+    )
 
 
 def _api_modules() -> list[Any]:
@@ -151,6 +262,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         seed=args.seed,
         faults=faults,
         pumpfun=PumpfunConfig(rate_limit=rate, require_auth=args.require_auth),
+        **_control_plane_config(args),
     )
     for module in _api_modules():
         try:
@@ -211,6 +323,9 @@ async def _serve(args: argparse.Namespace, config: Any, prepare: Any = None) -> 
             f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
             " (pick another with --port, or --port 0 for a free one)"
         ) from None
+    warning = beyond_loopback_warning(args.command, config.host)
+    if warning is not None:
+        print(warning, file=sys.stderr, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -8,6 +8,7 @@ Pure: replay time is an argument.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from typing import Generic, NamedTuple, TypeVar
 
@@ -102,7 +103,16 @@ class Feed(Generic[T]):
         self._index = 0
         self._pass = 0
 
-    def seek(self, now: float) -> None:
-        """Skip every item due at or before ``now`` (used when a clock jumps past them unobserved)."""
-        for _ in self._iter_due(now):
-            pass
+    def seek(self, now: float) -> int:
+        """Skip every item due at or before ``now`` without taking it (a replay that jumps);
+        returns how many. Whole passes of a looping feed are jumped by arithmetic, so this costs
+        at most a pass's worth of steps however far ``now`` is."""
+        skipped = 0
+        if self.loop:
+            count, last = len(self._items), self._items[-1][0]
+            # the first pass whose last item is still ahead: every pass before it is wholly due
+            first_open = max(self._pass, math.floor((now - last) / self.period) + 1)
+            if first_open > self._pass:
+                skipped = count - self._index + (first_open - self._pass - 1) * count
+                self._pass, self._index = first_open, 0
+        return skipped + sum(1 for _ in self._iter_due(now))

@@ -274,6 +274,16 @@ class HarnessServer:
         return dict(self._running.deck.urls)
 
     @property
+    def control_headers(self) -> dict[str, str]:
+        """The headers a client sends with a state-changing call to ``urls["control"]``
+        (``Content-Type: application/json``, and the server's control token when it has one)."""
+        from harness.core.access import JSON, TOKEN_HEADER
+
+        server = self.server
+        token = server.config.control_token if server is not None else None
+        return {"Content-Type": JSON, **({TOKEN_HEADER: token} if token else {})}
+
+    @property
     def mode(self) -> RecordMode:
         return self._running.deck.mode
 

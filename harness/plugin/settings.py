@@ -167,6 +167,15 @@ def marker_settings(markers: Sequence[tuple[tuple[Any, ...], Mapping[str, Any]]]
     return merged
 
 
+def control_token_from_env() -> str | None:
+    """The control token a server the plugin starts asks for: ``$HARNESS_CONTROL_TOKEN`` (the
+    ``control_token`` setting wins), so that a client under test that drives ``/_harness/`` with
+    the token set for it is checked as it would be against ``harness serve``."""
+    from harness.core.access import TOKEN_ENV
+
+    return os.environ.get(TOKEN_ENV) or None
+
+
 def _tapes(spec: TapeSpec, base: Path) -> tuple[Path, ...]:
     if spec is None:
         return ()
@@ -224,6 +233,7 @@ def resolve(
         settings.fuzz_faults,
         settings.fuzz_rate,
     )
+    server_options.setdefault("control_token", settings.server.control_token or control_token_from_env())
     server = dataclasses.replace(
         settings.server,
         **server_options,

@@ -38,6 +38,7 @@ from harness.recorder.proxy import RecordingProxy, proxy_recorded
 from harness.recorder.session import RecordingSession
 from harness.server.app import MockServer
 from harness.server.config import ServerConfig
+from harness.server.connections import ConnectionGuard
 from harness.server.listening import Served, listen, service_urls
 from harness.store.tapes import TAPE_SUFFIXES
 
@@ -105,14 +106,20 @@ class TapeDeck(Served):
             self.urls = self.server.urls
             return
         assert self.target is not None
-        self.server = MockServer(self.files, config=replace(self.config, host="127.0.0.1", port=0))
+        # the router forwards control calls with their Host: the replay answers the router's names
+        hosts = (*self.config.control_hosts, self.config.host)
+        replay = replace(self.config, host="127.0.0.1", port=0, control_hosts=hosts)
+        self.server = MockServer(self.files, config=replay)
         await self.server.start()
         loaded = self.server.tapes
         index = EpisodeIndex.of(loaded.http, loaded.ws, loaded.sio)
         proxy = await self._start_proxy(episodes_dir(self.target), "episode", "127.0.0.1", 0)
         self.router = EpisodeRouter(index, replay=self.server.urls, recorder=proxy.urls)
+        guard = ConnectionGuard(
+            head_timeout=self.config.head_timeout, max_connections=self.config.connection_cap
+        )
         listening = await listen(
-            self.router.app, self.config.host, self.config.port, shutdown_timeout=ROUTER_SHUTDOWN
+            self.router.app, self.config.host, self.config.port, shutdown_timeout=ROUTER_SHUTDOWN, guard=guard
         )
         self._router = listening.runner
         self.urls = service_urls(listening.host, listening.port, control=True)

@@ -22,6 +22,7 @@ from typing import Self
 
 from aiohttp import web
 
+from harness.core.access import ControlAccess
 from harness.core.frames import Recorded
 from harness.core.redact import RedactionRules
 from harness.recorder.failures import FailureKind, FailureLog, UpstreamFailure
@@ -30,6 +31,7 @@ from harness.recorder.relay_sio import SioRelay
 from harness.recorder.relay_ws import WsRelay
 from harness.recorder.session import RecordingSession
 from harness.recorder.taps import SioRecording, WsRecording
+from harness.server.control import guarded
 from harness.server.listening import CONTROL_PATH, WS_PATH, Served, listen, service_urls
 
 DEFAULT_TIMEOUT = 30.0
@@ -104,8 +106,9 @@ class RecordingProxy(Served):
         self.sio.attach(self.app)
         self.app.router.add_get(WS_PATH, self.ws.handle)
         # The control prefix is the harness's, not the service's: answered here, never recorded.
-        self.app.router.add_route("*", CONTROL_PATH, self._control)
-        self.app.router.add_route("*", CONTROL_PATH + "/{tail:.*}", self._control)
+        control = guarded(ControlAccess(host), self._control, changes_state=False)
+        self.app.router.add_route("*", CONTROL_PATH, control)
+        self.app.router.add_route("*", CONTROL_PATH + "/{tail:.*}", control)
         self.app.router.add_route("*", "/{tail:.*}", self.http.handle)
         self.app.on_startup.append(lambda _app: self.http.open())
         self.app.on_shutdown.append(self._shutdown)

@@ -214,6 +214,7 @@ class SioRelay:
             namespaces="*",
             async_handlers=False,  # events are relayed in the order they came
             cors_allowed_origins="*",
+            cors_credentials=False,  # any page may use the relay, never with the user's cookies
             logger=False,
             engineio_logger=False,
         )

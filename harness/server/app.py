@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -27,11 +28,14 @@ from harness.core.frames import C2S, Frame, HttpExchange
 from harness.core.fuzz import FuzzPlan
 from harness.resources import DEMO_TAPES
 from harness.server.config import ClockStart, ServerConfig
+from harness.server.connections import ConnectionGuard
 from harness.server.context import Emulator, LoadedTapes, ServedViolation, excerpt
 from harness.server.fuzz import Fuzzer
 from harness.server.listening import Served, listen, service_urls
 from harness.server.scheduler import Scheduler
 from harness.store import TapeReader, find_tapes
+
+log = logging.getLogger("harness.server")
 
 MAX_VIOLATIONS = 10_000
 """Violations kept per server (older ones are counted, not kept), so memory stays bounded."""
@@ -82,13 +86,16 @@ class MockServer(Served):
         self.config = dataclasses.replace(base, **options) if options else base
         self.tape_paths = list(tapes) if tapes else [DEMO_TAPES]
         self.tapes = load_tapes(self.tape_paths)
-        self.scheduler = Scheduler(self.config.clock())
+        self.scheduler = Scheduler(self.config.clock(), max_steps=self.config.max_advance_steps)
         self.counters: Counter[str] = Counter()
         self._violations: list[ServedViolation] = []
         self._runner: web.AppRunner | None = None
         self._validator: Any = None
         self._tracker: Any = None
         self.app = web.Application()
+        self.guard = ConnectionGuard(
+            head_timeout=self.config.head_timeout, max_connections=self.config.connection_cap
+        )
         self.fuzz = Fuzzer(self, self.config.fuzz)
         self.emulators: list[Emulator] = self._make_emulators()
         self.scheduler.emulators = [*self.emulators, self.fuzz]
@@ -196,10 +203,23 @@ class MockServer(Served):
         self.fuzz.set_plan(plan)
 
     async def advance(self, seconds: float) -> float:
-        """Move replay time forward; everything due on the way is delivered. Returns the new time."""
-        if math.isnan(seconds) or seconds < 0:
-            raise ValueError(f"the replay clock only moves forward (asked for {seconds} s)")
-        return await self.scheduler.advance(seconds)
+        """Move replay time forward; everything due on the way is delivered, up to
+        ``max_advance_steps`` wake-ups, past which the replay jumps to the new time (what it
+        skipped: ``server.scheduler.skipped``). Returns the new time."""
+        if not 0 <= seconds < math.inf:
+            raise ValueError(f"the replay clock only moves forward by a finite time (asked for {seconds} s)")
+        now = await self.scheduler.advance(seconds)
+        if self.scheduler.skipped:
+            self.counters["advance_skipped_items"] += self.scheduler.skipped
+            log.warning(
+                "harness: advance of %g s walked %d wake-ups (--max-advance-steps) and jumped to %g s,"
+                " skipping %d feed items",
+                seconds,
+                self.scheduler.max_steps,
+                now,
+                self.scheduler.skipped,
+            )
+        return now
 
     async def reset(self) -> None:
         """Back to a fresh state: clock at 0, feeds rewound, subscriptions, budgets and
@@ -228,6 +248,7 @@ class MockServer(Served):
             "counters": dict(self.counters),
             "fuzz": self.fuzz.state(),
             "violations": len(self._violations),
+            "connections": self.guard.state(),
         }
 
     def _lateness(self) -> dict[str, float] | None:
@@ -243,7 +264,7 @@ class MockServer(Served):
 
     async def start(self) -> Self:
         listening = await listen(
-            self.app, self.config.host, self.config.port, shutdown_timeout=SHUTDOWN_GRACE
+            self.app, self.config.host, self.config.port, shutdown_timeout=SHUTDOWN_GRACE, guard=self.guard
         )
         self._runner, self.host, self.port = listening.runner, listening.host, listening.port
         self.scheduler.start()

@@ -19,6 +19,14 @@ from harness.core.ratelimit import RateLimitConfig
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
+DEFAULT_HEAD_TIMEOUT = 10.0
+DEFAULT_MAX_CONNECTIONS = 1000
+FD_RESERVE = 64
+"""Open files kept free of connections (tapes, upstream connections, logs) by the default cap."""
+DEFAULT_SIO_PING_INTERVAL = 25.0
+DEFAULT_SIO_PING_TIMEOUT = 20.0
+DEFAULT_MAX_SIO_SESSIONS = 1000
+DEFAULT_MAX_ADVANCE_STEPS = 20_000
 
 
 class ClockStart(StrEnum):
@@ -58,10 +66,51 @@ class ServerConfig:
     pumpfun: PumpfunConfig = field(default_factory=PumpfunConfig)
     corto: CortoConfig = field(default_factory=CortoConfig)
     pumpdata: PumpdataConfig = field(default_factory=PumpdataConfig)
+    # --- control plane, timeouts and connection caps (docs/reference/control-plane.md) -----------
+    control_token: str | None = field(default=None, repr=False)
+    """Token the state-changing control calls must send as ``X-Harness-Token`` (None: none asked)."""
+    control_hosts: tuple[str, ...] = ()
+    """``Host`` names the control endpoints answer besides loopback ones and ``host``."""
+    cors_origins: tuple[str, ...] = ()
+    """Origins Socket.IO allows besides loopback ones (``"*"``: any); never with credentials."""
+    head_timeout: float = DEFAULT_HEAD_TIMEOUT
+    """Seconds a connection has to send a complete HTTP request head (a WebSocket handshake's
+    too), from when it opens or its previous response ends; then it is closed."""
+    max_connections: int | None = None
+    """Open connections per server; past it a new one gets a 503. None: :func:`connection_cap`."""
+    sio_ping_interval: float = DEFAULT_SIO_PING_INTERVAL
+    """Engine.IO ping interval (seconds) told to Socket.IO clients."""
+    sio_ping_timeout: float = DEFAULT_SIO_PING_TIMEOUT
+    """Seconds an Engine.IO session may leave a ping unanswered (or not poll) before it expires."""
+    max_sio_sessions: int = DEFAULT_MAX_SIO_SESSIONS
+    """Engine.IO sessions open at once; past it a handshake gets a 503."""
+    max_advance_steps: int = DEFAULT_MAX_ADVANCE_STEPS
+    """Wake-ups one ``advance`` walks through; past it the replay jumps to the target time."""
 
     def clock(self) -> ReplayClock:
         return ReplayClock.for_speed(self.speed, manual=self.manual)
 
     @property
+    def connection_cap(self) -> int:
+        """``max_connections``, or by default 1,000 or what the open-file limit leaves (less
+        :data:`FD_RESERVE`), whichever is lower."""
+        if self.max_connections is not None:
+            return self.max_connections
+        return default_connection_cap()
+
+    @property
     def speed_text(self) -> str:
         return "max" if math.isinf(self.speed) else f"{self.speed:g}"
+
+
+def default_connection_cap() -> int:
+    """1,000 connections, or fewer when the soft open-file limit would run out first."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, ValueError, OSError):
+        return DEFAULT_MAX_CONNECTIONS
+    if soft == resource.RLIM_INFINITY:
+        return DEFAULT_MAX_CONNECTIONS
+    return max(1, min(DEFAULT_MAX_CONNECTIONS, soft - FD_RESERVE))

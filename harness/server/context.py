@@ -135,6 +135,10 @@ class Emulator(Protocol):
     async def tick(self, now: float) -> None:
         """Deliver everything due at or before replay time ``now``. Must not block on a client."""
 
+    def skip(self, now: float) -> int:
+        """The replay jumps to ``now``: drop what is due by then without sending it; how many
+        feed items were dropped."""
+
     def active(self) -> bool:
         """Whether some client is subscribed (in ``max`` mode the feed only runs while one is)."""
 

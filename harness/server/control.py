@@ -3,7 +3,9 @@
 ``GET /_harness/state``, ``POST /_harness/advance`` (``{"seconds": 1.5}`` or ``?seconds=1.5``),
 ``GET`` / ``DELETE /_harness/violations``, ``POST /_harness/reset``. Answers are JSON; bad input
 gets 400, a wrong method 405 (with ``Allow``), any other path under the prefix 404, each with
-``{"error": ...}``. Owns only the translation of HTTP to :class:`MockServer` calls.
+``{"error": ...}``. Who may call them (``Host``, ``Content-Type``, token: 403, 415, 401) is
+:mod:`harness.core.access`'s rule, checked here first. Owns only the translation of HTTP to
+:class:`MockServer` calls.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from harness.core.access import TOKEN_HEADER, ControlAccess
 from harness.server.listening import CONTROL_PATH
 
 if TYPE_CHECKING:
@@ -31,6 +34,30 @@ USAGE = 'give the seconds to advance as a finite number >= 0: ?seconds=1.5 or {"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+def access_of(server: MockServer) -> ControlAccess:
+    config = server.config
+    return ControlAccess(config.host, config.control_hosts, config.control_token)
+
+
+def guarded(access: ControlAccess, handler: Handler, *, changes_state: bool | None = None) -> Handler:
+    """``handler``, behind the control plane's rules (:mod:`harness.core.access`)."""
+
+    async def checked(request: web.Request) -> web.StreamResponse:
+        content_type = request.content_type if "Content-Type" in request.headers else ""
+        refusal = access.check(
+            request.method,
+            request.headers.get("Host"),
+            content_type,
+            request.headers.get(TOKEN_HEADER),
+            changes_state=changes_state,
+        )
+        if refusal is not None:
+            return _error(refusal.message, refusal.status)
+        return await handler(request)
+
+    return checked
+
+
 def setup_control(app: web.Application, server: MockServer) -> None:
     async def state(request: web.Request) -> web.Response:
         return web.json_response(server.state())
@@ -40,7 +67,8 @@ def setup_control(app: web.Application, server: MockServer) -> None:
         if isinstance(seconds, web.Response):
             return seconds
         now = await server.advance(seconds)
-        return web.json_response({"now": now})
+        skipped = server.scheduler.skipped
+        return web.json_response({"now": now, "skipped": skipped} if skipped else {"now": now})
 
     async def violations(request: web.Request) -> web.Response:
         return web.json_response([v.as_dict() for v in server.violations])
@@ -59,9 +87,10 @@ def setup_control(app: web.Application, server: MockServer) -> None:
         ("DELETE", f"{PREFIX}/violations"): clear,
         ("POST", f"{PREFIX}/reset"): reset,
     }
+    access = access_of(server)
     endpoints: dict[str, list[str]] = {}
     for (method, path), handler in handlers.items():
-        app.router.add_route(method, path, handler)
+        app.router.add_route(method, path, guarded(access, handler))
         endpoints.setdefault(path, []).append(method)
 
     async def elsewhere(request: web.Request) -> web.Response:
@@ -75,7 +104,7 @@ def setup_control(app: web.Application, server: MockServer) -> None:
         return response
 
     # Registered before the REST catch-all: the prefix is never a tape path.
-    app.router.add_route("*", PREFIX + "{tail:(?s:/.*)?}", elsewhere)
+    app.router.add_route("*", PREFIX + "{tail:(?s:/.*)?}", guarded(access, elsewhere, changes_state=False))
 
 
 async def _seconds(request: web.Request) -> float | web.Response:

@@ -170,6 +170,11 @@ class CortoEmulator:
         if sent:
             self.counters["events_sent"] += sent
 
+    def skip(self, now: float) -> int:
+        skipped = self.feed.seek(now)
+        self.counters["events_skipped"] += skipped
+        return skipped
+
     def active(self) -> bool:
         return any(c.session.filter.mode != "none" for c in self.clients)
 

@@ -179,6 +179,9 @@ class Fuzzer:
             _, _, action = heapq.heappop(self._pending)
             await action()
 
+    def skip(self, now: float) -> int:
+        return 0  # the faults already dealt act at the target time, as timers do
+
     def active(self) -> bool:
         return False
 

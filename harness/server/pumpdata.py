@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import socketio
 from aiohttp import web
 
+from harness.core.access import origin_allowed
 from harness.core.corto.config import Overflow
 from harness.core.feed import Feed
 from harness.core.frames import C2S, S2C, SioEvent
@@ -72,8 +73,18 @@ class PumpdataEmulator:
         self._recorded_ohlcv = frozenset(item.pool for _, item in items if item.name == "ohlcv")
         self._checked: set[int] = set()
         self.counters: Counter[str] = Counter()
+        config = server.config
         self.sio = SioServer(
-            self.counters, async_mode="aiohttp", cors_allowed_origins="*", logger=False, engineio_logger=False
+            self.counters,
+            max_sessions=config.max_sio_sessions,
+            async_mode="aiohttp",
+            # loopback pages, and those of --cors-origin; never with credentials (cookies)
+            cors_allowed_origins=lambda origin, environ: origin_allowed(origin, config.cors_origins),
+            cors_credentials=False,
+            ping_interval=config.sio_ping_interval,
+            ping_timeout=config.sio_ping_timeout,
+            logger=False,
+            engineio_logger=False,
         )
         self.sio.on_malformed = self._malformed
         self.subs: dict[str, Subscriptions] = {}
@@ -184,6 +195,15 @@ class PumpdataEmulator:
                     await self._flush()
                     await self.sio.emit("billing_error", BILLING_ERROR, to=sid)
                     await self.sio.disconnect(sid)
+
+    def skip(self, now: float) -> int:
+        skipped = self.feed.seek(now)
+        self.counters["events_skipped"] += skipped
+        passes = int(self._tape_time(now) // self.feed.period) if self.feed.loop else 0
+        if passes:  # a looping feed jumped into a later pass: its market starts anew, as on a loop
+            self._pass += passes
+            self._reset_market()
+        return skipped
 
     def active(self) -> bool:
         return any(subs.rooms for subs in self.subs.values())

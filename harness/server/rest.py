@@ -101,6 +101,9 @@ class RestEmulator:
     async def tick(self, now: float) -> None:
         return None
 
+    def skip(self, now: float) -> int:
+        return 0  # REST answers read the clock: a jump needs nothing here
+
     def active(self) -> bool:
         return False
 

@@ -9,16 +9,23 @@ way, exactly as ten seconds of real time would.
 * max: while some client is subscribed, the clock jumps to the next wake-up as soon as the
   clients have drained what was sent; with nobody listening it waits.
 * manual: nothing moves until :meth:`Scheduler.advance`.
+
+One advance does bounded work whatever the time asked (``max_steps`` wake-ups): past the cap the
+replay jumps to the target, as a seek does. What the feeds held in the rest of the stretch is
+skipped, never sent (counted in :attr:`Scheduler.skipped`); timers that fell in it (a grace
+deadline) act once, at the target. A looping feed lands where its pass is at the target time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections import deque
 from collections.abc import Sequence
 
 from harness.core.clock import ClockMode, ReplayClock
+from harness.server.config import DEFAULT_MAX_ADVANCE_STEPS
 from harness.server.context import Emulator
 
 LATENESS_SAMPLES = 100_000
@@ -35,8 +42,18 @@ still behind then meet their queue's overflow policy instead of stalling everyon
 
 
 class Scheduler:
-    def __init__(self, clock: ReplayClock, emulators: Sequence[Emulator] = ()) -> None:
+    def __init__(
+        self,
+        clock: ReplayClock,
+        emulators: Sequence[Emulator] = (),
+        *,
+        max_steps: int = DEFAULT_MAX_ADVANCE_STEPS,
+    ) -> None:
         self._initial = clock
+        self.max_steps = max_steps
+        """Wake-ups one :meth:`advance` walks through before the replay jumps (module docstring)."""
+        self.skipped = 0
+        """Feed items the last :meth:`advance` skipped (0: it delivered everything due)."""
         self.clock = clock
         self.emulators: list[Emulator] = list(emulators)
         self._wake = asyncio.Event()
@@ -90,12 +107,20 @@ class Scheduler:
         """
         async with self._lock:
             target = self.now() + seconds
-            if seconds < 0:
-                raise ValueError(f"the replay clock only moves forward (asked for {seconds} s)")
+            if not 0 <= seconds < math.inf:
+                raise ValueError(
+                    f"the replay clock only moves forward by a finite time (asked for {seconds} s)"
+                )
             self.clock = self.clock.start(self.host_now())
+            self.skipped = steps = 0
             while (nxt := self.next_wakeup()) is not None and nxt <= target:
+                if steps >= self.max_steps:
+                    # bounded work: the rest of the stretch is jumped (module docstring)
+                    self.skipped = sum(emulator.skip(target) for emulator in self.emulators)
+                    break
                 self.clock = self.clock.advance_to(nxt, self.host_now())
                 await self._tick(max(nxt, self.now()))
+                steps += 1
                 # Let clients' senders run between wake-ups, as they would between real-time ticks.
                 await asyncio.sleep(0)
             self.clock = self.clock.advance_to(target, self.host_now())

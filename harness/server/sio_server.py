@@ -19,6 +19,11 @@ of PumpData's rules:
   frame, and each packet of a POST body (read whole: python-engineio's one read gives what has
   arrived so far), first and refuses such a client the same way; a POST to a session so closed
   gets the 400 a poll of it gets, not python-engineio's 500;
+* sessions: python-engineio keeps any number of Engine.IO sessions, one per handshake, even of
+  clients that never poll again (they expire only by their ping timeout). :class:`SioServer` caps
+  them (``max_sessions``): past the cap a handshake gets a 503 whose JSON body says why. And it
+  waits forever for the probe of a WebSocket opened to upgrade a session: a WebSocket silent for
+  longer than the ping interval and timeout is closed;
 * each client's outgoing queue: Engine.IO queues every packet for a client in an unbounded
   ``asyncio.Queue`` drained by one writer task, which blocks on the socket when the client stops
   reading, so the queue (memory) grows without bound and a ``max``-speed feed would wait for it.
@@ -33,10 +38,12 @@ import asyncio
 import base64
 import contextlib
 import contextvars
+import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+import engineio
 import socketio
 
 ACK_REQUESTED: contextvars.ContextVar[bool] = contextvars.ContextVar("ack_requested", default=False)
@@ -61,9 +68,18 @@ class SioServer(socketio.AsyncServer):  # type: ignore[misc]
     connection of a client that sends what it cannot decode (as Socket.IO servers do on a parse
     error) or announces a flood of binary attachments."""
 
-    def __init__(self, counters: Counter[str], *, counter_prefix: str = "", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        counters: Counter[str],
+        *,
+        counter_prefix: str = "",
+        max_sessions: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         """``counters``: where refusals and dropped connections are counted, under
-        ``counter_prefix`` + ``malformed_packets``, ``attachment_floods``, ``connections_dropped``."""
+        ``counter_prefix`` + ``malformed_packets``, ``attachment_floods``, ``connections_dropped``,
+        ``sessions_refused``. ``max_sessions``: Engine.IO sessions open at once (None: no cap)."""
+        self.max_sessions = max_sessions
         super().__init__(**kwargs)
         self.counters = counters
         self.counter_prefix = counter_prefix
@@ -78,6 +94,9 @@ class SioServer(socketio.AsyncServer):  # type: ignore[misc]
             "websocket": _checked_websocket(drivers["websocket"], self),
             "translate_request": _checked_translate(drivers["translate_request"], self),
         }
+
+    def _engineio_server_class(self) -> type[Any]:
+        return _capped_engineio(self)
 
     async def _handle_event_internal(
         self, server: Any, sid: str, eio_sid: str, data: Any, namespace: str, id: int | None
@@ -145,6 +164,28 @@ class SioServer(socketio.AsyncServer):  # type: ignore[misc]
                 await task
 
 
+def _capped_engineio(server: SioServer) -> type[Any]:
+    """python-engineio's server, answering a handshake past ``server.max_sessions`` with a 503."""
+
+    class CappedEngineIO(engineio.AsyncServer):  # type: ignore[misc]
+        async def _handle_connect(self, environ: Any, transport: str, jsonp_index: Any = None) -> Any:
+            cap = server.max_sessions
+            if cap is not None and len(self.sockets) >= cap:
+                server.counters[server.counter_prefix + "sessions_refused"] += 1
+                message = (
+                    f"{len(self.sockets)} Engine.IO sessions are open, the most this server keeps"
+                    " (--max-sio-sessions); try again once one has closed or expired"
+                )
+                return {
+                    "status": "503 SERVICE UNAVAILABLE",
+                    "headers": [("Content-Type", "application/json"), ("Retry-After", "1")],
+                    "response": json.dumps({"code": 503, "message": message}).encode(),
+                }
+            return await super()._handle_connect(environ, transport, jsonp_index)
+
+    return CappedEngineIO
+
+
 def _engineio_problem(text: str) -> str | None:
     """Why ``text`` (one packet) is no Engine.IO packet python-engineio can decode, or None."""
     if not text:
@@ -181,7 +222,15 @@ def _checked_websocket(driver: type[Any], server: SioServer) -> type[Any]:
                 server._websockets.pop(eio_sid, None)
 
         async def wait(self) -> Any:
-            data = await super().wait()
+            # A live Engine.IO peer answers a ping within the interval and the timeout; a
+            # WebSocket silent longer (one opened to upgrade a session that never sends its probe,
+            # whose wait python-engineio never times out) is closed as a client that left.
+            quiet = float(server.eio.ping_interval) + float(server.eio.ping_timeout)
+            try:
+                data = await asyncio.wait_for(super().wait(), quiet)
+            except TimeoutError:
+                server.counters[server.counter_prefix + "websockets_timed_out"] += 1
+                return None
             if isinstance(data, str) and (problem := _engineio_problem(data)) is not None:
                 eio_sid = self.handler.__self__.sid  # the bound handler of the Engine.IO socket
                 await server._refuse(eio_sid, "malformed_packets", f"not an Engine.IO packet: {problem}")

@@ -177,3 +177,34 @@ def test_options_are_one_group_and_the_marker_is_registered(pytester: pytest.Pyt
     assert "--harness-tapes-dir=DIR" in group
     markers = pytester.runpytest("--markers").stdout.str()
     assert "@pytest.mark.harness(tape=None, *, speed=None, clock=None, faults=()" in markers
+
+
+CONTROL_FROM_A_CLIENT = """
+import os
+
+import requests
+
+def test_a_client_drives_the_control_endpoints(harness_server):
+    control = harness_server.urls["control"]
+    headers = harness_server.control_headers
+    assert headers["Content-Type"] == "application/json"
+    assert headers.get("X-Harness-Token") == os.environ.get("HARNESS_CONTROL_TOKEN")
+    answer = requests.post(control + "/advance", json={"seconds": 3}, headers=headers, timeout=5)
+    assert answer.json() == {"now": 3}
+    forged = requests.post(control + "/advance?seconds=3", data="x", headers={"Content-Type": "text/plain"})
+    assert forged.status_code == 415
+    without = requests.post(control + "/advance?seconds=3", json={}, timeout=5)
+    assert without.status_code == (401 if "X-Harness-Token" in headers else 200)
+"""
+
+
+@pytest.mark.parametrize("token", [None, "tok-from-env"])
+def test_the_plugin_sets_the_control_token_from_the_environment(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, token: str | None
+) -> None:
+    if token is None:
+        monkeypatch.delenv("HARNESS_CONTROL_TOKEN", raising=False)
+    else:
+        monkeypatch.setenv("HARNESS_CONTROL_TOKEN", token)
+    project(pytester, test_control=CONTROL_FROM_A_CLIENT)
+    pytester.runpytest().assert_outcomes(passed=1)

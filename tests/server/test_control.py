@@ -10,6 +10,9 @@ import pytest
 
 from harness.server.app import MockServer
 
+JSON = {"Content-Type": "application/json"}
+"""What every state-changing control call sends (docs/reference/control-plane.md)."""
+
 
 @pytest.fixture
 async def server(pumpfun_tape_path: Path) -> AsyncIterator[MockServer]:
@@ -22,7 +25,7 @@ async def test_advance_state_reset(server: MockServer) -> None:
     async with aiohttp.ClientSession() as http:
         async with http.post(f"{control}/advance", json={"seconds": 12.5}) as r:
             assert r.status == 200 and (await r.json()) == {"now": 12.5}
-        async with http.post(f"{control}/advance?seconds=1") as r:
+        async with http.post(f"{control}/advance?seconds=1", headers=JSON) as r:
             assert (await r.json()) == {"now": 13.5}
         async with http.get(f"{server.urls['rest']}/coins/latest") as r:
             assert (await r.json())["name"] == "second"
@@ -37,7 +40,7 @@ async def test_advance_state_reset(server: MockServer) -> None:
             "lateness_ms": None,
         }
         assert state["apis"]["pumpfun"]["requests"] == 1
-        async with http.post(f"{control}/reset") as r:
+        async with http.post(f"{control}/reset", headers=JSON) as r:
             assert (await r.json()) == {"now": 0.0}
 
 
@@ -59,7 +62,10 @@ async def test_advance_state_reset(server: MockServer) -> None:
     ],
 )
 async def test_bad_advance_is_400(server: MockServer, kwargs: dict[str, object], message: str) -> None:
-    async with aiohttp.ClientSession() as http, http.post(f"{server.urls['control']}/advance", **kwargs) as r:  # type: ignore[arg-type]
+    async with (
+        aiohttp.ClientSession(headers=JSON) as http,
+        http.post(f"{server.urls['control']}/advance", **kwargs) as r,  # type: ignore[arg-type]
+    ):
         assert r.status == 400
         assert message in (await r.json())["error"]
 
@@ -74,7 +80,7 @@ async def test_violations_read_and_clear(server: MockServer) -> None:
         async with http.get(f"{server.urls['control']}/violations") as r:
             (violation,) = await r.json()
         assert violation["pointer"] == "/price" and violation["rule"] == "type"
-        async with http.delete(f"{server.urls['control']}/violations") as r:
+        async with http.delete(f"{server.urls['control']}/violations", headers=JSON) as r:
             assert len(await r.json()) == 1
         async with http.get(f"{server.urls['control']}/violations") as r:
             assert await r.json() == []
@@ -110,5 +116,5 @@ async def test_advance_with_a_numeric_string_body(server: MockServer) -> None:
     async with aiohttp.ClientSession() as http:
         async with http.post(f"{server.urls['control']}/advance", json={"seconds": "2.5"}) as r:
             assert (await r.json()) == {"now": 2.5}
-        async with http.post(f"{server.urls['control']}/advance?seconds=.5") as r:
+        async with http.post(f"{server.urls['control']}/advance?seconds=.5", headers=JSON) as r:
             assert (await r.json()) == {"now": 3.0}
