@@ -10,9 +10,11 @@ from typing import Any
 NAME = "record"
 HELP = "capture live traffic to a tape: a recording proxy, REST polling, WebSocket or Socket.IO sessions"
 DESCRIPTION = """\
-Record to recordings/<UTC YYYYMMDDTHHMMSSZ>-<label>.jsonl. Every frame passes the redaction rules
-before it is written (Authorization, Cookie, Set-Cookie, X-Api-Key headers; api_key, token, apikey
-query parameters; Socket.IO auth; plus --redact-* of your own). On a terminal a progress line shows
+Record to recordings/<UTC YYYYMMDDTHHMMSSZ>-<label>.jsonl (mode 0600). Every frame passes the
+redaction rules before it is written: JSON keys and form fields named like a secret (password,
+apiKey, access_token ...), headers whose name says token, secret, key, auth, session or cookie,
+secret query parameters, URL credentials, JWTs, Socket.IO auth, Solana keypairs; --redact-* add
+rules, --keep-secret NAME keeps a default. On a terminal a progress line shows
 frames per protocol, bytes and elapsed time. Ctrl-C finishes the tape cleanly; a killed recorder
 leaves a readable tape. --validate checks every frame against the schemas and reports drift.
 
@@ -113,14 +115,34 @@ def add_tape_arguments(parser: argparse.ArgumentParser, default_label: str) -> N
     )
     parser.add_argument("--label", default="", help=f"name part of the tape file (default: {default_label})")
     parser.add_argument("--gzip", action="store_true", help="write .jsonl.gz")
+    add_redaction_arguments(parser)
+
+
+def add_redaction_arguments(parser: argparse.ArgumentParser) -> None:
+    """The redaction options (``harness record``, ``harness har import``, ``harness redact``)."""
     parser.add_argument(
         "--redact-header", action="append", default=[], metavar="NAME", help="also redact this header"
     )
     parser.add_argument(
-        "--redact-json-key", action="append", default=[], metavar="KEY", help="also redact this JSON key"
+        "--redact-json-key",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="also redact this JSON key (and form field)",
+    )
+    parser.add_argument(
+        "--redact-query", action="append", default=[], metavar="NAME", help="also redact this query parameter"
     )
     parser.add_argument(
         "--redact-pattern", action="append", default=[], metavar="REGEX", help="also redact matches"
+    )
+    parser.add_argument(
+        "--keep-secret",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="do not redact this default: a name (JSON key, form field, query parameter, header) or a "
+        "rule as the tape header lists it (jwt, sio-auth, url-credentials, header-word:key ...)",
     )
     parser.add_argument("--redact-key", help="HMAC key for placeholders (default: random per session)")
 
@@ -132,7 +154,11 @@ def redaction_rules(args: argparse.Namespace) -> Any:
 
     try:
         return RedactionRules.with_extra(
-            headers=args.redact_header, json_keys=args.redact_json_key, patterns=args.redact_pattern
+            headers=args.redact_header,
+            query_params=args.redact_query,
+            json_keys=args.redact_json_key,
+            patterns=args.redact_pattern,
+            keep=args.keep_secret,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None

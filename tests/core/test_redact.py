@@ -132,7 +132,7 @@ def test_patterns_reach_binary_messages_and_bodies() -> None:
 def test_describe_lists_rules_without_quoting_patterns() -> None:
     rules = RedactionRules.with_extra(json_keys=["pw"], patterns=["secretvalue"])
     described = rules.describe()
-    assert "header:authorization" in described and "query:api_key" in described
+    assert "header:authorization" in described and "query:apikey" in described
     assert "sio-auth:*" in described and "json-key:pw" in described and "patterns:1" in described
     assert not any("secretvalue" in d for d in described)
 
