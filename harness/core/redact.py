@@ -182,10 +182,10 @@ class RedactionRules:
             return dataclasses.replace(self, url_credentials=False)
         if sep:
             norm = normalize(value)
-            if kind == "header":
+            if kind == "header":  # that header, whatever words its name holds
                 target = value.strip().lower()
-                if target in self.headers:
-                    return dataclasses.replace(self, headers=self.headers - {target})
+                if target in self.headers or any(word in norm for word in self.header_words):
+                    return dataclasses.replace(self, headers=self.headers - {target}, keep=self.keep | {norm})
             elif kind == "header-word":
                 if norm in self.header_words:
                     return dataclasses.replace(self, header_words=self.header_words - {norm})
@@ -236,6 +236,15 @@ class RedactionRules:
         return tuple(out)
 
 
+_JSON_BASE58 = re.compile(r'"([1-9A-HJ-NP-Za-km-z]{64,88})"')
+"""A JSON string as long as a base58 keypair can be."""
+_ENDINGS = (
+    *(f'{end}"' for end in ("word", "wd", "phrase", "secret", "token", "key", "auth", "ization")),
+    *(f'{end}"' for end in ("cookie", "credentials", "mnemonic")),
+    "session",
+)
+"""What a key naming a default secret ends with, lower case, before its closing quote (a
+session id: holds ``session``)."""
 _JSON_KEY = re.compile(r'"([^"\\]{1,64})"\s*:')
 """An object key in raw JSON text (what :meth:`Redactor.json_text` looks at before decoding)."""
 
@@ -253,6 +262,7 @@ class Redactor:
         self._secret_keys: dict[str, bool] = {}
         self._secret_headers: dict[str, bool] = {}
         self._public_keys: set[str] = set()
+        self._endings = _ENDINGS if rules.json_keys <= SECRET_NAMES else None
         self.counts: Counter[str] = Counter()
         """What was replaced, per rule (``json-key:password``, ``jwt`` ...), never the values."""
 
@@ -275,9 +285,11 @@ class Redactor:
         digest = hmac.new(self._key, secret.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
         return f"REDACTED-{digest[:16]}"
 
-    def text(self, value: str) -> str:
+    def text(self, value: str, *, words: bool = True) -> str:
         """A free-form string with its secrets replaced: JWTs, credentials and secret query
-        parameters in URLs, Solana keypairs, and the user's patterns (placeholders intact)."""
+        parameters in URLs, Solana keypairs, and the user's patterns (placeholders intact).
+        ``words``: look for base58 keypairs inside the text too (:meth:`json_text` finds them as
+        whole JSON strings itself, faster)."""
         if not value:
             return value
         rules = self.rules
@@ -288,7 +300,12 @@ class Redactor:
         if "=" in value and rules.query_params:
             value = _PARAM.sub(self._param, value)
         if len(value) >= 64:
-            value = BASE58_RUN.sub(self._base58, value)
+            if len(value) <= 88:
+                data = base58_keypair(value)
+                if data is not None:
+                    return self.placeholder(data.hex(), KEYPAIR_RULE)
+            elif words:
+                value = BASE58_RUN.sub(self._base58, value)
             if "[" in value:
                 value = BYTE_ARRAY.sub(self._byte_array, value)
         if not self._patterns:
@@ -327,9 +344,12 @@ class Redactor:
     def _param(self, match: re.Match[str]) -> str:
         name, value = match["name"], match["value"]
         norm = normalize(unquote_plus(name))
-        if not value or norm not in self.rules.query_params:
+        # punctuation that ends a sentence ends the value ("...?api_key=K: refused")
+        stripped = value.rstrip(":.,;)")
+        if not stripped or norm not in self.rules.query_params:
             return match.group(0)
-        return f"{match['pre']}{name}={self.placeholder(unquote_plus(value), f'query:{norm}')}"
+        hidden = self.placeholder(unquote_plus(stripped), f"query:{norm}")
+        return f"{match['pre']}{name}={hidden}{value[len(stripped) :]}"
 
     def _base58(self, match: re.Match[str]) -> str:
         data = base58_keypair(match.group(0))
@@ -423,8 +443,13 @@ class Redactor:
         return f"json-key:{normalize(key)}" if secret else ""
 
     def _has_secret_key(self, text: str) -> bool:
-        """Whether raw JSON text has an object key that names a secret: the keys met before are
-        known by a set difference (most messages have only known, public keys)."""
+        """Whether raw JSON text has an object key that names a secret. Cheap for the usual
+        message: a key can only name a default secret if the text holds one of the words such a
+        name ends with followed by a quote; the keys met before are known by a set difference."""
+        if self._endings is not None:
+            low = text.lower()
+            if not any(end in low for end in self._endings):
+                return False
         unknown = set(_JSON_KEY.findall(text)) - self._public_keys
         if not unknown:
             return False
@@ -465,7 +490,12 @@ class Redactor:
             redacted = self.json(decoded)
             if redacted != decoded:
                 return json.dumps(redacted, ensure_ascii=False, separators=(",", ":"))
-        return self.text(text)
+        if len(text) >= 66 and '"' in text:
+            for value in _JSON_BASE58.findall(text):
+                data = base58_keypair(value)
+                if data is not None:
+                    text = text.replace(f'"{value}"', f'"{self.placeholder(data.hex(), KEYPAIR_RULE)}"')
+        return self.text(text, words=False)
 
     def form(self, text: str) -> str | None:
         """A form-encoded text (``a=1&password=x``) with its secret fields replaced (the JSON key
