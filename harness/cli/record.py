@@ -251,6 +251,7 @@ async def _record(args: argparse.Namespace, rules: Any, headers: list[tuple[str,
     import signal
 
     from harness.cli.progress import Progress
+    from harness.core.redact import shown
     from harness.recorder.session import RecordingSession
 
     stop = asyncio.Event()
@@ -275,17 +276,18 @@ async def _record(args: argparse.Namespace, rules: Any, headers: list[tuple[str,
                 try:
                     outcomes = await _capture(args, session, headers, stop)
                 except ConnectionRefusedError as exc:
-                    url = _recorded(args).upstreams[0][1]
+                    url = shown(_recorded(args).upstreams[0][1], rules)
                     raise _capture_failed(session, f"{url} refused the connection: {exc}") from None
                 except OSError as exc:
-                    url = _recorded(args).upstreams[0][1]
+                    url = shown(_recorded(args).upstreams[0][1], rules)
                     raise _capture_failed(session, f"cannot reach {url}: {exc}") from None
                 finally:
                     stop.set()
                     await ticker
             summary = ", ".join(f"{k} x{v}" for k, v in sorted(outcomes.items())) or "nothing"
             if args.mode == "poll" and outcomes and not session.frames:
-                raise _capture_failed(session, f"no answer from {' or '.join(args.urls)} ({summary})")
+                urls = " or ".join(shown(url, rules) for url in args.urls)
+                raise _capture_failed(session, f"no answer from {urls} ({summary})")
             report = f"{session.path}  {sum(session.frames.values())} frames  ({summary})"
     print(report)
     drift = session.drift_report()
@@ -366,7 +368,7 @@ async def _proxy(args: argparse.Namespace, session: Any, stop: Any) -> str:
         ):
             upstream = proxy.upstreams[key]
             if upstream:
-                lines.append(f"  {name:<20}{urls[key]}  ->  {upstream}")
+                lines.append(f"  {name:<20}{urls[key]}  ->  {proxy.shown_upstreams[key]}")
         print("\n".join(lines), flush=True)
         if args.ready_file:
             write_ready_file(args.ready_file, {**urls, "tape": str(session.path)})
