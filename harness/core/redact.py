@@ -463,7 +463,10 @@ class Redactor:
         """Redact a decoded JSON value: every scalar under a secret key (``secret``: the rule that
         made it so), keypairs, and the text rules in strings."""
         if isinstance(value, dict):
-            return {k: self.json(v, secret=secret or self._secret_key(k)) for k, v in value.items()}
+            return {
+                k: self.json(v, secret=secret or (self._secret_key(k) if isinstance(k, str) else ""))
+                for k, v in value.items()
+            }
         if isinstance(value, list | tuple):
             if len(value) == 64 and not secret:
                 data = array_keypair(list(value))
