@@ -125,9 +125,11 @@ def _text(r: dict[str, Any]) -> str:
         rows += [(k, str(v["messages"]), f"{v['per_s']:.2f}") for k, v in r["families"].items()]
         lines += ["", *_table(rows)]
     if r["secrets"]:
+        from harness.cli.main import plural
+
         found = ", ".join(f"{rule} {n}" for rule, n in r["secrets"].items())
         lines.append(
-            f"\nwarning: {sum(r['secrets'].values())} values look like secrets ({found}):"
+            f"\nwarning: {plural(sum(r['secrets'].values()), 'value')} look like secrets ({found}):"
             f" 'harness redact {r['tape']}' replaces them"
         )
     if r["out_of_order_frames"]:

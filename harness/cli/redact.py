@@ -77,16 +77,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _summary(result: Any, counts: Counter[str], *, check: bool) -> str:
+    from harness.cli.main import plural
+
     total = sum(counts.values())
     rules = ", ".join(f"{rule} {n}" for rule, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    frames = plural(result.changed, "frame")
     if not total:
-        line = f"{result.path}: nothing to redact ({result.frames} frames)"
+        line = f"{result.path}: nothing to redact ({plural(result.frames, 'frame')})"
         if result.replaced:
             line += "; header updated"
     elif check:
-        line = f"{result.path}: {total} values would be redacted in {result.changed} frames ({rules})"
+        line = f"{result.path}: {plural(total, 'value')} would be redacted in {frames} ({rules})"
     else:
-        line = f"{result.path}: {total} values redacted in {result.changed} frames ({rules})"
+        line = f"{result.path}: {plural(total, 'value')} redacted in {frames} ({rules})"
     for problem in result.problems:
         dropped = "" if check else "; dropped from the rewritten tape"
         line += f"\n  line {problem.line}: {problem.message}{dropped}"
