@@ -1,17 +1,15 @@
-"""The examples of the reference pages under docs/ run: every ``$ `` line of a ```console block (from
-the repository root, as the README's are) and every ```python block."""
+"""The examples of the reference pages under docs/ run as the README's do (tests/test_readme.py):
+every ``$ `` line of a ```console block, from the repository root, and every ```python block."""
 
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests import test_readme
 from tests.helpers import ROOT
-from tests.test_readme import _env
 
 PAGES = sorted((ROOT / "docs").rglob("*.md"))
 
@@ -37,22 +35,10 @@ def test_the_redaction_page_has_examples() -> None:
 
 
 @pytest.mark.parametrize(("page", "command"), COMMANDS)
-def test_console_example_runs(page: str, command: str) -> None:
-    out = subprocess.run(
-        command, shell=True, cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=120, check=False
-    )
-    assert out.returncode == 0, f"{page}: $ {command}\n{out.stdout}\n{out.stderr}"
+def test_console_example_runs(page: str, command: str, tmp_path: Path) -> None:
+    test_readme.test_console_example_runs(command, tmp_path)
 
 
 @pytest.mark.parametrize(("page", "code"), _blocks("python"))
-def test_python_example_runs(page: str, code: str, tmp_path: Path) -> None:
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert out.returncode == 0, f"{page}:\n{code}\n{out.stdout}\n{out.stderr}"
+def test_python_example_runs(page: str, code: str) -> None:
+    test_readme.test_python_example_runs(code)

@@ -21,7 +21,7 @@ from harness.core.frames import (
     WsText,
 )
 from harness.store import TapeWriter, read_tape
-from tests.helpers import run_cli
+from tests.helpers import run_cli, run_cli_on_terminal
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJyZWRhY3QtdGVzdCJ9.c2lnLXJlZGFjdC10ZXN0"
 PASSWORD, API_KEY, QUERY = "pw-Old-Tape-1", "ak-Old-Tape-2", "qt-Old-Tape-3"
@@ -152,3 +152,12 @@ def test_inspect_warns_of_secrets_without_printing_them(tmp_path: Path) -> None:
     assert "REDACTED" in report["upstreams"]["rest"]
     run_cli("redact", str(tape))
     assert "warning" not in run_cli("inspect", str(tape)).stdout
+
+
+def test_progress_on_a_terminal_nothing_in_a_pipe(tmp_path: Path) -> None:
+    tape = old_tape(tmp_path / "t.jsonl")
+    done, terminal = run_cli_on_terminal("redact", str(tape))
+    assert done.returncode == 0
+    assert b"redacting t.jsonl [" in terminal and b"found" in terminal
+    assert done.stdout.startswith(f"{tape}: 5 values redacted")
+    assert "\r" not in run_cli("redact", "--check", str(tape)).stderr
