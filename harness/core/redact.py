@@ -103,12 +103,15 @@ KEYPAIR_RULE = "solana-keypair"
 PLACEHOLDER = re.compile(r"REDACTED-[0-9a-f]{16}")
 MASK = "REDACTED"
 _AUTH_SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9._~+/-]*)\s+(?P<credentials>\S.*)$")
-_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*")
+# Each pattern starts where a word starts (a lookbehind), so a long run of letters is scanned once,
+# not once per position: the cost stays linear in the text whatever a client sends.
+_JWT = re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*")
 _USERINFO = re.compile(
-    r"(?P<pre>[A-Za-z][A-Za-z0-9+.-]*:(?:\\?/){2})(?P<user>[^\s/?#@:\"'\\]*)(?::(?P<pw>[^\s/?#@\"'\\]*))?@"
+    r"(?P<pre>(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,31}:(?:\\?/){2})(?P<user>[^\s/?#@:\"'\\]*)(?::(?P<pw>[^\s/?#@\"'\\]*))?@"
 )
 _PARAM = re.compile(r"(?P<pre>^|[?&;])(?P<name>[A-Za-z0-9_.%-]{1,64})=(?P<value>[^&#\s\"'<>\\]*)")
-_FORM = re.compile(r"[^=&\s{}\[\]\"]+=[^&\s]*(?:&[^=&\s]+(?:=[^&\s]*)?)*")
+_FORM_PAIR = re.compile(r"[^=&\s{}\[\]\"]+(?:=[^&\s]*)?")
+"""One ``name=value`` of a form-encoded body (or a bare name)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +265,7 @@ class Redactor:
         self._secret_keys: dict[str, bool] = {}
         self._secret_headers: dict[str, bool] = {}
         self._public_keys: set[str] = set()
+        self._secret_params: dict[str, str] = {}
         self._endings = _ENDINGS if rules.json_keys <= SECRET_NAMES else None
         self.counts: Counter[str] = Counter()
         """What was replaced, per rule (``json-key:password``, ``jwt`` ...), never the values."""
@@ -343,10 +347,15 @@ class Redactor:
 
     def _param(self, match: re.Match[str]) -> str:
         name, value = match["name"], match["value"]
-        norm = normalize(unquote_plus(name))
+        norm = self._secret_params.get(name)
+        if norm is None:
+            norm = normalize(unquote_plus(name))
+            norm = norm if norm in self.rules.query_params else ""
+            if len(self._secret_params) < 4096:
+                self._secret_params[name] = norm
         # punctuation that ends a sentence ends the value ("...?api_key=K: refused")
         stripped = value.rstrip(":.,;)")
-        if not stripped or norm not in self.rules.query_params:
+        if not stripped or not norm:
             return match.group(0)
         hidden = self.placeholder(unquote_plus(stripped), f"query:{norm}")
         return f"{match['pre']}{name}={hidden}{value[len(stripped) :]}"
@@ -503,7 +512,9 @@ class Redactor:
     def form(self, text: str) -> str | None:
         """A form-encoded text (``a=1&password=x``) with its secret fields replaced (the JSON key
         and query parameter names), or None when ``text`` is not form-encoded."""
-        if "=" not in text or text[:1] in '{["' or not _FORM.fullmatch(text):
+        if "=" not in text or text[:1] in '{["' or "=" not in text.partition("&")[0]:
+            return None
+        if not all(_FORM_PAIR.fullmatch(piece) for piece in text.split("&")):
             return None
         names = self.rules.json_keys | self.rules.query_params
         out = []
