@@ -13,8 +13,8 @@ DESCRIPTION = """\
 Rewrite each tape with the current redaction rules (README "Redaction"): frames are streamed, so
 memory stays flat for any size, plain or gzip; the new tape is written beside the old one, synced
 and renamed over it, so an interrupted run leaves the old tape whole. The header lists the rules
-applied. Prints what was redacted per rule (counts, never the values). A tape with nothing to
-redact is left untouched. --check (or --dry-run) writes nothing and exits 1 when something would
+applied. Prints what was redacted per rule (counts, never the values). A tape already redacted
+under these rules is left untouched. --check (or --dry-run) writes nothing and exits 1 when something would
 be redacted: a pre-commit hook. The same --redact-* and --keep-secret options as harness record.
 
 examples:

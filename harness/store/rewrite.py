@@ -4,15 +4,13 @@ Owns the file handling of a rewrite: the tape is streamed (memory stays flat wha
 plain or gzip, which it stays), each frame goes through the caller's function, and the result is
 written to a temporary file beside the tape (mode 0600), synced to disk and renamed over it, so a
 crash at any point leaves either the old tape or the new one, never a mix. When nothing changed
-(no frame, nothing in the header but its list of rules), the temporary file is removed and the
-tape is left untouched. A torn last line (a killed recorder) is dropped from the rewritten tape
-and reported.
+(no frame, not the header), the temporary file is removed and the tape is left untouched. A torn
+last line (a killed recorder) is dropped from the rewritten tape and reported.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import secrets
 from collections.abc import Callable
@@ -65,7 +63,7 @@ def rewrite_tape(
                 if progress is not None and frames % 1000 == 0:
                     progress(reader.position, reader.size)
             problems = tuple(reader.problems)
-            replace = not dry_run and (changed > 0 or _differ(new_header, reader.header) or bool(problems))
+            replace = not dry_run and (changed > 0 or new_header != reader.header or bool(problems))
             if writer is not None:
                 writer.close(sync=replace)
                 writer = None
@@ -80,12 +78,6 @@ def rewrite_tape(
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
     return Rewritten(path, frames, changed, replace, problems)
-
-
-def _differ(new: TapeHeader, old: TapeHeader) -> bool:
-    """Whether a header changed in more than the list of redaction rules (which alone is no
-    reason to rewrite a tape)."""
-    return dataclasses.replace(new, redaction=()) != dataclasses.replace(old, redaction=())
 
 
 def _is_gzip(path: Path) -> bool:

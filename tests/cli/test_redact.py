@@ -161,3 +161,16 @@ def test_progress_on_a_terminal_nothing_in_a_pipe(tmp_path: Path) -> None:
     assert b"redacting t.jsonl [" in terminal and b"found" in terminal
     assert done.stdout.startswith(f"{tape}: 5 values redacted")
     assert "\r" not in run_cli("redact", "--check", str(tape)).stderr
+
+
+def test_a_tape_with_nothing_to_redact_gets_the_rules_in_its_header_once(tmp_path: Path) -> None:
+    header = TapeHeader(created="2026-01-01T00:00:00Z", harness_version="0.0.9", recorded=Recorded())
+    tape = tmp_path / "clean.jsonl"
+    with TapeWriter(tape, header) as writer:
+        writer.write(WsText(t=0, conn="ws-1", direction=S2C, data=json.dumps({"signature": SIGNATURE})))
+    first = run_cli("redact", str(tape))
+    assert first.stdout.strip() == f"{tape}: nothing to redact (1 frame); header updated"
+    assert "solana-keypair" in read_tape(tape)[0].redaction
+    data = tape.read_bytes()
+    assert run_cli("redact", str(tape)).stdout.strip() == f"{tape}: nothing to redact (1 frame)"
+    assert tape.read_bytes() == data
