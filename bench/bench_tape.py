@@ -1,4 +1,5 @@
-"""Tape reading: streaming MB/s and peak memory against loading the whole tape at once.
+"""Tape reading: streaming MB/s and peak memory against loading the whole tape at once; recording:
+frames/s written with the default redaction against the same frames written as they are.
 
 The tape is the demo feed of all three APIs (``harness synth --seed 7``: REST exchanges with their
 bodies, corto WebSocket events, PumpData Socket.IO events and acks) repeated, its times shifted,
@@ -14,6 +15,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from bench.common import ROOT, Result
@@ -73,7 +75,39 @@ def _child(path: Path, mode: str) -> dict[str, float]:
     return result
 
 
+def _record_rate(frames: list[Frame], redact: bool) -> float:
+    """Frames/s through what a recording session does to each frame: redact (with every cache
+    empty, as for frames never seen before), encode, append and flush."""
+    from harness.core import keypair
+    from harness.core.redact import RedactionRules, Redactor
+
+    keypair.base58_keypair.cache_clear()
+    keypair._derives.cache_clear()
+    redactor = Redactor(RedactionRules(), b"bench-key")
+    header = TapeHeader(created="2026-01-01T00:00:00Z", harness_version="bench", recorded=Recorded())
+    with tempfile.TemporaryDirectory() as tmp, TapeWriter(Path(tmp) / "t.jsonl", header) as writer:
+        start = time.perf_counter()
+        for frame in frames:
+            writer.write(redactor.frame(frame) if redact else frame)
+        return len(frames) / (time.perf_counter() - start)
+
+
 def run(quick: bool) -> list[Result]:
+    demo = _demo_frames()
+    rounds = 1 if quick else 5
+    plain = max(_record_rate(demo, redact=False) for _ in range(rounds))
+    redacted = max(_record_rate(demo, redact=True) for _ in range(rounds))
+    recording = Result(
+        f"record: redact + write, demo feed ({len(demo):,} frames)",
+        redacted,
+        "frames/s",
+        plain,
+        "write only",
+    )
+    return [recording, *_read(quick)]
+
+
+def _read(quick: bool) -> list[Result]:
     megabytes = 5.0 if quick else 200.0
     with tempfile.TemporaryDirectory() as tmp:
         small_path, path = Path(tmp) / "small.jsonl", Path(tmp) / "big.jsonl"

@@ -43,9 +43,10 @@ def test_quick_tape_benchmark_prints_its_rows_and_memory_is_flat() -> None:
         "met",
     ]
     rows = [line for line in lines[2:] if line.startswith("tape")]
-    assert len(rows) == 3
-    assert "MB/s" in rows[0] and "load whole" in rows[0]
-    assert rows[1].endswith("yes") and rows[2].endswith("yes"), out.stdout
+    assert len(rows) == 4
+    assert "frames/s" in rows[0] and "write only" in rows[0]
+    assert "MB/s" in rows[1] and "load whole" in rows[1]
+    assert rows[2].endswith("yes") and rows[3].endswith("yes"), out.stdout
 
 
 def test_unknown_benchmark_is_refused() -> None:

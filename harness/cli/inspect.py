@@ -13,7 +13,9 @@ HELP = "summarise tapes: duration, connections, frames per protocol/direction/fa
 DESCRIPTION = """\
 Summarise one or more tapes: header (creation time, source, redaction rules), time span and
 duration, connections per protocol, frames per protocol / direction / kind / message family with
-their rates, and any torn or unreadable lines.
+their rates, and any torn or unreadable lines. Warns when a tape holds values that look like
+secrets under the current redaction rules (counted per rule, never printed; 'harness redact'
+replaces them).
 
 example:
   harness inspect fixtures/demo/corto.jsonl
@@ -32,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from harness.cli.progress import Progress
+    from harness.core.redact import Redactor
     from harness.core.summary import TapeSummary
     from harness.store import TapeReader, find_tapes
 
@@ -39,12 +42,15 @@ def run(args: argparse.Namespace) -> int:
     for path in find_tapes(args.tapes):
         summary = TapeSummary()
         classify = _classifier()
+        scan = Redactor.masking()  # counts what the current rules would replace; prints nothing of it
         with TapeReader(path) as reader, Progress(f"reading {path.name}", reader.size) as bar:
+            scan.recorded(reader.header.recorded)
             for frame in reader:
                 summary.add(frame, classify)
+                scan.frame(frame)
                 if summary.frames % 2000 == 0:
                     bar.update(reader.position)
-            reports.append(_report(path, reader, summary))
+            reports.append(_report(path, reader, summary, scan.counts))
     if args.format == "json":
         print(json.dumps(reports if len(reports) > 1 else reports[0], indent=2))
     else:
@@ -60,7 +66,9 @@ def _classifier() -> Any:
     return lambda frame: ((api, fam) for api, fam, *_ in tracker.classify(frame) if fam is not None)
 
 
-def _report(path: Path, reader: Any, s: Any) -> dict[str, Any]:
+def _report(path: Path, reader: Any, s: Any, secrets: Any) -> dict[str, Any]:
+    from harness.core.redact import shown
+
     h = reader.header
     return {
         "tape": str(path),
@@ -69,7 +77,7 @@ def _report(path: Path, reader: Any, s: Any) -> dict[str, Any]:
         "source": h.recorded.source,
         "label": h.recorded.label,
         "apis": list(h.recorded.apis),
-        "upstreams": dict(h.recorded.upstreams),
+        "upstreams": {name: shown(url) for name, url in h.recorded.upstreams},
         "redaction": list(h.redaction),
         "frames": s.frames,
         "start": s.first_t,
@@ -84,6 +92,7 @@ def _report(path: Path, reader: Any, s: Any) -> dict[str, Any]:
         },
         "out_of_order_frames": s.out_of_order,
         "problems": [{"line": p.line, "message": p.message} for p in reader.problems],
+        "secrets": dict(sorted(secrets.items())),
     }
 
 
@@ -115,6 +124,14 @@ def _text(r: dict[str, Any]) -> str:
         rows = [("api family", "messages", "per s")]
         rows += [(k, str(v["messages"]), f"{v['per_s']:.2f}") for k, v in r["families"].items()]
         lines += ["", *_table(rows)]
+    if r["secrets"]:
+        from harness.cli.main import plural
+
+        found = ", ".join(f"{rule} {n}" for rule, n in r["secrets"].items())
+        lines.append(
+            f"\nwarning: {plural(sum(r['secrets'].values()), 'value')} look like secrets ({found}):"
+            f" 'harness redact {r['tape']}' replaces them"
+        )
     if r["out_of_order_frames"]:
         lines.append(f"\nwarning: {r['out_of_order_frames']} frames are earlier than the one before")
     lines += [f"\nline {p['line']}: {p['message']}" for p in r["problems"]]

@@ -22,6 +22,7 @@ COMMANDS: tuple[str, ...] = (
     "harness.cli.har",
     "harness.cli.validate",
     "harness.cli.inspect",
+    "harness.cli.redact",
     "harness.cli.synth",
     "harness.cli.contract",
 )

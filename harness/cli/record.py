@@ -10,9 +10,11 @@ from typing import Any
 NAME = "record"
 HELP = "capture live traffic to a tape: a recording proxy, REST polling, WebSocket or Socket.IO sessions"
 DESCRIPTION = """\
-Record to recordings/<UTC YYYYMMDDTHHMMSSZ>-<label>.jsonl. Every frame passes the redaction rules
-before it is written (Authorization, Cookie, Set-Cookie, X-Api-Key headers; api_key, token, apikey
-query parameters; Socket.IO auth; plus --redact-* of your own). On a terminal a progress line shows
+Record to recordings/<UTC YYYYMMDDTHHMMSSZ>-<label>.jsonl (mode 0600). Every frame passes the
+redaction rules before it is written: JSON keys and form fields named like a secret (password,
+apiKey, access_token ...), headers whose name says token, secret, key, auth, session or cookie,
+secret query parameters, URL credentials, JWTs, Socket.IO auth, Solana keypairs; --redact-* add
+rules, --keep-secret NAME keeps a default. On a terminal a progress line shows
 frames per protocol, bytes and elapsed time. Ctrl-C finishes the tape cleanly; a killed recorder
 leaves a readable tape. --validate checks every frame against the schemas and reports drift.
 
@@ -113,14 +115,34 @@ def add_tape_arguments(parser: argparse.ArgumentParser, default_label: str) -> N
     )
     parser.add_argument("--label", default="", help=f"name part of the tape file (default: {default_label})")
     parser.add_argument("--gzip", action="store_true", help="write .jsonl.gz")
+    add_redaction_arguments(parser)
+
+
+def add_redaction_arguments(parser: argparse.ArgumentParser) -> None:
+    """The redaction options (``harness record``, ``harness har import``, ``harness redact``)."""
     parser.add_argument(
         "--redact-header", action="append", default=[], metavar="NAME", help="also redact this header"
     )
     parser.add_argument(
-        "--redact-json-key", action="append", default=[], metavar="KEY", help="also redact this JSON key"
+        "--redact-json-key",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="also redact this JSON key (and form field)",
+    )
+    parser.add_argument(
+        "--redact-query", action="append", default=[], metavar="NAME", help="also redact this query parameter"
     )
     parser.add_argument(
         "--redact-pattern", action="append", default=[], metavar="REGEX", help="also redact matches"
+    )
+    parser.add_argument(
+        "--keep-secret",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="do not redact this default: a name (JSON key, form field, query parameter, header) or a "
+        "rule as the tape header lists it (jwt, sio-auth, url-credentials, header-word:key ...)",
     )
     parser.add_argument("--redact-key", help="HMAC key for placeholders (default: random per session)")
 
@@ -132,7 +154,11 @@ def redaction_rules(args: argparse.Namespace) -> Any:
 
     try:
         return RedactionRules.with_extra(
-            headers=args.redact_header, json_keys=args.redact_json_key, patterns=args.redact_pattern
+            headers=args.redact_header,
+            query_params=args.redact_query,
+            json_keys=args.redact_json_key,
+            patterns=args.redact_pattern,
+            keep=args.keep_secret,
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -225,6 +251,7 @@ async def _record(args: argparse.Namespace, rules: Any, headers: list[tuple[str,
     import signal
 
     from harness.cli.progress import Progress
+    from harness.core.redact import shown
     from harness.recorder.session import RecordingSession
 
     stop = asyncio.Event()
@@ -249,17 +276,18 @@ async def _record(args: argparse.Namespace, rules: Any, headers: list[tuple[str,
                 try:
                     outcomes = await _capture(args, session, headers, stop)
                 except ConnectionRefusedError as exc:
-                    url = _recorded(args).upstreams[0][1]
+                    url = shown(_recorded(args).upstreams[0][1], rules)
                     raise _capture_failed(session, f"{url} refused the connection: {exc}") from None
                 except OSError as exc:
-                    url = _recorded(args).upstreams[0][1]
+                    url = shown(_recorded(args).upstreams[0][1], rules)
                     raise _capture_failed(session, f"cannot reach {url}: {exc}") from None
                 finally:
                     stop.set()
                     await ticker
             summary = ", ".join(f"{k} x{v}" for k, v in sorted(outcomes.items())) or "nothing"
             if args.mode == "poll" and outcomes and not session.frames:
-                raise _capture_failed(session, f"no answer from {' or '.join(args.urls)} ({summary})")
+                urls = " or ".join(shown(url, rules) for url in args.urls)
+                raise _capture_failed(session, f"no answer from {urls} ({summary})")
             report = f"{session.path}  {sum(session.frames.values())} frames  ({summary})"
     print(report)
     drift = session.drift_report()
@@ -340,7 +368,7 @@ async def _proxy(args: argparse.Namespace, session: Any, stop: Any) -> str:
         ):
             upstream = proxy.upstreams[key]
             if upstream:
-                lines.append(f"  {name:<20}{urls[key]}  ->  {upstream}")
+                lines.append(f"  {name:<20}{urls[key]}  ->  {proxy.shown_upstreams[key]}")
         print("\n".join(lines), flush=True)
         if args.ready_file:
             write_ready_file(args.ready_file, {**urls, "tape": str(session.path)})

@@ -283,7 +283,10 @@ class _BadRequestsInOneLine(logging.Filter):
         exc = record.exc_info[1] if record.exc_info else None
         if isinstance(exc, HttpProcessingError):
             remote = record.getMessage().rpartition(" ")[2]
-            message = " ".join(str(exc.message).split())
+            from harness.core.redact import shown
+
+            # the message may quote the request line, and so the client's ?api_key=
+            message = shown(" ".join(str(exc.message).split()))
             record.msg = "harness serve: bad request from %s answered %s: %s"
             record.args = (remote, exc.code, message)
             record.exc_info = None

@@ -70,7 +70,9 @@ class HarnessConfig:
     sio_upstream: str = DEFAULT_UPSTREAMS["sio"]
     ws_upstream: str = DEFAULT_UPSTREAMS["ws"]
     redaction: RedactionRules | None = None
-    """Redaction rules of recordings (None: the default rules, README "Redaction")."""
+    """Redaction rules of recordings (None: the default rules, README "Redaction");
+    ``RedactionRules.with_extra(json_keys=[...], keep=["session"])`` adds rules and keeps defaults
+    by name, as ``harness record --keep-secret`` does."""
     server: ServerConfig = field(default_factory=ServerConfig)
     """Every other server setting (per-API configs, validation, seed, loop)."""
 

@@ -23,7 +23,7 @@ from typing import Self
 from aiohttp import web
 
 from harness.core.episodes import EpisodeIndex
-from harness.core.redact import RedactionRules
+from harness.core.redact import RedactionRules, shown
 from harness.recorder.episodes import EpisodeRouter
 from harness.recorder.modes import (
     Action,
@@ -194,10 +194,10 @@ class TapeDeck(Served):
     def describe(self) -> str:
         """One line: what this deck does (for ``harness serve`` and the pytest summary)."""
         if self.action is Action.REPLAY:
-            shown = ", ".join(str(p) for p in self.files) if self.files else "the demo tapes"
-            return f"replaying {shown}"
+            files = ", ".join(str(p) for p in self.files) if self.files else "the demo tapes"
+            return f"replaying {files}"
         up = self.upstreams
-        upstreams = f"{up.rest}, {up.sio} and {up.ws}"
+        upstreams = f"{shown(up.rest)}, {shown(up.sio)} and {shown(up.ws)}"
         if self.action is Action.RECORD:
             return f"recording {self.target} from {upstreams}"
         return (

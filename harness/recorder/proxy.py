@@ -24,7 +24,7 @@ from aiohttp import web
 
 from harness.core.access import ControlAccess
 from harness.core.frames import Recorded
-from harness.core.redact import RedactionRules
+from harness.core.redact import RedactionRules, shown
 from harness.recorder.failures import FailureKind, FailureLog, UpstreamFailure
 from harness.recorder.relay_http import HttpRelay
 from harness.recorder.relay_sio import SioRelay
@@ -89,6 +89,7 @@ class RecordingProxy(Served):
         self._own_session = not isinstance(target, RecordingSession)
         self._target = target
         self._session_options = (label, gzip, validate, rules, key)
+        self._rules = target.rules if isinstance(target, RecordingSession) else rules
         self.upstreams = {"rest": rest_upstream, "socketio": sio_upstream, "websocket": ws_upstream}
         self.host = host
         self.port = port
@@ -132,10 +133,17 @@ class RecordingProxy(Served):
         """The proxy's URLs under ``MockServer.urls``'s keys (``rest``, ``socketio``, ``websocket``)."""
         return service_urls(self.host, self.port)
 
+    @property
+    def shown_upstreams(self) -> dict[str, str | None]:
+        """The upstreams as the proxy shows them (banner, state): credentials and secret query
+        parameters replaced by ``REDACTED``."""
+        return {key: shown(url, self._rules) if url else url for key, url in self.upstreams.items()}
+
     def fail(self, protocol: str, conn: str, kind: FailureKind, detail: str) -> None:
         """Note an upstream failure (the relays call this)."""
         self.counters[f"upstream.{kind.value}"] += 1
-        self.failures.add(UpstreamFailure(self.session.t(), protocol, conn, kind, detail))
+        # the detail names the client's request (its query may carry an api_key) and the upstream
+        self.failures.add(UpstreamFailure(self.session.t(), protocol, conn, kind, shown(detail, self._rules)))
 
     def progress_note(self) -> str:
         """One line for the progress display: frames per protocol, bytes, failures."""
@@ -166,7 +174,7 @@ class RecordingProxy(Served):
             return web.json_response(
                 {
                     "recording": str(self.tape_path),
-                    "upstreams": self.upstreams,
+                    "upstreams": self.shown_upstreams,
                     "frames": dict(self.session.frames),
                     "counters": dict(self.counters),
                     "failures": self.failures.summary(),

@@ -23,6 +23,7 @@ import aiohttp
 from aiohttp import web
 
 from harness.core.frames import Headers, HttpExchange, HttpRequest, HttpResponse, header_value
+from harness.core.redact import shown
 from harness.recorder.failures import FailureKind, classify, describe
 
 if TYPE_CHECKING:
@@ -180,7 +181,8 @@ class HttpRelay:
         session = self.proxy.session
         what = {502: "Bad Gateway", 504: "Gateway Timeout"}[status]
         name = kind.value if kind else "none"
-        text = f"harness recording proxy: upstream {self.upstream or '(none)'}: {name}: {detail}\n"
+        upstream = self.upstream or "(none)"
+        text = shown(f"harness recording proxy: upstream {upstream}: {name}: {detail}") + "\n"
         headers = (("Content-Type", "text/plain; charset=utf-8"), (ERROR_HEADER, name))
         session.write(
             HttpExchange(

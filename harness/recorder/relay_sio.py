@@ -44,6 +44,7 @@ from aiohttp import web
 from socketio import packet
 
 from harness.core.frames import C2S, S2C, Direction, JsonValue
+from harness.core.redact import shown
 from harness.recorder.failures import FailureKind, classify, describe
 from harness.recorder.relay_http import upgrade_headers
 from harness.server.sio_server import SioServer
@@ -267,7 +268,7 @@ class SioRelay:
                 tap.connect_error(str(message), raw)
                 raise Refused(raw) from None
             kind = classify(exc)
-            message = f"{self.name}: upstream {base}: {kind.value}: {describe(exc)}"
+            message = shown(f"{self.name}: upstream {base}: {kind.value}: {describe(exc)}")
             tap.connect_error(message, None)
             tap.failed(kind, describe(exc))
             raise Refused({"message": message}) from None

@@ -33,6 +33,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from websockets.protocol import State
 
 from harness.core.frames import C2S, S2C, Direction
+from harness.core.redact import shown
 from harness.recorder.failures import FailureKind, classify, describe
 from harness.recorder.relay_http import ERROR_HEADER, answer, upgrade_headers
 
@@ -152,7 +153,7 @@ class WsRelay:
         """The relay answers the upgrade itself: no upstream connection could be made."""
         tap.unreachable(kind, detail, request.path_qs)
         name = kind.value if kind else "none"
-        text = f"{self.name}: upstream {self.upstream or '(none)'}: {name}: {detail}\n"
+        text = shown(f"{self.name}: upstream {self.upstream or '(none)'}: {name}: {detail}") + "\n"
         response = web.Response(status=status, text=text)
         response.headers[ERROR_HEADER] = name
         return response

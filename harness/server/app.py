@@ -26,6 +26,7 @@ from aiohttp import web
 
 from harness.core.frames import C2S, Frame, HttpExchange
 from harness.core.fuzz import FuzzPlan
+from harness.core.redact import shown
 from harness.resources import DEMO_TAPES
 from harness.server.config import ClockStart, ServerConfig
 from harness.server.connections import ConnectionGuard
@@ -129,7 +130,8 @@ class MockServer(Served):
     def report(self, violation: ServedViolation) -> None:
         self.counters["violations"] += 1
         if len(self._violations) < MAX_VIOLATIONS:
-            self._violations.append(violation)
+            # a schema's message may quote what the client sent: shown as the redaction rules allow
+            self._violations.append(dataclasses.replace(violation, message=shown(violation.message)))
 
     def client_violation(
         self, api: str, family: str, pointer: str, rule: str, message: str, conn: str

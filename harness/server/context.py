@@ -17,6 +17,7 @@ from aiohttp import web
 
 from harness.core.families import NotJson, UnknownEvent
 from harness.core.frames import Frame, TapeHeader
+from harness.core.redact import Redactor
 
 
 @dataclass(slots=True)
@@ -34,17 +35,19 @@ class LoadedTapes:
 
 
 EXCERPT_CHARS = 300
+_SHOWN = Redactor.masking()
+"""What a report shows of a client's message passes the redaction rules (README "Redaction")."""
 
 
 def excerpt(message: Any) -> str:
     """A violation's message for a report: compact JSON (the text of what was not JSON), cut short."""
     if isinstance(message, NotJson):
-        text = message.text
+        text = _SHOWN.text(message.text)
     elif isinstance(message, UnknownEvent):
-        text = f"event {message.name!r}"
+        text = f"event {_SHOWN.text(message.name)!r}"
     else:
         try:
-            text = json.dumps(message, ensure_ascii=False, separators=(",", ":"), default=repr)
+            text = json.dumps(_SHOWN.json(message), ensure_ascii=False, separators=(",", ":"), default=repr)
         except ValueError:  # a circular structure cannot come off the wire, but never fail a report
             text = repr(message)
     return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "…"

@@ -3,8 +3,9 @@
 Owns file handling only (plain ``.jsonl`` or gzip ``.jsonl.gz``); the line format is
 :mod:`harness.core.tape`'s. The reader never holds more than one line in memory, reports and
 skips a torn last line (a killed writer), and turns every other defect into a :class:`TapeError`
-that names the file and the line. The writer never overwrites a tape; a file it cannot create or
-write is a :class:`TapeError` too.
+that names the file and the line. The writer never overwrites a tape and creates it readable by its owner
+only (mode 0600: a tape may hold what a redaction rule missed); a file it cannot create or write is
+a :class:`TapeError` too.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ GZIP_MAGIC = b"\x1f\x8b"
 HEADER_LIMIT = 1 << 20
 """A header line is a few hundred bytes: a file without a newline in its first MiB is no tape
 (and ``harness inspect /dev/zero`` must not read forever)."""
+TAPE_MODE = 0o600
+"""A new tape's permissions: its owner's to read and write, nobody else's (set when the file is
+created, so it is never readable by others, not even for a moment; a rename keeps it)."""
 LINE_LIMIT = 64 << 20
 """The longest frame line a tape may hold (64 MiB): a reader never holds more than this of one
 line in memory, and a writer refuses a frame that would not read back."""
@@ -252,7 +256,8 @@ class TapeWriter:
     the recorder does.
     """
 
-    def __init__(self, path: Path | str, header: TapeHeader) -> None:
+    def __init__(self, path: Path | str, header: TapeHeader, *, compress: bool | None = None) -> None:
+        """``compress``: write gzip (None: when the name ends in ``.gz``)."""
         self.path = Path(path)
         self.frames_written = 0
         self.bytes_written = 0
@@ -265,18 +270,21 @@ class TapeWriter:
             message = f"cannot create a tape: {exc.strerror or exc} ({exc.filename})"
             raise TapeError(self.path, None, message) from None
         try:
-            raw: IO[bytes] = open(self.path, "xb")  # noqa: SIM115 (closed in close())
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, TAPE_MODE)
+            raw: IO[bytes] = os.fdopen(fd, "wb")
         except FileExistsError:
             raise TapeError(self.path, None, "already exists (a tape is never overwritten)") from None
         except OSError as exc:
             raise TapeError(self.path, None, f"cannot create a tape: {exc.strerror or exc}") from None
         self._raw = raw
-        self._file: IO[bytes] = (
-            gzip.GzipFile(fileobj=raw, mode="wb", mtime=0)  # type: ignore[assignment]
-            if is_gzip_path(self.path)
-            else raw
-        )
-        self._write_line(encode_header(header))
+        self._file: IO[bytes] = raw
+        try:
+            if is_gzip_path(self.path) if compress is None else compress:
+                self._file = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0)  # type: ignore[assignment]
+            self._write_line(encode_header(header))
+        except BaseException:
+            self.close()
+            raise
 
     def write(self, frame: Frame) -> None:
         self._write_line(encode_frame(frame))
@@ -301,10 +309,19 @@ class TapeWriter:
             raise TapeError(self.path, None, f"cannot write: {exc.strerror or exc}") from None
         self.bytes_written += len(data)
 
-    def close(self) -> None:
+    def close(self, *, sync: bool = False) -> None:
+        """Finish the file; ``sync``: and wait until it is on the disk (before a rename that
+        replaces another file with it)."""
         if self._file is not self._raw:
             self._file.close()
-        self._raw.close()
+        try:
+            if sync:
+                self._raw.flush()
+                os.fsync(self._raw.fileno())
+        except OSError as exc:
+            raise TapeError(self.path, None, f"cannot write: {exc.strerror or exc}") from None
+        finally:
+            self._raw.close()
 
     def __enter__(self) -> Self:
         return self

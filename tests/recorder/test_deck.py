@@ -4,6 +4,7 @@ deck, and what lands on disk is read back (README "Record modes")."""
 from __future__ import annotations
 
 import json
+import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,7 @@ async def test_once_records_a_missing_tape_then_replays_it_without_the_upstream(
     assert deck.outcome() == f"recorded {tape} (7 frames)"
     assert sorted(p.name for p in tape.parent.iterdir()) == ["feed.jsonl"], "no scratch left behind"
     assert SECRET not in tape.read_text()
+    assert stat.S_IMODE(tape.stat().st_mode) == 0o600, "created 0600, kept by the rename"
     _, frames = read_tape(tape)
     assert [type(f).__name__ for f in frames[:3]] == ["HttpExchange", "WsOpen", "WsText"]
 
@@ -133,6 +135,7 @@ async def test_new_episodes_relays_and_records_only_what_the_tape_does_not_hold(
     assert tape.read_bytes() == recorded, "the tape itself is never rewritten"
     (episode,) = (tmp_path / "feed.episodes").iterdir()
     assert deck.outcome() == f"new episodes recorded to {episode} (7 frames)"
+    assert stat.S_IMODE(episode.stat().st_mode) == 0o600
     _, frames = read_tape(episode)
     assert [f.request.url for f in frames if isinstance(f, HttpExchange)] == ["/sol-price"]
     texts = [json.loads(f.data) for f in frames if isinstance(f, WsText)]

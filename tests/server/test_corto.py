@@ -562,3 +562,18 @@ async def test_harness_serve_options_for_the_data_stream(tmp_path: Path, pumpfun
         proc.terminate()
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0 and "Traceback" not in err, err
+
+
+async def test_violation_texts_show_a_clients_secrets_redacted(server: MockServer) -> None:
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ2aW9sYXRpb24ifQ.c2lnLXZpb2xhdGlvbg"
+    async with websockets.connect(server.urls["websocket"]) as ws:
+        await recv(ws)
+        wide = {"type": "subscribe", "mode": "all", "apiKey": "vk-Sec-1", "create": {"detail": "wide"}}
+        assert await recv_after(ws, wide) == ERROR
+        assert (await recv_after(ws, {"type": "subscribe", "mode": jwt}))["name"] == "error"
+    assert len(server.violations) >= 2
+    listed = await asyncio.to_thread(requests.get, server.urls["control"] + "/violations", timeout=10)
+    for text in (repr(server.violations), listed.text):
+        assert "vk-Sec-1" not in text and jwt not in text
+    assert any("REDACTED" in v.excerpt for v in server.violations)
+    assert any(v.pointer == "/mode" and "REDACTED" in v.message for v in server.violations)
