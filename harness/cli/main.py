@@ -22,6 +22,8 @@ COMMANDS: tuple[str, ...] = (
     "harness.cli.har",
     "harness.cli.validate",
     "harness.cli.inspect",
+    "harness.cli.report",
+    "harness.cli.diff",
     "harness.cli.synth",
 )
 """Subcommand modules in the order ``harness --help`` lists them."""
