@@ -227,7 +227,7 @@ class TapeReport:
             case HttpExchange():
                 entry.url = entry.url or path_template(frame.request.url)
                 entry.closed = frame.t + frame.latency
-                entry.close = f"HTTP {frame.response.status}"
+                entry.close = f"last response HTTP {frame.response.status}"
             case WsClose():
                 entry.closed = frame.t
                 side = "client" if frame.direction is C2S else "server"

@@ -215,14 +215,14 @@ def _candles(key: str, series: dict[str, Any], figures: dict[str, Any]) -> str:
     trace = {
         "type": "candlestick",
         "name": series["series"],
-        "x": [row[0] / 1000 for row in rows],
+        "x": [row[0] for row in rows],
         "open": [row[1] for row in rows],
         "high": [row[2] for row in rows],
         "low": [row[3] for row in rows],
         "close": [row[4] for row in rows],
     }
-    fig = _figure([trace], f"OHLCV 1 s candles, {series['series']} ({series['source']})", "unix time (s)", "price")
-    fig["layout"]["xaxis"]["rangeslider"] = {"visible": False}
+    fig = _figure([trace], f"OHLCV 1 s candles, {series['series']} ({series['source']})", "time (UTC)", "price")
+    fig["layout"]["xaxis"].update(rangeslider={"visible": False}, type="date")
     figures[key] = fig
     return _chart(key)
 
