@@ -8,11 +8,9 @@ import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.cli.main import plural
-
 if TYPE_CHECKING:
     from harness.cli.progress import Progress
-    from harness.core.drift import Change, Profile
+    from harness.core.drift import Profile
 
 NAME = "diff"
 HELP = "contract drift between two recordings (tapes, JSON, JSON Lines): exit 1 on breaking drift"
@@ -44,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from harness.cli.main import UsageError
-    from harness.core.drift import compare, profile_dict
+    from harness.core.drift import compare, describe, profile_dict
     from harness.validation import UnknownFamily, require_known
 
     try:
@@ -65,32 +63,8 @@ def run(args: argparse.Namespace) -> int:
         }
         print(json.dumps(document, indent=2))
     else:
-        print(text(changes, old, new, f"{args.old} -> {args.new}"))
+        print(describe(changes, old, new, f"{args.old} -> {args.new}"))
     return 1 if breaking else 0
-
-
-def text(changes: list[Change], old: Profile, new: Profile, title: str) -> str:
-    """The drift as lines to read: per family, breaking changes first."""
-    breaking = sum(c.breaking for c in changes)
-    lines = [f"contract drift {title}: {plural(len(changes), 'change')}, {breaking} breaking"]
-    current = None
-    for change in changes:
-        name = f"{change.api} {change.family}"
-        if name != current:
-            current = name
-            n_old = old.families[name].messages if name in old.families else 0
-            n_new = new.families[name].messages if name in new.families else 0
-            lines.append(f"\n{name}  (OLD {plural(n_old, 'message')}, NEW {plural(n_new, 'message')})")
-        mark = "BREAKING" if change.breaking else "ok      "
-        key = f"{change.key}: " if change.key else ""
-        lines.append(f"  {mark}  {change.kind.value:<17} {key}{change.detail}")
-        lines.append(f"  {'':8}  {'':17} ({change.reason})")
-    if not changes:
-        lines.append("no drift: the same families, keys, types and vocabularies")
-    for label, profile in (("OLD", old), ("NEW", new)):
-        if profile.unclassified:
-            lines.append(f"\n{label}: {plural(profile.unclassified, 'message')} of no documented family, not compared")
-    return "\n".join(lines)
 
 
 def read_profile(paths: list[Path], api: str | None = None, family: str | None = None) -> Profile:
@@ -99,52 +73,16 @@ def read_profile(paths: list[Path], api: str | None = None, family: str | None =
     from harness.cli.progress import Progress
     from harness.cli.validate import _inputs, _is_tape
     from harness.core.drift import Profile
+    from harness.validation.drift import tape_profile
 
     profile = Profile()
     for path in _inputs(paths):
         with Progress(f"profiling {path.name}", path.stat().st_size) as bar:
             if _is_tape(path):
-                _tape(path, profile, api, family, bar)
+                tape_profile(path, profile, want=(api, family), progress=bar.update)
             else:
                 _file(path, profile, api, family, bar)
     return profile
-
-
-def _add(profile: Profile, api: str, fam: str | None, message: Any, want: tuple[str | None, str | None]) -> None:
-    from harness.validation import default_validator
-
-    if (want[0] and api != want[0]) or (want[1] and fam != want[1]):
-        return
-    found = default_validator().classified(message, api, fam) if fam is not None else []
-    profile.add(api, fam, message, (f"{v.pointer or '/'} {v.rule}" for v in found))
-
-
-def _tape(path: Path, profile: Profile, api: str | None, family: str | None, bar: Progress) -> None:
-    from harness.core.drift import decode
-    from harness.core.families import FamilyTracker
-    from harness.core.frames import HttpExchange, WsText
-    from harness.store import TapeReader
-
-    tracker = FamilyTracker()
-    with TapeReader(path) as reader:
-        for count, (_, frame) in enumerate(reader.records()):
-            if count % 2000 == 0:
-                bar.update(reader.position)
-            for msg_api, fam, message, prefix in tracker.classify(frame):
-                # the text again, so that numbers written as 4e-9 are told apart
-                raw = (
-                    frame.data
-                    if isinstance(frame, WsText) and not prefix
-                    else frame.response.body.decode("utf-8", "replace")
-                    if isinstance(frame, HttpExchange) and prefix == "/response/body"
-                    else None
-                )
-                if raw is not None:
-                    try:
-                        message = decode(raw)
-                    except (ValueError, RecursionError):
-                        pass
-                _add(profile, msg_api, fam, message, (api, family))
 
 
 def _file(path: Path, profile: Profile, api: str | None, family: str | None, bar: Progress) -> None:
@@ -152,6 +90,7 @@ def _file(path: Path, profile: Profile, api: str | None, family: str | None, bar
     from harness.cli.validate import BOM, JSON_LINES_SUFFIXES, MAX_JSON_BYTES, _holds_json_lines, _messages
     from harness.core.drift import decode
     from harness.store.tapes import LINE_LIMIT, open_by_content
+    from harness.validation.drift import add_message
 
     def messages(content: Any) -> None:
         from harness.core.families import family_of
@@ -161,7 +100,7 @@ def _file(path: Path, profile: Profile, api: str | None, family: str | None, bar
             if found is None:
                 profile.add(api or "", None, message)
             else:
-                _add(profile, found[0], found[1], message, (api, family))
+                add_message(profile, found[0], found[1], message, (api, family))
 
     lines = path.name.endswith(JSON_LINES_SUFFIXES) or _holds_json_lines(path)
     try:

@@ -440,6 +440,33 @@ def _names(kinds: set[str]) -> str:
     return " or ".join(sorted(kinds))
 
 
+def describe(changes: list[Change], old: Profile, new: Profile, title: str, *, limit: int | None = None) -> str:
+    """The drift as lines to read: per family, breaking changes first (at most ``limit``
+    changes, the rest counted)."""
+    breaking = sum(c.breaking for c in changes)
+    lines = [f"contract drift {title}: {plural(len(changes), 'change')}, {breaking} breaking"]
+    current = None
+    for change in changes[:limit]:
+        name = f"{change.api} {change.family}"
+        if name != current:
+            current = name
+            n_old = old.families[name].messages if name in old.families else 0
+            n_new = new.families[name].messages if name in new.families else 0
+            lines.append(f"\n{name}  (OLD {plural(n_old, 'message')}, NEW {plural(n_new, 'message')})")
+        mark = "BREAKING" if change.breaking else "ok      "
+        key = f"{change.key}: " if change.key else ""
+        lines.append(f"  {mark}  {change.kind.value:<17} {key}{change.detail}")
+        lines.append(f"  {'':8}  {'':17} ({change.reason})")
+    if limit is not None and len(changes) > limit:
+        lines.append(f"\n... {len(changes) - limit} more changes (harness diff shows them all)")
+    if not changes:
+        lines.append("no drift: the same families, keys, types and vocabularies")
+    for label, profile in (("OLD", old), ("NEW", new)):
+        if profile.unclassified:
+            lines.append(f"\n{label}: {plural(profile.unclassified, 'message')} of no documented family, not compared")
+    return "\n".join(lines)
+
+
 def profile_dict(profile: Profile) -> dict[str, Any]:
     """How often each key is present and the kinds it takes, per family (``--format json``)."""
     return {
@@ -454,3 +481,7 @@ def profile_dict(profile: Profile) -> dict[str, Any]:
         }
         for name, fp in sorted(profile.families.items())
     }
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun if count == 1 else noun + 's'}"
