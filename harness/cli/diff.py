@@ -88,19 +88,23 @@ def read_profile(paths: list[Path], api: str | None = None, family: str | None =
 def _file(path: Path, profile: Profile, api: str | None, family: str | None, bar: Progress) -> None:
     from harness.cli.main import UsageError
     from harness.cli.validate import BOM, JSON_LINES_SUFFIXES, MAX_JSON_BYTES, _holds_json_lines, _messages
-    from harness.core.drift import decode
     from harness.store.tapes import LINE_LIMIT, open_by_content
     from harness.validation.drift import add_message
 
-    def messages(content: Any) -> None:
-        from harness.core.families import family_of
+    def messages(text: str) -> None:
+        from harness.core.drift import decode
+        from harness.core.families import NotJson, decode_json, family_of
 
-        for _, message in _messages(content, api, family):
-            found = family_of(message, api)
+        content, plain = decode(text), decode_json(text)  # plain: as the validators take it
+        if isinstance(plain, NotJson):
+            raise ValueError(plain.reason)
+        pairs = zip(_messages(content, api, family), _messages(plain, api, family), strict=True)
+        for (_, message), (_, same) in pairs:
+            found = family_of(same, api)
             if found is None:
                 profile.add(api or "", None, message)
             else:
-                add_message(profile, found[0], found[1], message, (api, family))
+                add_message(profile, found[0], found[1], message, same, (api, family))
 
     lines = path.name.endswith(JSON_LINES_SUFFIXES) or _holds_json_lines(path)
     try:
@@ -109,7 +113,7 @@ def _file(path: Path, profile: Profile, api: str | None, family: str | None, bar
                 data = f.read(MAX_JSON_BYTES + 1)
                 if len(data) > MAX_JSON_BYTES:
                     raise UsageError(f"{path}: not a tape, and too big for a JSON message file")
-                messages(decode(data.decode("utf-8-sig")))
+                messages(data.decode("utf-8-sig"))
                 return
             number = 0
             while line := f.readline(LINE_LIMIT + 1):
@@ -117,7 +121,7 @@ def _file(path: Path, profile: Profile, api: str | None, family: str | None, bar
                 text = (line.removeprefix(BOM) if number == 1 else line).decode("utf-8", "replace")
                 if text.strip():
                     try:
-                        messages(decode(text))
+                        messages(text)
                     except (ValueError, RecursionError):
                         profile.unclassified += 1
                 if number % 1000 == 0:

@@ -391,7 +391,9 @@ def _vocabulary(path: str, old: KeyProfile, new: KeyProfile) -> list[Found]:
         a = [v for v in old.order if v in common]
         b = [v for v in new.order if v in common]
         if a != b:
-            out.append((ChangeKind.ORDER, f"OLD {', '.join(a)}; NEW {', '.join(b)}", False,
+            at = next(i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y)
+            where = f"the {len(a)} values both hold first differ at position {at + 1}: OLD {a[at]}, NEW {b[at]}"
+            out.append((ChangeKind.ORDER, where, False,
                         "the order is not part of the contract: clients must not index by position"))  # fmt: skip
     if old.values is None or new.values is None or not old.values or not new.values:
         return out
@@ -403,7 +405,7 @@ def _vocabulary(path: str, old: KeyProfile, new: KeyProfile) -> list[Found]:
     if removed:
         request = any(word in path for word in REQUEST_VOCABULARIES)
         out.append((ChangeKind.VALUE_REMOVED, ", ".join(removed), request,
-                    "clients that send it (a subscription to it) are refused or get nothing" if request else
+                    "clients that send it back (subscribe to it) are refused or get nothing" if request else
                     "a value clients handle no longer comes"))  # fmt: skip
     return out
 

@@ -22,13 +22,20 @@ __all__ = ["add_message", "tape_drift", "tape_profile"]
 
 
 def add_message(
-    profile: Profile, api: str, family: str | None, message: Any, want: tuple[str | None, str | None] = (None, None)
+    profile: Profile,
+    api: str,
+    family: str | None,
+    message: Any,
+    plain: Any,
+    want: tuple[str | None, str | None] = (None, None),
 ) -> None:
     """Profile one classified message (skipped unless of ``want``'s api and family, when given),
-    with the ways the current schemas reject it."""
+    with the ways the current schemas reject it. ``message`` as :func:`harness.core.drift.decode`
+    decodes it, ``plain`` the same as the validators take it (the compiled engine wants plain
+    floats)."""
     if (want[0] and api != want[0]) or (want[1] and family != want[1]):
         return
-    found = default_validator().classified(message, api, family) if family is not None else []
+    found = default_validator().classified(plain, api, family) if family is not None else []
     profile.add(api, family, message, (f"{v.pointer or '/'} {v.rule}" for v in found))
 
 
@@ -48,7 +55,8 @@ def tape_profile(
         for count, (_, frame) in enumerate(reader.records()):
             if progress is not None and count % 2000 == 0:
                 progress(reader.position)
-            for api, family, message, prefix in tracker.classify(frame):
+            for api, family, plain, prefix in tracker.classify(frame):
+                message = plain
                 raw = (
                     frame.data
                     if isinstance(frame, WsText) and not prefix
@@ -61,7 +69,7 @@ def tape_profile(
                         message = decode(raw)
                     except (ValueError, RecursionError):
                         pass  # the classifier's NotJson stands
-                add_message(profile, api, family, message, want)
+                add_message(profile, api, family, message, plain, want)
     return profile
 
 
