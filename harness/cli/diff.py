@@ -6,7 +6,7 @@ import argparse
 import json
 import zlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from harness.cli.progress import Progress
@@ -36,7 +36,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--api", choices=("pumpfun", "pumpdata", "corto"), help="only this API")
     parser.add_argument("--family", help="only this family")
     parser.add_argument(
-        "--format", choices=("text", "json"), default="text", help="a readable list (default) or one JSON document"
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="a readable list (default) or one JSON document",
     )
 
 

@@ -33,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from harness.cli.main import UsageError, plural
     from harness.cli.progress import Progress
-    from harness.report import MissingPlotly, Progress as Callback, write_report
+    from harness.report import MissingPlotly, write_report
+    from harness.report import Progress as Callback
     from harness.store import find_tapes
 
     tapes = find_tapes(args.tapes)

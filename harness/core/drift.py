@@ -284,15 +284,29 @@ def compare(old: Profile, new: Profile) -> list[Change]:
         if before is None:
             assert after is not None
             out.append(
-                Change(api, family, "", ChangeKind.FAMILY_ADDED, f"{after.messages} messages in NEW, none in OLD",
-                       False, "a family clients did not see before; clients that ignore what they do not know are fine")
-            )  # fmt: skip
+                Change(
+                    api,
+                    family,
+                    "",
+                    ChangeKind.FAMILY_ADDED,
+                    f"{after.messages} messages in NEW, none in OLD",
+                    False,
+                    "a family clients did not see before; clients that ignore what they do not know are fine",
+                )
+            )
             continue
         if after is None:
             out.append(
-                Change(api, family, "", ChangeKind.FAMILY_REMOVED, f"{before.messages} messages in OLD, none in NEW",
-                       False, "nothing of it to compare: the recording may not have caught one")
-            )  # fmt: skip
+                Change(
+                    api,
+                    family,
+                    "",
+                    ChangeKind.FAMILY_REMOVED,
+                    f"{before.messages} messages in OLD, none in NEW",
+                    False,
+                    "nothing of it to compare: the recording may not have caught one",
+                )
+            )
             continue
         changes = _family(api, family, before, after)
         out.extend(sorted(changes, key=lambda c: (not c.breaking, c.key, c.kind)))
@@ -315,19 +329,40 @@ def _family(api: str, family: str, old: FamilyProfile, new: FamilyProfile) -> li
         if now is None or was is None:
             if now is None and parent_seen:
                 required = p_old >= 1.0
-                change(path, ChangeKind.KEY_REMOVED, f"in {p_old:.0%} of OLD, in no NEW message", required,
-                       "clients that read it get nothing" if required else
-                       f"it was optional already (absent from {1 - p_old:.0%} of OLD)")  # fmt: skip
+                change(
+                    path,
+                    ChangeKind.KEY_REMOVED,
+                    f"in {p_old:.0%} of OLD, in no NEW message",
+                    required,
+                    "clients that read it get nothing"
+                    if required
+                    else f"it was optional already (absent from {1 - p_old:.0%} of OLD)",
+                )
             elif was is None and (parent is None or old._count(parent) > 0):
-                change(path, ChangeKind.KEY_ADDED, f"in {p_new:.0%} of NEW, in no OLD message", False,
-                       "an added key: clients that ignore unknown keys are fine")  # fmt: skip
+                change(
+                    path,
+                    ChangeKind.KEY_ADDED,
+                    f"in {p_new:.0%} of NEW, in no OLD message",
+                    False,
+                    "an added key: clients that ignore unknown keys are fine",
+                )
             continue
         if p_old >= 1.0 > p_new:
-            change(path, ChangeKind.PRESENCE, f"in every OLD message, in {p_new:.0%} of NEW", True,
-                   "a key clients could count on is sometimes missing now")  # fmt: skip
+            change(
+                path,
+                ChangeKind.PRESENCE,
+                f"in every OLD message, in {p_new:.0%} of NEW",
+                True,
+                "a key clients could count on is sometimes missing now",
+            )
         elif abs(p_old - p_new) >= 0.25:
-            change(path, ChangeKind.PRESENCE, f"in {p_old:.0%} of OLD, in {p_new:.0%} of NEW", False,
-                   "an optional key came more or less often")  # fmt: skip
+            change(
+                path,
+                ChangeKind.PRESENCE,
+                f"in {p_old:.0%} of OLD, in {p_new:.0%} of NEW",
+                False,
+                "an optional key came more or less often",
+            )
         out.extend(Change(api, family, path, *c) for c in _kinds(was, now))
         out.extend(Change(api, family, path, *c) for c in _vocabulary(path, was, now))
         shift = _magnitude(path, was, now)
@@ -335,12 +370,22 @@ def _family(api: str, family: str, old: FamilyProfile, new: FamilyProfile) -> li
             out.append(Change(api, family, path, *shift))
     if new.rejected and new.rejected / new.messages > (old.rejected / old.messages if old.messages else 0):
         top = ", ".join(what for what, _ in new.rejections.most_common(3))
-        change("", ChangeKind.SCHEMA, f"the current schemas reject {new.rejected} of {new.messages} NEW messages"
-               f" ({old.rejected} of {old.messages} OLD): {top}", True,
-               "messages a client validating against the contract refuses")  # fmt: skip
+        change(
+            "",
+            ChangeKind.SCHEMA,
+            f"the current schemas reject {new.rejected} of {new.messages} NEW messages"
+            f" ({old.rejected} of {old.messages} OLD): {top}",
+            True,
+            "messages a client validating against the contract refuses",
+        )
     elif old.rejected and not new.rejected:
-        change("", ChangeKind.SCHEMA, f"the current schemas reject {old.rejected} of {old.messages} OLD messages"
-               " and none of NEW", False, "NEW keeps the contract better")  # fmt: skip
+        change(
+            "",
+            ChangeKind.SCHEMA,
+            f"the current schemas reject {old.rejected} of {old.messages} OLD messages and none of NEW",
+            False,
+            "NEW keeps the contract better",
+        )
     return out
 
 
@@ -354,33 +399,76 @@ def _kinds(old: KeyProfile, new: KeyProfile) -> list[Found]:
     before, after = set(old.kinds), set(new.kinds)
     if Kind.NULL in after - before:
         nulls, total = new.kinds[Kind.NULL], sum(new.kinds.values())
-        out.append((ChangeKind.NULLABILITY, f"null in {nulls} of {total} NEW values, never in OLD", True,
-                    "clients that read it as a value get null"))  # fmt: skip
+        out.append(
+            (
+                ChangeKind.NULLABILITY,
+                f"null in {nulls} of {total} NEW values, never in OLD",
+                True,
+                "clients that read it as a value get null",
+            )
+        )
     elif Kind.NULL in before - after and before != {Kind.NULL}:
-        out.append((ChangeKind.NULLABILITY, "null in OLD, never in NEW", False, "clients that handle null still work"))
+        out.append(
+            (
+                ChangeKind.NULLABILITY,
+                "null in OLD, never in NEW",
+                False,
+                "clients that handle null still work",
+            )
+        )
     before.discard(Kind.NULL)
     after.discard(Kind.NULL)
     if not before:
         if after:
-            out.append((ChangeKind.TYPE, f"{_names(after)} in NEW where OLD was always null", False,
-                        "a value where only null came: clients that handle null still work"))  # fmt: skip
+            out.append(
+                (
+                    ChangeKind.TYPE,
+                    f"{_names(after)} in NEW where OLD was always null",
+                    False,
+                    "a value where only null came: clients that handle null still work",
+                )
+            )
         return out
     if Kind.EXPONENT in after - before:
-        out.append((ChangeKind.EXPONENT, f"written as {new.exponent} in NEW, never so in OLD", True,
-                    "parsers of fixed-point decimals (and patterns such as ^[0-9.]+$) reject exponent notation"))  # fmt: skip
+        out.append(
+            (
+                ChangeKind.EXPONENT,
+                f"written as {new.exponent} in NEW, never so in OLD",
+                True,
+                "parsers of fixed-point decimals (and patterns such as ^[0-9.]+$) reject exponent notation",
+            )
+        )
     added = (after - before) - {Kind.EXPONENT}
     if not added:
         return out
     numbers_only = before <= _NUMBERS and added <= _NUMBERS
     if numbers_only and added == {Kind.INT}:
-        out.append((ChangeKind.TYPE, f"{_names(before)} in OLD, also int in NEW", False,
-                    "an integer is a valid float to every JSON reader"))  # fmt: skip
+        out.append(
+            (
+                ChangeKind.TYPE,
+                f"{_names(before)} in OLD, also int in NEW",
+                False,
+                "an integer is a valid float to every JSON reader",
+            )
+        )
     elif numbers_only:
-        out.append((ChangeKind.TYPE, f"{_names(before)} in OLD, also {_names(added)} in NEW", True,
-                    "clients that parse an integer fail on a fraction"))  # fmt: skip
+        out.append(
+            (
+                ChangeKind.TYPE,
+                f"{_names(before)} in OLD, also {_names(added)} in NEW",
+                True,
+                "clients that parse an integer fail on a fraction",
+            )
+        )
     else:
-        out.append((ChangeKind.TYPE, f"{_names(before)} in OLD, {_names(after)} in NEW", True,
-                    "clients that expect the OLD type fail to parse the new one"))  # fmt: skip
+        out.append(
+            (
+                ChangeKind.TYPE,
+                f"{_names(before)} in OLD, {_names(after)} in NEW",
+                True,
+                "clients that expect the OLD type fail to parse the new one",
+            )
+        )
     return out
 
 
@@ -392,21 +480,42 @@ def _vocabulary(path: str, old: KeyProfile, new: KeyProfile) -> list[Found]:
         b = [v for v in new.order if v in common]
         if a != b:
             at = next(i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y)
-            where = f"the {len(a)} values both hold first differ at position {at + 1}: OLD {a[at]}, NEW {b[at]}"
-            out.append((ChangeKind.ORDER, where, False,
-                        "the order is not part of the contract: clients must not index by position"))  # fmt: skip
+            where = (
+                f"the {len(a)} values both hold first differ at position {at + 1}: OLD {a[at]}, NEW {b[at]}"
+            )
+            out.append(
+                (
+                    ChangeKind.ORDER,
+                    where,
+                    False,
+                    "the order is not part of the contract: clients must not index by position",
+                )
+            )
     if old.values is None or new.values is None or not old.values or not new.values:
         return out
     added = sorted(set(new.values) - set(old.values))
     removed = sorted(set(old.values) - set(new.values))
     if added:
-        out.append((ChangeKind.VALUE_ADDED, ", ".join(added), True,
-                    "clients that branch on the known values meet one they do not know"))  # fmt: skip
+        out.append(
+            (
+                ChangeKind.VALUE_ADDED,
+                ", ".join(added),
+                True,
+                "clients that branch on the known values meet one they do not know",
+            )
+        )
     if removed:
         request = any(word in path for word in REQUEST_VOCABULARIES)
-        out.append((ChangeKind.VALUE_REMOVED, ", ".join(removed), request,
-                    "clients that send it back (subscribe to it) are refused or get nothing" if request else
-                    "a value clients handle no longer comes"))  # fmt: skip
+        out.append(
+            (
+                ChangeKind.VALUE_REMOVED,
+                ", ".join(removed),
+                request,
+                "clients that send it back (subscribe to it) are refused or get nothing"
+                if request
+                else "a value clients handle no longer comes",
+            )
+        )
     return out
 
 
@@ -420,12 +529,25 @@ def _magnitude(path: str, old: KeyProfile, new: KeyProfile) -> Found | None:
     detail = f"typical value about 1e{a} in OLD, 1e{b} in NEW"
     if _TIME_KEY.search(path.rsplit(".", 1)[-1]) and {a, b} <= {8, 9, 10, 11, 12, 13}:
         units = {True: "milliseconds", False: "seconds"}
-        return (ChangeKind.UNIT, f"{detail}: {units[a >= 11]} in OLD, {units[b >= 11]} in NEW", True,
-                "a timestamp read in the OLD unit is off by a factor of 1000")  # fmt: skip
+        return (
+            ChangeKind.UNIT,
+            f"{detail}: {units[a >= 11]} in OLD, {units[b >= 11]} in NEW",
+            True,
+            "a timestamp read in the OLD unit is off by a factor of 1000",
+        )
     if abs(shift) == 9:
-        return (ChangeKind.UNIT, f"{detail}: lamports against SOL (1 SOL = 1e9 lamports)?", True,
-                "an amount read in the OLD unit is off by a factor of 1e9")  # fmt: skip
-    return (ChangeKind.MAGNITUDE, detail, True, f"values are off by about 10^{abs(shift)}: another unit or scale")
+        return (
+            ChangeKind.UNIT,
+            f"{detail}: lamports against SOL (1 SOL = 1e9 lamports)?",
+            True,
+            "an amount read in the OLD unit is off by a factor of 1e9",
+        )
+    return (
+        ChangeKind.MAGNITUDE,
+        detail,
+        True,
+        f"values are off by about 10^{abs(shift)}: another unit or scale",
+    )
 
 
 def _median(counts: Counter[int]) -> int:
@@ -442,7 +564,9 @@ def _names(kinds: set[str]) -> str:
     return " or ".join(sorted(kinds))
 
 
-def describe(changes: list[Change], old: Profile, new: Profile, title: str, *, limit: int | None = None) -> str:
+def describe(
+    changes: list[Change], old: Profile, new: Profile, title: str, *, limit: int | None = None
+) -> str:
     """The drift as lines to read: per family, breaking changes first (at most ``limit``
     changes, the rest counted)."""
     breaking = sum(c.breaking for c in changes)
@@ -465,7 +589,9 @@ def describe(changes: list[Change], old: Profile, new: Profile, title: str, *, l
         lines.append("no drift: the same families, keys, types and vocabularies")
     for label, profile in (("OLD", old), ("NEW", new)):
         if profile.unclassified:
-            lines.append(f"\n{label}: {plural(profile.unclassified, 'message')} of no documented family, not compared")
+            lines.append(
+                f"\n{label}: {plural(profile.unclassified, 'message')} of no documented family, not compared"
+            )
     return "\n".join(lines)
 
 

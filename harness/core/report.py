@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 from harness.core.frames import (
@@ -56,6 +56,8 @@ MAX_CANDLES = 600
 """Candles kept per series (the latest ones)."""
 SAMPLES_PER_FAMILY = 2
 SAMPLE_CHARS = 1_500
+TRADES_PER_MESSAGE = 100
+"""Trades of one list message (a REST page of trades) that go into candles."""
 LINE_CHARS = 4_000
 """A violating tape line is shown up to this many characters."""
 
@@ -297,15 +299,12 @@ class TapeReport:
                         book.candles[candle.t] = candle
                         self._bound(book)
             return
-        trade = _trade(api, family, message)
-        if trade is None:
-            return
-        key, ts, price, volume = trade
-        name = f"{api} {key}"
-        book = self._book(name, "built from trades")
-        if book is not None and self.candle_source.get(name) == "built from trades":
-            book.add_trade(ts, price, volume)
-            self._bound(book)
+        for key, ts, price, volume in _trades(api, family, message):
+            name = f"{api} {key}"
+            book = self._book(name, "built from trades")
+            if book is not None and self.candle_source.get(name) == "built from trades":
+                book.add_trade(ts, price, volume)
+                self._bound(book)
 
     def _book(self, name: str, source: str) -> CandleBook | None:
         book = self.books.get(name)
@@ -366,7 +365,9 @@ class TapeReport:
             f"{SAMPLES_PER_FAMILY} sample messages per family are shown",
         ]
         if self.more_connections:
-            out.append(f"the first {MAX_CONNECTIONS} connections are listed, {self.more_connections} more are not")
+            out.append(
+                f"the first {MAX_CONNECTIONS} connections are listed, {self.more_connections} more are not"
+            )
         total = sum(self.violation_counts.values())
         if total > len(self.violations):
             out.append(
@@ -478,33 +479,37 @@ def _opens(frame: Frame) -> bool:
     return isinstance(frame, (WsOpen, SioConnect, HttpExchange))
 
 
-def _number(value: object) -> bool:
+def _number(value: object) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _trade(api: str, family: str | None, message: Any) -> tuple[str, float, float, float] | None:
-    """``(pool or mint, timestamp, price, volume in SOL)`` of a trade message of any API, or None.
+def _trades(api: str, family: str | None, message: Any) -> list[tuple[str, float, float, float]]:
+    """``(pool or mint, timestamp s, price, volume in SOL)`` of each trade a message of any API
+    holds (a list: its first :data:`TRADES_PER_MESSAGE`).
 
     PumpData: ``price``, ``quote_amount`` at ``timestamp`` s; corto: ``price``, ``solAmount`` at
     ``timestamp`` ms; Pump.fun: ``sol_amount`` lamports for ``token_amount`` raw (6 decimals) at
     ``timestamp`` s (contract §5: units per API)."""
-    if family not in ("trade", "trade_list") or not isinstance(message, dict | list):
-        return None
-    item = message[0] if isinstance(message, list) and message else message
-    if not isinstance(item, dict):
-        return None
-    if api == "pumpfun":
-        sol, tokens, ts = item.get("sol_amount"), item.get("token_amount"), item.get("timestamp")
-        if not (_number(sol) and _number(tokens) and _number(ts)) or not tokens:
-            return None
-        return str(item.get("mint")), float(ts), (sol / 1e9) / (tokens / 1e6), sol / 1e9
-    price = item.get("price")
-    volume = item.get("quote_amount" if api == "pumpdata" else "solAmount")
-    ts = item.get("timestamp")
-    key = item.get("pool" if api == "pumpdata" else "mint")
-    if not (_number(price) and _number(volume) and _number(ts)) or not isinstance(key, str):
-        return None
-    return key, float(to_ms(ts)) / 1000 if api == "corto" else float(ts), float(price), float(volume)
+    if family not in ("trade", "trade_list"):
+        return []
+    items = message[:TRADES_PER_MESSAGE] if isinstance(message, list) else [message]
+    out = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        if api == "pumpfun":
+            sol, tokens, ts = item.get("sol_amount"), item.get("token_amount"), item.get("timestamp")
+            if _number(sol) and _number(tokens) and _number(ts) and tokens:
+                out.append((str(item.get("mint")), float(ts), (sol / 1e9) / (tokens / 1e6), sol / 1e9))
+            continue
+        price = item.get("price")
+        volume = item.get("quote_amount" if api == "pumpdata" else "solAmount")
+        ts = item.get("timestamp")
+        key = item.get("pool" if api == "pumpdata" else "mint")
+        if _number(price) and _number(volume) and _number(ts) and isinstance(key, str):
+            seconds = to_ms(ts) / 1000 if api == "corto" else float(ts)
+            out.append((key, seconds, float(price), float(volume)))
+    return out
 
 
 def _int(text: str | None) -> int | None:

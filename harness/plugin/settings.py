@@ -1,9 +1,9 @@
 """What one test asked of the harness: ``HarnessConfig`` and the precedence that resolves it.
 
 Owns the settings a test can give and where they come from, in precedence order: the command line
-(``--harness-record-mode``, ``--harness-tapes-dir``, ``--harness-report``) over the ``harness`` marker (the closest
-marker wins per setting) over the ``harness_config`` fixture over the defaults below. Knows
-nothing of servers: the result, :class:`Resolved`, is a value the plugin turns into one.
+(``--harness-record-mode``, ``--harness-tapes-dir``, ``--harness-report``) over the ``harness``
+marker (the closest marker wins per setting) over the ``harness_config`` fixture over the defaults
+below. Knows nothing of servers: the result, :class:`Resolved`, is a value the plugin turns into one.
 """
 
 from __future__ import annotations

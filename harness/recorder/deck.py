@@ -231,4 +231,6 @@ def _drift(old: Path, new: Path) -> str:
     except (TapeError, OSError) as exc:
         return f"contract drift against the replaced tape not told: {exc}"
     changes = compare(before, after)
-    return describe(changes, before, after, f"from the replaced {old.name} to the new recording", limit=DRIFT_LINES)
+    return describe(
+        changes, before, after, f"from the replaced {old.name} to the new recording", limit=DRIFT_LINES
+    )

@@ -23,7 +23,9 @@ Progress = Callable[[int, int, int], None]
 """``progress(bytes_done, bytes_total, frames)``, called now and then while a tape is read."""
 
 
-def read_tape_report(path: Path, *, progress: Progress | None = None, now: datetime | None = None) -> dict[str, Any]:
+def read_tape_report(
+    path: Path, *, progress: Progress | None = None, now: datetime | None = None
+) -> dict[str, Any]:
     """The report data of one tape (:meth:`TapeReport.result`), its violations found by the
     validators as ``harness validate`` finds them."""
     from harness.core.families import FamilyTracker

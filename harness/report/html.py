@@ -46,7 +46,9 @@ def render(reports: Sequence[dict[str, Any]], *, title: str, generated: str, js:
     body = [
         f"<header><h1>{_e(title)}</h1><p class=note>Made {_e(generated)} by harness report from "
         f"{len(reports)} tape{'s' if len(reports) != 1 else ''}. Self-contained: it opens offline.</p>",
-        "<nav>" + " ".join(f'<a href="#tape-{i}">{_e(r["tape"])}</a>' for i, r in enumerate(reports)) + "</nav>",
+        "<nav>"
+        + " ".join(f'<a href="#tape-{i}">{_e(r["tape"])}</a>' for i, r in enumerate(reports))
+        + "</nav>",
         "</header>",
     ]
     for index, report in enumerate(reports):
@@ -54,7 +56,7 @@ def render(reports: Sequence[dict[str, Any]], *, title: str, generated: str, js:
     data = _script_json(figures)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data:; font-src data:">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
 <title>{_e(title)}</title>
 <style>{CSS}</style></head>
 <body>
@@ -78,7 +80,10 @@ def _tape(index: int, r: dict[str, Any], figures: dict[str, Any]) -> str:
         ("redaction", ", ".join(h["redaction"]) or "none recorded"),
         ("frames", f"{r['frames']:,} from t={r['span'][0]:g}s to t={r['span'][1]:g}s"),
     ]
-    out = [f'<section class=tape id="tape-{index}"><h2>{_e(r["tape"])}</h2>', _table(("", ""), rows, cls="kv")]
+    out = [
+        f'<section class=tape id="tape-{index}"><h2>{_e(r["tape"])}</h2>',
+        _table(("", ""), rows, cls="kv"),
+    ]
     out.append(
         "<p class=note>Big tapes are streamed with bounded memory: "
         + "; ".join(_e(x) for x in r["limits"])
@@ -108,14 +113,23 @@ def _tape(index: int, r: dict[str, Any], figures: dict[str, Any]) -> str:
 def _rates(index: int, api: str, r: dict[str, Any], figures: dict[str, Any]) -> str:
     key = f"rates-{index}-{api}"
     traces = [
-        {"type": "scatter", "mode": "lines", "name": s["family"], "x": s["t"], "y": s["per_s"], "line": {"width": 1.5}}
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "name": s["family"],
+            "x": s["t"],
+            "y": s["per_s"],
+            "line": {"width": 1.5},
+        }
         for s in r["rates"].get(api, [])
     ]
     figures[key] = _figure(traces, f"{api}: messages per second by family", "tape time (s)", "messages / s")
     return _chart(key)
 
 
-def _connections(index: int, api: str, conns: list[dict[str, Any]], r: dict[str, Any], figures: dict[str, Any]) -> str:
+def _connections(
+    index: int, api: str, conns: list[dict[str, Any]], r: dict[str, Any], figures: dict[str, Any]
+) -> str:
     key = f"conns-{index}-{api}"
     end = r["span"][1]
     shown = conns[:CHARTED_CONNECTIONS]
@@ -148,8 +162,14 @@ def _connections(index: int, api: str, conns: list[dict[str, Any]], r: dict[str,
         )
         for c in conns
     ]
-    more = f"<p class=note>{r['more_connections']} more connections not listed.</p>" if r["more_connections"] else ""
-    table = _table(("conn", "url", "opened (s)", "closed (s)", "close", "frames", "subscriptions"), rows, raw_last=True)
+    more = (
+        f"<p class=note>{r['more_connections']} more connections not listed.</p>"
+        if r["more_connections"]
+        else ""
+    )
+    table = _table(
+        ("conn", "url", "opened (s)", "closed (s)", "close", "frames", "subscriptions"), rows, raw_last=True
+    )
     return _chart(key) + f"<details><summary>{len(conns)} connections</summary>{table}</details>{more}"
 
 
@@ -182,9 +202,17 @@ def _rest(index: int, r: dict[str, Any], figures: dict[str, Any]) -> str:
                 )
             else:
                 traces.append(
-                    {"type": "bar", "name": code, "x": series["t"], "y": series["n"], "marker": {"color": COLORS[code]}}
+                    {
+                        "type": "bar",
+                        "name": code,
+                        "x": series["t"],
+                        "y": series["n"],
+                        "marker": {"color": COLORS[code]},
+                    }
                 )
-        fig = _figure(traces, f"{path['path']}: responses per {r['bucket_seconds']:g} s", "tape time (s)", "responses")
+        fig = _figure(
+            traces, f"{path['path']}: responses per {r['bucket_seconds']:g} s", "tape time (s)", "responses"
+        )
         fig["layout"]["barmode"] = "stack"
         figures[key] = fig
         out.append(_chart(key))
@@ -192,7 +220,13 @@ def _rest(index: int, r: dict[str, Any], figures: dict[str, Any]) -> str:
     if budget["t"]:
         key = f"budget-{index}"
         traces = [
-            {"type": "scatter", "mode": "lines", "name": "x-ratelimit-remaining (lowest)", "x": budget["t"], "y": budget["remaining"]}
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": "x-ratelimit-remaining (lowest)",
+                "x": budget["t"],
+                "y": budget["remaining"],
+            }
         ]
         if budget["limit"] is not None:
             traces.append(
@@ -221,7 +255,9 @@ def _candles(key: str, series: dict[str, Any], figures: dict[str, Any]) -> str:
         "low": [row[3] for row in rows],
         "close": [row[4] for row in rows],
     }
-    fig = _figure([trace], f"OHLCV 1 s candles, {series['series']} ({series['source']})", "time (UTC)", "price")
+    fig = _figure(
+        [trace], f"OHLCV 1 s candles, {series['series']} ({series['source']})", "time (UTC)", "price"
+    )
     fig["layout"]["xaxis"].update(rangeslider={"visible": False}, type="date")
     figures[key] = fig
     return _chart(key)
@@ -234,13 +270,22 @@ def _violations(index: int, r: dict[str, Any], figures: dict[str, Any]) -> str:
         out.append("<p>No message of this tape breaks the contract.</p></section>")
         return "".join(out)
     counts = [
-        (f'<span id="rule-{index}-{_slug(what)}">{_e(what)}</span>', str(n)) for what, n in r["violation_counts"].items()
+        (f'<span id="rule-{index}-{_slug(what)}">{_e(what)}</span>', str(n))
+        for what, n in r["violation_counts"].items()
     ]
     out.append(_table(("api family rule", "violations"), counts, raw_first=True))
     key = f"violation-rate-{index}"
     xs = [float(x) for x in r["violation_rate"]]
     figures[key] = _figure(
-        [{"type": "bar", "name": "violations", "x": xs, "y": list(r["violation_rate"].values()), "marker": {"color": "#c62828"}}],
+        [
+            {
+                "type": "bar",
+                "name": "violations",
+                "x": xs,
+                "y": list(r["violation_rate"].values()),
+                "marker": {"color": "#c62828"},
+            }
+        ],
         f"violations per {r['bucket_seconds']:g} s",
         "tape time (s)",
         "violations",
@@ -266,7 +311,8 @@ def _violations(index: int, r: dict[str, Any], figures: dict[str, Any]) -> str:
         + "</tbody></table>"
     )
     lines = [
-        f'<tr id="line-{index}-{line}" class=tape-line><td>{_e(line)}</td><td><code>{_e(text)}</code></td></tr>'
+        f'<tr id="line-{index}-{line}" class=tape-line><td>{_e(line)}</td>'
+        f"<td><code>{_e(text)}</code></td></tr>"
         for line, text in r["lines"].items()
     ]
     out.append(
@@ -308,13 +354,20 @@ def _chart(key: str) -> str:
 
 
 def _table(
-    head: Sequence[str], rows: Sequence[Sequence[str]], *, cls: str = "", raw_last: bool = False, raw_first: bool = False
+    head: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    cls: str = "",
+    raw_last: bool = False,
+    raw_first: bool = False,
 ) -> str:
     def cell(i: int, value: str, row: Sequence[str]) -> str:
         raw = (raw_last and i == len(row) - 1) or (raw_first and i == 0)
         return f"<td>{value if raw else _e(value)}</td>"
 
-    thead = "" if not any(head) else "<thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr></thead>"
+    thead = (
+        "" if not any(head) else "<thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr></thead>"
+    )
     body = "".join("<tr>" + "".join(cell(i, v, row) for i, v in enumerate(row)) + "</tr>" for row in rows)
     return f"<table class='{cls}'>{thead}<tbody>{body}</tbody></table>"
 
@@ -339,6 +392,12 @@ def _script_text(text: str) -> str:
     """Text safe inside a <script> element (no ``</script`` or ``<!--`` ends it early)."""
     return text.replace("</", "<\\/").replace("<!--", "<\\!--")
 
+
+CSP = (
+    "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline';"
+    " img-src data:; font-src data:"
+)
+"""The page may load nothing from anywhere: what it needs is inline."""
 
 CSS = """
 body{font-family:system-ui,sans-serif;margin:0 2rem 3rem;color:#222;max-width:1400px}

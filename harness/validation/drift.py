@@ -9,6 +9,7 @@ payloads are stored decoded in a tape, so their notation is not known).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -65,10 +66,8 @@ def tape_profile(
                     else None
                 )
                 if raw is not None:
-                    try:
+                    with contextlib.suppress(ValueError, RecursionError):  # else the classifier's NotJson
                         message = decode(raw)
-                    except (ValueError, RecursionError):
-                        pass  # the classifier's NotJson stands
                 add_message(profile, api, family, message, plain, want)
     return profile
 

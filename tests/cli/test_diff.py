@@ -37,7 +37,9 @@ def test_the_drift_fixtures_are_the_documented_copies() -> None:
     assert site_hs["state"]["effectiveFilter"]["createDetail"] == "full"
     assert "createDetail" not in repo_hs["state"]["effectiveFilter"]
     assert len(site_hs["state"]["availablePools"]) == 9 and "pump.fun" in site_hs["state"]["availablePools"]
-    assert len(repo_hs["state"]["availablePools"]) == 8 and "pump.fun" not in repo_hs["state"]["availablePools"]
+    assert (
+        len(repo_hs["state"]["availablePools"]) == 8 and "pump.fun" not in repo_hs["state"]["availablePools"]
+    )
     assert site_trade["marketCapSol"] is None and repo_trade["marketCapSol"] == 28.867674632978797
     assert not any(k.startswith(("quote", "vQuote", "marketCapQuote")) for k in site_trade)
 
@@ -52,7 +54,14 @@ def test_site_to_repo_reports_each_documented_difference() -> None:
     assert "  BREAKING  key removed       state.effectiveFilter.createDetail: in 100% of OLD" in text
     assert "  ok        order             state.availablePools: the 8 values both hold first differ" in text
     assert "  ok        type              marketCapSol: float in NEW where OLD was always null" in text
-    for key in ("quoteMint", "quoteAmountRaw", "quoteAmount", "quoteInPool", "vQuoteInBondingCurve", "marketCapQuote"):
+    for key in (
+        "quoteMint",
+        "quoteAmountRaw",
+        "quoteAmount",
+        "quoteInPool",
+        "vQuoteInBondingCurve",
+        "marketCapQuote",
+    ):
         assert f"  ok        key added         {key}: in 100% of NEW, in no OLD message" in text
 
 
@@ -77,8 +86,12 @@ def test_numbers_as_int_or_float_and_in_exponent_notation(tmp_path: Path) -> Non
     # contract §3.7: baseAmount 1000000001 against 825190689.28; exponent notation (4e-9, 2.88e-8)
     old = tmp_path / "old.jsonl"
     new = tmp_path / "new.jsonl"
-    old.write_text('{"schemaVersion":"liquidity_event_v1","txType":"add","baseAmount":1000000001,"price":0.0000000288}\n')
-    new.write_text('{"schemaVersion":"liquidity_event_v1","txType":"add","baseAmount":825190689.28,"price":2.88e-8}\n')
+    old.write_text(
+        '{"schemaVersion":"liquidity_event_v1","txType":"add","baseAmount":1000000001,"price":0.0000000288}\n'
+    )
+    new.write_text(
+        '{"schemaVersion":"liquidity_event_v1","txType":"add","baseAmount":825190689.28,"price":2.88e-8}\n'
+    )
     out = run_cli("diff", str(old), str(new), "--api", "corto")
     assert out.returncode == 1
     assert "  BREAKING  type              baseAmount: int in OLD, also float in NEW" in out.stdout
@@ -92,7 +105,10 @@ def test_no_drift_exits_0_and_tapes_are_read(tmp_path: Path) -> None:
     frames += [WsText(0.1 * i, "ws-1", S2C, line) for i, line in enumerate(REPO.read_text().splitlines(), 1)]
     tape = dump_tape(tmp_path / "t.jsonl", header(apis=("corto",)), frames)
     out = run_cli("diff", str(REPO), str(tape))
-    assert (out.returncode, out.stdout.splitlines()[0]) == (0, f"contract drift {REPO} -> {tape}: 0 changes, 0 breaking")
+    assert (out.returncode, out.stdout.splitlines()[0]) == (
+        0,
+        f"contract drift {REPO} -> {tape}: 0 changes, 0 breaking",
+    )
     assert "no drift" in out.stdout
     out = run_cli("diff", str(tape), str(SITE), "--family", "handshake")
     assert out.returncode == 1 and "corto trade" not in out.stdout and "corto handshake" in out.stdout

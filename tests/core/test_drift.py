@@ -97,7 +97,9 @@ def test_error_envelopes_with_and_without_details_and_grace() -> None:
     mixed = profile(error, full, family="error")
     found = changes(mixed, profile(error, family="error"))
     assert not found[("error.details", ChangeKind.KEY_REMOVED)].breaking
-    assert "optional already (absent from 50% of OLD)" in found[("error.details", ChangeKind.KEY_REMOVED)].reason
+    assert (
+        "optional already (absent from 50% of OLD)" in found[("error.details", ChangeKind.KEY_REMOVED)].reason
+    )
     # always there before, sometimes missing now: breaking
     found = changes(profile(full, full, family="error"), mixed)
     presence = found[("state.effectiveFilter.graceActive", ChangeKind.PRESENCE)]
