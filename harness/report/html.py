@@ -170,7 +170,8 @@ def _connections(
     table = _table(
         ("conn", "url", "opened (s)", "closed (s)", "close", "frames", "subscriptions"), rows, raw_last=True
     )
-    return _chart(key) + f"<details><summary>{len(conns)} connections</summary>{table}</details>{more}"
+    listed = f"{len(conns)} connection{'s' if len(conns) != 1 else ''}"
+    return _chart(key) + f"<details><summary>{listed}</summary>{table}</details>{more}"
 
 
 def _rest(index: int, r: dict[str, Any], figures: dict[str, Any]) -> str:
@@ -407,7 +408,7 @@ nav a{margin-right:1rem}.note{color:#555;font-size:.9rem}.warn{color:#b71c1c}
 table{border-collapse:collapse;font-size:.85rem;margin:.4rem 0}
 td,th{border:1px solid #ddd;padding:.2rem .5rem;text-align:left;vertical-align:top}
 th{background:#f3f5f8}.kv td:first-child{font-weight:600;white-space:nowrap}
-.chart{width:100%;min-height:300px}
+.chart{width:100%}
 tr:target{background:#fff3c4;outline:2px solid #f9a825}
 .lines code{white-space:pre-wrap;word-break:break-all;font-size:.78rem}
 pre{white-space:pre-wrap;word-break:break-all;background:#f6f8fa;padding:.4rem;font-size:.78rem}
