@@ -86,22 +86,22 @@ def decode(text: str) -> Any:
     return _DECODER.decode(text)
 
 
+_KINDS = (
+    (bool, Kind.BOOL),
+    (int, Kind.INT),
+    (ExponentFloat, Kind.EXPONENT),
+    (float, Kind.FLOAT),
+    (str, Kind.STRING),
+    (dict, Kind.OBJECT),
+)
+"""Python types of decoded JSON values and their kinds, in the order they are told apart (a bool
+is an int, an exponent float a float)."""
+
+
 def kind_of(value: Any) -> Kind:
     if value is None:
         return Kind.NULL
-    if isinstance(value, bool):
-        return Kind.BOOL
-    if isinstance(value, int):
-        return Kind.INT
-    if isinstance(value, ExponentFloat):
-        return Kind.EXPONENT
-    if isinstance(value, float):
-        return Kind.FLOAT
-    if isinstance(value, str):
-        return Kind.STRING
-    if isinstance(value, dict):
-        return Kind.OBJECT
-    return Kind.ARRAY
+    return next((kind for cls, kind in _KINDS if isinstance(value, cls)), Kind.ARRAY)
 
 
 @dataclass(slots=True)
