@@ -21,6 +21,7 @@ MODULES = (
     "bench.bench_sio",
     "bench.bench_timing",
     "bench.bench_proxy",
+    "bench.bench_report",
 )
 
 
