@@ -14,6 +14,7 @@ reading tapes and rendering HTML are :mod:`harness.report`'s.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -293,7 +294,7 @@ class TapeReport:
             if entry is not None and len(entry.ohlcv_pools) == 1:
                 (pool,) = entry.ohlcv_pools
                 for row in message:
-                    candle = candle_of(row)
+                    candle = candle_of(row) if isinstance(row, list) and all(map(_number, row[:6])) else None
                     book = self._book(f"{api} {pool}", "recorded candles")
                     if candle is not None and book is not None:
                         book.candles[candle.t] = candle
@@ -480,7 +481,8 @@ def _opens(frame: Frame) -> bool:
 
 
 def _number(value: object) -> TypeGuard[float]:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A JSON number that can be charted (a tape may hold NaN: Python's decoder takes it)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _trades(api: str, family: str | None, message: Any) -> list[tuple[str, float, float, float]]:

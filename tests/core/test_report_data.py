@@ -160,3 +160,21 @@ def test_header_and_age() -> None:
     assert age_text("garbage", NOW) == "unknown"
     assert path_template(f"/trades/all/{MINT}?limit=20") == "/trades/all/{mint}"
     assert path_template("/coins/latest") == "/coins/latest"
+
+
+def test_numbers_that_cannot_be_charted_are_left_out() -> None:
+    r = report()
+    trade = {
+        "txType": "buy",
+        "mint": MINT,
+        "price": float("nan"),
+        "solAmount": 0.5,
+        "timestamp": 1774541469000,
+    }
+    r.add(1, WsText(0.0, "ws-1", S2C, "{}"), [("corto", "trade", trade)])
+    r.add(2, SioEvent(0.3, "sio-1", C2S, "subscribe_ohlcv", ({"pool": "P"},), 1))
+    rows = [[1774541469000, float("inf"), 2.0, 0.5, 1.5, 10.0]]
+    r.add(3, SioEvent(0.4, "sio-1", S2C, "ohlcv", (rows,)), [("pumpdata", "ohlcv", rows)])
+    out = r.result(NOW)
+    assert out["candles"] == []
+    json.dumps(out, allow_nan=False)  # the page's data is strict JSON
