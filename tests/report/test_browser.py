@@ -137,7 +137,7 @@ def test_a_violating_test_session(chromium: Any, pytester: pytest.Pytester) -> N
         '{"type": "subscribe", "mode": "all", "create": {"detail": "wide"}}'
     )
     # the session's lifecycle: the client's open, its messages, its close
-    assert seen.page.locator("details", has_text="connections").locator("td", has_text="/data-stream").count()
+    assert seen.page.locator("details", has_text="connection").locator("td", has_text="/data-stream").count()
 
 
 def test_a_large_synthetic_tape(chromium: Any, tmp_path: Path) -> None:
