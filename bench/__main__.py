@@ -22,6 +22,7 @@ MODULES = (
     "bench.bench_timing",
     "bench.bench_proxy",
     "bench.bench_hostile",
+    "bench.bench_report",
 )
 
 

@@ -23,6 +23,8 @@ COMMANDS: tuple[str, ...] = (
     "harness.cli.validate",
     "harness.cli.inspect",
     "harness.cli.redact",
+    "harness.cli.report",
+    "harness.cli.diff",
     "harness.cli.synth",
     "harness.cli.contract",
 )

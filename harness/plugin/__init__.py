@@ -85,6 +85,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="directory relative tape paths start from (default: the test file's directory)."
         " Beats the marker and harness_config.",
     )
+    group.addoption(
+        "--harness-report",
+        default=None,
+        metavar="DIR",
+        help="write an HTML report of each harness test's session (and its session tape) into DIR;"
+        " a teardown failure for violations names the report. Beats report_dir of the marker and"
+        " harness_config.",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -163,6 +171,7 @@ def harness_server(request: pytest.FixtureRequest, harness_config: HarnessConfig
         for key, value in (
             ("record_mode", config.getoption("harness_record_mode")),
             ("tapes_dir", config.getoption("harness_tapes_dir")),
+            ("report_dir", config.getoption("harness_report")),
         )
         if value is not None
     }
@@ -187,6 +196,8 @@ def harness_server(request: pytest.FixtureRequest, harness_config: HarnessConfig
     if failure is not None:  # outside the except: the report shows the message, not a chain
         pytest.fail(failure, pytrace=False)
     request.node.stash[_VIEW] = view
+    if resolved.report_dir is not None:
+        view.start_report(resolved.report_dir)
     if resolved.mode is RecordMode.NONE and not resolved.allow_network:
         view.guard = NetworkGuard(request.node.nodeid, allow_hosts=resolved.allow_hosts, hint=GUARD_HINT)
         view.guard.install()
@@ -197,6 +208,7 @@ def harness_server(request: pytest.FixtureRequest, harness_config: HarnessConfig
         if view.guard is not None:
             view.guard.uninstall()
         del request.node.stash[_VIEW]
+        view.finish_report()
     if not request.node.stash.get(_CALL_FAILED, False):
         problems = view.report()
         if problems and view.fuzzing is not None:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from harness.core.fuzz import FuzzKind, FuzzPlan, ScheduledFault
     from harness.plugin.fuzzing import FuzzRun
     from harness.plugin.guard import NetworkGuard
+    from harness.plugin.reports import SessionReport
     from harness.plugin.settings import Fuzz, Resolved
     from harness.server.app import MockServer
     from harness.server.context import ServedViolation
@@ -257,6 +258,10 @@ class HarnessServer:
         self._errors_from = len(running.background.errors)
         self.guard: NetworkGuard | None = None
         """The network guard around this test (record mode ``none``), set by the fixture."""
+        self.session_report: SessionReport | None = None
+        """With ``--harness-report``: the test's session tape and report."""
+        self.report_error = ""
+        """Why the session report could not be written, if it could not."""
         self._own_fuzz: FuzzRun | None = None
         self.fuzzing: FuzzRun | None = None
         """The fault schedule applied now, if any (``fuzz``, or the test's ``fuzz`` setting)."""
@@ -422,6 +427,31 @@ class HarnessServer:
         """Errors seen in the server's thread during this test (they fail it at teardown)."""
         return self._running.background.errors[self._errors_from :]
 
+    # --- session report (--harness-report) -----------------------------------------------------
+
+    def start_report(self, directory: Path) -> None:
+        """Write the frames the server sees from now on to the test's session tape in
+        ``directory``; :meth:`finish_report` makes its report. Nothing while recording."""
+        from harness.plugin.reports import SessionReport
+
+        server = self.server
+        if server is None:
+            return
+        self.session_report = SessionReport(directory, self.test)
+        self._running.call(setattr, server, "session_tap", self.session_report.write)
+
+    def finish_report(self) -> None:
+        """Stop the session tape and write the report (:attr:`report_error` says why not)."""
+        report = self.session_report
+        server = self.server
+        if report is None or server is None:
+            return
+        self._running.call(setattr, server, "session_tap", None)
+        try:
+            report.finish()
+        except Exception as exc:  # a report that cannot be written must not hide the test's outcome
+            self.report_error = f"harness: no session report for {self.test}: {exc}"
+
     # --- teardown ------------------------------------------------------------------------------
 
     def report(self) -> str:
@@ -442,6 +472,13 @@ class HarnessServer:
             found = self.violations
             if found:
                 parts.append(violation_report(found, self.test))
+                if self.session_report is not None:
+                    parts.append(
+                        f"Report of the session: {self.session_report.html}"
+                        f" (its frames: {self.session_report.tape})"
+                    )
+        if self.report_error:
+            parts.append(self.report_error)
         return "\n\n".join(parts)
 
 

@@ -1,9 +1,9 @@
 """What one test asked of the harness: ``HarnessConfig`` and the precedence that resolves it.
 
 Owns the settings a test can give and where they come from, in precedence order: the command line
-(``--harness-record-mode``, ``--harness-tapes-dir``) over the ``harness`` marker (the closest
-marker wins per setting) over the ``harness_config`` fixture over the defaults below. Knows
-nothing of servers: the result, :class:`Resolved`, is a value the plugin turns into one.
+(``--harness-record-mode``, ``--harness-tapes-dir``, ``--harness-report``) over the ``harness``
+marker (the closest marker wins per setting) over the ``harness_config`` fixture over the defaults
+below. Knows nothing of servers: the result, :class:`Resolved`, is a value the plugin turns into one.
 """
 
 from __future__ import annotations
@@ -73,6 +73,10 @@ class HarnessConfig:
     """Redaction rules of recordings (None: the default rules, README "Redaction");
     ``RedactionRules.with_extra(json_keys=[...], keep=["session"])`` adds rules and keeps defaults
     by name, as ``harness record --keep-secret`` does."""
+    report_dir: str | os.PathLike[str] | None = None
+    """Write an HTML report of the test's session (and the session's tape) into this directory,
+    relative to the test's file (``--harness-report DIR`` beats it, relative to where pytest runs).
+    None: no report."""
     server: ServerConfig = field(default_factory=ServerConfig)
     """Every other server setting (per-API configs, validation, seed, loop)."""
 
@@ -137,6 +141,8 @@ class Resolved:
     allow_hosts: tuple[str, ...]
     fuzz: Fuzz | None = None
     """The test's fault schedule (applied per test: tests with different ones share a server)."""
+    report_dir: Path | None = None
+    """Where the test's session report goes (None: no report)."""
 
     @property
     def deck_key(self) -> tuple[Any, ...]:
@@ -216,6 +222,12 @@ def resolve(
         tapes_dir = (test_dir / Path(settings.tapes_dir)).resolve()
     else:
         tapes_dir = test_dir
+    if "report_dir" in command_line:
+        report_dir: Path | None = (invocation_dir / Path(command_line["report_dir"])).resolve()
+    elif settings.report_dir is not None:
+        report_dir = (test_dir / Path(settings.report_dir)).resolve()
+    else:
+        report_dir = None
     speed = 1.0 if settings.speed is None else settings.speed
     if isinstance(speed, str):
         speed = parse_speed(speed)
@@ -258,4 +270,5 @@ def resolve(
         allow_network=bool(settings.allow_network),
         allow_hosts=tuple(settings.allow_hosts),
         fuzz=fuzz,
+        report_dir=report_dir,
     )

@@ -2,7 +2,8 @@
 
 Owns what runs for each :class:`~harness.recorder.modes.Action` and what happens to the files when
 it stops: replay is a :class:`~harness.MockServer`; record is the recording proxy writing a
-scratch tape that becomes the tape when the recording finishes cleanly; new episodes are a
+scratch tape that becomes the tape when the recording finishes cleanly (replacing an older tape,
+it tells the contract drift between the two, as ``harness diff`` does); new episodes are a
 MockServer and a recording proxy behind the :class:`~harness.recorder.episodes.EpisodeRouter`.
 ``harness serve --record-mode`` and the pytest plugin both use it::
 
@@ -42,6 +43,8 @@ from harness.server.connections import ConnectionGuard
 from harness.server.listening import Served, listen, service_urls
 from harness.store.tapes import TAPE_SUFFIXES
 
+DRIFT_LINES = 30
+"""Changes listed when a recording replaces a tape (``harness diff`` shows them all)."""
 ROUTER_SHUTDOWN = 0.5
 """Seconds the ``new_episodes`` router gives its open connections when it stops (as the proxy)."""
 
@@ -82,6 +85,9 @@ class TapeDeck(Served):
         """After an unclean finish: the partial recording, left where it was written."""
         self.frames = 0
         """After :meth:`finish`: how many frames this run recorded."""
+        self.drift = ""
+        """After :meth:`finish` of a recording that replaced a tape: the contract drift from the
+        old tape to the new one (``harness diff``'s text), or why it could not be told."""
         self.proxy: RecordingProxy | None = None
         self._router: web.AppRunner | None = None
 
@@ -170,6 +176,8 @@ class TapeDeck(Served):
             self.kept = None if self.action is Action.EPISODES else session.path
             return
         assert self.target is not None
+        if self.target.exists():
+            self.drift = _drift(self.target, session.path)
         os.replace(session.path, self.target)
         self.recorded = self.target
         with contextlib.suppress(OSError):
@@ -215,4 +223,21 @@ class TapeDeck(Served):
         if self.recorded is None:
             return "" if self.action is Action.REPLAY else f"nothing recorded for {self.target}"
         what = "new episodes recorded to" if self.action is Action.EPISODES else "recorded"
-        return f"{what} {self.recorded} ({self.frames} frames)"
+        line = f"{what} {self.recorded} ({self.frames} frames)"
+        return f"{line}\n{self.drift}" if self.drift else line
+
+
+def _drift(old: Path, new: Path) -> str:
+    """The contract drift from the tape a recording replaces to the recording, as text."""
+    from harness.core.drift import compare, describe
+    from harness.store import TapeError
+    from harness.validation.drift import tape_profile
+
+    try:
+        before, after = tape_profile(old), tape_profile(new)
+    except (TapeError, OSError) as exc:
+        return f"contract drift against the replaced tape not told: {exc}"
+    changes = compare(before, after)
+    return describe(
+        changes, before, after, f"from the replaced {old.name} to the new recording", limit=DRIFT_LINES
+    )

@@ -17,7 +17,7 @@ import json
 import logging
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Self
@@ -93,6 +93,9 @@ class MockServer(Served):
         self._runner: web.AppRunner | None = None
         self._validator: Any = None
         self._tracker: Any = None
+        self.session_tap: Callable[[Frame], None] | None = None
+        """Called (in the server's thread) with every frame of the clients' sessions the server
+        sees, as it sees them (the pytest plugin writes them to a test's session tape)."""
         self.app = web.Application()
         self.guard = ConnectionGuard(
             head_timeout=self.config.head_timeout, max_connections=self.config.connection_cap
@@ -143,9 +146,14 @@ class MockServer(Served):
                 ServedViolation(api, family, pointer, rule, message, "client", conn, self._now_or_zero())
             )
 
+    def saw(self, frame: Frame) -> None:
+        if self.session_tap is not None:
+            self.session_tap(frame)
+
     def check_frame(self, frame: Frame, *, conn: str = "") -> list[ServedViolation]:
         """Validate every message ``frame`` carries (classified as a tape's frames are);
         violations are kept and returned. ``conn`` names the client for the report."""
+        self.saw(frame)
         if not self.config.validate:
             return []
         if self._validator is None:

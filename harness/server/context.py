@@ -107,6 +107,10 @@ class ServerContext(Protocol):
     ) -> None:
         """Keep a violation of what a client sent that no schema can see (when validating)."""
 
+    def saw(self, frame: Frame) -> None:
+        """A frame of a client's session (an open, a close, a message): handed to the session
+        tap when one is set (the pytest plugin's ``--harness-report``); ``check_frame`` calls it."""
+
     def check_frame(self, frame: Frame, *, conn: str = "") -> list[ServedViolation]:
         """Validate every message ``frame`` carries against the contract (classified as a
         tape's frames are: direction, protocol, path or event). Violations are kept and returned.

@@ -38,7 +38,7 @@ from harness.core.corto.session import (
     projected,
 )
 from harness.core.feed import Feed
-from harness.core.frames import C2S, S2C, WsText
+from harness.core.frames import C2S, S2C, WsClose, WsOpen, WsText
 from harness.server.listening import WS_PATH
 
 if TYPE_CHECKING:
@@ -259,6 +259,7 @@ class CortoEmulator:
             await ws.close(code=close.code, message=close.reason.encode())
             return ws
         self.clients.add(client)
+        self.server.saw(WsOpen(self.server.now(), client.conn, request.path_qs))
         client.sender = asyncio.create_task(self._sender(client), name=f"corto-sender-{client.conn}")
         self._send(client, [SendJson(client.session.handshake())])
         self.server.wake()
@@ -346,6 +347,11 @@ class CortoEmulator:
             return
 
     async def _close(self, client: Client, close: Close | None) -> None:
+        if client in self.clients:
+            side, code = (C2S, client.ws.close_code) if close is None else (S2C, close.code)
+            self.server.saw(
+                WsClose(self.server.now(), client.conn, side, code, "" if close is None else close.reason)
+            )
         self.clients.discard(client)
         client.closing = True
         if close is not None and not client.ws.closed:

@@ -28,7 +28,7 @@ from aiohttp import web
 from harness.core.access import origin_allowed
 from harness.core.corto.config import Overflow
 from harness.core.feed import Feed
-from harness.core.frames import C2S, S2C, SioEvent
+from harness.core.frames import C2S, S2C, SioConnect, SioDisconnect, SioEvent
 from harness.core.ohlcv import Candles
 from harness.core.pumpdata.config import PumpdataConfig
 from harness.core.pumpdata.recorded import Event, read_feed
@@ -272,11 +272,13 @@ class PumpdataEmulator:
                 raise socketio.exceptions.ConnectionRefusedError(refusal)
             self.server.touch()
             self.subs[sid] = Subscriptions(self.config.max_subscriptions)
+            self.server.saw(SioConnect(self.server.now(), sid, auth=auth, url=environ.get("PATH_INFO", "")))
 
         @sio.event  # type: ignore[untyped-decorator]
         async def disconnect(sid: str, reason: Any = None) -> None:
             # Rooms are per connection: a disconnect drops them all (CONTRACTS.md 2.1 [inferred]).
-            self.subs.pop(sid, None)
+            if self.subs.pop(sid, None) is not None:
+                self.server.saw(SioDisconnect(self.server.now(), sid, C2S, reason=str(reason or "")))
             self.delivered.pop(sid, None)
 
         for event in CLIENT_EVENTS:

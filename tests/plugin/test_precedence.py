@@ -119,3 +119,14 @@ def test_marker_arguments_are_checked() -> None:
         marker_settings([(("a.jsonl", "b.jsonl"), {})])
     with pytest.raises(ValueError, match="got the tape twice"):
         marker_settings([(("a.jsonl",), {"tape": "b.jsonl"})])
+
+
+def test_report_dir_from_the_command_line_beats_the_marker_and_the_config(tmp_path: Path) -> None:
+    config = HarnessConfig(report_dir="cfg")
+    where = {"test_dir": tmp_path / "tests", "invocation_dir": tmp_path}
+    assert resolve(HarnessConfig(), {}, {}, **where).report_dir is None
+    assert resolve(config, {}, {}, **where).report_dir == tmp_path / "tests" / "cfg"
+    assert resolve(config, {"report_dir": "mk"}, {}, **where).report_dir == tmp_path / "tests" / "mk"
+    resolved = resolve(config, {"report_dir": "mk"}, {"report_dir": "cli"}, **where)
+    assert resolved.report_dir == tmp_path / "cli"
+    assert resolved.deck_key == resolve(HarnessConfig(), {}, {}, **where).deck_key, "tests share servers"

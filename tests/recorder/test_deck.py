@@ -13,12 +13,12 @@ import aiohttp
 import pytest
 import websockets
 
-from harness.core.frames import HttpExchange, WsOpen, WsText
+from harness.core.frames import S2C, HttpExchange, TapeHeader, WsOpen, WsText
 from harness.recorder.deck import TapeDeck
 from harness.recorder.modes import Action, MissingTape, RecordMode, Upstreams
 from harness.server.app import MockServer
 from harness.server.config import ServerConfig
-from harness.store import read_tape
+from harness.store import dump_tape, read_tape
 from tests.helpers import ROOT
 
 DEMO = ROOT / "fixtures" / "demo"
@@ -228,3 +228,23 @@ async def test_replay_of_several_tapes_and_the_demo(tmp_path: Path) -> None:
         assert (await get(deck.urls["rest"] + "/sol-price"))[0] == 200
     with pytest.raises(ValueError, match="exactly one tape path"):
         TapeDeck([DEMO / "corto.jsonl", DEMO / "pumpfun.jsonl"], "all")
+
+
+async def test_a_recording_that_replaces_a_tape_tells_the_drift_against_it(
+    tmp_path: Path, upstream: MockServer
+) -> None:
+    # the old tape's handshake carries a key the live service no longer sends, and lacks a pool
+    live = (await subscribe(upstream.urls["websocket"], "all"))[0]
+    old = json.loads(json.dumps(live))
+    old["state"]["retiredKey"] = 1
+    old["state"]["availablePools"] = [p for p in old["state"]["availablePools"] if p != "pump.fun"]
+    tape = tmp_path / "feed.jsonl"
+    header = TapeHeader(created="2026-01-01T00:00:00Z", harness_version="0.1.0")
+    dump_tape(tape, header, [WsOpen(0.0, "ws-1", "/data-stream"), WsText(0.1, "ws-1", S2C, json.dumps(old))])
+
+    async with TapeDeck([tape], "all", config=CONFIG, upstreams=upstreams_of(upstream)) as deck:
+        await subscribe(deck.urls["websocket"], "all")
+    assert "key removed       state.retiredKey: in 100% of OLD, in no NEW message" in deck.drift
+    assert "new value         state.availablePools[]: pump.fun" in deck.drift
+    assert deck.outcome().startswith(f"recorded {tape} (")
+    assert "contract drift from the replaced feed.jsonl to the new recording:" in deck.outcome()
