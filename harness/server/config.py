@@ -15,6 +15,7 @@ from harness.core.corto.config import CortoConfig
 from harness.core.faults import FaultRule
 from harness.core.fuzz import FuzzPlan
 from harness.core.pumpdata.config import PumpdataConfig
+from harness.core.pumpportal.config import PumpPortalConfig
 from harness.core.ratelimit import RateLimitConfig
 
 DEFAULT_HOST = "127.0.0.1"
@@ -58,6 +59,7 @@ class ServerConfig:
     pumpfun: PumpfunConfig = field(default_factory=PumpfunConfig)
     corto: CortoConfig = field(default_factory=CortoConfig)
     pumpdata: PumpdataConfig = field(default_factory=PumpdataConfig)
+    pumpportal: PumpPortalConfig = field(default_factory=PumpPortalConfig)
 
     def clock(self) -> ReplayClock:
         return ReplayClock.for_speed(self.speed, manual=self.manual)

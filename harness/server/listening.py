@@ -15,16 +15,19 @@ from typing import Self
 
 from aiohttp import web
 
+from harness.core.pumpportal.families import PATH as PUMPPORTAL_PATH
+
 WS_PATH = "/data-stream"
 """The corto.fun Data Stream's path (CONTRACTS.md 3: ``wss://corto.fun/data-stream``)."""
 CONTROL_PATH = "/_harness"
 
 
 def service_urls(host: str, port: int, *, control: bool = False) -> dict[str, str]:
-    """The URLs of the three APIs at ``host:port`` (REST and Socket.IO share the base), and of the
+    """The URLs of the four APIs at ``host:port`` (REST and Socket.IO share the base), and of the
     control endpoints when the server has them."""
     base = f"http://{host}:{port}"
     urls = {"rest": base, "socketio": base, "websocket": f"ws://{host}:{port}{WS_PATH}"}
+    urls["pumpportal"] = f"ws://{host}:{port}{PUMPPORTAL_PATH}"
     if control:
         urls["control"] = base + CONTROL_PATH
     return urls

@@ -1,5 +1,8 @@
 """The PumpPortal emulation's choices where contract §4 is silent.
 
+(A client's outgoing queue and what happens when it fills are the Data Stream's settings,
+``--ws-queue`` and ``--ws-overflow``: one for every WebSocket client.)
+
 Each field is documented in docs/guides/pumpportal.md with its default; a tape that shows the
 service's own words (its acks, its refusal of a trade subscription) wins over these.
 """
@@ -8,8 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-
-from harness.core.corto.config import Overflow
 
 
 class TradeAccess(StrEnum):
@@ -47,6 +48,3 @@ class PumpPortalConfig:
     bad_request: BadRequest = BadRequest.ERRORS
     max_keys: int = 10_000
     """Keys one request may carry, and keys of each kind (mints, wallets) one connection may hold."""
-    queue_size: int = 10_000
-    """Messages queued per client before ``overflow`` applies (as for the Data Stream)."""
-    overflow: Overflow = Overflow.CLOSE
