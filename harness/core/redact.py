@@ -41,7 +41,8 @@ from harness.core.frames import (
 )
 
 DEFAULT_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "x-api-key", "proxy-authorization"})
-DEFAULT_QUERY_PARAMS = frozenset({"api_key", "token", "apikey"})
+DEFAULT_QUERY_PARAMS = frozenset({"api_key", "token", "apikey", "api-key"})
+"""``api-key``: PumpPortal's (``wss://pumpportal.fun/api/data?api-key=KEY``, contract §4)."""
 PLACEHOLDER = re.compile(r"REDACTED-[0-9a-f]{16}")
 _AUTH_SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9._~+/-]*)\s+(?P<credentials>\S.*)$")
 
