@@ -13,7 +13,9 @@ import contextlib
 import json
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import websockets
 
@@ -27,11 +29,14 @@ import asyncio, json, sys
 from aiohttp import web, WSMsgType
 
 FRAMES = [line.rstrip("\n") for line in open(sys.argv[1])]
+PATH = sys.argv[2] if len(sys.argv) > 2 else "/data-stream"
+GREETING = sys.argv[3] if len(sys.argv) > 3 else '{"type":"service","name":"handshake"}'
 
 async def handle(request):
     ws = web.WebSocketResponse(compress=False)
     await ws.prepare(request)
-    await ws.send_str('{"type":"service","name":"handshake"}')
+    if GREETING:
+        await ws.send_str(GREETING)
     msg = await ws.receive()
     if msg.type != WSMsgType.TEXT:
         return ws
@@ -49,7 +54,7 @@ async def handle(request):
 
 async def main():
     app = web.Application()
-    app.router.add_get("/data-stream", handle)
+    app.router.add_get(PATH, handle)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -81,18 +86,29 @@ def write_tape(path: Path, events: list[str], count: int, spacing: float) -> lis
     return texts
 
 
-async def _clients(url: str, clients: int, window: float) -> float:
+async def _subscribe_all(ws: websockets.ClientConnection) -> None:
+    await ws.recv()
+    await ws.send('{"type":"subscribe","mode":"all"}')
+    await ws.recv()
+
+
+async def _clients(
+    url: str,
+    clients: int,
+    window: float,
+    opening: Callable[[websockets.ClientConnection], Awaitable[None]] = _subscribe_all,
+    source: Callable[[int], dict[str, Any]] = lambda index: {},
+) -> float:
     """Events/s received by ``clients`` subscribed clients together, over ``window`` seconds of
-    steady state (the feed loops, so it never runs dry)."""
+    steady state (the feed loops, so it never runs dry). ``opening`` subscribes a client to every
+    event; ``source(index)`` gives client ``index`` its connect options (a local address)."""
     counts = [0] * clients
     ready = asyncio.Barrier(clients + 1)
     stop = asyncio.Event()
 
     async def one(index: int) -> None:
-        async with websockets.connect(url, max_size=None) as ws:
-            await ws.recv()
-            await ws.send('{"type":"subscribe","mode":"all"}')
-            await ws.recv()
+        async with websockets.connect(url, max_size=None, **source(index)) as ws:
+            await opening(ws)
             await ready.wait()
             while not stop.is_set():
                 await ws.recv()

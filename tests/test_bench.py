@@ -52,7 +52,8 @@ def test_unknown_benchmark_is_refused() -> None:
     out = _bench("tapes")
     assert out.returncode == 2
     assert (
-        "unknown benchmark 'tapes' (known: tape, validation, rest, corto, sio, timing, proxy)" in out.stderr
+        "unknown benchmark 'tapes' (known: tape, validation, rest, corto, pumpportal, sio, timing, proxy)"
+        in out.stderr
     )
 
 
