@@ -1,8 +1,9 @@
 """PumpPortal replay: events/s to 1 and 10 clients at ``--speed max``, against a bare handler.
 
 The method and helpers of :mod:`bench.bench_corto`: the server runs in a child process, the
-``websockets`` clients here; each client subscribes to new tokens, migrations and the trades of
-every mint of the tape, so it is sent every event, and counts events over a steady window. The
+``websockets`` clients here; each client subscribes to the trades of every mint of a tape of
+trades (one request, as the bare handler reads one), so it is sent every event, and counts events
+over a steady window. The
 baseline is a bare aiohttp WebSocket handler at ``/api/data`` sending the same pre-serialised
 frames in a loop. The ten clients connect from ten loopback addresses (127.0.0.2 ...), as the
 emulation refuses a second connection from one IP.
@@ -10,7 +11,6 @@ emulation refuses a second connection from one IP.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import tempfile
 from pathlib import Path
@@ -18,8 +18,8 @@ from typing import Any
 
 import websockets
 
-from bench.bench_corto import _BARE, _clients
-from bench.common import MOCK_SERVER, Result, child_server
+from bench.bench_corto import compare
+from bench.common import Result
 from harness.core import base58
 from harness.core.frames import S2C, Recorded, TapeHeader, WsOpen, WsText
 from harness.store import TapeWriter
@@ -28,12 +28,13 @@ from harness.synth import generate
 TARGET = 0.9
 
 
-def synth_events() -> list[dict[str, Any]]:
+def synth_trades() -> list[dict[str, Any]]:
+    """The buys and sells of a synthetic PumpPortal tape."""
     _, frames = generate(7, 180.0, ("pumpportal",))["pumpportal"]
     return [
         json.loads(f.data)
         for f in frames
-        if isinstance(f, WsText) and f.direction is S2C and '"txType"' in f.data
+        if isinstance(f, WsText) and f.direction is S2C and '"traderPublicKey"' in f.data
     ]
 
 
@@ -55,50 +56,18 @@ def write_tape(path: Path, events: list[dict[str, Any]], count: int, spacing: fl
 
 def run(quick: bool) -> list[Result]:
     count = 2_000 if quick else 20_000
-    events = synth_events()
-    mints = sorted({e["mint"] for e in events})
+    events = synth_trades()
+    request = json.dumps({"method": "subscribeTokenTrade", "keys": sorted({e["mint"] for e in events})})
 
     async def subscribe_all(ws: websockets.ClientConnection) -> None:
-        for request in (
-            {"method": "subscribeNewToken"},
-            {"method": "subscribeMigration"},
-            {"method": "subscribeTokenTrade", "keys": mints},
-        ):
-            await ws.send(json.dumps(request))
-            await ws.recv()
+        await ws.send(request)
+        await ws.recv()
 
     def source(index: int) -> dict[str, Any]:
         return {"local_addr": (f"127.0.0.{2 + index}", 0)}
 
-    results = []
     with tempfile.TemporaryDirectory() as tmp:
         tape = Path(tmp) / "pumpportal.jsonl"
         texts = write_tape(tape, events, count, 0.001)
-        frames = Path(tmp) / "frames.txt"
-        frames.write_text("\n".join(texts) + "\n")
-        figures: dict[str, dict[int, float]] = {}
-        options = json.dumps({"speed": "max", "loop": True})
-        for name, script, args in (
-            ("mock", MOCK_SERVER, [str(tape), options]),
-            ("bare", _BARE, [str(frames), "/api/data", ""]),
-        ):
-            with child_server(script, *args) as port:
-                url = f"ws://127.0.0.1:{port}/api/data?api-key=bench"
-                window = 1.0 if quick else 5.0
-                figures[name] = {
-                    n: asyncio.run(_clients(url, n, window, subscribe_all, source)) for n in (1, 10)
-                }
-        for n in (1, 10):
-            mock, bare = figures["mock"][n], figures["bare"][n]
-            results.append(
-                Result(
-                    f"events/s to {n} client(s), speed max",
-                    mock,
-                    "events/s",
-                    bare,
-                    "bare aiohttp ws handler",
-                    f">= {TARGET:.0%} of baseline",
-                    mock >= TARGET * bare,
-                )
-            )
-    return results
+        # with a key: the mock refuses trade subscriptions without one
+        return compare(tape, texts, quick, TARGET, "/api/data", "", subscribe_all, source, "?api-key=bench")

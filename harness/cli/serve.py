@@ -229,7 +229,7 @@ async def _serve(args: argparse.Namespace, config: Any, prepare: Any = None) -> 
         clock = "manual" if config.manual else f"speed {config.speed_text}"
         print(
             f"harness {args.command}: {len(tapes.paths)} tape(s), {len(tapes.http)} http"
-            f" / {len(tapes.ws)} ws / {len(tapes.sio)} sio frames, clock {clock}"
+            f" / {len(tapes.ws) + len(tapes.pumpportal)} ws / {len(tapes.sio)} sio frames, clock {clock}"
             f"{', loop' if config.loop else ''}",
             flush=True,
         )

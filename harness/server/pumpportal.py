@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 from aiohttp import WSMsgType, web
 
-from harness.core.corto.session import RESET
 from harness.core.feed import Feed
 from harness.core.frames import C2S, S2C, Frame, WsOpen, WsText
 from harness.core.pumpportal.families import PATH
@@ -74,6 +73,7 @@ class PumpPortalEmulator(CortoEmulator):
         self.clients = set()
         self.counters = Counter()
         self._next_conn = 0
+        self._events = []  # the Data Stream's events (none here), which its reset marks unchecked
         self._checked: set[int] = set()
         """The feed events validated so far (by id): each is checked once per run."""
 
@@ -114,11 +114,8 @@ class PumpPortalEmulator(CortoEmulator):
         return any(session_of(c).subscribed for c in self.clients)
 
     async def reset(self) -> None:
-        self.feed.rewind()
         self._checked.clear()  # a fresh run reports what its clients are sent
-        for client in list(self.clients):
-            await self._close(client, RESET)
-        self.counters.clear()
+        await super().reset()
 
     def state(self) -> dict[str, Any]:
         return {
