@@ -1,8 +1,8 @@
 """The PumpPortal data WebSocket emulation: an aiohttp WebSocket route at ``/api/data``.
 
 Adapter only: every answer, every filter and every close is
-:mod:`harness.core.pumpportal.session`'s, and the feed is read by
-:mod:`harness.core.pumpportal.recorded`. This module moves text between aiohttp and one session
+:mod:`harness.core.pumpportal.session`'s, and the feed is read from the tape by
+:func:`harness.core.pumpportal.recorded.read_feed`. This module moves text between aiohttp and one session
 per client, reports what the session finds wrong with a client's message, and delivers the
 tape's events to the clients whose filters select them. The outgoing queue and sender task per
 client (a client that stops reading cannot stall the others) are the Data Stream emulator's,
@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any, cast
 from aiohttp import WSMsgType, web
 
 from harness.core.feed import Feed
-from harness.core.frames import C2S, S2C, Frame, WsOpen, WsText
+from harness.core.frames import C2S, S2C, WsOpen, WsText
 from harness.core.pumpportal.families import PATH
-from harness.core.pumpportal.recorded import Event, Observed, Recording
+from harness.core.pumpportal.recorded import Event, read_feed
 from harness.core.pumpportal.session import (
     FUZZ_ERROR,
     ClientViolation,
@@ -38,21 +38,6 @@ MAX_MESSAGE = 4 * 1024 * 1024
 """The largest client message read (aiohttp closes a larger one with 1009, RFC 6455 7.4.1)."""
 FEED_CONN = "pp-feed"
 """The connection the tape's events are validated under (as the service sent them)."""
-
-
-def read_feed(frames: list[Frame]) -> tuple[list[tuple[float, Event]], Observed]:
-    """The events of every recorded PumpPortal connection (once each), and what the tape shows
-    of the service (:class:`harness.core.pumpportal.recorded.Observed`)."""
-    events: list[tuple[float, Event]] = []
-    seen: set[str] = set()
-    recording = Recording()
-    for frame in frames:
-        event = recording.receive(frame)
-        if event is None or event.text in seen:
-            continue  # the same event recorded on several connections is one event of the feed
-        seen.add(event.text)
-        events.append((frame.t, event))
-    return events, recording.observed()
 
 
 def session_of(client: Client) -> Session:

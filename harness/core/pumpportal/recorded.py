@@ -3,12 +3,13 @@
 Where contract §4 is silent a recording wins (the acks of the methods it does not quote, the
 whole text of the refusal of a trade subscription it quotes only in part): :class:`Recording`
 reads a tape's frames of PumpPortal connections in order, returns each event (a server frame with
-a ``txType``) as an :class:`Event`, and then says what it saw (:class:`Observed`). Pure.
+a ``txType``) as an :class:`Event`, and then says what it saw (:class:`Observed`);
+:func:`read_feed` makes the replay feed of a tape that way. Pure.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,3 +95,18 @@ class Recording:
 
     def observed(self) -> Observed:
         return Observed(dict(self._acks), self._refusal)
+
+
+def read_feed(frames: Iterable[Frame]) -> tuple[list[tuple[float, Event]], Observed]:
+    """The events of every recorded PumpPortal connection in ``frames`` (once each: the same event
+    recorded on several connections is one event of the feed), with their times, and what the
+    tape shows of the service."""
+    events: list[tuple[float, Event]] = []
+    seen: set[str] = set()
+    recording = Recording()
+    for frame in frames:
+        event = recording.receive(frame)
+        if event is not None and event.text not in seen:
+            seen.add(event.text)
+            events.append((frame.t, event))
+    return events, recording.observed()

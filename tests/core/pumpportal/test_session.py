@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from harness.core import base58
 from harness.core.frames import C2S, S2C, WsClose, WsOpen, WsText
 from harness.core.pumpportal.config import BadRequest, PumpPortalConfig, TradeAccess
-from harness.core.pumpportal.recorded import Event, Observed, Recording
+from harness.core.pumpportal.recorded import Event, Observed, Recording, read_feed
 from harness.core.pumpportal.requests import ECHO_BYTES
 from harness.core.pumpportal.session import (
     ACKS,
@@ -233,3 +234,7 @@ def test_a_tape_s_events_and_words_are_read() -> None:
     observed = recording.observed()
     assert observed.acks == {"subscribeMigration": "Subscribed to migrations."}
     assert observed.refusal == "Only with an API key funded with at least 0.02 SOL."
+    # the same events recorded on two connections are one feed
+    again = [dataclasses.replace(f, conn="c2", t=f.t + 1) for f in frames]
+    feed, _ = read_feed([*frames, *again])
+    assert [(t, e.kind) for t, e in feed] == [(0.5, "trade"), (0.6, "create")]
