@@ -35,19 +35,27 @@ def synthetic(tmp_path: Path) -> tuple[Path, list[str]]:
 
 async def test_record_ws_captures_a_pumpportal_upstream(tmp_path: Path) -> None:
     tape, mints = synthetic(tmp_path)
-    async with MockServer([tape], speed="max", port=0) as upstream:
-        code, _, err = await record(
-            "ws",
-            f"{upstream.urls['pumpportal']}?api-key={SECRET}",
-            "--send",
-            '{"method":"subscribeNewToken"}',
-            "--send",
-            json.dumps({"method": "subscribeTokenTrade", "keys": mints[:2]}),
-            "--duration",
-            "2",
-            "--out",
-            str(tmp_path / "rec"),
+    async with MockServer([tape], manual=True, port=0) as upstream:
+        recording = asyncio.create_task(
+            record(
+                "ws",
+                f"{upstream.urls['pumpportal']}?api-key={SECRET}",
+                "--send",
+                '{"method":"subscribeNewToken"}',
+                "--send",
+                json.dumps({"method": "subscribeTokenTrade", "keys": mints[:2]}),
+                "--duration",
+                "5",
+                "--out",
+                str(tmp_path / "rec"),
+            )
         )
+        # once the recorder's subscriptions are in, the whole feed is delivered at once
+        while not any(c["mints"] == 2 for c in upstream.state()["apis"]["pumpportal"]["clients"]):
+            assert not recording.done(), recording.result()
+            await asyncio.sleep(0.05)
+        await upstream.advance(60)
+        code, _, err = await recording
     assert code == 0, err
     (recorded,) = (tmp_path / "rec").iterdir()
     assert SECRET not in recorded.read_text()
