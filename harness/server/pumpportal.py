@@ -77,15 +77,19 @@ class PumpPortalEmulator(CortoEmulator):
         sent = 0
         validate = self.server.config.validate
         fuzzed = self.server.fuzz.armed(self.name)
-        listeners = [(c, session_of(c)) for c in self.clients if not c.closing and session_of(c).subscribed]
+        # each listening client with its filter (a bound method: this loop runs per event and client)
+        listeners = [
+            (c, session_of(c).selects) for c in self.clients if not c.closing and session_of(c).subscribed
+        ]
         for due in self.feed.take_due(now):
             event = due.item
-            targets = [(client, event.text) for client, session in listeners if session.selects(event)]
+            text = event.text
+            targets = [(client, text) for client, selects in listeners if selects(event)]
             if validate and targets and id(event) not in self._checked:
                 if not self._checked:  # the feed's events are classified as PumpPortal's
                     self.server.check_frame(WsOpen(now, FEED_CONN, PATH), conn=FEED_CONN)
                 self._checked.add(id(event))
-                self.server.check_frame(WsText(now, FEED_CONN, S2C, event.text), conn=FEED_CONN)
+                self.server.check_frame(WsText(now, FEED_CONN, S2C, text), conn=FEED_CONN)
             if fuzzed:
                 await self.server.fuzz.deliver(self.name, targets, self)
             else:  # the hot path of --speed max: no coroutine per message
