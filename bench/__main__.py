@@ -18,6 +18,7 @@ MODULES = (
     "bench.bench_validation",
     "bench.bench_rest",
     "bench.bench_corto",
+    "bench.bench_pumpportal",
     "bench.bench_sio",
     "bench.bench_timing",
     "bench.bench_proxy",

@@ -13,7 +13,9 @@ import contextlib
 import json
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import websockets
 
@@ -27,11 +29,14 @@ import asyncio, json, sys
 from aiohttp import web, WSMsgType
 
 FRAMES = [line.rstrip("\n") for line in open(sys.argv[1])]
+PATH = sys.argv[2] if len(sys.argv) > 2 else "/data-stream"
+GREETING = sys.argv[3] if len(sys.argv) > 3 else '{"type":"service","name":"handshake"}'
 
 async def handle(request):
     ws = web.WebSocketResponse(compress=False)
     await ws.prepare(request)
-    await ws.send_str('{"type":"service","name":"handshake"}')
+    if GREETING:
+        await ws.send_str(GREETING)
     msg = await ws.receive()
     if msg.type != WSMsgType.TEXT:
         return ws
@@ -49,7 +54,7 @@ async def handle(request):
 
 async def main():
     app = web.Application()
-    app.router.add_get("/data-stream", handle)
+    app.router.add_get(PATH, handle)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -81,18 +86,29 @@ def write_tape(path: Path, events: list[str], count: int, spacing: float) -> lis
     return texts
 
 
-async def _clients(url: str, clients: int, window: float) -> float:
+async def _subscribe_all(ws: websockets.ClientConnection) -> None:
+    await ws.recv()
+    await ws.send('{"type":"subscribe","mode":"all"}')
+    await ws.recv()
+
+
+async def _clients(
+    url: str,
+    clients: int,
+    window: float,
+    opening: Callable[[websockets.ClientConnection], Awaitable[None]] = _subscribe_all,
+    source: Callable[[int], dict[str, Any]] = lambda index: {},
+) -> float:
     """Events/s received by ``clients`` subscribed clients together, over ``window`` seconds of
-    steady state (the feed loops, so it never runs dry)."""
+    steady state (the feed loops, so it never runs dry). ``opening`` subscribes a client to every
+    event; ``source(index)`` gives client ``index`` its connect options (a local address)."""
     counts = [0] * clients
     ready = asyncio.Barrier(clients + 1)
     stop = asyncio.Event()
 
     async def one(index: int) -> None:
-        async with websockets.connect(url, max_size=None) as ws:
-            await ws.recv()
-            await ws.send('{"type":"subscribe","mode":"all"}')
-            await ws.recv()
+        async with websockets.connect(url, max_size=None, **source(index)) as ws:
+            await opening(ws)
             await ready.wait()
             while not stop.is_set():
                 await ws.recv()
@@ -118,35 +134,50 @@ async def _clients(url: str, clients: int, window: float) -> float:
     return rate(total, elapsed)
 
 
+def compare(
+    tape: Path,
+    texts: list[str],
+    quick: bool,
+    target: float,
+    path: str = "/data-stream",
+    greeting: str | None = None,
+    opening: Callable[[websockets.ClientConnection], Awaitable[None]] = _subscribe_all,
+    source: Callable[[int], dict[str, Any]] = lambda index: {},
+    query: str = "",
+) -> list[Result]:
+    """Events/s to 1 and 10 clients from the mock serving ``tape`` at ``--speed max`` (looped) and
+    from the bare handler sending ``texts`` at ``path`` (after ``greeting``, when given), as rows
+    whose target is ``target`` of the baseline. Clients connect to ``path`` + ``query``."""
+    frames = tape.with_name("frames.txt")
+    frames.write_text("\n".join(texts) + "\n")
+    figures: dict[str, dict[int, float]] = {}
+    options = json.dumps({"speed": "max", "loop": True})
+    bare_args = [str(frames), path] + ([] if greeting is None else [greeting])
+    for name, script, args in (("mock", MOCK_SERVER, [str(tape), options]), ("bare", _BARE, bare_args)):
+        with child_server(script, *args) as port:
+            url = f"ws://127.0.0.1:{port}{path}{query}"
+            window = 1.0 if quick else 5.0
+            figures[name] = {n: asyncio.run(_clients(url, n, window, opening, source)) for n in (1, 10)}
+    results = []
+    for n in (1, 10):
+        mock, bare = figures["mock"][n], figures["bare"][n]
+        results.append(
+            Result(
+                f"events/s to {n} client(s), speed max",
+                mock,
+                "events/s",
+                bare,
+                "bare aiohttp ws handler",
+                f">= {target:.0%} of baseline",
+                mock >= target * bare,
+            )
+        )
+    return results
+
+
 def run(quick: bool) -> list[Result]:
     count = 2_000 if quick else 20_000
-    events = demo_events()
-    results = []
     with tempfile.TemporaryDirectory() as tmp:
         tape = Path(tmp) / "corto.jsonl"
-        texts = write_tape(tape, events, count, 0.001)
-        frames = Path(tmp) / "frames.txt"
-        frames.write_text("\n".join(texts) + "\n")
-        figures: dict[str, dict[int, float]] = {}
-        options = json.dumps({"speed": "max", "loop": True})
-        for name, script, args in (
-            ("mock", MOCK_SERVER, [str(tape), options]),
-            ("bare", _BARE, [str(frames)]),
-        ):
-            with child_server(script, *args) as port:
-                url = f"ws://127.0.0.1:{port}/data-stream"
-                figures[name] = {n: asyncio.run(_clients(url, n, 1.0 if quick else 5.0)) for n in (1, 10)}
-        for n in (1, 10):
-            mock, bare = figures["mock"][n], figures["bare"][n]
-            results.append(
-                Result(
-                    f"events/s to {n} client(s), speed max",
-                    mock,
-                    "events/s",
-                    bare,
-                    "bare aiohttp ws handler",
-                    ">= 50% of baseline",
-                    mock >= 0.5 * bare,
-                )
-            )
-    return results
+        texts = write_tape(tape, demo_events(), count, 0.001)
+        return compare(tape, texts, quick, 0.5)

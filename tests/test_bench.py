@@ -53,7 +53,7 @@ def test_unknown_benchmark_is_refused() -> None:
     out = _bench("tapes")
     assert out.returncode == 2
     assert (
-        "unknown benchmark 'tapes' (known: tape, validation, rest, corto, sio, timing, proxy, hostile, report)"
+        "unknown benchmark 'tapes' (known: tape, validation, rest, corto, pumpportal, sio, timing, proxy, hostile, report)"
         in out.stderr
     )
 

@@ -35,7 +35,7 @@ EPILOG = """\
 Run 'harness COMMAND --help' for the options of one command.
 
 From Python and pytest (docs/guides/ in the repository):
-  pytest plugin       a test that asks for the harness_server fixture gets the three services
+  pytest plugin       a test that asks for the harness_server fixture gets every service
                       replayed on loopback; @pytest.mark.harness(...) picks tapes, clock, faults,
                       record mode (pytest --help: the harness options)
   MockServer          harness.MockServer(tapes, manual=True, port=0): harness serve in a test

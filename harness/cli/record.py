@@ -23,6 +23,8 @@ examples:
       --sio-upstream https://api.pumpdata.fun --ws-upstream wss://corto.fun/data-stream
   harness record poll https://frontend-api-v3.pump.fun/coins/latest --interval 5 --etag --duration 60
   harness record ws wss://corto.fun/data-stream --send '{"type":"subscribe","mode":"all"}' --duration 60
+  harness record ws 'wss://pumpportal.fun/api/data?api-key=KEY' \\
+      --send '{"method":"subscribeNewToken"}' --duration 60
   harness record sio https://api.pumpdata.fun --auth pd_K --emit 'subscribe_trades={"pool":"P"}' --duration 9
 HAR files (browser recordings) become tapes with 'harness har import'.
 """
@@ -32,12 +34,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="mode", metavar="MODE", required=True)
     proxy = sub.add_parser(
         "proxy",
-        help="a recording proxy laid out like harness serve (REST, /socket.io/, /data-stream)",
+        help="a recording proxy laid out like harness serve (REST, /socket.io/, /data-stream, /api/data)",
         description="Point clients at the proxy instead of the real hosts; stop with Ctrl-C.",
     )
     proxy.add_argument("--rest-upstream", metavar="URL", help="e.g. https://frontend-api-v3.pump.fun")
     proxy.add_argument("--sio-upstream", metavar="URL", help="e.g. https://api.pumpdata.fun")
     proxy.add_argument("--ws-upstream", metavar="URL", help="e.g. wss://corto.fun/data-stream")
+    proxy.add_argument("--pumpportal-upstream", metavar="URL", help="e.g. wss://pumpportal.fun/api/data")
     proxy.add_argument(
         "--listen", default="127.0.0.1:8766", metavar="HOST:PORT", help="default 127.0.0.1:8766 (port 0: any)"
     )
@@ -216,13 +219,16 @@ def _check_url(url: str, *schemes: str) -> None:
 def _check_proxy(args: argparse.Namespace) -> None:
     from harness.cli.main import UsageError
 
-    if not (args.rest_upstream or args.sio_upstream or args.ws_upstream):
-        raise UsageError("give at least one of --rest-upstream, --sio-upstream, --ws-upstream")
+    if not (args.rest_upstream or args.sio_upstream or args.ws_upstream or args.pumpportal_upstream):
+        raise UsageError(
+            "give at least one of --rest-upstream, --sio-upstream, --ws-upstream, --pumpportal-upstream"
+        )
     for url in (args.rest_upstream, args.sio_upstream):
         if url:
             _check_url(url, "http://", "https://")
-    if args.ws_upstream:
-        _check_url(args.ws_upstream, "ws://", "wss://")
+    for url in (args.ws_upstream, args.pumpportal_upstream):
+        if url:
+            _check_url(url, "ws://", "wss://")
     host, sep, port = args.listen.rpartition(":")
     if not sep or not host or not port.isdigit() or int(port) > 65535:
         raise UsageError(f"--listen takes HOST:PORT (port 0-65535), got {args.listen!r}")
@@ -231,13 +237,18 @@ def _check_proxy(args: argparse.Namespace) -> None:
 
 def _recorded(args: argparse.Namespace) -> Any:
     from harness.core.frames import Recorded
+    from harness.core.pumpportal.families import is_pumpportal_url
     from harness.recorder.proxy import proxy_recorded
 
     label = args.label or args.mode
     if args.mode == "proxy":
-        return proxy_recorded(args.rest_upstream, args.sio_upstream, args.ws_upstream, label)
+        return proxy_recorded(
+            args.rest_upstream, args.sio_upstream, args.ws_upstream, label, args.pumpportal_upstream
+        )
     urls = args.urls if args.mode == "poll" else [args.url]
     api = {"poll": "pumpfun", "ws": "corto", "sio": "pumpdata"}[args.mode]
+    if args.mode == "ws" and is_pumpportal_url(args.url):
+        api = "pumpportal"
     return Recorded(
         apis=(api,),
         upstreams=tuple((f"url{i}", url) for i, url in enumerate(urls, 1)),
@@ -350,6 +361,7 @@ async def _proxy(args: argparse.Namespace, session: Any, stop: Any) -> str:
         rest_upstream=args.rest_upstream,
         sio_upstream=args.sio_upstream,
         ws_upstream=args.ws_upstream,
+        pumpportal_upstream=args.pumpportal_upstream,
         host=args.host,
         port=args.port,
         timeout=args.timeout,
@@ -365,6 +377,7 @@ async def _proxy(args: argparse.Namespace, session: Any, stop: Any) -> str:
             ("rest", "Pump.fun REST"),
             ("socketio", "PumpData Socket.IO"),
             ("websocket", "corto.fun WebSocket"),
+            ("pumpportal", "PumpPortal data WS"),
         ):
             upstream = proxy.upstreams[key]
             if upstream:

@@ -1,4 +1,4 @@
-"""``harness serve [TAPE|DIR ...]``: replay tapes as the three services on one port."""
+"""``harness serve [TAPE|DIR ...]``: replay tapes as the four services on one port."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ from typing import Any
 from harness.recorder.modes import DEFAULT_UPSTREAMS, RecordMode
 
 NAME = "serve"
-HELP = "replay tapes as the Pump.fun REST, PumpData Socket.IO and corto.fun WebSocket services"
+HELP = "replay tapes as the Pump.fun REST, PumpData Socket.IO, corto.fun and PumpPortal WebSocket services"
 DESCRIPTION = """\
-Serve all three APIs from tapes on one port: REST at /coins/..., /trades/..., /sol-price;
-Socket.IO at /socket.io/; the Data Stream WebSocket at /data-stream; control endpoints at
-/_harness/ (state, advance, violations, reset), for a loopback Host only, POST and DELETE with
-Content-Type: application/json (and X-Harness-Token with --control-token). With no tape, the demo
-tapes in fixtures/demo.
+Serve all four APIs from tapes on one port: REST at /coins/..., /trades/..., /sol-price;
+Socket.IO at /socket.io/; the Data Stream WebSocket at /data-stream; PumpPortal's data WebSocket
+at /api/data; control endpoints at /_harness/ (state, advance, violations, reset), for a loopback
+Host only, POST and DELETE with Content-Type: application/json (and X-Harness-Token with
+--control-token). With no tape, the demo tapes in fixtures/demo.
 
 examples:
   harness serve                                   demo tapes on 127.0.0.1:8765, real time
@@ -36,6 +36,7 @@ not hold into <tape>.episodes/; all records the tape anew (replacing it when sto
 API_MODULES = {"harness.server.corto": "corto", "harness.server.pumpdata": "pumpdata"}
 """Emulator modules that add their own options (``add_cli_options``, ``config_from_args``), and the
 :class:`~harness.server.config.ServerConfig` field their config goes to."""
+API_MODULES["harness.cli.pumpportal_options"] = "pumpportal"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -345,7 +346,7 @@ async def _serve(args: argparse.Namespace, config: Any, prepare: Any = None) -> 
         clock = "manual" if config.manual else f"speed {config.speed_text}"
         print(
             f"harness {args.command}: {len(tapes.paths)} tape(s), {len(tapes.http)} http"
-            f" / {len(tapes.ws)} ws / {len(tapes.sio)} sio frames, clock {clock}"
+            f" / {len(tapes.ws) + len(tapes.pumpportal)} ws / {len(tapes.sio)} sio frames, clock {clock}"
             f"{', loop' if config.loop else ''}",
             flush=True,
         )
@@ -354,6 +355,7 @@ async def _serve(args: argparse.Namespace, config: Any, prepare: Any = None) -> 
     print(f"  Pump.fun REST       {urls['rest']}", flush=True)
     print(f"  PumpData Socket.IO  {urls['socketio']}  (path /socket.io/)", flush=True)
     print(f"  corto.fun WebSocket {urls['websocket']}", flush=True)
+    print(f"  PumpPortal data WS  {urls['pumpportal']}", flush=True)
     if "control" in urls:
         print(f"  control             {urls['control']}/state", flush=True)
     if args.ready_file:

@@ -1,4 +1,4 @@
-"""``harness synth``: synthetic tapes of all three APIs from one seeded simulated market."""
+"""``harness synth``: synthetic tapes of all four APIs from one seeded simulated market."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import argparse
 from pathlib import Path
 
 NAME = "synth"
-HELP = "make realistic synthetic tapes for the three APIs (same seed, same bytes)"
+HELP = "make realistic synthetic tapes for the four APIs (same seed, same bytes)"
 DESCRIPTION = """\
 Simulate a memecoin market (launches on bonding curves, trades, graduations, migrations) and write
 what each API would have shown a client: DIR/pumpfun.jsonl (REST polls with ETags, 304s and
 rate-limit headers), DIR/pumpdata.jsonl (Socket.IO subscriptions, trades, 1-second candles) and
-DIR/corto.jsonl (Data Stream handshake, subscribe, events at full detail).
+DIR/corto.jsonl (Data Stream handshake, subscribe, events at full detail) and DIR/pumpportal.jsonl
+(PumpPortal subscriptions with their acks, creates, trades of the subscribed mints, migrations).
 
 example:
   harness synth --out /tmp/feed --seed 42 --duration 120
@@ -27,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--api",
         action="append",
-        choices=("pumpfun", "pumpdata", "corto"),
+        choices=("pumpfun", "pumpdata", "corto", "pumpportal"),
         help="only these APIs (repeatable)",
     )
     parser.add_argument("--gzip", action="store_true", help="write .jsonl.gz")

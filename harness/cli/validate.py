@@ -50,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "paths", nargs="*", type=Path, metavar="PATH", help="tapes, JSON or JSON Lines files, directories"
     )
-    parser.add_argument("--api", choices=("pumpfun", "pumpdata", "corto"), help="only this API")
+    parser.add_argument("--api", choices=("pumpfun", "pumpdata", "corto", "pumpportal"), help="only this API")
     parser.add_argument(
         "--family",
         help="check messages against this family only (on a tape, create* picks every create at that level)",

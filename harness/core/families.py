@@ -26,7 +26,14 @@ from harness.core.frames import (
     SioAck,
     SioEvent,
     WsBinary,
+    WsOpen,
     WsText,
+)
+from harness.core.pumpportal.families import FAMILIES as PUMPPORTAL_FAMILIES
+from harness.core.pumpportal.families import (
+    is_pumpportal_url,
+    pumpportal_family,
+    pumpportal_family_on_connection,
 )
 
 FAMILIES: Mapping[str, tuple[str, ...]] = {
@@ -48,6 +55,8 @@ FAMILIES: Mapping[str, tuple[str, ...]] = {
         "create.mid", "create.full", "create", "trade", "migration", "createPool", "liquidity", "burn",
     ),
 }  # fmt: skip
+# contract §4: the PumpPortal data WebSocket (its families are its profile's)
+FAMILIES = {**FAMILIES, "pumpportal": PUMPPORTAL_FAMILIES}
 
 Classified = tuple[str, str | None, Any, str]
 """``(api, family or None, message, JSON pointer of the message within the frame)``."""
@@ -208,11 +217,14 @@ def pumpfun_family(message: Any) -> str | None:
 
 
 _GUESSERS = {"corto": corto_family, "pumpdata": pumpdata_family, "pumpfun": pumpfun_family}
+_GUESSERS["pumpportal"] = pumpportal_family_on_connection
 
 
 def family_of(message: Any, api: str | None = None) -> tuple[str, str] | None:
     """``(api, family)`` of a lone message, or None. Without ``api``, corto first (its
     messages say what they are), then Pump.fun, then PumpData."""
+    if api is None and (portal := pumpportal_family(message)) is not None:
+        return "pumpportal", portal  # keys of its own say so (contract §4), before corto's txType
     order = [api] if api else ["corto", "pumpfun", "pumpdata"]
     for name in order:
         guess = _GUESSERS.get(name)
@@ -338,8 +350,15 @@ class FamilyTracker:
     def __init__(self) -> None:
         self._asked: dict[tuple[str, str, int], str] = {}
         self._detail: dict[str, str] = {}
+        self._pumpportal: set[str] = set()
+        """Connections to the PumpPortal data WebSocket (by the URL they opened)."""
 
     def classify(self, frame: Frame) -> Iterator[Classified]:
+        if isinstance(frame, WsOpen) and is_pumpportal_url(frame.url):
+            self._pumpportal.add(frame.conn)
+        if isinstance(frame, (WsText, WsBinary)) and frame.conn in self._pumpportal:
+            yield _pumpportal_frame(frame)
+            return
         if isinstance(frame, HttpExchange):
             yield from self._http(frame)
         elif isinstance(frame, WsText):
@@ -426,3 +445,14 @@ class FamilyTracker:
             yield ("pumpfun", family, message, "/response/body")
             return
         yield ("pumpfun", family, message, "/response/body")
+
+
+def _pumpportal_frame(frame: WsText | WsBinary) -> Classified:
+    """A frame of a PumpPortal connection (contract §4: JSON text frames)."""
+    if isinstance(frame, WsBinary):
+        reason = f"a binary frame of {len(frame.data)} bytes: PumpPortal sends JSON text frames"
+        return ("pumpportal", None, NotJson("", reason), "")
+    message = decode_json(frame.data)
+    if isinstance(message, NotJson):
+        return ("pumpportal", None, message, "")
+    return ("pumpportal", pumpportal_family_on_connection(message), message, "")

@@ -73,6 +73,7 @@ API_KINDS: Mapping[str, frozenset[FuzzKind]] = {
     "pumpfun": frozenset({FuzzKind.STORM_429, FuzzKind.HTTP_5XX, FuzzKind.DELAY, FuzzKind.MALFORMED}),
 }
 """Which faults make sense for which API."""
+API_KINDS = {**API_KINDS, "pumpportal": API_KINDS["corto"]}  # a plain WebSocket, as the Data Stream
 
 VALUED: frozenset[FuzzKind] = frozenset(
     {FuzzKind.DELAY, FuzzKind.CLOSE, FuzzKind.OVERSIZED, FuzzKind.STORM_429, FuzzKind.HTTP_5XX}

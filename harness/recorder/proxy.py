@@ -3,9 +3,10 @@
 A client changes its base URL to the proxy's and is recorded: REST paths go to the REST upstream
 (:mod:`~harness.recorder.relay_http`), ``/socket.io/`` to the Socket.IO upstream
 (:mod:`~harness.recorder.relay_sio`), ``/data-stream`` to the WebSocket upstream
-(:mod:`~harness.recorder.relay_ws`). Every exchange and frame goes through the session (redacted,
-then written). This module owns the proxy's lifecycle, its Python API, its counters and its
-report; it makes no rule of its own::
+(:mod:`~harness.recorder.relay_ws`), ``/api/data`` to the PumpPortal upstream (a relay of its
+own). Every exchange and frame goes through the session (redacted, then written). This module
+owns the proxy's lifecycle, its Python API, its counters and its report; it makes no rule of its
+own::
 
     async with RecordingProxy("recordings", rest_upstream="https://frontend-api-v3.pump.fun") as proxy:
         proxy.urls["rest"]        # http://127.0.0.1:PORT, like MockServer.urls
@@ -24,6 +25,7 @@ from aiohttp import web
 
 from harness.core.access import ControlAccess
 from harness.core.frames import Recorded
+from harness.core.pumpportal.families import PATH as PUMPPORTAL_PATH
 from harness.core.redact import RedactionRules, shown
 from harness.recorder.failures import FailureKind, FailureLog, UpstreamFailure
 from harness.recorder.relay_http import HttpRelay
@@ -38,7 +40,11 @@ DEFAULT_TIMEOUT = 30.0
 
 
 def proxy_recorded(
-    rest_upstream: str | None, sio_upstream: str | None, ws_upstream: str | None, label: str = "proxy"
+    rest_upstream: str | None,
+    sio_upstream: str | None,
+    ws_upstream: str | None,
+    label: str = "proxy",
+    pumpportal_upstream: str | None = None,
 ) -> Recorded:
     """What a proxy tape's header says it recorded: the APIs and their upstreams."""
     used = [
@@ -47,6 +53,7 @@ def proxy_recorded(
             ("pumpfun", "rest", rest_upstream),
             ("pumpdata", "socketio", sio_upstream),
             ("corto", "websocket", ws_upstream),
+            ("pumpportal", "pumpportal", pumpportal_upstream),
         )
         if url
     ]
@@ -68,6 +75,7 @@ class RecordingProxy(Served):
         rest_upstream: str | None = None,
         sio_upstream: str | None = None,
         ws_upstream: str | None = None,
+        pumpportal_upstream: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         label: str = "proxy",
@@ -77,12 +85,13 @@ class RecordingProxy(Served):
         key: bytes | None = None,
         timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
-        if not (rest_upstream or sio_upstream or ws_upstream):
+        if not (rest_upstream or sio_upstream or ws_upstream or pumpportal_upstream):
             raise ValueError("a recording proxy needs at least one upstream (REST, Socket.IO or WebSocket)")
         for name, url, schemes in (
             ("rest_upstream", rest_upstream, ("http://", "https://")),
             ("sio_upstream", sio_upstream, ("http://", "https://")),
             ("ws_upstream", ws_upstream, ("ws://", "wss://")),
+            ("pumpportal_upstream", pumpportal_upstream, ("ws://", "wss://")),
         ):
             if url and not url.startswith(schemes):
                 raise ValueError(f"{name} must start with {' or '.join(schemes)}, got {url!r}")
@@ -91,6 +100,7 @@ class RecordingProxy(Served):
         self._session_options = (label, gzip, validate, rules, key)
         self._rules = target.rules if isinstance(target, RecordingSession) else rules
         self.upstreams = {"rest": rest_upstream, "socketio": sio_upstream, "websocket": ws_upstream}
+        self.upstreams["pumpportal"] = pumpportal_upstream
         self.host = host
         self.port = port
         self.counters: Counter[str] = Counter()
@@ -104,8 +114,10 @@ class RecordingProxy(Served):
             sio_upstream, timeout, tap=lambda namespace: SioRecording(self, namespace), counters=self.counters
         )
         self.ws = WsRelay(ws_upstream, timeout, tap=lambda: WsRecording(self))
+        self.pumpportal = WsRelay(pumpportal_upstream, timeout, tap=lambda: WsRecording(self))
         self.sio.attach(self.app)
         self.app.router.add_get(WS_PATH, self.ws.handle)
+        self.app.router.add_get(PUMPPORTAL_PATH, self.pumpportal.handle)
         # The control prefix is the harness's, not the service's: answered here, never recorded.
         control = guarded(ControlAccess(host), self._control, changes_state=False)
         self.app.router.add_route("*", CONTROL_PATH, control)
@@ -190,7 +202,11 @@ class RecordingProxy(Served):
             assert not isinstance(self._target, RecordingSession)
             label, gzip, validate, rules, key = self._session_options
             recorded = proxy_recorded(
-                self.upstreams["rest"], self.upstreams["socketio"], self.upstreams["websocket"], label
+                self.upstreams["rest"],
+                self.upstreams["socketio"],
+                self.upstreams["websocket"],
+                label,
+                self.upstreams["pumpportal"],
             )
             self._session = RecordingSession(
                 Path(self._target), label, recorded, rules=rules, key=key, gzip=gzip, validate=validate
@@ -208,6 +224,7 @@ class RecordingProxy(Served):
 
     async def _shutdown(self, _app: web.Application) -> None:
         await self.ws.shutdown()
+        await self.pumpportal.shutdown()
         await self.sio.shutdown()
 
     async def close(self) -> None:

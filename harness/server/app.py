@@ -24,8 +24,9 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from harness.core.frames import C2S, Frame, HttpExchange
+from harness.core.frames import C2S, Frame, HttpExchange, WsOpen
 from harness.core.fuzz import FuzzPlan
+from harness.core.pumpportal.families import is_pumpportal_url
 from harness.core.redact import shown
 from harness.resources import DEMO_TAPES
 from harness.server.config import ClockStart, ServerConfig
@@ -51,6 +52,7 @@ def load_tapes(paths: Sequence[Path | str]) -> LoadedTapes:
     loaded = LoadedTapes()
     buckets: dict[str, list[Frame]] = {"http": loaded.http, "ws": loaded.ws, "sio": loaded.sio}
     files = find_tapes([Path(p) for p in paths])
+    portal: set[str] = set()  # connections to PumpPortal's /api/data: its emulator's frames
     for index, path in enumerate(files, start=1):
         with TapeReader(path) as reader:
             loaded.headers.append((str(path), reader.header))
@@ -58,8 +60,11 @@ def load_tapes(paths: Sequence[Path | str]) -> LoadedTapes:
                 # Every tape starts at t=0; connection ids are made unique across tapes.
                 if len(files) > 1:
                     frame = dataclasses.replace(frame, conn=f"{index}:{frame.conn}")
-                buckets[frame.protocol.value].append(frame)
-    for frames in buckets.values():
+                if isinstance(frame, WsOpen) and is_pumpportal_url(frame.url):
+                    portal.add(frame.conn)
+                bucket = loaded.pumpportal if frame.conn in portal else buckets[frame.protocol.value]
+                bucket.append(frame)
+    for frames in [*buckets.values(), loaded.pumpportal]:
         frames.sort(key=lambda f: f.t)
     return loaded
 
@@ -115,9 +120,10 @@ class MockServer(Served):
     def _make_emulators(self) -> list[Emulator]:
         from harness.server.corto import CortoEmulator
         from harness.server.pumpdata import PumpdataEmulator
+        from harness.server.pumpportal import PumpPortalEmulator
         from harness.server.rest import RestEmulator
 
-        return [RestEmulator(self), CortoEmulator(self), PumpdataEmulator(self)]
+        return [RestEmulator(self), CortoEmulator(self), PumpdataEmulator(self), PumpPortalEmulator(self)]
 
     # --- ServerContext -------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from harness.core.corto.config import CortoConfig
 from harness.core.faults import FaultRule
 from harness.core.fuzz import FuzzPlan
 from harness.core.pumpdata.config import PumpdataConfig
+from harness.core.pumpportal.config import PumpPortalConfig
 from harness.core.ratelimit import RateLimitConfig
 
 DEFAULT_HOST = "127.0.0.1"
@@ -66,6 +67,7 @@ class ServerConfig:
     pumpfun: PumpfunConfig = field(default_factory=PumpfunConfig)
     corto: CortoConfig = field(default_factory=CortoConfig)
     pumpdata: PumpdataConfig = field(default_factory=PumpdataConfig)
+    pumpportal: PumpPortalConfig = field(default_factory=PumpPortalConfig)
     # --- control plane, timeouts and connection caps (docs/reference/control-plane.md) -----------
     control_token: str | None = field(default=None, repr=False)
     """Token the state-changing control calls must send as ``X-Harness-Token`` (None: none asked)."""

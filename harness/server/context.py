@@ -28,6 +28,8 @@ class LoadedTapes:
     http: list[Frame] = field(default_factory=list)
     ws: list[Frame] = field(default_factory=list)
     sio: list[Frame] = field(default_factory=list)
+    pumpportal: list[Frame] = field(default_factory=list)
+    """The WebSocket frames of connections to PumpPortal's ``/api/data`` (not in ``ws``)."""
 
     @property
     def paths(self) -> list[str]:

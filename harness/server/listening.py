@@ -21,6 +21,7 @@ from aiohttp import web
 from harness.core.access import url_host
 from harness.server.config import DEFAULT_HEAD_TIMEOUT, default_connection_cap
 from harness.server.connections import ConnectionGuard, quiet_accept_errors
+from harness.core.pumpportal.families import PATH as PUMPPORTAL_PATH
 
 WS_PATH = "/data-stream"
 """The corto.fun Data Stream's path (CONTRACTS.md 3: ``wss://corto.fun/data-stream``)."""
@@ -28,12 +29,13 @@ CONTROL_PATH = "/_harness"
 
 
 def service_urls(host: str, port: int, *, control: bool = False) -> dict[str, str]:
-    """The URLs of the three APIs at ``host:port`` (REST and Socket.IO share the base), and of the
+    """The URLs of the four APIs at ``host:port`` (REST and Socket.IO share the base), and of the
     control endpoints when the server has them. A wildcard address is shown as the loopback one a
     client can use (``0.0.0.0`` as ``127.0.0.1``, ``::`` as ``[::1]``)."""
     authority = f"{url_host(host)}:{port}"
     base = f"http://{authority}"
     urls = {"rest": base, "socketio": base, "websocket": f"ws://{authority}{WS_PATH}"}
+    urls["pumpportal"] = f"ws://{authority}{PUMPPORTAL_PATH}"
     if control:
         urls["control"] = base + CONTROL_PATH
     return urls

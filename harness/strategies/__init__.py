@@ -1,4 +1,4 @@
-"""Hypothesis strategies for the three APIs: valid and near-valid messages, whole feeds, fault
+"""Hypothesis strategies for the four APIs: valid and near-valid messages, whole feeds, fault
 plans, tape frames.
 
 One entry point per thing a test draws:

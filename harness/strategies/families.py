@@ -27,6 +27,7 @@ from harness.core.corto.session import SendJson, Session
 from harness.core.ohlcv import CandleBook
 from harness.core.pumpdata.rules import PROTOCOLS, Code, Failure, room
 from harness.strategies.market import Scene, launched, launches, migrations, scenes
+from harness.strategies.pumpportal import pumpportal_strategies
 from harness.strategies.values import (
     dotted_pools,
     mints,
@@ -387,6 +388,7 @@ FAMILY_STRATEGIES: dict[str, Callable[[], dict[str, Strategy]]] = {
     "pumpdata": _pumpdata,
     "corto": _corto,
 }
+FAMILY_STRATEGIES["pumpportal"] = pumpportal_strategies
 _cache: dict[tuple[str, str], Strategy] = {}
 
 

@@ -1,6 +1,7 @@
-"""Synthetic tapes for all three APIs, made from one seeded simulated market.
+"""Synthetic tapes for all four APIs, made from one seeded simulated market.
 
-``generate(seed, duration)`` returns ``{"pumpfun": (header, frames), "pumpdata": ..., "corto": ...}``;
+``generate(seed, duration)`` returns ``{"pumpfun": (header, frames), "pumpdata": ..., "corto": ...,
+"pumpportal": ...}``;
 the same seed always gives the same bytes (the header's creation time is fixed too).
 ``write(out_dir, ...)`` writes them as ``DIR/<api>.jsonl``. The field sets, units and nullability
 follow CONTRACTS.md; see :mod:`harness.synth.market` for the market model.
@@ -13,15 +14,16 @@ from pathlib import Path
 
 from harness import __version__
 from harness.core.frames import Frame, Recorded, TapeHeader
-from harness.synth import corto, market, pumpdata, pumpfun
+from harness.synth import corto, market, pumpdata, pumpfun, pumpportal
 
-APIS = ("pumpfun", "pumpdata", "corto")
+APIS = ("pumpfun", "pumpdata", "corto", "pumpportal")
 CREATED = "2026-01-01T00:00:00Z"
 """Replay time 0 of every synthetic tape (``market.EPOCH_S``)."""
 UPSTREAMS = {
     "pumpfun": ("rest", "https://frontend-api-v3.pump.fun"),
     "pumpdata": ("sio", "https://api.pumpdata.fun"),
     "corto": ("ws", "wss://corto.fun/data-stream"),
+    "pumpportal": ("ws", "wss://pumpportal.fun/api/data"),
 }
 
 
@@ -40,6 +42,7 @@ def generate(
         raise ValueError(f"unknown api {sorted(unknown)[0]!r} (known: {', '.join(APIS)})")
     sim = market.simulate(seed, duration, progress=simulating)
     projectors = {"pumpfun": pumpfun.project, "pumpdata": pumpdata.project, "corto": corto.project}
+    projectors["pumpportal"] = pumpportal.project
     out = {}
     for api in apis:
         header = tape_header(api, "synth", (("duration", duration), ("seed", seed)))

@@ -47,7 +47,7 @@ def test_serve_prints_urls_answers_and_shuts_down_cleanly(tmp_path: Path, sig: s
     proc = _start(str(tape), "--port", "0", "--manual", "--ready-file", str(ready))
     try:
         urls = _wait_for(ready, proc)
-        assert set(urls) == {"rest", "socketio", "websocket", "control"}
+        assert set(urls) == {"rest", "socketio", "websocket", "pumpportal", "control"}
         assert urls["websocket"].endswith("/data-stream")
         assert requests.get(urls["rest"] + "/sol-price", timeout=5).json() == {"solPrice": 244.2}
         requests.post(urls["control"] + "/advance", json={"seconds": 10}, timeout=5)

@@ -128,6 +128,12 @@ def test_core_has_modules() -> None:
     assert len(_modules()) >= 5
 
 
+def test_every_profile_is_checked() -> None:
+    """Each API's profile package (its session and rules) is among the modules checked."""
+    profiles = {path.parent.name for path in _modules() if path.name == "session.py"}
+    assert {"corto", "pumpportal"} <= profiles
+
+
 @pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(CORE)))
 def test_core_module_is_pure(path: Path) -> None:
     problems = impurities(path.read_text())

@@ -445,7 +445,7 @@ def test_every_family_has_one_schema_citing_its_section() -> None:
         schema = json.loads((SCHEMAS_DIR / name).read_text())
         assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema", name
         assert schema["$id"] == f"https://harness.local/schemas/{name}", name
-        cites = r"DESIGN\.md 'Tape format'" if name.startswith("tape/") else r"CONTRACTS\.md \d"
+        cites = r"DESIGN\.md 'Tape format'" if name.startswith("tape/") else r"CONTRACTS\.md \d|contract §\d"
         assert re.search(cites, schema["description"]), f"{name} cites no section"
 
 
@@ -507,6 +507,12 @@ def test_family_names_are_the_interface_issue_3_names() -> None:
             *["handshake", "subscription_ack", "current_state", "error", "pong"],
             *["create.min", "create.mid", "create.full", "create", "trade", "migration"],
             *["createPool", "liquidity", "burn"],
+        ],
+        "pumpportal": [
+            *["request.subscribeNewToken", "request.subscribeMigration", "request.subscribeTokenTrade"],
+            *["request.subscribeAccountTrade", "request.unsubscribeNewToken", "request.unsubscribeMigration"],
+            *["request.unsubscribeTokenTrade", "request.unsubscribeAccountTrade"],
+            *["message", "errors", "create.pump", "create.bonk", "trade", "migrate"],
         ],
     }
 

@@ -65,6 +65,10 @@ def _documented() -> Iterator[tuple[str, str, Any]]:
     for api, examples in (("pumpfun", PUMPFUN), ("pumpdata", PUMPDATA), ("corto", CORTO)):
         for _, family, message in examples:
             yield api, family, message
+    from tests.validation.test_pumpportal import PUMPPORTAL
+
+    for family, message in PUMPPORTAL:
+        yield "pumpportal", family, message
     seen: Counter[tuple[str, str]] = Counter()
     tracker = FamilyTracker()
     for _, (_, frames) in generate(1, 30.0).items():
