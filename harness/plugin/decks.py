@@ -133,23 +133,46 @@ class DeckCache:
 class ReplayTime(float):
     """Seconds of replay time, as :meth:`HarnessClock.advance` returns them.
 
-    Awaitable, so ``await harness_clock.advance(5)`` reads as it does with ``MockServer``; the
-    advance itself is already done when the call returns, except while recording from a live
-    service in an async test, where awaiting is what waits.
+    Awaitable, so ``await harness_clock.advance(5)`` reads as it does with ``MockServer``. In a
+    sync test the advance is done when the call returns; in an async test it is done when the
+    result is awaited (:class:`PendingAdvance`).
     """
 
-    __slots__ = ("_deadline",)
-    _deadline: float | None
+    __slots__ = ()
 
-    def __new__(cls, seconds: float, deadline: float | None = None) -> ReplayTime:
-        value = super().__new__(cls, seconds)
-        value._deadline = deadline
+    def __await__(self) -> Generator[Any, None, float]:
+        return float(self)
+        yield  # a generator that yields nothing: awaiting the value gives it at once
+
+
+class PendingAdvance(ReplayTime):
+    """What :meth:`HarnessClock.advance` returns in an async test: the replay time the advance
+    aims at, and the advance itself, which awaiting runs while the test's event loop runs
+    (:meth:`HarnessClock.advance` says what it guarantees). Not awaited, the advance happens
+    when the value is dropped, at once and without letting the test's loop run, as it did in
+    harness 0.x; a value kept and never awaited advances nothing until it is dropped."""
+
+    __slots__ = ("_clock", "_seconds", "_started")
+    _clock: HarnessClock
+    _seconds: float
+    _started: bool
+
+    def __new__(cls, target: float, clock: HarnessClock, seconds: float) -> PendingAdvance:
+        value = super().__new__(cls, target)
+        value._clock = clock
+        value._seconds = seconds
+        value._started = False
         return value
 
     def __await__(self) -> Generator[Any, None, float]:
-        if self._deadline is not None:
-            yield from asyncio.sleep(max(0.0, self._deadline - time.monotonic())).__await__()
-        return float(self)
+        self._started = True
+        return self._clock._advance_async(self._seconds).__await__()
+
+    def __del__(self) -> None:
+        if not getattr(self, "_started", True):
+            self._started = True
+            if self._clock._running.deck.server is not None:  # recording: only awaiting waits
+                self._clock._advance_now(self._seconds)
 
 
 def _in_event_loop() -> bool:
@@ -165,6 +188,8 @@ class HarnessClock:
 
     def __init__(self, running: RunningDeck) -> None:
         self._running = running
+        self.settled: bool | None = None
+        """Whether the last awaited advance saw the loops settle (None: none awaited yet)."""
 
     @property
     def manual(self) -> bool:
@@ -182,23 +207,55 @@ class HarnessClock:
     def advance(self, seconds: float) -> ReplayTime:
         """Move replay time forward, delivering everything due on the way; returns the new time.
 
-        The server runs in its own thread, so this works from sync and async tests alike. While
-        recording from a live service nothing can be fast-forwarded: real time passes instead (a
-        sync test sleeps; an async test must ``await`` the result, which sleeps). With new
-        episodes, only the replay moves.
+        In a sync test the advance is done when the call returns (the server runs in its own
+        thread). In an async test, ``await`` it: the test's event loop runs before, during and
+        after the advance, so clients started with ``asyncio.create_task`` connect, subscribe and
+        read meanwhile. When the ``await`` returns, every frame due up to the new time has been
+        written to each client's socket, and the test's loop has run until it and the server were
+        settled: for 3 rounds in a row neither loop had a callback ready and no byte moved on the
+        server's sockets, so a client that reads has read those bytes (one that does not leaves
+        them queued), or 2000 rounds passed (``harness_clock.settled`` is then False). The same
+        settling runs before the advance, so what a task started just before asks for is asked
+        in time. Awaiting the result of a sync call gives the time at once.
+
+        While recording from a live service nothing can be fast-forwarded: real time passes
+        instead (a sync test sleeps; an async test must ``await`` the result, which sleeps).
+        With new episodes, only the replay moves.
         """
         if not isinstance(seconds, int | float) or math.isnan(seconds) or not 0 <= seconds < math.inf:
             raise ValueError(
                 f"the replay clock only moves forward by a finite time (asked for {seconds!r} s)"
             )
+        if _in_event_loop():
+            return PendingAdvance(self.now() + seconds, self, float(seconds))
+        return ReplayTime(self._advance_now(seconds))
+
+    def _advance_now(self, seconds: float) -> float:
         server = self._running.deck.server
         if server is not None:
-            return ReplayTime(self._running.run(server.advance(seconds)))
+            return self._running.run(server.advance(seconds))
         target = self.now() + seconds
-        if _in_event_loop():
-            return ReplayTime(target, time.monotonic() + seconds)
         time.sleep(seconds)
-        return ReplayTime(target)
+        return target
+
+    async def _advance_async(self, seconds: float) -> float:
+        from harness.plugin.settle import ports_of, server_probe, settle
+
+        server = self._running.deck.server
+        if server is None:
+            target = self.now() + seconds
+            await asyncio.sleep(seconds)
+            return target
+        background = self._running.background
+        ports = ports_of(self._running.deck.urls.values())
+
+        def probe() -> asyncio.Future[bool]:
+            return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(server_probe(), background.loop))
+
+        await settle(probe, ports)
+        now = await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(server.advance(seconds), background.loop))
+        self.settled = await settle(probe, ports)
+        return now
 
 
 @dataclass(frozen=True, slots=True)
