@@ -117,6 +117,14 @@ class DeckCache:
         self._evict()
         return running
 
+    def finish(self, resolved: Resolved) -> None:
+        """Finish the recording of ``resolved`` now (a test's own tape, when the test ends)."""
+        running = self._decks.pop(resolved.deck_key, None)
+        if running is not None:
+            outcome = running.close(clean=True)
+            if outcome:
+                self.outcomes.append(outcome)
+
     def _evict(self) -> None:
         idle = [k for k, d in self._decks.items() if d.deck.action is Action.REPLAY]
         for key in idle[: max(0, len(idle) - MAX_IDLE_REPLAYS)]:
@@ -141,8 +149,7 @@ class ReplayTime(float):
     __slots__ = ()
 
     def __await__(self) -> Generator[Any, None, float]:
-        return float(self)
-        yield  # a generator that yields nothing: awaiting the value gives it at once
+        return _done(float(self)).__await__()
 
 
 class PendingAdvance(ReplayTime):
@@ -173,6 +180,10 @@ class PendingAdvance(ReplayTime):
             self._started = True
             if self._clock._running.deck.server is not None:  # recording: only awaiting waits
                 self._clock._advance_now(self._seconds)
+
+
+async def _done(value: float) -> float:
+    return value
 
 
 def _in_event_loop() -> bool:
@@ -239,22 +250,21 @@ class HarnessClock:
         return target
 
     async def _advance_async(self, seconds: float) -> float:
-        from harness.plugin.settle import ports_of, server_probe, settle
+        from harness.plugin.settle import probe, settle
 
         server = self._running.deck.server
         if server is None:
             target = self.now() + seconds
             await asyncio.sleep(seconds)
             return target
-        background = self._running.background
-        ports = ports_of(self._running.deck.urls.values())
+        loop = self._running.background.loop
 
-        def probe() -> asyncio.Future[bool]:
-            return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(server_probe(), background.loop))
+        def server_probe() -> asyncio.Future[tuple[bool, tuple[tuple[int, int], ...]]]:
+            return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(probe(), loop))
 
-        await settle(probe, ports)
-        now = await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(server.advance(seconds), background.loop))
-        self.settled = await settle(probe, ports)
+        await settle(server_probe)
+        now = await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(server.advance(seconds), loop))
+        self.settled = await settle(server_probe)
         return now
 
 

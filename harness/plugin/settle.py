@@ -6,21 +6,21 @@ reading has read what the server wrote only once the test's loop has run. :func:
 rounds; each round lets the server's loop finish what it has ready (a round trip into its thread,
 during which the test's loop keeps running) and then the test's loop take one more turn. The pair
 is *settled* when, for :data:`QUIET_ROUNDS` rounds in a row, neither loop had a callback ready and
-no byte moved between the server's ports and anything else: every TCP socket from or to those
-ports kept the same state and the same queued bytes (Linux: ``/proc/net/tcp``). Bytes that a
-client leaves unread stay queued in its socket without moving, so a client that does not read
-ends the wait as soon as one that reads would. A bound, :data:`MAX_ROUNDS`, ends it in any case.
+the bytes waiting unread in each socket either loop watches stayed the same (``FIONREAD`` on the
+sockets registered with each loop's selector). Bytes that a client leaves unread stay queued in
+its socket without moving, so a client that does not read ends the wait as soon as one that
+reads would. A bound, :data:`MAX_ROUNDS`, ends it in any case.
 
-Elsewhere than Linux the sockets are not seen and only the loops' ready callbacks count. No
-contract rule lives here.
+On loops that do not show their ready callbacks or selector (uvloop) only what they show counts.
+No contract rule lives here.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Callable, Iterable
-from pathlib import Path
+import fcntl
+import termios
+from collections.abc import Awaitable, Callable
 
 QUIET_ROUNDS = 3
 """Rounds in a row with nothing ready and nothing moving that make the loops settled."""
@@ -28,48 +28,23 @@ QUIET_ROUNDS = 3
 MAX_ROUNDS = 2000
 """Rounds after which the wait ends even if bytes still move (a client reading an endless feed)."""
 
-PROC_TCP = (Path("/proc/net/tcp"), Path("/proc/net/tcp6"))
-
-Snapshot = tuple[tuple[str, ...], ...]
+Snapshot = tuple[tuple[int, int], ...]
 
 
-def ports_of(urls: Iterable[str]) -> frozenset[int]:
-    """The TCP ports of the server's URLs."""
-    from urllib.parse import urlsplit
-
-    found = set()
-    for url in urls:
-        with contextlib.suppress(ValueError):
-            port = urlsplit(url).port
-            if port is not None:
-                found.add(port)
-    return frozenset(found)
-
-
-def socket_snapshot(ports: frozenset[int], tables: Iterable[Path] = PROC_TCP) -> Snapshot:
-    """Each TCP socket from or to one of ``ports``: its addresses, state and queued bytes, sorted
-    (empty where the kernel does not show them)."""
-    rows: list[tuple[str, ...]] = []
-    for table in tables:
+def unread_bytes(loop: asyncio.AbstractEventLoop) -> Snapshot:
+    """``(fd, bytes waiting unread)`` of each file ``loop`` watches, where the kernel tells
+    (empty on loops that do not show their selector)."""
+    selector = getattr(loop, "_selector", None)
+    if selector is None:
+        return ()
+    rows = []
+    for key in list(selector.get_map().values()):
         try:
-            lines = table.read_text().splitlines()[1:]
+            raw = fcntl.ioctl(key.fd, termios.FIONREAD, b"\0\0\0\0")
         except OSError:
             continue
-        for line in lines:
-            fields = line.split()
-            if len(fields) < 5:
-                continue
-            local, remote, state, queues = fields[1], fields[2], fields[3], fields[4]
-            if _port(local) in ports or _port(remote) in ports:
-                rows.append((local, remote, state, queues))
+        rows.append((key.fd, int.from_bytes(raw, "little")))
     return tuple(sorted(rows))
-
-
-def _port(address: str) -> int:
-    try:
-        return int(address.rpartition(":")[2], 16)
-    except ValueError:
-        return -1
 
 
 def loop_busy(loop: asyncio.AbstractEventLoop) -> bool:
@@ -80,22 +55,21 @@ def loop_busy(loop: asyncio.AbstractEventLoop) -> bool:
 
 
 async def settle(
-    server_busy: Callable[[], asyncio.Future[bool]],
-    ports: frozenset[int],
+    server_probe: Callable[[], Awaitable[tuple[bool, Snapshot]]],
     *,
     quiet_rounds: int = QUIET_ROUNDS,
     max_rounds: int = MAX_ROUNDS,
 ) -> bool:
     """Run the test's loop (the running one) until it and the server are settled (module
-    docstring). ``server_busy`` starts a probe on the server's loop. Returns whether they
+    docstring). ``server_probe`` runs :func:`probe` on the server's loop. Returns whether they
     settled (False: ``max_rounds`` passed first)."""
     loop = asyncio.get_running_loop()
     quiet = 0
-    before: Snapshot | None = None
+    before: tuple[Snapshot, Snapshot] | None = None
     for _ in range(max_rounds):
-        busy = await server_busy()  # the test's loop runs meanwhile
+        busy, server_side = await server_probe()  # the test's loop runs meanwhile
         await asyncio.sleep(0)
-        now = socket_snapshot(ports)
+        now = (server_side, unread_bytes(loop))
         if busy or loop_busy(loop) or now != before:
             quiet = 0
         else:
@@ -106,7 +80,9 @@ async def settle(
     return False
 
 
-async def server_probe() -> bool:
-    """Run on the server's loop: whether it still had callbacks ready after one turn."""
+async def probe() -> tuple[bool, Snapshot]:
+    """Run on the server's loop: whether it still had callbacks ready after one turn, and the
+    bytes waiting unread in its sockets."""
     await asyncio.sleep(0)
-    return loop_busy(asyncio.get_running_loop())
+    loop = asyncio.get_running_loop()
+    return loop_busy(loop), unread_bytes(loop)
