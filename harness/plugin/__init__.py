@@ -62,7 +62,8 @@ _CALL_FAILED: pytest.StashKey[bool] = pytest.StashKey()
 
 MARKER_USAGE = (
     "harness(tape=None, *, speed=None, clock=None, faults=(), fuzz=None, record_mode=None,"
-    " max_age=None, expired=None, allow_violations=False, allow_network=False, allow_hosts=(), ...):"
+    " max_age=None, expired=None, allow_violations=False, allow_misses=False, allow_network=False,"
+    " allow_hosts=(), ...):"
     " serve this test a replayed (or recorded) feed (tape None: its own, tapes/<module>/<test>.jsonl,"
     " once recorded), fuzz=PLAN_OR_SEED with faults mixed in; every"
     " HarnessConfig and ServerConfig field is a keyword (README 'pytest plugin')"
@@ -209,7 +210,11 @@ def harness_server(request: pytest.FixtureRequest, harness_config: HarnessConfig
         resolved = check_expiry(resolved, request.node.nodeid)
         running = config.stash[_DECKS].get(resolved)
         view = HarnessServer(
-            running, request.node.nodeid, allow_violations=resolved.allow_violations, fuzz=resolved.fuzz
+            running,
+            request.node.nodeid,
+            allow_violations=resolved.allow_violations,
+            allow_misses=resolved.allow_misses,
+            fuzz=resolved.fuzz,
         )
         view.reset()
         undo_examples = install(request.node, view)
@@ -280,12 +285,6 @@ def _harness_marker(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
     finally:
         guard.uninstall()
-    if guard.blocked:
-        pytest.fail(
-            f"harness: {request.node.nodeid} reached for {', '.join(dict.fromkeys(guard.blocked))},"
-            f" not loopback, while --harness-block-network is on (refused). {guard.hint}",
-            pytrace=False,
-        )
 
 
 def _command_line(config: pytest.Config) -> dict[str, Any]:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from harness.core.fuzz import FuzzKind, FuzzPlan, ScheduledFault
+    from harness.core.misses import Miss
     from harness.plugin.fuzzing import FuzzRun
     from harness.plugin.guard import NetworkGuard
     from harness.plugin.settings import Fuzz, Resolved
@@ -301,6 +302,7 @@ class HarnessServer:
         test: str,
         *,
         allow_violations: bool = False,
+        allow_misses: bool = False,
         fuzz: Fuzz | None = None,
     ) -> None:
         self._running = running
@@ -321,6 +323,7 @@ class HarnessServer:
             ),
         )
         self._violations_allowed = allow_violations
+        self._misses_allowed = allow_misses
         self._errors_from = len(running.background.errors)
         self.guard: NetworkGuard | None = None
         """The network guard around this test (record mode ``none``), set by the fixture."""
@@ -369,6 +372,21 @@ class HarnessServer:
         if server is None:
             return []
         return self._running.call(server.clear_violations)
+
+    @property
+    def misses(self) -> list[Miss]:
+        """Requests and subscriptions the tape could not answer during this test so far."""
+        server = self.server
+        return [] if server is None else self._running.call(lambda: server.misses)
+
+    def clear_misses(self) -> list[Miss]:
+        """Take the misses seen so far: the test expected them, teardown will not report them."""
+        server = self.server
+        return [] if server is None else self._running.call(server.clear_misses)
+
+    def allow_misses(self) -> None:
+        """Do not fail this test for misses (as ``@pytest.mark.harness(allow_misses=True)``)."""
+        self._misses_allowed = True
 
     def allow_violations(self) -> None:
         """Do not fail this test for violations (as ``@pytest.mark.harness(allow_violations=True)``)."""
@@ -499,6 +517,10 @@ class HarnessServer:
             found = self.violations
             if found:
                 parts.append(violation_report(found, self.test))
+        if not self._misses_allowed and self.tape.action is Action.REPLAY:
+            missed = self.misses
+            if missed:
+                parts.append(miss_report(missed, self.test))
         return "\n\n".join(parts)
 
 
@@ -519,6 +541,22 @@ def violation_report(violations: list[ServedViolation], test: str) -> str:
     lines.append(
         "Fix the messages, or opt out: @pytest.mark.harness(allow_violations=True), "
         "harness_server.allow_violations(), or take them with harness_server.clear_violations()."
+    )
+    return "\n".join(lines)
+
+
+def miss_report(misses: list[Miss], test: str) -> str:
+    """The teardown report of misses: each request, the closest recorded one and what differed,
+    and how to record what is missing."""
+    lines = [f"harness: {len(misses)} request(s) the tape could not answer during {test}:"]
+    for number, miss in enumerate(misses[:REPORT_LINES], start=1):
+        lines.append(f"  {number}. {miss.describe()}")
+    if len(misses) > REPORT_LINES:
+        lines.append(f"  ... and {len(misses) - REPORT_LINES} more")
+    lines.append(
+        "Record what is missing with --harness-record-mode new_episodes, or opt out:"
+        " @pytest.mark.harness(allow_misses=True), harness_server.allow_misses(), or take them"
+        " with harness_server.clear_misses()."
     )
     return "\n".join(lines)
 

@@ -66,6 +66,8 @@ class HarnessConfig:
     """Where relative tape paths start. None: the directory of the test's file."""
     allow_violations: bool = False
     """Do not fail the test for contract violations the server saw."""
+    allow_misses: bool = False
+    """Do not fail the test for requests and subscriptions the tape could not answer."""
     allow_network: bool = False
     """Record mode ``none``: let the test reach any host."""
     allow_hosts: Sequence[str] = ()
@@ -141,6 +143,7 @@ class Resolved:
     upstreams: Upstreams
     redaction: RedactionRules | None
     allow_violations: bool
+    allow_misses: bool
     allow_network: bool
     allow_hosts: tuple[str, ...]
     fuzz: Fuzz | None = None
@@ -268,6 +271,7 @@ def resolve(
         upstreams=Upstreams(rest=settings.rest_upstream, sio=settings.sio_upstream, ws=settings.ws_upstream),
         redaction=settings.redaction,
         allow_violations=bool(settings.allow_violations),
+        allow_misses=bool(settings.allow_misses),
         allow_network=bool(settings.allow_network),
         allow_hosts=(*settings.allow_hosts, *command_line.get("allow_hosts", ())),
         fuzz=fuzz,

@@ -25,6 +25,7 @@ from aiohttp import web
 
 from harness.core.frames import C2S, Frame, HttpExchange
 from harness.core.fuzz import FuzzPlan
+from harness.core.misses import Miss
 from harness.resources import DEMO_TAPES
 from harness.server.config import ClockStart, ServerConfig
 from harness.server.context import Emulator, LoadedTapes, ServedViolation, excerpt
@@ -85,6 +86,7 @@ class MockServer(Served):
         self.scheduler = Scheduler(self.config.clock())
         self.counters: Counter[str] = Counter()
         self._violations: list[ServedViolation] = []
+        self._misses: list[Miss] = []
         self._runner: web.AppRunner | None = None
         self._validator: Any = None
         self._tracker: Any = None
@@ -123,6 +125,21 @@ class MockServer(Served):
         self.counters["violations"] += 1
         if len(self._violations) < MAX_VIOLATIONS:
             self._violations.append(violation)
+
+    def miss(self, miss: Miss) -> None:
+        """Keep a request or subscription the tapes could not answer (the plugin's teardown
+        report names them)."""
+        self.counters["misses"] += 1
+        if len(self._misses) < MAX_VIOLATIONS:
+            self._misses.append(miss)
+
+    @property
+    def misses(self) -> list[Miss]:
+        return list(self._misses)
+
+    def clear_misses(self) -> list[Miss]:
+        seen, self._misses = self._misses, []
+        return seen
 
     def client_violation(
         self, api: str, family: str, pointer: str, rule: str, message: str, conn: str
@@ -206,6 +223,7 @@ class MockServer(Served):
         violations cleared (what the pytest plugin does between tests)."""
         await self.scheduler.reset()
         self._violations.clear()
+        self._misses.clear()
         self.counters.clear()
 
     @property

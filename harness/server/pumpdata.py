@@ -28,6 +28,7 @@ from aiohttp import web
 from harness.core.corto.config import Overflow
 from harness.core.feed import Feed
 from harness.core.frames import C2S, S2C, SioEvent
+from harness.core.misses import Miss
 from harness.core.ohlcv import Candles
 from harness.core.pumpdata.config import PumpdataConfig
 from harness.core.pumpdata.recorded import Event, read_feed
@@ -39,8 +40,10 @@ from harness.core.pumpdata.rules import (
     PROTOCOL_EVENTS,
     TARGETED,
     UNAVAILABLE,
+    Code,
     Failure,
     Subscriptions,
+    Target,
     ack,
     binary_attachment,
     connect_refusal,
@@ -312,6 +315,12 @@ class PumpdataEmulator:
         await self.sio.emit("subscription_error", outcome.payload(), to=sid)
         return None
 
+    def _missed(self, sid: str, event: str, target: Target, failure: Failure) -> None:
+        kind, value = ("pool", target.pool) if target.pool is not None else ("mint", target.mint)
+        near = tuple(f"{event} {kind} {key}" for key in self.index.closest(target))
+        miss = Miss("pumpdata", f"{event} {kind} {value}", failure.code.value, self.server.now(), near, sid)
+        self.server.miss(miss)
+
     def _fault(self, event: str) -> Failure | None:
         return unavailable(event, self.config.unavailable_rate, self._rng.random)
 
@@ -340,6 +349,8 @@ class PumpdataEmulator:
         tape_now = self._tape_time(self.server.now())
         pool = self.index.resolve(target, tape_now)
         if isinstance(pool, Failure):
+            if pool.code is Code.NOT_FOUND:
+                self._missed(sid, event, target, pool)
             return pool
         failure = self._fault(event)
         if failure is not None:

@@ -120,7 +120,7 @@ def test_replays_tape_and_episode(harness_server, harness_tape):
     ("marker", "message"),
     [
         ('"tapes/missing.jsonl"', "tapes/missing.jsonl: no such tape, and record mode 'none' only replays"),
-        ("colour='red'", "@pytest.mark.harness does not know colour; it takes allow_hosts, allow_network"),
+        ("colour='red'", "@pytest.mark.harness does not know colour; it takes allow_hosts, allow_misses, allow_network"),
         ("speed='warp'", "speed must be a positive number or 'max', got 'warp'"),
         ("clock='sundial'", "clock must be 'manual' or 'real', got 'sundial'"),
         ("record_mode='sometimes'", "record_mode must be one of none, once, new_episodes, all, rewrite"),
