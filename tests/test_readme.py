@@ -15,6 +15,13 @@ from tests.helpers import ROOT
 
 README = (ROOT / "README.md").read_text()
 BLOCKS = re.findall(r"```(console|python)\n(.*?)```", README, flags=re.S)
+GUIDES = sorted((ROOT / "docs").rglob("*.md"))
+"""Pages beside the README (``docs/``): their examples run as the README's do."""
+GUIDE_BLOCKS = [
+    (page, lang, body)
+    for page in GUIDES
+    for lang, body in re.findall(r"```(console|python)\n(.*?)```", page.read_text(), flags=re.S)
+]
 
 
 def _commands() -> list[str]:
@@ -40,7 +47,17 @@ def test_readme_opens_with_the_two_commands() -> None:
     assert sh[1] in ci, "CI must run the README's test command verbatim"
 
 
-@pytest.mark.parametrize("command", _commands())
+def _guide_commands() -> list[str]:
+    return [
+        line[2:]
+        for _, lang, body in GUIDE_BLOCKS
+        if lang == "console"
+        for line in body.splitlines()
+        if line.startswith("$ ")
+    ]
+
+
+@pytest.mark.parametrize("command", _commands() + _guide_commands())
 def test_console_example_runs(command: str, tmp_path: Path) -> None:
     out = subprocess.run(
         command,

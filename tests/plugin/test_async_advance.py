@@ -47,6 +47,7 @@ async def test_a_task_has_read_the_frames_when_advance_returns(harness_server, h
     await harness_clock.advance(5)
     assert len(got) > read                                           # and it keeps reading
     task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
 
 
 async def test_a_socketio_task_reads_its_candles(harness_server, harness_clock):

@@ -47,6 +47,7 @@ async def test_a_client_task_and_advance(harness_server, harness_clock):
     assert [m.get("name") for m in got[:1]] == ["subscription_ack"]
     assert any(m.get("txType") == "create" for m in got)
     task.cancel()
+    await asyncio.gather(task, return_exceptions=True)  # the client closes its connection
 
 
 def test_price(harness_server, harness_tape):

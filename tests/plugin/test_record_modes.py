@@ -162,5 +162,3 @@ def test_each_test_records_its_own_tape_by_default(pytester: pytest.Pytester, up
         passed=1, deselected=4
     )
     assert _requests(upstream) == recorded + 1 and (own / "test_price.jsonl").read_bytes() != before
-
-
