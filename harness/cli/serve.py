@@ -93,6 +93,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     rest.add_argument("--no-rate-limit", action="store_true", help="never answer 429")
     rest.add_argument(
+        "--rate-headers",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="send x-ratelimit-* headers: auto (default) as the tape shows (none when no recorded"
+        " response has them), on, or off",
+    )
+    rest.add_argument(
         "--fault",
         action="append",
         default=[],
@@ -124,8 +131,8 @@ def config_from_args(args: argparse.Namespace) -> Any:
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be 0-65535, got {args.port}")
     rate: RateLimitConfig | None = None
-    if args.rate_limit or args.rate_reset or args.no_rate_limit:
-        rate = RateLimitConfig()
+    if args.rate_limit or args.rate_reset or args.no_rate_limit or args.rate_headers != "auto":
+        rate = RateLimitConfig(headers=None if args.rate_headers == "auto" else args.rate_headers == "on")
         if args.rate_limit:
             limit, _, window = args.rate_limit.partition("/")
             try:

@@ -67,6 +67,12 @@ class RestEmulator:
             self.timeline.rate_headers, RateLimitConfig()
         )
         self.budgets = Budgets(self.rate)
+        self.rate_headers = (
+            self.rate.headers
+            if self.rate.headers is not None
+            else ratelimit.shows_headers(self.timeline.rate_headers)
+        )
+        """Whether answers carry ``x-ratelimit-*`` (RateLimitConfig.headers)."""
         self._rng = random.Random(server.config.seed)
         self._checked: OrderedDict[tuple[str, int, int | bytes], None] = OrderedDict()
         self._routes: set[web.AbstractResource] = set()
@@ -164,7 +170,7 @@ class RestEmulator:
         real = clock.mode is ClockMode.REAL
         speed = clock.speed if real else 1.0
         epoch_now = time.time() if real else self._epoch + now
-        headers = decision.headers(self.rate, epoch_now, speed)
+        headers = decision.headers(self.rate, epoch_now, speed) if self.rate_headers else []
         if self.rate.enabled and not decision.allowed:
             return self._error(too_many_requests(decision.retry_after_at(speed)), headers)
         if fault.status is not None:

@@ -373,3 +373,17 @@ async def test_served_and_client_violations_are_collected(tmp_path: Path) -> Non
             "/request/query/limit",
             "pattern",
         )
+
+
+async def test_no_rate_limit_headers_when_the_tape_shows_none(tmp_path: Path) -> None:
+    recorded = HttpExchange(0.0, "h", HttpRequest("GET", "/sol-price"), HttpResponse(200, (), b"{}"))
+    tape = dump_tape(tmp_path / "plain.jsonl", header(), [recorded])
+    async with MockServer([tape], manual=True, port=0, validate=False) as server:
+        answer = await get(f"{server.urls['rest']}/sol-price")
+        assert answer.status_code == 200
+        assert not [name for name in answer.headers if name.lower().startswith("x-ratelimit")]
+        assert "Retry-After" not in answer.headers
+    asked = PumpfunConfig(rate_limit=RateLimitConfig(headers=True))
+    async with MockServer([tape], manual=True, port=0, validate=False, pumpfun=asked) as server:
+        answer = await get(f"{server.urls['rest']}/sol-price")
+        assert answer.headers["x-ratelimit-limit"] == "120"  # asked for: the default budget's
