@@ -366,6 +366,12 @@ class HarnessServer:
         server = self.server
         return [] if server is None else self._running.call(lambda: server.violations)
 
+    def drop_connections(self, apis: Iterable[str] | None = None) -> dict[str, int]:
+        """Cut the clients' connections of ``apis`` (``"pumpfun"``, ``"pumpdata"``, ``"corto"``;
+        None: all) as a network failure would, without a clean close, so their reconnect logic
+        runs; how many per API (``POST /_harness/drop`` over HTTP)."""
+        return self._running.call(self._replaying("drop_connections").drop_connections, apis)
+
     def clear_violations(self) -> list[ServedViolation]:
         """Take the violations seen so far: the test has dealt with them, teardown will not."""
         server = self.server

@@ -12,11 +12,12 @@ Python API that tests and the pytest plugin use::
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Self
@@ -29,6 +30,7 @@ from harness.core.misses import Miss
 from harness.resources import DEMO_TAPES
 from harness.server.config import ClockStart, ServerConfig
 from harness.server.context import Emulator, LoadedTapes, ServedViolation, excerpt
+from harness.server.drop import ConnectionTable, check_apis
 from harness.server.fuzz import Fuzzer
 from harness.server.listening import Served, listen, service_urls
 from harness.server.scheduler import Scheduler
@@ -97,6 +99,8 @@ class MockServer(Served):
         from harness.server.control import setup_control
 
         setup_control(self.app, self)
+        self.connections = ConnectionTable()
+        self.connections.setup(self.app)
         # The REST emulator's catch-all route goes last, after the fixed paths.
         for emulator in sorted(self.emulators, key=lambda e: e.name == "pumpfun"):
             emulator.setup(self.app)
@@ -211,6 +215,16 @@ class MockServer(Served):
         """Apply fault schedule ``plan`` from now on (None: no faults); each API's message and
         request ordinals count again from 0. What was applied: ``server.fuzz.applied``."""
         self.fuzz.set_plan(plan)
+
+    def drop_connections(
+        self, apis: Iterable[str] | None = None, *, keep: asyncio.BaseTransport | None = None
+    ) -> dict[str, int]:
+        """Cut the open connections of ``apis`` (None: all three) as a network failure would:
+        their transports aborted, no close frame, disconnect packet or response (README "Control
+        endpoints"). Returns how many per API. Raises ValueError for an unknown API."""
+        dropped = self.connections.drop(self._runner, check_apis(apis), keep)
+        self.counters["connections_dropped"] += sum(dropped.values())
+        return dropped
 
     async def advance(self, seconds: float) -> float:
         """Move replay time forward; everything due on the way is delivered. Returns the new time."""

@@ -69,6 +69,18 @@ async def test_a_socketio_task_reads_its_candles(harness_server, harness_clock):
     await sio.disconnect()
 
 
+async def test_dropped_connections_are_cut_and_the_test_passes(harness_server, harness_clock):
+    ws = await websockets.connect(harness_server.urls["websocket"])
+    await ws.recv()
+    await ws.send(json.dumps({"type": "subscribe", "mode": "trades"}))
+    await ws.recv()
+    assert harness_server.drop_connections(["corto"]) == {"corto": 1}
+    with pytest.raises(websockets.ConnectionClosedError):
+        while True:
+            await ws.recv()
+    await harness_clock.advance(5)                                   # the server goes on, no errors
+
+
 def test_a_sync_test_advances_on_the_call(harness_clock):
     assert harness_clock.advance(3) == 3.0 == harness_clock.now()
 
@@ -83,4 +95,4 @@ async def test_an_advance_not_awaited_is_done_when_dropped(harness_server, harne
 def test_client_tasks_read_while_the_clock_advances(pytester: pytest.Pytester) -> None:
     project(pytester, test_tasks=CLIENT_TASKS)
     result = pytester.runpytest("-p", "no:xdist", "-p", "no:randomly")
-    result.assert_outcomes(passed=4)
+    result.assert_outcomes(passed=5)
