@@ -22,7 +22,7 @@ from harness.server.app import MockServer
 from harness.server.config import PumpfunConfig
 from harness.store import dump_tape
 from tests.helpers import header
-from tests.server.pumpfun_tape import MINT, TRADES, coin, exchange
+from tests.server.pumpfun_tape import MINT, TRADES, coin, exchange, trade
 
 
 @pytest.fixture
@@ -387,3 +387,21 @@ async def test_no_rate_limit_headers_when_the_tape_shows_none(tmp_path: Path) ->
     async with MockServer([tape], manual=True, port=0, validate=False, pumpfun=asked) as server:
         answer = await get(f"{server.urls['rest']}/sol-price")
         assert answer.headers["x-ratelimit-limit"] == "120"  # asked for: the default budget's
+
+
+async def test_pages_replay_as_recorded_from_the_tapes_start(tmp_path: Path) -> None:
+    # a proxy tape: three pages asked within 20 ms, the first at t=0.005 (the replay starts at 0)
+    trades = [trade(i, 1779812600 + i, 10_000_000) for i in range(20)]
+    newest = trades[::-1]
+    url = f"/trades/all/{MINT}"
+    frames = [
+        exchange(0.005, f"{url}?limit=5&offset=0", newest[:5]),
+        exchange(0.015, f"{url}?limit=5&offset=5", newest[5:10]),
+        exchange(0.025, f"{url}?limit=20&offset=0", newest),
+    ]
+    tape = dump_tape(tmp_path / "pages.jsonl", header(), frames)
+    async with MockServer([tape], manual=True, port=0, validate=False) as server:
+        base = server.urls["rest"] + url
+        assert [t["tx_index"] for t in (await get(f"{base}?limit=5&offset=5")).json()] == [14, 13, 12, 11, 10]
+        assert len((await get(f"{base}?limit=20")).json()) == 20
+        assert (await get(f"{base}?limit=5&offset=0")).json() == newest[:5]
