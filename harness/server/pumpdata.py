@@ -100,7 +100,12 @@ class PumpdataEmulator:
             window_ms=int(self.config.history_window_s * 1000),
             flat=self.config.flat_empty_seconds,
             recorded=self._recorded_ohlcv,
+            at_ms=int(self._epoch * 1000),
         )
+
+    def _clock_ms(self, now: float) -> int:
+        """The tape header's clock at replay time ``now`` (unix ms), within the feed's pass."""
+        return int((self._epoch + self._tape_time(now)) * 1000)
 
     def _tape_time(self, now: float) -> float:
         """Replay time within the current pass of a looping feed (what the tape's times mean)."""
@@ -143,9 +148,9 @@ class PumpdataEmulator:
             if item.name == "sol_price":
                 self.sol_price = item.payload
             elif item.name == "trade":
-                self.candles.add_trade(item.pool, item.payload)
+                self.candles.add_trade(item.pool, item.payload, self._clock_ms(now))
             elif item.name == "ohlcv" and isinstance(item.payload, list):
-                self.candles.add_rows(item.pool, item.payload)
+                self.candles.add_rows(item.pool, item.payload, self._clock_ms(now))
             await self._deliver(item.name, item.payload, item.room, item)
         for pool, rows in self.candles.due(now):
             await self._deliver("ohlcv", rows, room("ohlcv", pool), None)
@@ -356,7 +361,7 @@ class PumpdataEmulator:
         if failure is not None:
             return failure
         if limit is not None:
-            data = self.candles.history(pool, int((self._epoch + tape_now) * 1000), limit)
+            data = self.candles.history(pool, self._clock_ms(self.server.now()), limit)
             return ack(pool=pool, data=data)
         return await self._rooms(sid, subs, [room(kind, pool)], joining, pool=pool)
 
