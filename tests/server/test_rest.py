@@ -6,6 +6,7 @@ Every test runs the server with the manual clock: replay time moves only by ``se
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -405,3 +406,27 @@ async def test_pages_replay_as_recorded_from_the_tapes_start(tmp_path: Path) -> 
         assert [t["tx_index"] for t in (await get(f"{base}?limit=5&offset=5")).json()] == [14, 13, 12, 11, 10]
         assert len((await get(f"{base}?limit=20")).json()) == 20
         assert (await get(f"{base}?limit=5&offset=0")).json() == newest[:5]
+
+
+def test_the_demo_tapes_answer_coins_and_trades_count() -> None:
+    from harness.store import read_tape
+    from tests.helpers import ROOT, threaded_upstream
+
+    _, frames = read_tape(ROOT / "fixtures" / "demo" / "pumpfun.jsonl")
+    counted = {f.request.url.split("?")[0] for f in frames if isinstance(f, HttpExchange)} - {"/coins"}
+    (count_path,) = [p for p in counted if p.startswith("/trades/count/")]
+    shown = [
+        json.loads(f.response.body)
+        for f in frames
+        if isinstance(f, HttpExchange) and f.request.url.startswith("/coins?") and f.response.status == 200
+    ]
+    listed = [coin for page in shown for coin in page]
+    assert any("usd_market_cap" not in c for c in listed) and any("usd_market_cap" in c for c in listed), (
+        "coin shapes vary as real captures do"
+    )
+    with threaded_upstream() as server:  # the demo tapes, as the plugin's default
+        base = server.urls["rest"]
+        coins = requests.get(f"{base}/coins?offset=0&limit=10", timeout=5)
+        assert coins.status_code == 200 and coins.json() and all("mint" in c for c in coins.json())
+        count = requests.get(f"{base}{count_path}?minimumSize=0", timeout=5)
+        assert count.status_code == 200 and isinstance(count.json(), int) and count.json() > 0
