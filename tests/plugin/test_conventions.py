@@ -12,7 +12,7 @@ import pytest
 from harness.core.expiry import ExpiryPolicy, default_policy, describe_age, parse_max_age, tape_age
 from harness.core.misses import Miss, difference
 from tests.helpers import ROOT
-from tests.plugin.inner import project
+from tests.plugin.inner import PYTEST_SUBPROCESS, project
 
 MISSES = """
 import requests
@@ -129,18 +129,7 @@ def _run_keeping_the_tape(
     pytester: pytest.Pytester, tape: Path, args: tuple[str, ...], upstream: str
 ) -> pytest.RunResult:
     before = tape.stat().st_mtime_ns
-    result = pytester.run(
-        sys.executable,
-        "-m",
-        "pytest",
-        "-p",
-        "no:randomly",
-        "-p",
-        "no:cacheprovider",
-        "-p",
-        "no:xdist",
-        *args,
-    )
+    result = pytester.run(*PYTEST_SUBPROCESS, *args)
     assert tape.stat().st_mtime_ns == before or upstream, "reading a tape never touches it"
     return result
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 from tests.helpers import ROOT, threaded_upstream
+from tests.plugin.inner import PYTEST_SUBPROCESS
 
 INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
 
@@ -76,18 +76,7 @@ def test_old_tape_rerecorded(harness_server, harness_tape):
 
 def _pytest(project: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:randomly",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "no:xdist",
-            *args,
-        ],
+        [*PYTEST_SUBPROCESS, *args],
         cwd=project,
         env=env,
         capture_output=True,
