@@ -17,7 +17,9 @@ HELP = "replay tapes as the Pump.fun REST, PumpData Socket.IO and corto.fun WebS
 DESCRIPTION = """\
 Serve all three APIs from tapes on one port: REST at /coins/..., /trades/..., /sol-price;
 Socket.IO at /socket.io/; the Data Stream WebSocket at /data-stream; control endpoints at
-/_harness/ (state, advance, violations, reset). With no tape, the demo tapes in fixtures/demo.
+/_harness/ (state, advance, violations, reset, drop: POST /_harness/drop cuts client
+connections as a network failure would; SIGINT and SIGTERM close them cleanly). With no tape,
+the demo tapes in fixtures/demo.
 
 examples:
   harness serve                                   demo tapes on 127.0.0.1:8765, real time
