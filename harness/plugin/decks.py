@@ -224,8 +224,8 @@ class HarnessClock:
         after the advance, so clients started with ``asyncio.create_task`` connect, subscribe and
         read meanwhile. When the ``await`` returns, every frame due up to the new time has been
         written to each client's socket, and the test's loop has run until it and the server were
-        settled: for 3 rounds in a row neither loop had a callback ready and no byte moved on the
-        server's sockets, so a client that reads has read those bytes (one that does not leaves
+        settled: for 3 rounds in a row neither loop had a callback ready and the bytes waiting
+        unread in each socket the two loops watch stayed the same, so a client that reads has read those bytes (one that does not leaves
         them queued), or 2000 rounds passed (``harness_clock.settled`` is then False). The same
         settling runs before the advance, so what a task started just before asks for is asked
         in time. Awaiting the result of a sync call gives the time at once.
