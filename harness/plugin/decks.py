@@ -225,10 +225,11 @@ class HarnessClock:
         read meanwhile. When the ``await`` returns, every frame due up to the new time has been
         written to each client's socket, and the test's loop has run until it and the server were
         settled: for 3 rounds in a row neither loop had a callback ready and the bytes waiting
-        unread in each socket the two loops watch stayed the same, so a client that reads has read those bytes (one that does not leaves
-        them queued), or 2000 rounds passed (``harness_clock.settled`` is then False). The same
-        settling runs before the advance, so what a task started just before asks for is asked
-        in time. Awaiting the result of a sync call gives the time at once.
+        unread in each socket the two loops watch stayed the same, so a client that reads has
+        read those bytes (one that does not leaves them queued), or 2000 rounds passed
+        (``harness_clock.settled`` is then False). The same settling runs before the advance,
+        so what a task started just before asks for is asked in time. Awaiting the result of a
+        sync call gives the time at once.
 
         While recording from a live service nothing can be fast-forwarded: real time passes
         instead (a sync test sleeps; an async test must ``await`` the result, which sleeps).
