@@ -30,11 +30,12 @@ def test_the_poller_revalidates_with_the_etag_it_was_given(harness_server):
     assert poller.get("/coins/latest") != coin and answers[-1].status_code == 200
 
 
+@pytest.mark.asyncio
 async def test_the_subscriber_books_each_trade_once(harness_server):
     trades = []
     async with StreamSubscriber(harness_server.urls["websocket"], on_event=trades.append) as subscriber:
         await subscriber.subscribed.wait()
-        harness_server.advance(20)
+        await harness_server.advance(20)
         state = await subscriber.current_state()  # everything sent before it has been read
     assert state["effectiveFilter"]["mode"] == "trades"
     assert len(trades) > 50 and {trade["txType"] for trade in trades} == {"buy", "sell"}
@@ -42,6 +43,7 @@ async def test_the_subscriber_books_each_trade_once(harness_server):
     assert all(validate(trade, api="corto", family="trade") == [] for trade in trades)
 
 
+@pytest.mark.asyncio
 async def test_a_subscription_the_service_refuses_ends_the_subscriber(harness_server):
     wrong = {"type": "subscribe", "mode": "trades", "create": {"detail": "wide"}}
     with pytest.raises(SubscriptionRefused, match="Unknown create detail level"):
@@ -51,9 +53,10 @@ async def test_a_subscription_the_service_refuses_ends_the_subscriber(harness_se
     assert (violation.pointer, violation.rule) == ("/create/detail", "enum")
 
 
+@pytest.mark.asyncio
 async def test_the_candle_book_matches_pumpdatas_history(harness_server):
     async with CandleBook(harness_server.urls["socketio"], api_key="pd_test", pool=POOL) as book:
-        harness_server.advance(30)
+        await harness_server.advance(30)
         history = await book.history()  # answered after every candle sent before it
     assert len(history) >= 25
     assert all(book.candles[candle.t] == candle for candle in history)

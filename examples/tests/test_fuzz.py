@@ -4,6 +4,7 @@ simplest faults that break the client, and the report prints that schedule."""
 
 from itertools import pairwise
 
+import pytest
 import requests
 from hypothesis import given, settings
 
@@ -19,6 +20,7 @@ def quickly(attempt):
     return 0.01  # reconnect at once: the replay clock stands still meanwhile
 
 
+@pytest.mark.asyncio
 @settings(max_examples=20, deadline=None)
 @given(plan=fault_plans("corto", messages=30))
 async def test_the_subscriber_survives_a_hostile_stream(harness_server, plan):
@@ -27,10 +29,10 @@ async def test_the_subscriber_survives_a_hostile_stream(harness_server, plan):
     url = harness_server.urls["websocket"]
     async with StreamSubscriber(url, on_event=trades.append, retry_delay=quickly) as subscriber:
         for _ in range(15):  # the faults fall in the first seconds
-            harness_server.advance(1)
+            await harness_server.advance(1)
             await subscriber.current_state(WAIT)
         booked = len(trades)
-        harness_server.advance(5)
+        await harness_server.advance(5)
         state = await subscriber.current_state(WAIT)
     assert state["effectiveFilter"]["mode"] == "trades"  # subscribed, whatever happened
     assert len(trades) > booked  # and still booking
@@ -66,12 +68,13 @@ async def follow_candles(harness_server, plan):
     url = harness_server.urls["socketio"]
     async with CandleBook(url, api_key="pd_test", pool=POOL, retry_delay=quickly) as book:
         for _ in range(20):
-            harness_server.advance(1)
+            await harness_server.advance(1)
             await book.history(WAIT)  # answered after every candle sent before it
         truth = {candle.t: candle for candle in await book.history(WAIT)}
     return book.candles, truth
 
 
+@pytest.mark.asyncio
 @settings(max_examples=20, deadline=None)
 @given(plan=fault_plans("pumpdata", kinds=["duplicate", "reorder", "delay"], messages=12))
 async def test_the_candle_book_keeps_the_last_state_of_each_second(harness_server, plan):
@@ -79,6 +82,7 @@ async def test_the_candle_book_keeps_the_last_state_of_each_second(harness_serve
     assert {t: candles.get(t) for t in truth} == truth  # upserted by t: repeats, late ones change nothing
 
 
+@pytest.mark.asyncio
 @settings(max_examples=20, deadline=None)
 @given(plan=fault_plans("pumpdata", messages=12))
 async def test_the_candle_book_never_goes_wrong_and_catches_up(harness_server, plan):

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from harness.core.expiry import describe_age, tape_age
+
 NAME = "inspect"
 HELP = "summarise tapes: duration, connections, frames per protocol/direction/family, rates"
 DESCRIPTION = """\
-Summarise one or more tapes: header (creation time, source, redaction rules), time span and
+Summarise one or more tapes: header (creation time and age, which the pytest plugin's max_age
+compares; source, redaction rules), time span and
 duration, connections per protocol, frames per protocol / direction / kind / message family with
 their rates, and any torn or unreadable lines. Warns when a tape holds values that look like
 secrets under the current redaction rules (counted per rule, never printed; 'harness redact'
@@ -73,6 +77,7 @@ def _report(path: Path, reader: Any, s: Any, secrets: Any) -> dict[str, Any]:
     return {
         "tape": str(path),
         "created": h.created,
+        "age": _age(h.created),
         "harness": h.harness_version,
         "source": h.recorded.source,
         "label": h.recorded.label,
@@ -96,9 +101,18 @@ def _report(path: Path, reader: Any, s: Any, secrets: Any) -> dict[str, Any]:
     }
 
 
+def _age(created: str) -> float | None:
+    """Seconds since the header's creation time (what ``max_age`` compares), None if unreadable."""
+    try:
+        return round(tape_age(created, time.time()), 3)
+    except ValueError:
+        return None
+
+
 def _text(r: dict[str, Any]) -> str:
     lines = [f"tape      {r['tape']}"]
-    lines.append(f"created   {r['created']} by harness {r['harness']}")
+    age = "" if r["age"] is None else f" ({describe_age(r['age'])} ago)"
+    lines.append(f"created   {r['created']}{age} by harness {r['harness']}")
     made = ", ".join(x for x in (r["source"], r["label"]) if x)
     if made:
         lines.append(f"made by   {made}" + (f" ({', '.join(r['apis'])})" if r["apis"] else ""))

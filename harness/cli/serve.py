@@ -17,9 +17,10 @@ HELP = "replay tapes as the Pump.fun REST, PumpData Socket.IO, corto.fun and Pum
 DESCRIPTION = """\
 Serve all four APIs from tapes on one port: REST at /coins/..., /trades/..., /sol-price;
 Socket.IO at /socket.io/; the Data Stream WebSocket at /data-stream; PumpPortal's data WebSocket
-at /api/data; control endpoints at /_harness/ (state, advance, violations, reset), for a loopback
-Host only, POST and DELETE with Content-Type: application/json (and X-Harness-Token with
---control-token). With no tape, the demo tapes in fixtures/demo.
+at /api/data; control endpoints at /_harness/ (state, advance, violations, reset, drop: POST
+/_harness/drop cuts client connections as a network failure would; SIGINT and SIGTERM close them
+cleanly), for a loopback Host only, POST and DELETE with Content-Type: application/json (and
+X-Harness-Token with --control-token). With no tape, the demo tapes in fixtures/demo.
 
 examples:
   harness serve                                   demo tapes on 127.0.0.1:8765, real time
@@ -95,6 +96,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="x-ratelimit-reset as seconds until reset (default) or unix epoch seconds",
     )
     rest.add_argument("--no-rate-limit", action="store_true", help="never answer 429")
+    rest.add_argument(
+        "--rate-headers",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="send x-ratelimit-* headers: auto (default) as the tape shows (none when no recorded"
+        " response has them), on, or off",
+    )
     rest.add_argument(
         "--fault",
         action="append",
@@ -236,8 +244,8 @@ def config_from_args(args: argparse.Namespace) -> Any:
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be 0-65535, got {args.port}")
     rate: RateLimitConfig | None = None
-    if args.rate_limit or args.rate_reset or args.no_rate_limit:
-        rate = RateLimitConfig()
+    if args.rate_limit or args.rate_reset or args.no_rate_limit or args.rate_headers != "auto":
+        rate = RateLimitConfig(headers=None if args.rate_headers == "auto" else args.rate_headers == "on")
         if args.rate_limit:
             limit, _, window = args.rate_limit.partition("/")
             try:

@@ -2,8 +2,10 @@
 
 Owns the mapping between tape frames and HAR entries (http://www.softwareishard.com/blog/har-12-spec/)
 with the extension fields browsers write: Chrome's ``_resourceType: "websocket"`` and
-``_webSocketMessages`` (``type`` send/receive, ``time`` in Unix seconds, ``opcode`` 1 text or 2
-binary in base64, ``data``), and ``_error`` on an entry that got no response. Close frames, which
+``_webSocketMessages`` (``type`` send/receive, ``time`` since the Unix epoch, ``opcode`` 1 text or
+2 binary in base64, ``data``), and ``_error`` on an entry that got no response. Chrome's DevTools
+writes ``time`` in seconds, Playwright's ``record_har_path`` in milliseconds: an import tells the
+unit of each entry from its values and the entry's own start (:func:`message_time_scale`). Close frames, which
 Chrome does not export, go in ``_harnessCloses`` so a round trip keeps them.
 
 Pure: values in, values out. Times are computed from the tape's ``created`` and the frames'
@@ -421,6 +423,17 @@ def import_har(
     return HarImport(start, tuple(frames), tuple(notes))
 
 
+def message_time_scale(times: Iterable[object], started: float) -> float:
+    """1.0 when a WebSocket entry's message ``times`` are seconds since the epoch (Chrome's
+    DevTools), 1000.0 when they are milliseconds (Playwright): whichever puts the first of them
+    nearer the entry's own start ``started`` (epoch seconds). A message comes after its
+    connection opened, so the two readings are about 10^12 apart and never both near."""
+    first = next((float(t) for t in times if isinstance(t, int | float) and not isinstance(t, bool)), None)
+    if first is None:
+        return 1.0
+    return 1.0 if abs(first - started) <= abs(first / 1000.0 - started) else 1000.0
+
+
 def _weight(entry: dict[str, Any]) -> int:
     """An entry's share of the work of an import: one, and one per WebSocket message it holds."""
     messages = entry.get(MESSAGES)
@@ -488,13 +501,18 @@ def _socket_frames(
         )
     ]
     epoch = start.timestamp()
-    for i, raw in enumerate(_list(entry.get(MESSAGES) or [], f"{where}.{MESSAGES}")):
+    messages = _list(entry.get(MESSAGES) or [], f"{where}.{MESSAGES}")
+    closes = _list(entry.get(CLOSES) or [], f"{where}.{CLOSES}")
+    scale = message_time_scale(
+        [m.get("time") for m in (*messages, *closes) if isinstance(m, dict)], started.timestamp()
+    )
+    for i, raw in enumerate(messages):
         message = _object(raw, f"{where}.{MESSAGES}[{i}]")
         kind, opcode, data = message.get("type"), message.get("opcode"), message.get("data", "")
         if kind not in ("send", "receive") or not isinstance(data, str):
             raise HarError(f"{where}.{MESSAGES}[{i}] needs type send|receive and string data")
         direction = C2S if kind == "send" else S2C
-        t = max(t0, round(_number(message.get("time"), epoch) - epoch, 6))
+        t = max(t0, round(_number(message.get("time"), epoch * scale) / scale - epoch, 6))
         if opcode == 1:
             frames.append(WsText(t, conn, direction, data))
         elif opcode == 2:
@@ -502,12 +520,12 @@ def _socket_frames(
                 frames.append(WsBinary(t, conn, direction, base64.b64decode(data, validate=True)))
             except (binascii.Error, ValueError):
                 raise HarError(f"{where}.{MESSAGES}[{i}]: binary data is not base64") from None
-    for i, raw in enumerate(_list(entry.get(CLOSES) or [], f"{where}.{CLOSES}")):
+    for i, raw in enumerate(closes):
         close = _object(raw, f"{where}.{CLOSES}[{i}]")
         code = close.get("code")
         frames.append(
             WsClose(
-                max(t0, round(_number(close.get("time"), epoch) - epoch, 6)),
+                max(t0, round(_number(close.get("time"), epoch * scale) / scale - epoch, 6)),
                 conn,
                 C2S if close.get("type") == "send" else S2C,
                 code if isinstance(code, int) and not isinstance(code, bool) else None,

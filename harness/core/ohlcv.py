@@ -157,6 +157,9 @@ class Candles:
     throttles: dict[str, Throttle] = field(default_factory=dict)
     _last: dict[str, Candle] = field(default_factory=dict)
     """Each pool's last candle emitted (flat candles fill from it)."""
+    skew_ms: int = 0
+    """How far the candles' own times run from the clock ``history`` is asked at, when that is
+    more than the window (a tape whose candles and header clock disagree); else 0."""
 
     @classmethod
     def of(
@@ -166,14 +169,22 @@ class Candles:
         window_ms: int,
         flat: bool = False,
         recorded: Iterable[str] = (),
+        at_ms: int | None = None,
     ) -> Candles:
-        """Candles starting from recorded ``ohlcv_history`` rows, by pool."""
+        """Candles starting from recorded ``ohlcv_history`` rows, by pool (shown at ``at_ms``)."""
         candles = cls(window_ms, flat, frozenset(recorded))
         for pool, rows in history.items():
-            candles.add_rows(pool, rows)
+            candles.add_rows(pool, rows, at_ms)
         return candles
 
-    def add_trade(self, pool: str, trade: Any) -> None:
+    def _observe(self, at_ms: int | None, t_ms: int) -> None:
+        """A candle of time ``t_ms`` came at clock time ``at_ms``: history follows the candles'
+        times when the two differ by more than the window."""
+        if at_ms is not None:
+            skew = t_ms - at_ms
+            self.skew_ms = skew if abs(skew) > self.window_ms else 0
+
+    def add_trade(self, pool: str, trade: Any, at_ms: int | None = None) -> None:
         """A PumpData ``trade`` event: its ``price`` and its ``quote_amount`` (volume is quote, SOL:
         CONTRACTS.md 2.4(c)) at its ``timestamp`` (s) go into the pool's candle, unless the tape
         recorded this pool's candles; a trade without those numbers makes none."""
@@ -184,17 +195,23 @@ class Candles:
             return
         book = self.books.setdefault(pool, CandleBook())
         candle = book.add_trade(ts, price, volume)
+        self._observe(at_ms, candle.t)
         self.throttles.setdefault(pool, Throttle()).changed(candle.t)
         self._bound(book, candle.t)
 
-    def add_rows(self, pool: str, rows: Iterable[Any]) -> None:
-        """Recorded candles (history, or a live ``ohlcv``) upsert the pool's book by ``t``."""
+    def add_rows(self, pool: str, rows: Iterable[Any], at_ms: int | None = None) -> None:
+        """Recorded candles (history, or a live ``ohlcv``) upsert the pool's book by ``t``
+        (``at_ms``: the clock time they came at, as in :meth:`history`)."""
         book = self.books.setdefault(pool, CandleBook())
+        latest = None
         for row in rows:
             candle = candle_of(row)
             if candle is not None:
                 book.candles[candle.t] = candle
                 self._bound(book, candle.t)
+                latest = candle.t if latest is None else max(latest, candle.t)
+        if latest is not None:
+            self._observe(at_ms, latest)
 
     def _bound(self, book: CandleBook, t_ms: int) -> None:
         # the book stays bounded: history is served from the window only
@@ -226,9 +243,11 @@ class Candles:
 
     def history(self, pool: str, until_ms: int, limit: int) -> list[Row]:
         """``ohlcv_history``'s ``data``: the pool's candles in the window up to ``until_ms``, oldest
-        first, the last ``limit`` (CONTRACTS.md 2.2)."""
+        first, the last ``limit`` (CONTRACTS.md 2.2); ``until_ms`` is moved by :attr:`skew_ms`, so
+        history follows the candles' own times."""
         book = self.books.get(pool)
-        return [] if book is None else book.history(until_ms, self.window_ms, limit, flat=self.flat)
+        until = until_ms + self.skew_ms
+        return [] if book is None else book.history(until, self.window_ms, limit, flat=self.flat)
 
 
 def _row_candle(row: Row) -> Candle:

@@ -32,6 +32,15 @@ class RateLimitConfig:
     enabled: bool = True
     max_clients: int = 10_000
     """Budgets kept at most; past that the least recently seen client is forgotten."""
+    headers: bool | None = None
+    """Send the ``x-ratelimit-*`` headers: None, as the tape shows (when any recorded response
+    carries one; a recording without them gets none: the service's observed behaviour wins),
+    True always, False never."""
+
+
+def shows_headers(observed: Iterable[tuple[str | None, str | None, str | None]]) -> bool:
+    """Whether any recorded response carried an ``x-ratelimit-*`` header."""
+    return any(value is not None for row in observed for value in row)
 
 
 # Budget and Decision are made on every REST request: immutable NamedTuples cost a fifth of a

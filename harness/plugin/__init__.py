@@ -12,6 +12,7 @@ until a test uses the harness, so the plugin costs nothing to suites that do not
 
 from __future__ import annotations
 
+import os
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ from harness.recorder.modes import RecordMode
 
 if TYPE_CHECKING:
     from harness.plugin.decks import DeckCache, HarnessClock, HarnessServer, TapeInfo
+    from harness.plugin.expiry import TapeExpired
     from harness.plugin.fuzzing import FuzzRun
     from harness.plugin.guard import NetworkBlocked
     from harness.plugin.settings import Clock, HarnessConfig
@@ -35,11 +37,13 @@ __all__ = [
     "HarnessServer",
     "NetworkBlocked",
     "RecordMode",
+    "TapeExpired",
     "TapeInfo",
 ]
 
 _LAZY = {
     "NetworkBlocked": "harness.plugin.guard",
+    "TapeExpired": "harness.plugin.expiry",
     "Clock": "harness.plugin.settings",
     "FuzzRun": "harness.plugin.fuzzing",
     "HarnessConfig": "harness.plugin.settings",
@@ -58,8 +62,10 @@ _CALL_FAILED: pytest.StashKey[bool] = pytest.StashKey()
 
 MARKER_USAGE = (
     "harness(tape=None, *, speed=None, clock=None, faults=(), fuzz=None, record_mode=None,"
-    " allow_violations=False, allow_network=False, allow_hosts=(), ...): serve this test a replayed"
-    " (or recorded) feed, fuzz=PLAN_OR_SEED with faults mixed in; every"
+    " max_age=None, expired=None, allow_violations=False, allow_misses=False, allow_network=False,"
+    " allow_hosts=(), ...):"
+    " serve this test a replayed (or recorded) feed (tape None: its own, tapes/<module>/<test>.jsonl,"
+    " once recorded), fuzz=PLAN_OR_SEED with faults mixed in; every"
     " HarnessConfig and ServerConfig field is a keyword (README 'pytest plugin')"
 )
 GUARD_HINT = (
@@ -75,8 +81,35 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=[m.value for m in RecordMode],
         default=None,
         help="none (default): replay tapes only, no network; once: record tapes that do not exist;"
-        " new_episodes: record what the tapes do not hold next to them; all: record every tape anew."
-        " Beats the marker and harness_config.",
+        " new_episodes: record what the tapes do not hold next to them; all (or rewrite): record"
+        " every tape anew. Beats the marker and harness_config.",
+    )
+    group.addoption(
+        "--harness-max-age",
+        default=None,
+        metavar="AGE",
+        help="tapes older than AGE (seconds, or 30d, 12h, 90m) are expired, counted from their"
+        " header's creation time. Beats the marker and harness_config.",
+    )
+    group.addoption(
+        "--harness-expired",
+        choices=["warn", "fail", "rerecord"],
+        default=None,
+        help="what an expired tape does: warn (default), fail (default under CI when a max age is"
+        " set), or rerecord (record it anew in this run, as record mode all).",
+    )
+    group.addoption(
+        "--harness-block-network",
+        action="store_true",
+        default=False,
+        help="guard every test of the run, not only harness tests replaying (record mode none):"
+        " only loopback and the allowed hosts can be reached.",
+    )
+    group.addoption(
+        "--harness-allow-hosts",
+        default=None,
+        metavar="HOST[,HOST...]",
+        help="hosts guarded tests may reach besides loopback (added to the marker's allow_hosts).",
     )
     group.addoption(
         "--harness-tapes-dir",
@@ -159,38 +192,44 @@ def harness_server(request: pytest.FixtureRequest, harness_config: HarnessConfig
     """A per-test view of a session-scoped server for this test's tape and settings, reset for
     the test. Fails the test at teardown for contract violations and server errors."""
     from harness.plugin.decks import HarnessServer, RecordingUnderXdist
+    from harness.plugin.expiry import check_expiry
     from harness.plugin.fuzzing import install
     from harness.plugin.guard import NetworkGuard
-    from harness.plugin.settings import marker_settings, resolve
+    from harness.plugin.settings import marker_settings, own_tape_name, resolve
+    from harness.recorder.modes import MissingTape
     from harness.store import TapeError
 
     config = request.config
     markers = [(m.args, m.kwargs) for m in request.node.iter_markers("harness")]
-    command_line = {
-        key: value
-        for key, value in (
-            ("record_mode", config.getoption("harness_record_mode")),
-            ("tapes_dir", config.getoption("harness_tapes_dir")),
-            ("report_dir", config.getoption("harness_report")),
-        )
-        if value is not None
-    }
     try:
         resolved = resolve(
             harness_config,
             marker_settings(markers),
-            command_line,
+            _command_line(config),
             test_dir=Path(request.node.path).parent,
             invocation_dir=config.invocation_params.dir,
+            own_tape=own_tape_name(
+                Path(request.node.path).stem,
+                request.node.cls.__name__ if getattr(request.node, "cls", None) else None,
+                request.node.name,
+            ),
+            ci=bool(os.environ.get("CI")),
         )
+        resolved = check_expiry(resolved, request.node.nodeid)
         running = config.stash[_DECKS].get(resolved)
         view = HarnessServer(
-            running, request.node.nodeid, allow_violations=resolved.allow_violations, fuzz=resolved.fuzz
+            running,
+            request.node.nodeid,
+            allow_violations=resolved.allow_violations,
+            allow_misses=resolved.allow_misses,
+            fuzz=resolved.fuzz,
         )
         view.reset()
         undo_examples = install(request.node, view)
+    except MissingTape as exc:
+        failure: str | None = f"harness: {exc.for_pytest()}"
     except (ValueError, TapeError, RecordingUnderXdist, OSError) as exc:
-        failure: str | None = f"harness: {exc}"
+        failure = f"harness: {exc}"
     else:
         failure = None
     if failure is not None:  # outside the except: the report shows the message, not a chain
@@ -209,6 +248,9 @@ def harness_server(request: pytest.FixtureRequest, harness_config: HarnessConfig
             view.guard.uninstall()
         del request.node.stash[_VIEW]
         view.finish_report()
+        if resolved.own_tape and view.tape.recording:
+            # a test's own tape is its alone: written when the test ends, as pytest-recording does
+            config.stash[_DECKS].finish(resolved)
     if not request.node.stash.get(_CALL_FAILED, False):
         problems = view.report()
         if problems and view.fuzzing is not None:
@@ -230,10 +272,43 @@ def harness_tape(harness_server: HarnessServer) -> TapeInfo:
 
 
 @pytest.fixture(autouse=True)
-def _harness_marker(request: pytest.FixtureRequest) -> None:
-    """A test marked ``harness`` gets its server (and the network guard) without asking."""
-    if (
-        request.node.get_closest_marker("harness") is not None
-        and "harness_server" not in request.fixturenames
-    ):
-        request.getfixturevalue("harness_server")
+def _harness_marker(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test marked ``harness`` gets its server (and the network guard) without asking; with
+    ``--harness-block-network`` every other test gets the network guard."""
+    if request.node.get_closest_marker("harness") is not None or "harness_server" in request.fixturenames:
+        if "harness_server" not in request.fixturenames:
+            request.getfixturevalue("harness_server")
+        yield
+        return
+    if not request.config.getoption("harness_block_network"):
+        yield
+        return
+    from harness.plugin.guard import NetworkGuard
+
+    guard = NetworkGuard(
+        request.node.nodeid,
+        allow_hosts=_command_line(request.config).get("allow_hosts", ()),
+        hint="Let it out with --harness-allow-hosts HOST, or run without --harness-block-network.",
+        reason="while --harness-block-network is on",
+    )
+    guard.install()
+    try:
+        yield
+    finally:
+        guard.uninstall()
+
+
+def _command_line(config: pytest.Config) -> dict[str, Any]:
+    """The harness options given on the command line (precedence: they beat everything)."""
+    given: dict[str, Any] = {}
+    for key in ("record_mode", "tapes_dir", "max_age", "expired"):
+        value = config.getoption(f"harness_{key}")
+        if value is not None:
+            given[key] = value
+    report = config.getoption("harness_report")
+    if report is not None:
+        given["report_dir"] = report
+    hosts = config.getoption("harness_allow_hosts")
+    if hosts:
+        given["allow_hosts"] = tuple(h.strip() for h in hosts.split(",") if h.strip())
+    return given

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from harness.core.fuzz import FuzzKind, FuzzPlan, ScheduledFault
+    from harness.core.misses import Miss
     from harness.plugin.fuzzing import FuzzRun
     from harness.plugin.guard import NetworkGuard
     from harness.plugin.reports import SessionReport
@@ -118,6 +119,14 @@ class DeckCache:
         self._evict()
         return running
 
+    def finish(self, resolved: Resolved) -> None:
+        """Finish the recording of ``resolved`` now (a test's own tape, when the test ends)."""
+        running = self._decks.pop(resolved.deck_key, None)
+        if running is not None:
+            outcome = running.close(clean=True)
+            if outcome:
+                self.outcomes.append(outcome)
+
     def _evict(self) -> None:
         idle = [k for k, d in self._decks.items() if d.deck.action is Action.REPLAY]
         for key in idle[: max(0, len(idle) - MAX_IDLE_REPLAYS)]:
@@ -134,23 +143,49 @@ class DeckCache:
 class ReplayTime(float):
     """Seconds of replay time, as :meth:`HarnessClock.advance` returns them.
 
-    Awaitable, so ``await harness_clock.advance(5)`` reads as it does with ``MockServer``; the
-    advance itself is already done when the call returns, except while recording from a live
-    service in an async test, where awaiting is what waits.
+    Awaitable, so ``await harness_clock.advance(5)`` reads as it does with ``MockServer``. In a
+    sync test the advance is done when the call returns; in an async test it is done when the
+    result is awaited (:class:`PendingAdvance`).
     """
 
-    __slots__ = ("_deadline",)
-    _deadline: float | None
+    __slots__ = ()
 
-    def __new__(cls, seconds: float, deadline: float | None = None) -> ReplayTime:
-        value = super().__new__(cls, seconds)
-        value._deadline = deadline
+    def __await__(self) -> Generator[Any, None, float]:
+        return _done(float(self)).__await__()
+
+
+class PendingAdvance(ReplayTime):
+    """What :meth:`HarnessClock.advance` returns in an async test: the replay time the advance
+    aims at, and the advance itself, which awaiting runs while the test's event loop runs
+    (:meth:`HarnessClock.advance` says what it guarantees). Not awaited, the advance happens
+    when the value is dropped, at once and without letting the test's loop run, as it did in
+    harness 0.x; a value kept and never awaited advances nothing until it is dropped."""
+
+    __slots__ = ("_clock", "_seconds", "_started")
+    _clock: HarnessClock
+    _seconds: float
+    _started: bool
+
+    def __new__(cls, target: float, clock: HarnessClock, seconds: float) -> PendingAdvance:
+        value = super().__new__(cls, target)
+        value._clock = clock
+        value._seconds = seconds
+        value._started = False
         return value
 
     def __await__(self) -> Generator[Any, None, float]:
-        if self._deadline is not None:
-            yield from asyncio.sleep(max(0.0, self._deadline - time.monotonic())).__await__()
-        return float(self)
+        self._started = True
+        return self._clock._advance_async(self._seconds).__await__()
+
+    def __del__(self) -> None:
+        if not getattr(self, "_started", True):
+            self._started = True
+            if self._clock._running.deck.server is not None:  # recording: only awaiting waits
+                self._clock._advance_now(self._seconds)
+
+
+async def _done(value: float) -> float:
+    return value
 
 
 def _in_event_loop() -> bool:
@@ -166,6 +201,8 @@ class HarnessClock:
 
     def __init__(self, running: RunningDeck) -> None:
         self._running = running
+        self.settled: bool | None = None
+        """Whether the last awaited advance saw the loops settle (None: none awaited yet)."""
 
     @property
     def manual(self) -> bool:
@@ -183,23 +220,55 @@ class HarnessClock:
     def advance(self, seconds: float) -> ReplayTime:
         """Move replay time forward, delivering everything due on the way; returns the new time.
 
-        The server runs in its own thread, so this works from sync and async tests alike. While
-        recording from a live service nothing can be fast-forwarded: real time passes instead (a
-        sync test sleeps; an async test must ``await`` the result, which sleeps). With new
-        episodes, only the replay moves.
+        In a sync test the advance is done when the call returns (the server runs in its own
+        thread). In an async test, ``await`` it: the test's event loop runs before, during and
+        after the advance, so clients started with ``asyncio.create_task`` connect, subscribe and
+        read meanwhile. When the ``await`` returns, every frame due up to the new time has been
+        written to each client's socket, and the test's loop has run until it and the server were
+        settled: for 3 rounds in a row neither loop had a callback ready and the bytes waiting
+        unread in each socket the two loops watch stayed the same, so a client that reads has
+        read those bytes (one that does not leaves them queued), or 2000 rounds passed
+        (``harness_clock.settled`` is then False). The same settling runs before the advance,
+        so what a task started just before asks for is asked in time. Awaiting the result of a
+        sync call gives the time at once.
+
+        While recording from a live service nothing can be fast-forwarded: real time passes
+        instead (a sync test sleeps; an async test must ``await`` the result, which sleeps).
+        With new episodes, only the replay moves.
         """
         if not isinstance(seconds, int | float) or math.isnan(seconds) or not 0 <= seconds < math.inf:
             raise ValueError(
                 f"the replay clock only moves forward by a finite time (asked for {seconds!r} s)"
             )
+        if _in_event_loop():
+            return PendingAdvance(self.now() + seconds, self, float(seconds))
+        return ReplayTime(self._advance_now(seconds))
+
+    def _advance_now(self, seconds: float) -> float:
         server = self._running.deck.server
         if server is not None:
-            return ReplayTime(self._running.run(server.advance(seconds)))
+            return self._running.run(server.advance(seconds))
         target = self.now() + seconds
-        if _in_event_loop():
-            return ReplayTime(target, time.monotonic() + seconds)
         time.sleep(seconds)
-        return ReplayTime(target)
+        return target
+
+    async def _advance_async(self, seconds: float) -> float:
+        from harness.plugin.settle import probe, settle
+
+        server = self._running.deck.server
+        if server is None:
+            target = self.now() + seconds
+            await asyncio.sleep(seconds)
+            return target
+        loop = self._running.background.loop
+
+        def server_probe() -> asyncio.Future[tuple[bool, tuple[tuple[int, int], ...]]]:
+            return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(probe(), loop))
+
+        await settle(server_probe)
+        now = await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(server.advance(seconds), loop))
+        self.settled = await settle(server_probe)
+        return now
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +304,7 @@ class HarnessServer:
         test: str,
         *,
         allow_violations: bool = False,
+        allow_misses: bool = False,
         fuzz: Fuzz | None = None,
     ) -> None:
         self._running = running
@@ -255,6 +325,7 @@ class HarnessServer:
             ),
         )
         self._violations_allowed = allow_violations
+        self._misses_allowed = allow_misses
         self._errors_from = len(running.background.errors)
         self.guard: NetworkGuard | None = None
         """The network guard around this test (record mode ``none``), set by the fixture."""
@@ -311,12 +382,33 @@ class HarnessServer:
         server = self.server
         return [] if server is None else self._running.call(lambda: server.violations)
 
+    def drop_connections(self, apis: Iterable[str] | None = None) -> dict[str, int]:
+        """Cut the clients' connections of ``apis`` (``"pumpfun"``, ``"pumpdata"``, ``"corto"``;
+        None: all) as a network failure would, without a clean close, so their reconnect logic
+        runs; how many per API (``POST /_harness/drop`` over HTTP)."""
+        return self._running.call(self._replaying("drop_connections").drop_connections, apis)
+
     def clear_violations(self) -> list[ServedViolation]:
         """Take the violations seen so far: the test has dealt with them, teardown will not."""
         server = self.server
         if server is None:
             return []
         return self._running.call(server.clear_violations)
+
+    @property
+    def misses(self) -> list[Miss]:
+        """Requests and subscriptions the tape could not answer during this test so far."""
+        server = self.server
+        return [] if server is None else self._running.call(lambda: server.misses)
+
+    def clear_misses(self) -> list[Miss]:
+        """Take the misses seen so far: the test expected them, teardown will not report them."""
+        server = self.server
+        return [] if server is None else self._running.call(server.clear_misses)
+
+    def allow_misses(self) -> None:
+        """Do not fail this test for misses (as ``@pytest.mark.harness(allow_misses=True)``)."""
+        self._misses_allowed = True
 
     def allow_violations(self) -> None:
         """Do not fail this test for violations (as ``@pytest.mark.harness(allow_violations=True)``)."""
@@ -479,6 +571,10 @@ class HarnessServer:
                     )
         if self.report_error:
             parts.append(self.report_error)
+        if not self._misses_allowed and self.tape.action is Action.REPLAY:
+            missed = self.misses
+            if missed:
+                parts.append(miss_report(missed, self.test))
         return "\n\n".join(parts)
 
 
@@ -499,6 +595,22 @@ def violation_report(violations: list[ServedViolation], test: str) -> str:
     lines.append(
         "Fix the messages, or opt out: @pytest.mark.harness(allow_violations=True), "
         "harness_server.allow_violations(), or take them with harness_server.clear_violations()."
+    )
+    return "\n".join(lines)
+
+
+def miss_report(misses: list[Miss], test: str) -> str:
+    """The teardown report of misses: each request, the closest recorded one and what differed,
+    and how to record what is missing."""
+    lines = [f"harness: {len(misses)} request(s) the tape could not answer during {test}:"]
+    for number, miss in enumerate(misses[:REPORT_LINES], start=1):
+        lines.append(f"  {number}. {miss.describe()}")
+    if len(misses) > REPORT_LINES:
+        lines.append(f"  ... and {len(misses) - REPORT_LINES} more")
+    lines.append(
+        "Record what is missing with --harness-record-mode new_episodes, or opt out:"
+        " @pytest.mark.harness(allow_misses=True), harness_server.allow_misses(), or take them"
+        " with harness_server.clear_misses()."
     )
     return "\n".join(lines)
 

@@ -57,8 +57,16 @@ class NetworkGuard:
     _lock = threading.Lock()
     _active: NetworkGuard | None = None
 
-    def __init__(self, test: str, *, allow_hosts: Iterable[str] = (), hint: str = "") -> None:
+    def __init__(
+        self,
+        test: str,
+        *,
+        allow_hosts: Iterable[str] = (),
+        hint: str = "",
+        reason: str = "while the record mode is 'none' (replay only, no network)",
+    ) -> None:
         self.test = test
+        self.reason = reason
         self.allowed = {h.lower().rstrip(".") for h in allow_hosts}
         self.hint = hint
         self.blocked: list[str] = []
@@ -78,8 +86,8 @@ class NetworkGuard:
         where = f"{text}:{port}" if port not in (None, 0, "") else text
         self.blocked.append(where)
         return NetworkBlocked(
-            f"harness: {self.test} reached for {where}, which is not loopback, while the record mode"
-            f" is 'none' (replay only, no network). {self.hint}".rstrip()
+            f"harness: {self.test} reached for {where}, which is not loopback, {self.reason}."
+            f" {self.hint}".rstrip()
         )
 
     # --- patches -------------------------------------------------------------------------------

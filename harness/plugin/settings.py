@@ -1,9 +1,11 @@
 """What one test asked of the harness: ``HarnessConfig`` and the precedence that resolves it.
 
 Owns the settings a test can give and where they come from, in precedence order: the command line
-(``--harness-record-mode``, ``--harness-tapes-dir``, ``--harness-report``) over the ``harness``
-marker (the closest marker wins per setting) over the ``harness_config`` fixture over the defaults
-below. Knows nothing of servers: the result, :class:`Resolved`, is a value the plugin turns into one.
+(``--harness-record-mode``, ``--harness-tapes-dir``, ``--harness-report``, ``--harness-max-age``,
+``--harness-expired``, ``--harness-allow-hosts``) over the ``harness`` marker (the closest marker wins
+per setting) over the ``harness_config`` fixture over the defaults below; and the tape a test gets
+when it names none (its own, ``tapes/<module>/<test>.jsonl``, once recorded; else the demo tapes).
+Knows nothing of servers: the result, :class:`Resolved`, is a value the plugin turns into one.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.core.clock import parse_speed
+from harness.core.expiry import ExpiryPolicy, default_policy, parse_max_age, parse_policy
 from harness.core.faults import FaultRule, parse_fault
 from harness.core.fuzz import FuzzKind, FuzzPlan, parse_kinds
 from harness.core.redact import RedactionRules
@@ -43,7 +46,8 @@ class HarnessConfig:
     """
 
     tape: TapeSpec = None
-    """Tape file(s) or directories, relative to ``tapes_dir``. None: the demo tapes (replay only)."""
+    """Tape file(s) or directories, relative to ``tapes_dir``. None: the test's own tape,
+    ``tapes/<module>/<test>.jsonl``, when it exists or the run records; else the demo tapes."""
     speed: float | str | None = None
     """Replay speed factor or ``"max"``; giving one makes the default clock ``real``."""
     clock: Clock | str | None = None
@@ -62,6 +66,8 @@ class HarnessConfig:
     """Where relative tape paths start. None: the directory of the test's file."""
     allow_violations: bool = False
     """Do not fail the test for contract violations the server saw."""
+    allow_misses: bool = False
+    """Do not fail the test for requests and subscriptions the tape could not answer."""
     allow_network: bool = False
     """Record mode ``none``: let the test reach any host."""
     allow_hosts: Sequence[str] = ()
@@ -77,6 +83,12 @@ class HarnessConfig:
     """Write an HTML report of the test's session (and the session's tape) into this directory,
     relative to the test's file (``--harness-report DIR`` beats it, relative to where pytest runs).
     None: no report."""
+    max_age: float | str | None = None
+    """Tapes older than this (seconds, or ``"30d"``, ``"12h"`` ...; from their header's creation
+    time) are expired; None: tapes never expire."""
+    expired: ExpiryPolicy | str | None = None
+    """What an expired tape does: ``warn``, ``fail`` or ``rerecord``. None: ``fail`` when the
+    ``CI`` variable is set, else ``warn``."""
     server: ServerConfig = field(default_factory=ServerConfig)
     """Every other server setting (per-API configs, validation, seed, loop)."""
 
@@ -137,12 +149,18 @@ class Resolved:
     upstreams: Upstreams
     redaction: RedactionRules | None
     allow_violations: bool
+    allow_misses: bool
     allow_network: bool
     allow_hosts: tuple[str, ...]
     fuzz: Fuzz | None = None
     """The test's fault schedule (applied per test: tests with different ones share a server)."""
     report_dir: Path | None = None
     """Where the test's session report goes (None: no report)."""
+    max_age: float | None = None
+    """Seconds after which a tape is expired (None: never)."""
+    expired: ExpiryPolicy = ExpiryPolicy.WARN
+    own_tape: bool = False
+    """The tape is the test's own default one (``tapes/<module>/<test>.jsonl``), named by no setting."""
 
     @property
     def deck_key(self) -> tuple[Any, ...]:
@@ -200,6 +218,8 @@ def resolve(
     *,
     test_dir: Path,
     invocation_dir: Path,
+    own_tape: Path | None = None,
+    ci: bool = False,
 ) -> Resolved:
     """Apply the layers (module docstring). ``command_line`` holds only options that were given.
     Raises ValueError for a setting that makes no sense, naming it."""
@@ -260,15 +280,39 @@ def resolve(
     )
     if isinstance(settings.allow_hosts, str):
         raise ValueError(f"allow_hosts takes a list of hosts, got the string {settings.allow_hosts!r}")
+    max_age = command_line.get("max_age", settings.max_age)
+    given_policy = command_line.get("expired", settings.expired)
+    tapes = _tapes(settings.tape, tapes_dir)
+    own = False
+    if settings.tape is None and own_tape is not None:
+        path = tapes_dir / "tapes" / own_tape
+        if mode is not RecordMode.NONE or path.exists():
+            tapes, own = (path,), True
     return Resolved(
         mode=mode,
-        tapes=_tapes(settings.tape, tapes_dir),
+        tapes=tapes,
         server=server,
         upstreams=Upstreams(rest=settings.rest_upstream, sio=settings.sio_upstream, ws=settings.ws_upstream),
         redaction=settings.redaction,
         allow_violations=bool(settings.allow_violations),
+        allow_misses=bool(settings.allow_misses),
         allow_network=bool(settings.allow_network),
-        allow_hosts=tuple(settings.allow_hosts),
+        allow_hosts=(*settings.allow_hosts, *command_line.get("allow_hosts", ())),
         fuzz=fuzz,
         report_dir=report_dir,
+        max_age=None if max_age is None else parse_max_age(max_age),
+        expired=(
+            parse_policy(given_policy)
+            if given_policy is not None
+            else default_policy(ci=ci, max_age_given=max_age is not None)
+        ),
+        own_tape=own,
     )
+
+
+def own_tape_name(module: str, cls: str | None, test: str) -> Path:
+    """A test's own tape, relative to ``tapes/``: ``<module>/<Class>.<test>.jsonl``, with each
+    character a file name cannot safely hold (a parameter's) as ``_``."""
+    name = test if cls is None else f"{cls}.{test}"
+    safe = "".join(c if c.isalnum() or c in "._-[]" else "_" for c in name)
+    return Path(module) / f"{safe[:200]}.jsonl"

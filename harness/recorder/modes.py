@@ -11,6 +11,7 @@ episodes live, and the upstreams recorded from by default (README "Record modes"
   replayed together with its episodes. A missing tape is recorded, as with ``once``.
 * ``all``: always record. The recording goes to a scratch file and replaces the old tape (and
   its episodes) only when it finishes cleanly.
+* ``rewrite``: ``all`` by the name pytest-recording gives it.
 
 The deciding is pure (:func:`plan`, given whether the tape exists); the file helpers only look.
 """
@@ -48,6 +49,8 @@ class RecordMode(StrEnum):
     ONCE = "once"
     NEW_EPISODES = "new_episodes"
     ALL = "all"
+    REWRITE = "rewrite"
+    """``all``, as pytest-recording names it."""
 
 
 class Action(StrEnum):
@@ -61,15 +64,18 @@ class Action(StrEnum):
 
 
 class MissingTape(TapeError):
-    """Record mode ``none`` asked for a tape that does not exist."""
+    """Record mode ``none`` asked for a tape that does not exist. The message suggests the
+    command line's way to record it; :meth:`for_pytest` the plugin's."""
 
     def __init__(self, path: Path) -> None:
-        super().__init__(
-            path,
-            None,
-            "no such tape, and record mode 'none' only replays"
-            " (record it with --harness-record-mode once, or harness serve --record-mode once)",
-        )
+        super().__init__(path, None, f"no such tape, and record mode 'none' only replays ({CLI_HINT})")
+
+    def for_pytest(self) -> str:
+        return f"{self.path}: no such tape, and record mode 'none' only replays ({PYTEST_HINT})"
+
+
+CLI_HINT = "record it with harness serve --record-mode once TAPE, or harness record"
+PYTEST_HINT = "record it with pytest --harness-record-mode once"
 
 
 def plan(mode: RecordMode, tape_exists: bool) -> Action:
@@ -77,7 +83,7 @@ def plan(mode: RecordMode, tape_exists: bool) -> Action:
     :func:`tape_files`' to report)."""
     if mode is RecordMode.NONE:
         return Action.REPLAY
-    if mode is RecordMode.ALL or not tape_exists:
+    if mode in (RecordMode.ALL, RecordMode.REWRITE) or not tape_exists:
         return Action.RECORD
     return Action.EPISODES if mode is RecordMode.NEW_EPISODES else Action.REPLAY
 

@@ -12,12 +12,13 @@ Python API that tests and the pytest plugin use::
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import logging
 import math
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Self
@@ -26,12 +27,14 @@ from aiohttp import web
 
 from harness.core.frames import C2S, Frame, HttpExchange, WsOpen
 from harness.core.fuzz import FuzzPlan
+from harness.core.misses import Miss
 from harness.core.pumpportal.families import is_pumpportal_url
 from harness.core.redact import shown
 from harness.resources import DEMO_TAPES
 from harness.server.config import ClockStart, ServerConfig
 from harness.server.connections import ConnectionGuard
 from harness.server.context import Emulator, LoadedTapes, ServedViolation, excerpt
+from harness.server.drop import ConnectionTable, check_apis
 from harness.server.fuzz import Fuzzer
 from harness.server.listening import Served, listen, service_urls
 from harness.server.scheduler import Scheduler
@@ -95,6 +98,7 @@ class MockServer(Served):
         self.scheduler = Scheduler(self.config.clock(), max_steps=self.config.max_advance_steps)
         self.counters: Counter[str] = Counter()
         self._violations: list[ServedViolation] = []
+        self._misses: list[Miss] = []
         self._runner: web.AppRunner | None = None
         self._validator: Any = None
         self._tracker: Any = None
@@ -111,6 +115,8 @@ class MockServer(Served):
         from harness.server.control import setup_control
 
         setup_control(self.app, self)
+        self.connections = ConnectionTable()
+        self.connections.setup(self.app)
         # The REST emulator's catch-all route goes last, after the fixed paths.
         for emulator in sorted(self.emulators, key=lambda e: e.name == "pumpfun"):
             emulator.setup(self.app)
@@ -141,6 +147,21 @@ class MockServer(Served):
         if len(self._violations) < MAX_VIOLATIONS:
             # a schema's message may quote what the client sent: shown as the redaction rules allow
             self._violations.append(dataclasses.replace(violation, message=shown(violation.message)))
+
+    def miss(self, miss: Miss) -> None:
+        """Keep a request or subscription the tapes could not answer (the plugin's teardown
+        report names them)."""
+        self.counters["misses"] += 1
+        if len(self._misses) < MAX_VIOLATIONS:
+            self._misses.append(miss)
+
+    @property
+    def misses(self) -> list[Miss]:
+        return list(self._misses)
+
+    def clear_misses(self) -> list[Miss]:
+        seen, self._misses = self._misses, []
+        return seen
 
     def client_violation(
         self, api: str, family: str, pointer: str, rule: str, message: str, conn: str
@@ -218,6 +239,16 @@ class MockServer(Served):
         request ordinals count again from 0. What was applied: ``server.fuzz.applied``."""
         self.fuzz.set_plan(plan)
 
+    def drop_connections(
+        self, apis: Iterable[str] | None = None, *, keep: asyncio.BaseTransport | None = None
+    ) -> dict[str, int]:
+        """Cut the open connections of ``apis`` (None: all three) as a network failure would:
+        their transports aborted, no close frame, disconnect packet or response (README "Control
+        endpoints"). Returns how many per API. Raises ValueError for an unknown API."""
+        dropped = self.connections.drop(self._runner, check_apis(apis), keep)
+        self.counters["connections_dropped"] += sum(dropped.values())
+        return dropped
+
     async def advance(self, seconds: float) -> float:
         """Move replay time forward; everything due on the way is delivered, up to
         ``max_advance_steps`` wake-ups, past which the replay jumps to the new time (what it
@@ -242,6 +273,7 @@ class MockServer(Served):
         violations cleared (what the pytest plugin does between tests)."""
         await self.scheduler.reset()
         self._violations.clear()
+        self._misses.clear()
         self.counters.clear()
 
     @property

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from harness.core.families import NotJson, UnknownEvent
 from harness.core.frames import Frame, TapeHeader
+from harness.core.misses import Miss
 from harness.core.redact import Redactor
 
 
@@ -103,6 +104,9 @@ class ServerContext(Protocol):
         """Something changed the emulators' wake-ups (a subscription, a timer): re-plan."""
 
     def report(self, violation: ServedViolation) -> None: ...
+
+    def miss(self, miss: Miss) -> None:
+        """Keep a request or subscription the tapes hold no recording of."""
 
     def client_violation(
         self, api: str, family: str, pointer: str, rule: str, message: str, conn: str

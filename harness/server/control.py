@@ -1,11 +1,12 @@
 """Control endpoints under ``/_harness/`` for clients in any language.
 
 ``GET /_harness/state``, ``POST /_harness/advance`` (``{"seconds": 1.5}`` or ``?seconds=1.5``),
-``GET`` / ``DELETE /_harness/violations``, ``POST /_harness/reset``. Answers are JSON; bad input
-gets 400, a wrong method 405 (with ``Allow``), any other path under the prefix 404, each with
-``{"error": ...}``. Who may call them (``Host``, ``Content-Type``, token: 403, 415, 401) is
-:mod:`harness.core.access`'s rule, checked here first. Owns only the translation of HTTP to
-:class:`MockServer` calls.
+``GET`` / ``DELETE /_harness/violations``, ``POST /_harness/reset``, ``POST /_harness/drop``
+(``{"apis": ["corto"]}``, or no body for all: connections cut as a network failure would).
+Answers are JSON; bad input gets 400, a wrong method 405 (with ``Allow``), any other path under
+the prefix 404, each with ``{"error": ...}``. Who may call them (``Host``, ``Content-Type``, token:
+403, 415, 401) is :mod:`harness.core.access`'s rule, checked here first. Owns only the translation
+of HTTP to :class:`MockServer` calls.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from harness.core.access import TOKEN_HEADER, ControlAccess
+from harness.server.drop import check_apis
 from harness.server.listening import CONTROL_PATH
 
 if TYPE_CHECKING:
@@ -80,12 +82,29 @@ def setup_control(app: web.Application, server: MockServer) -> None:
         await server.reset()
         return web.json_response({"now": server.now()})
 
+    async def drop(request: web.Request) -> web.Response:
+        apis: object = None
+        if request.can_read_body:
+            try:
+                body = await request.json()
+            except (ValueError, UnicodeDecodeError):
+                return _error('body must be JSON like {"apis": ["corto", "pumpdata"]} (or none: all)')
+            if not isinstance(body, dict):
+                return _error('body must be a JSON object like {"apis": ["corto"]}')
+            apis = body.get("apis")
+        try:
+            dropped = server.drop_connections(check_apis(apis), keep=request.transport)
+        except ValueError as exc:
+            return _error(str(exc))
+        return web.json_response({"dropped": dropped})
+
     handlers: dict[tuple[str, str], Handler] = {
         ("GET", f"{PREFIX}/state"): state,
         ("POST", f"{PREFIX}/advance"): advance,
         ("GET", f"{PREFIX}/violations"): violations,
         ("DELETE", f"{PREFIX}/violations"): clear,
         ("POST", f"{PREFIX}/reset"): reset,
+        ("POST", f"{PREFIX}/drop"): drop,
     }
     access = access_of(server)
     endpoints: dict[str, list[str]] = {}

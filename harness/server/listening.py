@@ -19,9 +19,9 @@ from typing import Self
 from aiohttp import web
 
 from harness.core.access import url_host
+from harness.core.pumpportal.families import PATH as PUMPPORTAL_PATH
 from harness.server.config import DEFAULT_HEAD_TIMEOUT, default_connection_cap
 from harness.server.connections import ConnectionGuard, quiet_accept_errors
-from harness.core.pumpportal.families import PATH as PUMPPORTAL_PATH
 
 WS_PATH = "/data-stream"
 """The corto.fun Data Stream's path (CONTRACTS.md 3: ``wss://corto.fun/data-stream``)."""

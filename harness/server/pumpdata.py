@@ -29,6 +29,7 @@ from harness.core.access import origin_allowed
 from harness.core.corto.config import Overflow
 from harness.core.feed import Feed
 from harness.core.frames import C2S, S2C, SioConnect, SioDisconnect, SioEvent
+from harness.core.misses import Miss
 from harness.core.ohlcv import Candles
 from harness.core.pumpdata.config import PumpdataConfig
 from harness.core.pumpdata.recorded import Event, read_feed
@@ -40,8 +41,10 @@ from harness.core.pumpdata.rules import (
     PROTOCOL_EVENTS,
     TARGETED,
     UNAVAILABLE,
+    Code,
     Failure,
     Subscriptions,
+    Target,
     ack,
     binary_attachment,
     connect_refusal,
@@ -108,7 +111,12 @@ class PumpdataEmulator:
             window_ms=int(self.config.history_window_s * 1000),
             flat=self.config.flat_empty_seconds,
             recorded=self._recorded_ohlcv,
+            at_ms=int(self._epoch * 1000),
         )
+
+    def _clock_ms(self, now: float) -> int:
+        """The tape header's clock at replay time ``now`` (unix ms), within the feed's pass."""
+        return int((self._epoch + self._tape_time(now)) * 1000)
 
     def _tape_time(self, now: float) -> float:
         """Replay time within the current pass of a looping feed (what the tape's times mean)."""
@@ -151,9 +159,9 @@ class PumpdataEmulator:
             if item.name == "sol_price":
                 self.sol_price = item.payload
             elif item.name == "trade":
-                self.candles.add_trade(item.pool, item.payload)
+                self.candles.add_trade(item.pool, item.payload, self._clock_ms(now))
             elif item.name == "ohlcv" and isinstance(item.payload, list):
-                self.candles.add_rows(item.pool, item.payload)
+                self.candles.add_rows(item.pool, item.payload, self._clock_ms(now))
             await self._deliver(item.name, item.payload, item.room, item)
         for pool, rows in self.candles.due(now):
             await self._deliver("ohlcv", rows, room("ohlcv", pool), None)
@@ -334,6 +342,12 @@ class PumpdataEmulator:
         await self.sio.emit("subscription_error", outcome.payload(), to=sid)
         return None
 
+    def _missed(self, sid: str, event: str, target: Target, failure: Failure) -> None:
+        kind, value = ("pool", target.pool) if target.pool is not None else ("mint", target.mint)
+        near = tuple(f"{event} {kind} {key}" for key in self.index.closest(target))
+        miss = Miss("pumpdata", f"{event} {kind} {value}", failure.code.value, self.server.now(), near, sid)
+        self.server.miss(miss)
+
     def _fault(self, event: str) -> Failure | None:
         return unavailable(event, self.config.unavailable_rate, self._rng.random)
 
@@ -362,12 +376,14 @@ class PumpdataEmulator:
         tape_now = self._tape_time(self.server.now())
         pool = self.index.resolve(target, tape_now)
         if isinstance(pool, Failure):
+            if pool.code is Code.NOT_FOUND:
+                self._missed(sid, event, target, pool)
             return pool
         failure = self._fault(event)
         if failure is not None:
             return failure
         if limit is not None:
-            data = self.candles.history(pool, int((self._epoch + tape_now) * 1000), limit)
+            data = self.candles.history(pool, self._clock_ms(self.server.now()), limit)
             return ack(pool=pool, data=data)
         return await self._rooms(sid, subs, [room(kind, pool)], joining, pool=pool)
 

@@ -24,6 +24,7 @@ from harness.core.clock import ClockMode
 from harness.core.conditional import answers_not_modified
 from harness.core.faults import FaultPlan, plan
 from harness.core.frames import HttpExchange, HttpRequest, HttpResponse
+from harness.core.misses import Miss
 from harness.core.pumpfun.rules import (
     UNAUTHORIZED,
     ErrorAnswer,
@@ -66,6 +67,12 @@ class RestEmulator:
             self.timeline.rate_headers, RateLimitConfig()
         )
         self.budgets = Budgets(self.rate)
+        self.rate_headers = (
+            self.rate.headers
+            if self.rate.headers is not None
+            else ratelimit.shows_headers(self.timeline.rate_headers)
+        )
+        """Whether answers carry ``x-ratelimit-*`` (RateLimitConfig.headers)."""
         self._rng = random.Random(server.config.seed)
         self._checked: OrderedDict[tuple[str, int, int | bytes], None] = OrderedDict()
         self._routes: set[web.AbstractResource] = set()
@@ -166,7 +173,7 @@ class RestEmulator:
         real = clock.mode is ClockMode.REAL
         speed = clock.speed if real else 1.0
         epoch_now = time.time() if real else self._epoch + now
-        headers = decision.headers(self.rate, epoch_now, speed)
+        headers = decision.headers(self.rate, epoch_now, speed) if self.rate_headers else []
         if self.rate.enabled and not decision.allowed:
             return self._error(too_many_requests(decision.retry_after_at(speed)), headers)
         if fault.status is not None:
@@ -183,7 +190,7 @@ class RestEmulator:
             if isinstance(made, QueryError):
                 return self._bad_query(request, path, made, headers)
             if made is None:
-                return self._not_found(path, headers)
+                return self._not_found(request, path, headers)
             headers += made.replayed
             return self._answer(request, path, made.status, made.body, made.etag, headers)
         query = request.query.items() if has_query else ()
@@ -192,7 +199,7 @@ class RestEmulator:
             allowed = self.timeline.methods(path) or await self._other_routes_methods(request)
             if allowed:
                 return self._error(method_not_allowed(request.method, path, allowed), headers)
-            return self._not_found(path, headers)
+            return self._not_found(request, path, headers)
         headers += rep.replayed
         return self._answer(request, path, rep.status, rep.body, rep.etag, headers, id(rep))
 
@@ -238,8 +245,12 @@ class RestEmulator:
                 allowed |= methods
         return sorted(allowed)
 
-    def _not_found(self, path: str, headers: Headers) -> web.Response:
-        return self._error(not_found(path, self.timeline.closest_paths(path)), headers)
+    def _not_found(self, request: web.Request, path: str, headers: Headers) -> web.Response:
+        closest = self.timeline.closest_paths(path)
+        asked = f"{request.method} {request.path_qs}"
+        near = tuple(f"{request.method} {p}" for p in closest)
+        self.server.miss(Miss("pumpfun", asked, "404", self.server.now(), near, f"http:{request.remote}"))
+        return self._error(not_found(path, closest), headers)
 
     def _check_served(
         self, request: web.Request, path: str, status: int, body: bytes, recorded: int | None = None

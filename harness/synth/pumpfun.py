@@ -1,11 +1,16 @@
 """The Pump.fun REST projection of a simulated market: a client polling as seed 000 does.
 
 ``/coins/latest`` and ``/trades/latest`` every 5 s, ``/coins/{mint}`` for two mints every 8 s,
-``/trades/all/{mint}?limit=20&offset=0&minimumSize=0`` every 5 s and ``/sol-price`` every 10 s,
+``/trades/all/{mint}?limit=20&offset=0&minimumSize=0`` every 5 s, ``/sol-price`` every 10 s, and
+``/coins`` (the ten newest, ``sort=created_timestamp&order=DESC``) and ``/trades/count/{mint}``
+every 10 s,
 with ``If-None-Match`` once the client holds an ETag: the server answers 304 (ETag, no body) when
 the body is unchanged, so ETags change only when the data does. Every answer carries
 ``x-ratelimit-*`` headers of a fixed 120-per-60 s window, reset as seconds until the window ends.
-Coins and trades follow CONTRACTS.md 1.3 and 1.4 (lamports, raw token units, ms vs s).
+Coins and trades follow CONTRACTS.md 1.3 and 1.4 (lamports, raw token units, ms vs s), and vary
+as real captures do: a third of the coins come in the 44-key shape of a ``/coins/latest`` body of
+September 2025 (no ``usd_market_cap``, ``username`` or ``profile_image``, and a never-traded one's
+``last_trade_timestamp`` null rather than absent).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from harness.synth.market import (
 CONN = "http-1"
 RATE_LIMIT = 120
 RATE_WINDOW = 60.0
+COINS_PATH = "/coins?offset=0&limit=10&sort=created_timestamp&order=DESC&includeNsfw=false"
 AUTH = "Bearer REDACTED-5f1d3c0b9a8e7d6c"
 """What a recorded bearer token looks like once redacted."""
 
@@ -98,7 +104,11 @@ def coin(token: Token, last: Trade | None, t: float, sol_usd: float, variant: in
         "is_banned": False,
         "initialized": True,
     }
-    if last is None:  # never traded: the key is absent (1.3), never null
+    short = sum(map(ord, token.mint)) % 3 == 0  # the 44-key shape of September 2025
+    if short:
+        for key in ("usd_market_cap", "username", "profile_image"):
+            del body[key]
+    elif last is None:  # never traded: absent here (1.3), null in the short shape
         del body["last_trade_timestamp"]
     return body
 
@@ -164,6 +174,7 @@ def project(market: Market) -> list[Frame]:
         (0.3, 8.0, [f"/coins/{tok.mint}" for tok in watched]),
         (0.5, 5.0, [f"/trades/all/{tok.mint}?limit=20&offset=0&minimumSize=0" for tok in watched[:1]]),
         (0.7, 10.0, ["/sol-price"]),
+        (0.9, 10.0, [COINS_PATH, *(f"/trades/count/{tok.mint}?minimumSize=0" for tok in watched[:1])]),
     ):
         t = start
         while t < market.duration:
@@ -213,9 +224,17 @@ def project(market: Market) -> list[Frame]:
     return frames
 
 
+def _last(state: _State, token: Token) -> Trade | None:
+    trades = state.trades.get(token.mint)
+    return trades[-1] if trades else None
+
+
 def _render(path: str, state: _State, watched: list[Token], t: float) -> bytes | None:
     if path == "/sol-price":
         return _body({"solPrice": round(state.sol_usd, 2)})
+    if path == COINS_PATH:
+        newest = [launch.token for launch in state.launches[::-1][:10]]
+        return _body([coin(tok, _last(state, tok), t, state.sol_usd, len(tok.mint)) for tok in newest])
     if path == "/coins/latest":
         if not state.launches:
             return None
@@ -230,6 +249,8 @@ def _render(path: str, state: _State, watched: list[Token], t: float) -> bytes |
         trades = state.trades.get(token.mint, [])
         if path == f"/coins/{token.mint}":
             return _body(coin(token, trades[-1] if trades else None, t, state.sol_usd, len(token.mint)))
+        if path.startswith(f"/trades/count/{token.mint}"):
+            return _body(len(trades))
         if path.startswith(f"/trades/all/{token.mint}"):
             return _body([trade_item(tr, latest=False) for tr in reversed(trades[-20:])])
     return None

@@ -4,11 +4,26 @@ from __future__ import annotations
 
 # Imported here, so inner runs in this process share them (pytester restores sys.modules after each
 # run; a client library imported anew per run breaks requests' cookie jar class checks).
+import sys
+
 import aiohttp  # noqa: F401
 import pytest
 import requests  # noqa: F401
 import websocket  # noqa: F401
 import websockets  # noqa: F401
+
+PYTEST_SUBPROCESS = (
+    sys.executable,
+    "-m",
+    "pytest",
+    "-p",
+    "no:randomly",
+    "-p",
+    "no:cacheprovider",
+    "-p",
+    "no:xdist",
+)
+"""An inner pytest run in a process of its own (its environment is the caller's), one at a time."""
 
 INI = """
 [pytest]

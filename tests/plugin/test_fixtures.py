@@ -120,12 +120,16 @@ def test_replays_tape_and_episode(harness_server, harness_tape):
     ("marker", "message"),
     [
         ('"tapes/missing.jsonl"', "tapes/missing.jsonl: no such tape, and record mode 'none' only replays"),
-        ("colour='red'", "@pytest.mark.harness does not know colour; it takes allow_hosts, allow_network"),
+        (
+            "colour='red'",
+            "@pytest.mark.harness does not know colour; it takes allow_hosts, allow_misses, allow_network",
+        ),
         ("speed='warp'", "speed must be a positive number or 'max', got 'warp'"),
         ("clock='sundial'", "clock must be 'manual' or 'real', got 'sundial'"),
-        ("record_mode='sometimes'", "record_mode must be one of none, once, new_episodes, all"),
+        ("record_mode='sometimes'", "record_mode must be one of none, once, new_episodes, all, rewrite"),
         ("faults=['/coins:explode']", "fault '/coins:explode'"),
-        ("record_mode='once'", "record mode once needs a tape path to record into"),
+        ("max_age='a while'", "max_age takes seconds or a number with a unit s, m, h, d or w"),
+        ("max_age=1, expired='shrug'", "expired takes one of warn, fail, rerecord, got 'shrug'"),
     ],
 )
 def test_bad_settings_are_a_one_line_setup_error(
@@ -173,8 +177,15 @@ def test_options_are_one_group_and_the_marker_is_registered(pytester: pytest.Pyt
     project(pytester)
     help_text = pytester.runpytest("--help").stdout.str()
     group = help_text[help_text.index("harness: replay and record") :]
-    assert "--harness-record-mode={none,once,new_episodes,all}" in group
+    assert "--harness-record-mode={none,once,new_episodes,all,rewrite}" in group
     assert "--harness-tapes-dir=DIR" in group
+    for option in (
+        "--harness-max-age=AGE",
+        "--harness-expired={warn,fail,rerecord}",
+        "--harness-block-network",
+    ):
+        assert option in group
+    assert "--harness-allow-hosts=HOST[,HOST...]" in group
     markers = pytester.runpytest("--markers").stdout.str()
     assert "@pytest.mark.harness(tape=None, *, speed=None, clock=None, faults=()" in markers
 

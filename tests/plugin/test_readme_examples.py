@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from tests.helpers import ROOT
-from tests.plugin.inner import project
+from tests.plugin.inner import INI, project
 from tests.test_readme import BLOCKS, is_test_file
 
 SHOWN = [(body.splitlines()[0][2:], body) for lang, body in BLOCKS if lang == "python" and is_test_file(body)]
@@ -33,6 +33,8 @@ def test_there_are_examples_of_each_part() -> None:
 def test_the_readme_examples_pass(pytester: pytest.Pytester) -> None:
     shutil.copytree(ROOT / "fixtures" / "demo", pytester.path / "tapes")
     project(pytester)
+    # pytest-asyncio in its default strict mode, as in a user's new project: async examples carry their mark
+    pytester.makeini(INI.replace("asyncio_mode = auto\n", ""))
     for name, body in FILES.items():
         (pytester.path / name).write_text(body)
     tests = sum(body.count("\ndef test_") + body.count("\nasync def test_") for body in FILES.values())

@@ -104,8 +104,61 @@ def test_once_then_none_then_new_episodes_then_all(pytester: pytest.Pytester, up
     assert not episode.exists(), "a tape recorded anew drops the old episodes"
 
 
-def test_a_recording_mode_without_a_tape_says_what_to_give(pytester: pytest.Pytester) -> None:
-    project(pytester, test_feed="def test_feed(harness_server):\n    pass\n")
-    result = pytester.runpytest("--harness-record-mode", "all")
-    result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(["*harness: record mode all needs a tape path to record into*"])
+PER_TEST = """
+import requests
+import pytest
+from harness.plugin import HarnessConfig
+
+
+@pytest.fixture
+def harness_config():
+    return HarnessConfig(rest_upstream="{rest}", ws_upstream="{ws}")
+
+
+def test_price(harness_server, harness_tape):
+    assert requests.get(harness_server.urls["rest"] + "/sol-price", timeout=5).json() == {{"solPrice": 180.0}}
+
+
+@pytest.mark.parametrize("path", ["/coins/latest"])
+def test_path(harness_server, harness_tape, path):
+    assert requests.get(harness_server.urls["rest"] + path, timeout=5).status_code == 200
+
+
+class TestGrouped:
+    def test_in_a_class(self, harness_server, harness_tape):
+        assert requests.get(harness_server.urls["rest"] + "/sol-price", timeout=5).status_code == 200
+
+
+@pytest.mark.harness(tape="shared.jsonl")                  # the marker names its own
+def test_named(harness_server, harness_tape):
+    assert harness_tape.path.name == "shared.jsonl"
+
+
+def test_demo_until_recorded(harness_server, harness_tape):
+    assert harness_tape.path is None or harness_tape.path.name == "test_demo_until_recorded.jsonl"
+"""
+
+
+def test_each_test_records_its_own_tape_by_default(pytester: pytest.Pytester, upstream: MockServer) -> None:
+    project(pytester)
+    pytester.makepyfile(test_feed=PER_TEST.format(rest=upstream.urls["rest"], ws=upstream.urls["websocket"]))
+    own = pytester.path / "tapes" / "test_feed"
+    result = pytester.runpytest("--harness-record-mode", "once", "-p", "no:randomly")
+    result.assert_outcomes(passed=5)
+    assert sorted(p.name for p in own.iterdir()) == [
+        "TestGrouped.test_in_a_class.jsonl",
+        "test_demo_until_recorded.jsonl",
+        "test_path[_coins_latest].jsonl",
+        "test_price.jsonl",
+    ]
+    assert (pytester.path / "shared.jsonl").exists()
+    _, frames = read_tape(own / "test_price.jsonl")
+    assert [f.request.url for f in frames if isinstance(f, HttpExchange)] == ["/sol-price"]
+    recorded = _requests(upstream)
+    pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=5)  # replayed, each from its own
+    assert _requests(upstream) == recorded
+    before = (own / "test_price.jsonl").read_bytes()
+    pytester.runpytest("--harness-record-mode", "rewrite", "-k", "test_price").assert_outcomes(
+        passed=1, deselected=4
+    )
+    assert _requests(upstream) == recorded + 1 and (own / "test_price.jsonl").read_bytes() != before

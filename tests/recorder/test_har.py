@@ -591,3 +591,71 @@ def test_the_scan_covers_exported_har_files(tmp_path: Path) -> None:
     copy.parent.mkdir()
     shutil.copy(CHROME_HAR, copy)
     assert set(credentials_in(copy)) == {BEARER, API_KEY, QUERY_KEY, QUERY_TOKEN, COOKIE}
+
+
+def _browser_har(unit: float) -> dict[str, Any]:
+    """A HAR of one page and one corto.fun WebSocket as a browser writes it: message ``time`` in
+    seconds since the epoch (Chrome's DevTools, ``unit`` 1) or milliseconds (Playwright's
+    ``record_har_path``, ``unit`` 1000). The page loads at 2026-11-23T02:00:00Z; the socket opens
+    0.9 s later and its messages come at 1.2 s and 1.5 s."""
+    page = 1795399200.0
+    messages = [
+        {"type": "receive", "time": (page + 1.2) * unit, "opcode": 1, "data": '{"type":"service"}'},
+        {
+            "type": "send",
+            "time": (page + 1.5) * unit,
+            "opcode": 1,
+            "data": '{"type":"subscribe","mode":"trades"}',
+        },
+    ]
+    return {
+        "log": {
+            "version": "1.2",
+            "creator": {"name": "Playwright" if unit == 1000 else "WebInspector", "version": "1"},
+            "pages": [{"startedDateTime": "2026-11-23T02:00:00.000Z", "id": "page@1", "title": "x"}],
+            "entries": [
+                {
+                    "startedDateTime": "2026-11-23T02:00:00.900Z",
+                    "time": 600.0,
+                    "_resourceType": "websocket",
+                    "request": {
+                        "method": "GET",
+                        "url": "wss://corto.fun/data-stream",
+                        "httpVersion": "HTTP/1.1",
+                        "headers": [],
+                        "queryString": [],
+                        "cookies": [],
+                        "headersSize": -1,
+                        "bodySize": 0,
+                    },
+                    "response": {
+                        "status": 101,
+                        "statusText": "Switching Protocols",
+                        "httpVersion": "HTTP/1.1",
+                        "headers": [],
+                        "cookies": [],
+                        "content": {"size": 0, "mimeType": "x-unknown"},
+                        "redirectURL": "",
+                        "headersSize": -1,
+                        "bodySize": 0,
+                    },
+                    "cache": {},
+                    "timings": {"send": 0, "wait": 0, "receive": 0},
+                    "_webSocketMessages": messages,
+                }
+            ],
+        }
+    }
+
+
+@pytest.mark.parametrize("unit", [1.0, 1000.0], ids=["chrome-seconds", "playwright-milliseconds"])
+def test_websocket_message_times_in_seconds_or_milliseconds(unit: float, tmp_path: Path) -> None:
+    har = tmp_path / "browser.har"
+    har.write_text(json.dumps(_browser_har(unit)))
+    out = run_cli("har", "import", str(har), "--out", str(tmp_path / "tapes"), "--label", "browser")
+    assert out.returncode == 0, out.stderr
+    (tape,) = (tmp_path / "tapes").iterdir()
+    _, frames = read_tape(tape)
+    assert [(type(f).__name__, f.t) for f in frames] == [("WsOpen", 0.9), ("WsText", 1.2), ("WsText", 1.5)]
+    inspected = run_cli("inspect", str(tape), "--format", "json")
+    assert json.loads(inspected.stdout)["duration"] == pytest.approx(0.6)

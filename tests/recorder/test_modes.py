@@ -37,7 +37,7 @@ def test_plan(mode: RecordMode, exists: bool, action: Action) -> None:
 
 
 def test_record_modes_have_vcrpys_names() -> None:
-    assert [m.value for m in RecordMode] == ["none", "once", "new_episodes", "all"]
+    assert [m.value for m in RecordMode] == ["none", "once", "new_episodes", "all", "rewrite"]
 
 
 def test_episodes_live_next_to_their_tape() -> None:

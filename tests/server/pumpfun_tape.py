@@ -39,8 +39,15 @@ def coin(name: str, mcap: float) -> dict[str, object]:
     }
 
 
+RATE_HEADERS = (("x-ratelimit-limit", "120"), ("x-ratelimit-remaining", "119"), ("x-ratelimit-reset", "60"))
+"""The rate-limit headers the contract documents (a tape showing them gets them on replay)."""
+
+
 def exchange(t: float, url: str, body: object, etag: str | None = None) -> HttpExchange:
-    headers: tuple[tuple[str, str], ...] = (("Content-Type", "application/json; charset=utf-8"),)
+    headers: tuple[tuple[str, str], ...] = (
+        ("Content-Type", "application/json; charset=utf-8"),
+        *RATE_HEADERS,
+    )
     if etag:
         headers += (("ETag", etag),)
     return HttpExchange(

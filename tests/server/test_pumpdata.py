@@ -591,3 +591,17 @@ async def test_a_tape_event_that_breaks_the_contract_is_reported_once_a_run(tmp_
             seen = [(v.source, v.family, v.pointer, v.rule) for v in server.violations]
             assert seen == [("server", "trade", "/args/0/wallet", "required")]
             await server.reset()
+
+
+async def test_history_follows_the_candles_times_when_the_header_clock_differs(tmp_path: Path) -> None:
+    # candles stamped a day after the header's clock (a tape whose header was written on another
+    # clock): ohlcv_history serves them, where the header's clock would find none in its window
+    pool, mint = key(1, 1), key(1, 2)
+    day = 86_400
+    trades = [trade(n, pool, mint, float(n), 1e-7, 1.0, timestamp=EPOCH + day + n) for n in range(1, 6)]
+    frames = events("trade", [(float(n), payload) for n, payload in enumerate(trades, start=1)])
+    tape = write(tmp_path / "skewed.jsonl", frames)
+    async with MockServer([tape], manual=True, port=0) as server, Recorder(server) as rec:
+        await server.advance(6)
+        history = await rec.client.call("ohlcv_history", {"pool": pool})
+        assert [row[0] for row in history["data"]] == [(EPOCH + day + n) * 1000 for n in range(1, 6)]

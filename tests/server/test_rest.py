@@ -7,6 +7,7 @@ Every test runs the server with the manual clock: replay time moves only by ``se
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -23,7 +24,7 @@ from harness.server.app import MockServer
 from harness.server.config import PumpfunConfig
 from harness.store import dump_tape
 from tests.helpers import header
-from tests.server.pumpfun_tape import MINT, TRADES, coin, exchange
+from tests.server.pumpfun_tape import MINT, TRADES, coin, exchange, trade
 
 
 @pytest.fixture
@@ -375,3 +376,59 @@ async def test_served_and_client_violations_are_collected(tmp_path: Path) -> Non
             "/request/query/limit",
             "pattern",
         )
+
+
+async def test_no_rate_limit_headers_when_the_tape_shows_none(tmp_path: Path) -> None:
+    recorded = HttpExchange(0.0, "h", HttpRequest("GET", "/sol-price"), HttpResponse(200, (), b"{}"))
+    tape = dump_tape(tmp_path / "plain.jsonl", header(), [recorded])
+    async with MockServer([tape], manual=True, port=0, validate=False) as server:
+        answer = await get(f"{server.urls['rest']}/sol-price")
+        assert answer.status_code == 200
+        assert not [name for name in answer.headers if name.lower().startswith("x-ratelimit")]
+        assert "Retry-After" not in answer.headers
+    asked = PumpfunConfig(rate_limit=RateLimitConfig(headers=True))
+    async with MockServer([tape], manual=True, port=0, validate=False, pumpfun=asked) as server:
+        answer = await get(f"{server.urls['rest']}/sol-price")
+        assert answer.headers["x-ratelimit-limit"] == "120"  # asked for: the default budget's
+
+
+async def test_pages_replay_as_recorded_from_the_tapes_start(tmp_path: Path) -> None:
+    # a proxy tape: three pages asked within 20 ms, the first at t=0.005 (the replay starts at 0)
+    trades = [trade(i, 1779812600 + i, 10_000_000) for i in range(20)]
+    newest = trades[::-1]
+    url = f"/trades/all/{MINT}"
+    frames = [
+        exchange(0.005, f"{url}?limit=5&offset=0", newest[:5]),
+        exchange(0.015, f"{url}?limit=5&offset=5", newest[5:10]),
+        exchange(0.025, f"{url}?limit=20&offset=0", newest),
+    ]
+    tape = dump_tape(tmp_path / "pages.jsonl", header(), frames)
+    async with MockServer([tape], manual=True, port=0, validate=False) as server:
+        base = server.urls["rest"] + url
+        assert [t["tx_index"] for t in (await get(f"{base}?limit=5&offset=5")).json()] == [14, 13, 12, 11, 10]
+        assert len((await get(f"{base}?limit=20")).json()) == 20
+        assert (await get(f"{base}?limit=5&offset=0")).json() == newest[:5]
+
+
+def test_the_demo_tapes_answer_coins_and_trades_count() -> None:
+    from harness.store import read_tape
+    from tests.helpers import ROOT, threaded_upstream
+
+    _, frames = read_tape(ROOT / "fixtures" / "demo" / "pumpfun.jsonl")
+    counted = {f.request.url.split("?")[0] for f in frames if isinstance(f, HttpExchange)} - {"/coins"}
+    (count_path,) = [p for p in counted if p.startswith("/trades/count/")]
+    shown = [
+        json.loads(f.response.body)
+        for f in frames
+        if isinstance(f, HttpExchange) and f.request.url.startswith("/coins?") and f.response.status == 200
+    ]
+    listed = [coin for page in shown for coin in page]
+    assert any("usd_market_cap" not in c for c in listed) and any("usd_market_cap" in c for c in listed), (
+        "coin shapes vary as real captures do"
+    )
+    with threaded_upstream() as server:  # the demo tapes, as the plugin's default
+        base = server.urls["rest"]
+        coins = requests.get(f"{base}/coins?offset=0&limit=10", timeout=5)
+        assert coins.status_code == 200 and coins.json() and all("mint" in c for c in coins.json())
+        count = requests.get(f"{base}{count_path}?minimumSize=0", timeout=5)
+        assert count.status_code == 200 and isinstance(count.json(), int) and count.json() > 0

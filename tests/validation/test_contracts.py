@@ -532,3 +532,14 @@ def test_the_schemas_and_the_emulation_share_the_corto_vocabulary() -> None:
     assert shared["corto_detail"]["enum"] == list(DETAILS)
     messages = shared["corto_state"]["properties"]["supportedMessages"]["items"]["enum"]
     assert messages == [*MESSAGES, "ping"]
+
+
+def test_a_coin_as_the_live_service_answered_in_september_2025_validates() -> None:
+    # a /coins/latest body of September 2025: 44 keys, last_trade_timestamp null, and no
+    # usd_market_cap, username or profile_image (contract §1.3: null or absent where any real
+    # capture shows it)
+    gone = {"usd_market_cap", "username", "profile_image", "thumbnail", "rec_id", "hide_banner"}
+    gone |= {"num_participants", "livestream_ban_expiry", "livestream_downrank_score", "thumbnail_updated_at"}
+    coin = {k: v for k, v in COIN.items() if k not in gone} | {"last_trade_timestamp": None}
+    assert len(coin) == 44
+    assert validate(coin, api="pumpfun", family="coin") == []

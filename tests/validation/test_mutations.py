@@ -44,6 +44,7 @@ NULLABLE: dict[tuple[str, str], frozenset[str]] = {
         | {"king_of_the_hill_timestamp", "ath_market_cap", "ath_market_cap_timestamp", "last_reply"}
         | {"market_id", "inverted", "username", "profile_image", "video_uri", "banner_uri"}
         | {"updated_at", "program", "platform", "token_program", "mayhem_state"}
+        | {"last_trade_timestamp"}  # null in a /coins/latest body of September 2025
     ),
     ("pumpfun", "trade"): frozenset({"username", "profile_image"}),  # 1.4
     ("pumpdata", "ack"): frozenset({"snapshot"}),  # 2.2: the sol_price ack

@@ -11,6 +11,7 @@ seeded fault) and ``limit_exceeded``; subscriptions are per-connection rooms wit
 from __future__ import annotations
 
 import bisect
+import difflib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -190,6 +191,10 @@ def parse_protocols(payload: Any, *, default: tuple[str, ...] = ()) -> tuple[str
     return tuple(dict.fromkeys(protocols))
 
 
+MAX_HINT_KEYS = 2000
+"""Recorded keys a ``not_found`` compares the asked one with, at most."""
+
+
 @dataclass(slots=True)
 class PoolIndex:
     """Which pools have data in the tape, and which pool a mint trades in at a replay time."""
@@ -210,6 +215,16 @@ class PoolIndex:
         index = bisect.bisect_right(times, t)
         times.insert(index, t)
         self._mint_pools.setdefault(mint, []).insert(index, pool)
+
+    def closest(self, target: Target, n: int = 3) -> list[str]:
+        """The recorded pools (for a pool) or mints (for a mint) closest to ``target``'s, closest
+        first; compared with at most :data:`MAX_HINT_KEYS` of them, so a miss stays cheap."""
+        value = target.pool if target.pool is not None else target.mint
+        known = self.pools if target.pool is not None else self._mint_times.keys()
+        if value is None:
+            return []
+        candidates = sorted(known)[:MAX_HINT_KEYS]
+        return difflib.get_close_matches(value[:128], candidates, n=n, cutoff=0.0)
 
     def resolve(self, target: Target, now: float) -> str | Failure:
         """The pool of a target: the pool itself if it has data, the mint's pool at ``now``."""

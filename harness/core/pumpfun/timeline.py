@@ -162,6 +162,18 @@ def _trade_key(trade: Mapping[str, object]) -> tuple[float, float, float]:
     return num("timestamp"), num("slot"), num("tx_index")
 
 
+def _backdate(known: dict[str, tuple[float, dict[str, object]]]) -> None:
+    """A trade existed by the time any newer trade of its mint was shown: an older one that only a
+    later page (``offset=5``) or a longer one (``limit=20``) showed was there when the first page
+    was taken, so replaying each request gives what was recorded."""
+    earliest = math.inf
+    for signature, (first_seen, trade) in sorted(
+        known.items(), key=lambda kv: _trade_key(kv[1][1]), reverse=True
+    ):
+        earliest = min(earliest, first_seen)
+        known[signature] = (earliest, trade)
+
+
 def _json_list(body: bytes) -> list[object] | None:
     try:
         value = json.loads(body)
@@ -207,6 +219,7 @@ class Timeline:
             if isinstance(frame, HttpExchange):
                 self._add(frame)
         for mint, known in self._trades.items():
+            _backdate(known)
             self._first_trades[mint] = min(first_seen for first_seen, _ in known.values())
         self.paths = sorted({path for _, path in self._resources})
         """Every recorded path (without its query), sorted."""
