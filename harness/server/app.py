@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -24,6 +25,7 @@ from typing import Any, Self
 from aiohttp import web
 
 from harness.core.frames import C2S, Frame, HttpExchange
+from harness.core.tape import TapeLimits
 from harness.core.fuzz import FuzzPlan
 from harness.resources import DEMO_TAPES
 from harness.server.config import ClockStart, ServerConfig
@@ -33,27 +35,31 @@ from harness.server.listening import Served, listen, service_urls
 from harness.server.scheduler import Scheduler
 from harness.store import TapeReader, find_tapes
 
-MAX_VIOLATIONS = 10_000
-"""Violations kept per server (older ones are counted, not kept), so memory stays bounded."""
+log = logging.getLogger("harness.server")
 
 SHUTDOWN_GRACE = 0.5
 """Seconds a handler still running at shutdown (a long-lived socket an emulator did not close)
 gets to finish before it is cancelled; aiohttp's default would keep a stopping server up a minute."""
 
 
-def load_tapes(paths: Sequence[Path | str]) -> LoadedTapes:
-    """Read tapes (files or directories) and split their frames by protocol, in time order."""
+def load_tapes(paths: Sequence[Path | str], limits: TapeLimits | None = None) -> LoadedTapes:
+    """Read tapes (files or directories) and split their frames by protocol, in time order.
+    What the readers tolerated (a torn last line, NaN read as null) is logged as a warning and
+    kept in ``problems``."""
     loaded = LoadedTapes()
     buckets: dict[str, list[Frame]] = {"http": loaded.http, "ws": loaded.ws, "sio": loaded.sio}
     files = find_tapes([Path(p) for p in paths])
     for index, path in enumerate(files, start=1):
-        with TapeReader(path) as reader:
+        with TapeReader(path, limits) as reader:
             loaded.headers.append((str(path), reader.header))
             for frame in reader:
                 # Every tape starts at t=0; connection ids are made unique across tapes.
                 if len(files) > 1:
                     frame = dataclasses.replace(frame, conn=f"{index}:{frame.conn}")
                 buckets[frame.protocol.value].append(frame)
+            for problem in reader.problems:
+                loaded.problems.append(f"{path}:{problem.line}: {problem.message}")
+                log.warning("%s:%s: %s", path, problem.line, problem.message)
     for frames in buckets.values():
         frames.sort(key=lambda f: f.t)
     return loaded
@@ -81,10 +87,12 @@ class MockServer(Served):
             options["speed"] = parse_speed(options["speed"])
         self.config = dataclasses.replace(base, **options) if options else base
         self.tape_paths = list(tapes) if tapes else [DEMO_TAPES]
-        self.tapes = load_tapes(self.tape_paths)
+        self.tapes = load_tapes(self.tape_paths, self.config.limits.tape)
         self.scheduler = Scheduler(self.config.clock())
         self.counters: Counter[str] = Counter()
         self._violations: list[ServedViolation] = []
+        self._held = 0
+        """Bytes the kept violations hold (:meth:`ServedViolation.size`), at most ``violation_bytes``."""
         self._runner: web.AppRunner | None = None
         self._validator: Any = None
         self._tracker: Any = None
@@ -121,8 +129,13 @@ class MockServer(Served):
 
     def report(self, violation: ServedViolation) -> None:
         self.counters["violations"] += 1
-        if len(self._violations) < MAX_VIOLATIONS:
+        size = violation.size()
+        limits = self.config.limits
+        if len(self._violations) < limits.max_violations and self._held + size <= limits.violation_bytes:
             self._violations.append(violation)
+            self._held += size
+        else:
+            self.counters["violations_dropped"] += 1
 
     def client_violation(
         self, api: str, family: str, pointer: str, rule: str, message: str, conn: str
@@ -148,7 +161,9 @@ class MockServer(Served):
         found = []
         for api, family, message, prefix in self._tracker.classify(frame):
             source = "client" if _from_client(frame, prefix) else "server"
-            for v in self._validator.classified(message, api, family):
+            violations = self._validator.classified(message, api, family)
+            quoted = excerpt(message) if violations else ""  # once per message, however many
+            for v in violations:
                 violation = ServedViolation(
                     api=v.api,
                     family=v.family,
@@ -158,7 +173,7 @@ class MockServer(Served):
                     source=source,
                     conn=conn or frame.conn,
                     t=self._now_or_zero(),
-                    excerpt=excerpt(message),
+                    excerpt=quoted,
                 )
                 self.report(violation)
                 found.append(violation)
@@ -186,8 +201,13 @@ class MockServer(Served):
     def violations(self) -> list[ServedViolation]:
         return list(self._violations)
 
+    @property
+    def violations_dropped(self) -> int:
+        """Violations seen but not kept: past ``--max-violations`` or ``--violation-bytes``."""
+        return self.counters["violations_dropped"]
+
     def clear_violations(self) -> list[ServedViolation]:
-        seen, self._violations = self._violations, []
+        seen, self._violations, self._held = self._violations, [], 0
         return seen
 
     def set_fuzz(self, plan: FuzzPlan | None) -> None:
@@ -206,6 +226,7 @@ class MockServer(Served):
         violations cleared (what the pytest plugin does between tests)."""
         await self.scheduler.reset()
         self._violations.clear()
+        self._held = 0
         self.counters.clear()
 
     @property
@@ -224,10 +245,13 @@ class MockServer(Served):
                 "lateness_ms": self._lateness(),
             },
             "tapes": self.tapes.paths,
+            "tape_problems": self.tapes.problems[:100],
             "apis": {e.name: e.state() for e in self.emulators},
             "counters": dict(self.counters),
             "fuzz": self.fuzz.state(),
             "violations": len(self._violations),
+            "violations_dropped": self.violations_dropped,
+            "violation_bytes": self._held,
         }
 
     def _lateness(self) -> dict[str, float] | None:

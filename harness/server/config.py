@@ -16,6 +16,7 @@ from harness.core.faults import FaultRule
 from harness.core.fuzz import FuzzPlan
 from harness.core.pumpdata.config import PumpdataConfig
 from harness.core.ratelimit import RateLimitConfig
+from harness.core.tape import TapeLimits
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -38,6 +39,29 @@ class PumpfunConfig:
     """401 for requests without ``Authorization: Bearer ...`` (CONTRACTS.md 1.5: auth is optional)."""
 
 
+# --- input limits (README "Input limits"; harness/cli/limits.py sets them) ------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class InputLimits:
+    """What one client's input, and the server's record of it, may cost at most."""
+
+    max_violations: int = 10_000
+    """Violations kept; later ones are counted (``violations_dropped`` in ``/_harness/state``)."""
+    violation_bytes: int = 8 << 20
+    """Bytes the kept violations may hold (each excerpt is cut to about 200 characters)."""
+    ws_message_bytes: int = 4 << 20
+    """The largest WebSocket message a Data Stream client may send: past it, close 1009."""
+    queue_bytes: int = 8 << 20
+    """Bytes queued for one Data Stream client that does not read, as well as ``--ws-queue``
+    messages: past either, the client meets ``--ws-overflow`` (close 1013 by default)."""
+    tape: TapeLimits = field(default_factory=TapeLimits)
+    """What one tape line may cost before it is decoded (size, JSON values)."""
+
+
+# --- end of input limits -------------------------------------------------------------------------
+
+
 @dataclass(frozen=True, slots=True)
 class ServerConfig:
     host: str = DEFAULT_HOST
@@ -58,6 +82,7 @@ class ServerConfig:
     pumpfun: PumpfunConfig = field(default_factory=PumpfunConfig)
     corto: CortoConfig = field(default_factory=CortoConfig)
     pumpdata: PumpdataConfig = field(default_factory=PumpdataConfig)
+    limits: InputLimits = field(default_factory=InputLimits)
 
     def clock(self) -> ReplayClock:
         return ReplayClock.for_speed(self.speed, manual=self.manual)

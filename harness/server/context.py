@@ -8,13 +8,13 @@ the clock runs in real time, at ``max`` speed or is stepped by a test.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from aiohttp import web
 
+from harness.core.excerpt import clip, encode, quote
 from harness.core.families import NotJson, UnknownEvent
 from harness.core.frames import Frame, TapeHeader
 
@@ -27,27 +27,26 @@ class LoadedTapes:
     http: list[Frame] = field(default_factory=list)
     ws: list[Frame] = field(default_factory=list)
     sio: list[Frame] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    """``file:line: what`` for each defect the readers tolerated (a torn last line, NaN as null)."""
 
     @property
     def paths(self) -> list[str]:
         return [path for path, _ in self.headers]
 
 
-EXCERPT_CHARS = 300
+VIOLATION_OVERHEAD = 512
+"""Bytes a kept violation costs beyond its text (the object, its strings' headers)."""
 
 
 def excerpt(message: Any) -> str:
-    """A violation's message for a report: compact JSON (the text of what was not JSON), cut short."""
+    """A violation's message for a report: compact JSON (the text of what was not JSON), cut to
+    :data:`~harness.core.excerpt.EXCERPT_CHARS` at a cost bounded by that, not by the message."""
     if isinstance(message, NotJson):
-        text = message.text
-    elif isinstance(message, UnknownEvent):
-        text = f"event {message.name!r}"
-    else:
-        try:
-            text = json.dumps(message, ensure_ascii=False, separators=(",", ":"), default=repr)
-        except ValueError:  # a circular structure cannot come off the wire, but never fail a report
-            text = repr(message)
-    return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "…"
+        return clip(message.text)
+    if isinstance(message, UnknownEvent):
+        return f"event {quote(message.name)}"
+    return encode(message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +66,12 @@ class ServedViolation:
     conn: str = ""
     t: float = 0.0
     excerpt: str = ""
-    """The offending message, as JSON, cut to :data:`EXCERPT_CHARS` (empty when unknown)."""
+    """The offending message, as JSON, cut to about 200 characters (empty when unknown)."""
+
+    def size(self) -> int:
+        """About what it holds in memory, in bytes (its strings and the object around them)."""
+        texts = (self.api, self.family, self.pointer, self.rule, self.message, self.source, self.conn)
+        return VIOLATION_OVERHEAD + len(self.excerpt) + sum(map(len, texts))
 
     def as_dict(self) -> dict[str, Any]:
         return {

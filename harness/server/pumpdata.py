@@ -48,7 +48,9 @@ from harness.core.pumpdata.rules import (
     find_binary,
     parse_limit,
     parse_target,
+    reserved_event,
     room,
+    shown,
     unavailable,
     unknown_event,
 )
@@ -76,6 +78,7 @@ class PumpdataEmulator:
             self.counters, async_mode="aiohttp", cors_allowed_origins="*", logger=False, engineio_logger=False
         )
         self.sio.on_malformed = self._malformed
+        self.sio.on_reserved = self._reserved
         self.subs: dict[str, Subscriptions] = {}
         self.delivered: Counter[str] = Counter()
         self.outbox = Outbox(self.sio, self.config.queue_size)
@@ -283,6 +286,16 @@ class PumpdataEmulator:
             return None
         failure = self._check_client(sid, event, args)
         return await self._answer(sid, failure or unknown_event(event))
+
+    async def _reserved(self, sid: str, event: str, args: tuple[Any, ...]) -> Any:
+        """A client emitted an event Socket.IO keeps for itself (``connect``, ``*`` ...): refused
+        as an unknown event is, kept as a violation, and no session state changes."""
+        if self.outbox.is_full(sid):
+            await self.outbox.evict(sid)
+            return None
+        why = f"{shown(event)!r} is a name Socket.IO keeps for itself: a client cannot emit it"
+        self.server.client_violation("pumpdata", "", "/name", "family", why, sid)
+        return await self._answer(sid, reserved_event(event))
 
     def _check_client(self, sid: str, event: str, args: tuple[Any, ...]) -> Failure | None:
         """Validate what a client sent (violations are kept); a binary attachment is refused."""

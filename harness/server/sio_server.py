@@ -34,7 +34,7 @@ import base64
 import contextlib
 import contextvars
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import socketio
@@ -43,6 +43,12 @@ ACK_REQUESTED: contextvars.ContextVar[bool] = contextvars.ContextVar("ack_reques
 
 MAX_ATTACHMENTS = 8
 """Binary attachments one packet may announce before its client's connection is closed."""
+
+RESERVED_EVENTS = frozenset(
+    {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener", "*"}
+)
+"""Event names Socket.IO keeps for itself (and python-socketio's catch-all ``*``): a client that
+emits one would run a connection handler, or the catch-all with the wrong arguments."""
 
 ENGINEIO_TYPES = frozenset("0123456")
 """Engine.IO v4 packet types: open, close, ping, pong, message, upgrade, noop."""
@@ -69,6 +75,10 @@ class SioServer(socketio.AsyncServer):  # type: ignore[misc]
         self.counter_prefix = counter_prefix
         self.on_malformed: Callable[[str, str], None] = lambda eio_sid, why: None
         """Told ``(eio_sid, why)`` for every packet refused (the emulator keeps it as a violation)."""
+        self.on_reserved: Callable[[str, str, tuple[Any, ...]], Awaitable[Any]] | None = None
+        """When set, a client event of a :data:`RESERVED_EVENTS` name goes to it as ``(sid, name,
+        args)`` instead of to a handler, and what it returns is the ack (when one was asked for);
+        unset (the recording proxy), such an event is handled as any other."""
         self._closing: set[asyncio.Task[None]] = set()
         self._websockets: dict[str, asyncio.Transport] = {}
         """The TCP connection of each Engine.IO session's WebSocket, while it is open."""
@@ -109,7 +119,27 @@ class SioServer(socketio.AsyncServer):  # type: ignore[misc]
         # fails in a task of its own (the client never hears back) when it is not.
         if not isinstance(data, list) or not data or not isinstance(data[0], str):
             raise ValueError(f"an event is a list that starts with its name, got {str(data)[:40]}")
+        if self.on_reserved is not None and data[0] in RESERVED_EVENTS:
+            await self._reserved(eio_sid, namespace or NAMESPACE, id, data)
+            return
         await super()._handle_event(eio_sid, namespace, id, data)
+
+    async def _reserved(self, eio_sid: str, namespace: str, id: int | None, data: list[Any]) -> None:
+        """A client event of a reserved name: never a handler's; its answer from :attr:`on_reserved`."""
+        sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+        if sid is None or not self.manager.is_connected(sid, namespace) or self.on_reserved is None:
+            return
+        self.counters[self.counter_prefix + "reserved_events"] += 1
+        token = ACK_REQUESTED.set(id is not None)
+        try:
+            answer = await self.on_reserved(sid, data[0], tuple(data[1:]))
+        finally:
+            ACK_REQUESTED.reset(token)
+        if id is not None:
+            packet = self.packet_class(
+                socketio.packet.ACK, namespace=namespace, id=id, data=[] if answer is None else [answer]
+            )
+            await self._send_packet(eio_sid, packet)
 
     async def _refuse(self, eio_sid: str, counter: str, why: str) -> None:
         self.counters[self.counter_prefix + counter] += 1
