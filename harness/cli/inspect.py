@@ -28,18 +28,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="text",
         help="text tables (default) or JSON for machines",
     )
+    from harness.cli.limits import add_tape_options
+
+    add_tape_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    from harness.cli.limits import tape_limits
+    from harness.cli.main import UsageError
     from harness.cli.progress import Progress
     from harness.core.summary import TapeSummary
     from harness.store import TapeReader, find_tapes
 
+    try:
+        limits = tape_limits(args)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     reports = []
     for path in find_tapes(args.tapes):
         summary = TapeSummary()
         classify = _classifier()
-        with TapeReader(path) as reader, Progress(f"reading {path.name}", reader.size) as bar:
+        with TapeReader(path, limits) as reader, Progress(f"reading {path.name}", reader.size) as bar:
             for frame in reader:
                 summary.add(frame, classify)
                 if summary.frames % 2000 == 0:

@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import Any, Self
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from harness.core.frames import C2S, Frame, HttpExchange
-from harness.core.tape import TapeLimits
 from harness.core.fuzz import FuzzPlan
+from harness.core.tape import TapeLimits
 from harness.resources import DEMO_TAPES
 from harness.server.config import ClockStart, ServerConfig
 from harness.server.context import Emulator, LoadedTapes, ServedViolation, excerpt
@@ -96,7 +97,7 @@ class MockServer(Served):
         self._runner: web.AppRunner | None = None
         self._validator: Any = None
         self._tracker: Any = None
-        self.app = web.Application()
+        self.app = web.Application(middlewares=[self._client_gone])
         self.fuzz = Fuzzer(self, self.config.fuzz)
         self.emulators: list[Emulator] = self._make_emulators()
         self.scheduler.emulators = [*self.emulators, self.fuzz]
@@ -115,6 +116,18 @@ class MockServer(Served):
         from harness.server.rest import RestEmulator
 
         return [RestEmulator(self), CortoEmulator(self), PumpdataEmulator(self)]
+
+    @web.middleware
+    async def _client_gone(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """A client that leaves while its request is handled (mid WebSocket upgrade, say) is
+        counted, not logged with a traceback: there is nobody left to answer."""
+        try:
+            return await handler(request)
+        except ConnectionError:
+            if request.transport is not None and not request.transport.is_closing():
+                raise
+            self.counters["clients_gone_mid_request"] += 1
+            return web.Response(status=400)  # never sent: aiohttp drops it quietly
 
     # --- ServerContext -------------------------------------------------------------------------
 

@@ -107,6 +107,8 @@ class Client:
     sender: asyncio.Task[None] | None = None
     evicting: asyncio.Task[None] | None = None
     low_water: asyncio.Event = field(default_factory=asyncio.Event)
+    queued_bytes: int = 0
+    """Characters of the texts in ``queue`` (bounded by ``--ws-queue-bytes``)."""
     behind: bool = False
     """max mode: it did not drain within a wait, so batches no longer wait for it (until it does)."""
     closing: bool = False
@@ -208,6 +210,7 @@ class CortoEmulator:
                     "remote": c.remote,
                     "filter": c.session.filter.effective(c.session.vocabulary, c.session.grace_active),
                     "queued": c.queue.qsize(),
+                    "queued_bytes": c.queued_bytes,
                 }
                 for c in self.clients
             ],
@@ -233,7 +236,8 @@ class CortoEmulator:
     # --- connections ---------------------------------------------------------------------------
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse(max_msg_size=4 * 1024 * 1024, compress=False)
+        # past the limit aiohttp closes the connection with 1009 (RFC 6455 7.4.1: message too big)
+        ws = web.WebSocketResponse(max_msg_size=self.server.config.limits.ws_message_bytes, compress=False)
         await ws.prepare(request)
         self.server.touch()
         self._next_conn += 1
@@ -293,8 +297,14 @@ class CortoEmulator:
     def _enqueue(self, client: Client, item: str | Close, *, force: bool = False) -> None:
         if client.closing and not force:
             return
+        size = len(item) if isinstance(item, str) else 0
+        limit = self.server.config.limits.queue_bytes
+        full_in_bytes = bool(size) and client.queued_bytes + size > limit and not force
         try:
+            if full_in_bytes:
+                raise asyncio.QueueFull  # bounded in bytes as well as in messages
             client.queue.put_nowait(item)
+            client.queued_bytes += size
         except asyncio.QueueFull:
             if self.config.overflow is Overflow.DROP and not force:
                 self.counters["dropped_for_slow_clients"] += 1
@@ -304,7 +314,9 @@ class CortoEmulator:
             client.closing = True
             while not client.queue.empty():
                 client.queue.get_nowait()
-            client.evicting = asyncio.create_task(self._evict(client, overflow_close(self.config)))
+            client.queued_bytes = 0
+            close = overflow_close(self.config, limit if full_in_bytes else None)
+            client.evicting = asyncio.create_task(self._evict(client, close))
 
     async def _evict(self, client: Client, close: Close) -> None:
         """Close a stalled client with ``close``; if even the close frame cannot get through within
@@ -330,6 +342,7 @@ class CortoEmulator:
                             return
                         await ws.close(code=item.code, message=item.reason.encode())
                         return
+                    client.queued_bytes -= len(item)
                     await ws.send_str(item)
                     if queue.qsize() <= LOW_WATER:
                         client.low_water.set()

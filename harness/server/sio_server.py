@@ -257,7 +257,7 @@ class _CheckedBody:
         # packets refused. The whole body, then; none if the client goes away before it is in.
         try:
             data: bytes = await (self.content.readexactly if length > 0 else self.content.read)(length)
-        except asyncio.IncompleteReadError:
+        except (asyncio.IncompleteReadError, ConnectionError):  # it closed before its body was in
             return b""
         try:
             packets = data.decode("utf-8").split("\x1e")

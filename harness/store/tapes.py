@@ -208,7 +208,9 @@ class TapeReader:
                 record, nonfinite = decode_line_checked(line) if self.nonfinite else (decode_line(line), "")
                 if nonfinite:
                     # RFC 8259 6: no NaN or Infinity in JSON; never sent as bare tokens
-                    message = f"NaN or Infinity in {nonfinite} (JSON has no such numbers): read and served as null"
+                    message = (
+                        f"NaN or Infinity in {nonfinite} (JSON has no such numbers): read and served as null"
+                    )
                     self.problems.append(TapeProblem(line_no, message))
                 if is_header_record(record):
                     raise TapeFormatError("a second tape header: one file holds one tape (concatenated?)")

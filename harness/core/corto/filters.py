@@ -240,7 +240,8 @@ def parse_request(message: Any, vocabulary: Vocabulary, *, answer_ping: bool = T
         unknown = [p for p in pools if p not in known]
         if unknown:
             return FilterError(
-                "Unknown pool.", {**_invalid("invalidPools", unknown), "supportedPools": list(vocabulary.pools)}
+                "Unknown pool.",
+                {**_invalid("invalidPools", unknown), "supportedPools": list(vocabulary.pools)},
             )
     if kind == "unsubscribe":
         if "mode" in message:
