@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -16,10 +18,12 @@ import pytest
 import socketio
 import websockets
 
+from harness.core.frames import S2C, SioEvent, WsText
 from harness.core.pumpdata.config import PumpdataConfig
 from harness.server.app import MockServer
 from harness.server.config import InputLimits
-from tests.helpers import ROOT
+from harness.store import dump_tape
+from tests.helpers import ROOT, header
 
 DEMO = ROOT / "fixtures" / "demo"
 
@@ -230,3 +234,38 @@ async def test_clients_that_leave_mid_request_log_no_traceback(
     for _ in range(20):  # the handlers of the closed connections end in a loop pass or two
         await asyncio.sleep(0.01)
     assert tracebacks(caplog) == []
+
+
+def _strict(text: str) -> Any:
+    def refuse(name: str) -> None:
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+async def test_nan_on_a_tape_is_served_as_null_and_reported(tmp_path: Path) -> None:
+    trade = '{"txType":"buy","pool":"pump-fun","price":NaN,"solAmount":-Infinity}'
+    frames = [
+        WsText(0.5, "ws-1", S2C, trade),
+        SioEvent(0.5, "sio-1", S2C, "sol_price", ({"price": math.nan, "time": 1_700_000_000},)),
+    ]
+    path = dump_tape(tmp_path / "nan.jsonl", header(), frames)
+    assert b"NaN" in path.read_bytes()
+    async with MockServer([path], manual=True, port=0, validate=False) as server:
+        assert server.state()["tape_problems"] == [
+            f"{path}:2: NaN or Infinity in the text frame (JSON has no such numbers): read and served as null",
+            f"{path}:3: NaN or Infinity in its values (JSON has no such numbers): read and served as null",
+        ]
+        sio = await _engineio(server.urls["socketio"])
+        async with websockets.connect(server.urls["websocket"]) as ws:
+            await recv(ws)
+            await ws.send('{"type":"subscribe","mode":"all"}')
+            await recv(ws)
+            await sio.send('421["subscribe_sol_price"]')
+            await _answer(sio)
+            await server.advance(1)
+            event = await asyncio.wait_for(ws.recv(), 5)
+            emitted = await asyncio.wait_for(sio.recv(), 5)
+        await sio.close()
+    assert _strict(event) == {"txType": "buy", "pool": "pump-fun", "price": None, "solAmount": None}
+    assert _strict(emitted[2:]) == ["sol_price", {"price": None, "time": 1_700_000_000}]
