@@ -37,6 +37,7 @@ from harness.core.corto.session import (
     overflow_close,
     projected,
 )
+from harness.core.excerpt import reason
 from harness.core.feed import Feed
 from harness.core.frames import C2S, S2C, WsText
 from harness.server.listening import WS_PATH
@@ -255,7 +256,7 @@ class CortoEmulator:
         )
         if close is not None:
             self.counters["refused_second_connection"] += 1
-            await ws.close(code=close.code, message=close.reason.encode())
+            await ws.close(code=close.code, message=reason(close.reason).encode())
             return ws
         self.clients.add(client)
         client.sender = asyncio.create_task(self._sender(client), name=f"corto-sender-{client.conn}")
@@ -325,7 +326,7 @@ class CortoEmulator:
         if client.sender is not None:
             client.sender.cancel()
         try:
-            await asyncio.wait_for(client.ws.close(code=close.code, message=close.reason.encode()), 1.0)
+            await asyncio.wait_for(client.ws.close(code=close.code, message=reason(close.reason).encode()), 1.0)
         except (TimeoutError, ConnectionError, RuntimeError):
             if client.transport is not None:
                 client.transport.abort()
@@ -340,7 +341,7 @@ class CortoEmulator:
                         if item.code == ABNORMAL_CLOSE and client.transport is not None:
                             client.transport.close()  # RFC 6455 7.1.5: 1006 is no close frame
                             return
-                        await ws.close(code=item.code, message=item.reason.encode())
+                        await ws.close(code=item.code, message=reason(item.reason).encode())
                         return
                     client.queued_bytes -= len(item)
                     await ws.send_str(item)
@@ -358,7 +359,7 @@ class CortoEmulator:
         client.closing = True
         if close is not None and not client.ws.closed:
             with contextlib.suppress(ConnectionError, RuntimeError):
-                await client.ws.close(code=close.code, message=close.reason.encode())
+                await client.ws.close(code=close.code, message=reason(close.reason).encode())
         if client.sender is not None and client.sender is not asyncio.current_task():
             client.sender.cancel()
             with contextlib.suppress(asyncio.CancelledError, ConnectionError, RuntimeError):
