@@ -326,7 +326,9 @@ class CortoEmulator:
         if client.sender is not None:
             client.sender.cancel()
         try:
-            await asyncio.wait_for(client.ws.close(code=close.code, message=reason(close.reason).encode()), 1.0)
+            await asyncio.wait_for(
+                client.ws.close(code=close.code, message=reason(close.reason).encode()), 1.0
+            )
         except (TimeoutError, ConnectionError, RuntimeError):
             if client.transport is not None:
                 client.transport.abort()

@@ -119,7 +119,9 @@ def reserved_event(event: str) -> Failure:
 
 def binary_attachment(pointer: str) -> Failure:
     """A binary attachment at ``pointer`` (:func:`find_binary`): PumpData events carry JSON (2.2)."""
-    return Failure(Code.INVALID_REQUEST, f"binary attachment at {pointer}: PumpData events carry JSON")
+    return Failure(
+        Code.INVALID_REQUEST, f"binary attachment at {shown(pointer, 200)}: PumpData events carry JSON"
+    )
 
 
 def ack(joined: Sequence[str] = (), **extra: Any) -> dict[str, Any]:
