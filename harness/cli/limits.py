@@ -74,12 +74,12 @@ def add_cli_options(parser: argparse.ArgumentParser) -> None:
         f" (default {_mib(_DEFAULT.ws_message_bytes)})",
     )
     group.add_argument(
-        "--ws-queue-bytes",
+        "--queue-bytes",
         type=int,
         default=_DEFAULT.queue_bytes,
         metavar="N",
-        help="bytes queued for a Data Stream client before --ws-overflow applies"
-        f" (default {_mib(_DEFAULT.queue_bytes)})",
+        help="bytes queued for a Data Stream or Socket.IO client before --ws-overflow / --sio-overflow"
+        f" applies (default {_mib(_DEFAULT.queue_bytes)})",
     )
     add_tape_options(parser)
 
@@ -90,7 +90,7 @@ def config_from_args(args: argparse.Namespace) -> InputLimits:
         ("--max-violations", args.max_violations),
         ("--violation-bytes", args.violation_bytes),
         ("--ws-message-bytes", args.ws_message_bytes),
-        ("--ws-queue-bytes", args.ws_queue_bytes),
+        ("--queue-bytes", args.queue_bytes),
     ):
         if value < 1:
             raise ValueError(f"{flag} must be >= 1, got {value}")
@@ -98,6 +98,6 @@ def config_from_args(args: argparse.Namespace) -> InputLimits:
         max_violations=args.max_violations,
         violation_bytes=args.violation_bytes,
         ws_message_bytes=args.ws_message_bytes,
-        queue_bytes=args.ws_queue_bytes,
+        queue_bytes=args.queue_bytes,
         tape=tape_limits(args),
     )

@@ -53,8 +53,9 @@ class InputLimits:
     ws_message_bytes: int = 4 << 20
     """The largest WebSocket message a Data Stream client may send: past it, close 1009."""
     queue_bytes: int = 8 << 20
-    """Bytes queued for one Data Stream client that does not read, as well as ``--ws-queue``
-    messages: past either, the client meets ``--ws-overflow`` (close 1013 by default)."""
+    """Bytes queued for one stream client (Data Stream, Socket.IO) that does not read, as well as
+    ``--ws-queue`` / ``--sio-queue`` messages: past either, the client meets ``--ws-overflow`` /
+    ``--sio-overflow`` (closed by default)."""
     tape: TapeLimits = field(default_factory=TapeLimits)
     """What one tape line may cost before it is decoded (size, JSON values)."""
 

@@ -109,7 +109,7 @@ class Client:
     evicting: asyncio.Task[None] | None = None
     low_water: asyncio.Event = field(default_factory=asyncio.Event)
     queued_bytes: int = 0
-    """Characters of the texts in ``queue`` (bounded by ``--ws-queue-bytes``)."""
+    """Characters of the texts in ``queue`` (bounded by ``--queue-bytes``)."""
     behind: bool = False
     """max mode: it did not drain within a wait, so batches no longer wait for it (until it does)."""
     closing: bool = False

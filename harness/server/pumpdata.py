@@ -81,7 +81,7 @@ class PumpdataEmulator:
         self.sio.on_reserved = self._reserved
         self.subs: dict[str, Subscriptions] = {}
         self.delivered: Counter[str] = Counter()
-        self.outbox = Outbox(self.sio, self.config.queue_size)
+        self.outbox = Outbox(self.sio, self.config.queue_size, server.config.limits.queue_bytes)
         self._rng = random.Random(server.config.seed)
         self._epoch = server.epoch
         self._pass = 0
@@ -214,6 +214,10 @@ class PumpdataEmulator:
             "clients": {sid: sorted(s.rooms) for sid, s in self.subs.items()},
             "queued": {
                 sid: self.outbox.queued(self.sio.manager.eio_sid_from_sid(sid, NAMESPACE) or "")
+                for sid in self.subs
+            },
+            "queued_bytes": {
+                sid: self.outbox.queued_bytes(self.sio.manager.eio_sid_from_sid(sid, NAMESPACE) or "")
                 for sid in self.subs
             },
             "counters": dict(self.counters),

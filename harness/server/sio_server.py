@@ -82,6 +82,7 @@ class SioServer(socketio.AsyncServer):  # type: ignore[misc]
         self._closing: set[asyncio.Task[None]] = set()
         self._websockets: dict[str, asyncio.Transport] = {}
         """The TCP connection of each Engine.IO session's WebSocket, while it is open."""
+        self.eio.create_queue = SizedQueue  # each client's outgoing queue, measured in bytes too
         drivers = self.eio._async
         self.eio._async = {  # this server's, not the module's
             **drivers,
@@ -274,12 +275,37 @@ class _CheckedBody:
         return b""
 
 
+class SizedQueue(asyncio.Queue[Any]):
+    """An Engine.IO client's outgoing queue that keeps the size of the packets it holds."""
+
+    def __init__(self, maxsize: int = 0) -> None:
+        super().__init__(maxsize)
+        self.bytes = 0
+        """Characters (or bytes) of the packets' data in the queue."""
+
+    @staticmethod
+    def _size(item: Any) -> int:
+        data = getattr(item, "data", None)
+        return len(data) if isinstance(data, str | bytes) else 0
+
+    def _put(self, item: Any) -> None:
+        self.bytes += self._size(item)
+        super()._put(item)
+
+    def _get(self) -> Any:
+        item = super()._get()
+        self.bytes -= self._size(item)
+        return item
+
+
 class Outbox:
     """Every client's outgoing Engine.IO queue: sizes, the bound, eviction, draining."""
 
-    def __init__(self, sio: SioServer, queue_size: int) -> None:
+    def __init__(self, sio: SioServer, queue_size: int, queue_bytes: int | None = None) -> None:
+        """A client's queue is full at ``queue_size`` packets or ``queue_bytes`` bytes of them."""
         self.sio = sio
         self.queue_size = queue_size
+        self.queue_bytes = queue_bytes
         self.counters = sio.counters
         self._behind: set[str] = set()
 
@@ -288,15 +314,27 @@ class Outbox:
         queue = getattr(self.sio.eio.sockets.get(eio_sid), "queue", None)
         return queue.qsize() if queue is not None else 0
 
+    def queued_bytes(self, eio_sid: str) -> int:
+        """Bytes of the packets waiting in a client's queue (0 when it is gone)."""
+        queue = getattr(self.sio.eio.sockets.get(eio_sid), "queue", None)
+        return queue.bytes if isinstance(queue, SizedQueue) else 0
+
+    def _over_bytes(self, eio_sid: str) -> bool:
+        return self.queue_bytes is not None and self.queued_bytes(eio_sid) >= self.queue_bytes
+
     def full(self, members: Iterable[tuple[str, str]], pending: Mapping[str, int]) -> list[str]:
         """The sids, of ``(sid, eio_sid)`` pairs, whose queue with the ``pending`` packets about
-        to join it (by sid) is at the bound."""
+        to join it (by sid) is at the bound (in packets or in bytes)."""
         bound = self.queue_size
-        return [sid for sid, eio_sid in members if self.queued(eio_sid) + pending.get(sid, 0) >= bound]
+        return [
+            sid
+            for sid, eio_sid in members
+            if self.queued(eio_sid) + pending.get(sid, 0) >= bound or self._over_bytes(eio_sid)
+        ]
 
     def is_full(self, sid: str) -> bool:
         eio_sid = self.sio.manager.eio_sid_from_sid(sid, NAMESPACE)
-        return eio_sid is not None and self.queued(eio_sid) >= self.queue_size
+        return eio_sid is not None and (self.queued(eio_sid) >= self.queue_size or self._over_bytes(eio_sid))
 
     async def evict(self, sid: str) -> None:
         """Disconnect a client that stopped reading: its queue is emptied (the memory is freed at

@@ -269,3 +269,36 @@ async def test_nan_on_a_tape_is_served_as_null_and_reported(tmp_path: Path) -> N
         await sio.close()
     assert _strict(event) == {"txType": "buy", "pool": "pump-fun", "price": None, "solAmount": None}
     assert _strict(emitted[2:]) == ["sol_price", {"price": None, "time": 1_700_000_000}]
+
+
+async def test_a_socketio_client_that_does_not_read_is_bounded_in_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness.server import sio_server
+    from tests.helpers import until
+    from tests.server.test_pumpdata_robustness import Recorder, big_tape, stalled_client, subscribed
+
+    monkeypatch.setattr(sio_server, "EVICT_GRACE", 0.05)
+    count = 3000
+    tape, pool = big_tape(tmp_path / "big.jsonl", count, 0.005, 5_000)
+    config = PumpdataConfig(queue_size=100_000)  # never full in packets: in bytes it is
+    limits = InputLimits(queue_bytes=200_000)
+    async with (
+        MockServer([tape], manual=True, port=0, pumpdata=config, limits=limits, validate=False) as server,
+        Recorder(server) as reader,
+    ):
+        await reader.client.call("subscribe_trades", {"pool": pool})
+        stalled = await asyncio.to_thread(stalled_client, server, pool, False)
+        try:
+            await subscribed(server, 2)
+            for step in range(1, 18):
+                await server.advance(1.0)
+                due = min(count, max(0, int((step - 1) / 0.005) + 1))
+                await until(lambda due=due: len(reader.of("trade")) >= due)  # the reader keeps up
+                queued = server.state()["apis"]["pumpdata"]["queued_bytes"]
+                assert all(n <= 200_000 + 6_000 for n in queued.values()), queued
+            counters = server.state()["apis"]["pumpdata"]["counters"]
+            assert counters["slow_clients_closed"] == 1, counters
+            assert len(reader.of("trade")) == count, "the reader got every event"
+        finally:
+            stalled.close()
