@@ -33,6 +33,7 @@ from harness.server.config import ClockStart, ServerConfig
 from harness.server.context import Emulator, LoadedTapes, ServedViolation, excerpt
 from harness.server.fuzz import Fuzzer
 from harness.server.listening import Served, listen, service_urls
+from harness.server.memory import Trimmer
 from harness.server.scheduler import Scheduler
 from harness.store import TapeReader, find_tapes
 
@@ -99,6 +100,7 @@ class MockServer(Served):
         self._tracker: Any = None
         self.app = web.Application(middlewares=[self._client_gone])
         self.fuzz = Fuzzer(self, self.config.fuzz)
+        self.trimmer = Trimmer(self.counters)
         self.emulators: list[Emulator] = self._make_emulators()
         self.scheduler.emulators = [*self.emulators, self.fuzz]
         from harness.server.control import setup_control
@@ -139,6 +141,10 @@ class MockServer(Served):
 
     def wake(self) -> None:
         self.scheduler.wake()
+
+    def client_left(self, received: int) -> None:
+        """A client that sent ``received`` bytes is gone: memory it cost goes back to the system."""
+        self.trimmer.client_left(received)
 
     def report(self, violation: ServedViolation) -> None:
         self.counters["violations"] += 1
@@ -289,6 +295,7 @@ class MockServer(Served):
         return self
 
     async def close(self) -> None:
+        self.trimmer.close()
         await self.scheduler.stop()
         for emulator in self.scheduler.emulators:
             await emulator.close()

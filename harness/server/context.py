@@ -103,6 +103,9 @@ class ServerContext(Protocol):
 
     def report(self, violation: ServedViolation) -> None: ...
 
+    def client_left(self, received: int) -> None:
+        """A client that sent ``received`` bytes is gone (what it cost goes back to the system)."""
+
     def client_violation(
         self, api: str, family: str, pointer: str, rule: str, message: str, conn: str
     ) -> None:

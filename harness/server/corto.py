@@ -109,6 +109,8 @@ class Client:
     evicting: asyncio.Task[None] | None = None
     low_water: asyncio.Event = field(default_factory=asyncio.Event)
     queued_bytes: int = 0
+    received: int = 0
+    """Characters (or bytes) of what it sent."""
     """Characters of the texts in ``queue`` (bounded by ``--queue-bytes``)."""
     behind: bool = False
     """max mode: it did not drain within a wait, so batches no longer wait for it (until it does)."""
@@ -265,6 +267,8 @@ class CortoEmulator:
         try:
             async for msg in ws:
                 now = self.server.now()
+                if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                    client.received += len(msg.data)
                 if msg.type == WSMsgType.TEXT:
                     self.server.check_frame(WsText(now, client.conn, C2S, msg.data), conn=client.conn)
                     outputs = client.session.receive_text(msg.data, now)
@@ -279,6 +283,7 @@ class CortoEmulator:
                 self.server.wake()
         finally:
             await self._close(client, None)
+            self.server.client_left(client.received)
         return ws
 
     def _send(self, client: Client, outputs: list[Output]) -> None:

@@ -79,6 +79,7 @@ class PumpdataEmulator:
         )
         self.sio.on_malformed = self._malformed
         self.sio.on_reserved = self._reserved
+        self.sio.on_left = server.client_left
         self.subs: dict[str, Subscriptions] = {}
         self.delivered: Counter[str] = Counter()
         self.outbox = Outbox(self.sio, self.config.queue_size, server.config.limits.queue_bytes)

@@ -75,6 +75,9 @@ class SioServer(socketio.AsyncServer):  # type: ignore[misc]
         self.counter_prefix = counter_prefix
         self.on_malformed: Callable[[str, str], None] = lambda eio_sid, why: None
         """Told ``(eio_sid, why)`` for every packet refused (the emulator keeps it as a violation)."""
+        self.on_left: Callable[[int], None] = lambda received: None
+        """Told how many bytes a client sent once its Engine.IO session has ended."""
+        self._received: Counter[str] = Counter()
         self.on_reserved: Callable[[str, str, tuple[Any, ...]], Awaitable[Any]] | None = None
         """When set, a client event of a :data:`RESERVED_EVENTS` name goes to it as ``(sid, name,
         args)`` instead of to a handler, and what it returns is the ack (when one was asked for);
@@ -99,7 +102,15 @@ class SioServer(socketio.AsyncServer):  # type: ignore[misc]
         finally:
             ACK_REQUESTED.reset(token)
 
+    async def _handle_eio_disconnect(self, eio_sid: str, *args: Any) -> None:
+        try:
+            await super()._handle_eio_disconnect(eio_sid, *args)
+        finally:
+            self.on_left(self._received.pop(eio_sid, 0))
+
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        if isinstance(data, str | bytes):
+            self._received[eio_sid] += len(data)
         sock = self.eio.sockets.get(eio_sid)
         if sock is None or sock.closed or sock.closing:
             return  # what a refused client sent after the packet that closed it

@@ -302,3 +302,23 @@ async def test_a_socketio_client_that_does_not_read_is_bounded_in_bytes(
             assert len(reader.of("trade")) == count, "the reader got every event"
         finally:
             stalled.close()
+
+
+async def test_memory_goes_back_to_the_system_once_a_costly_client_left(server: MockServer) -> None:
+    from tests.helpers import until
+
+    async with websockets.connect(server.urls["websocket"], max_size=None) as ws:
+        await recv(ws)
+        await ws.send(json.dumps({"type": ["x" * 2_000_000]}))
+        await recv(ws)
+    await until(lambda: server.counters["memory_trims"] == 1, what="a trim after the Data Stream client")
+    client = socketio.AsyncClient()
+    await client.connect(server.urls["socketio"], transports=["websocket"])
+    for _ in range(3):
+        await client.call("subscribe", {"pool": "p" * 900_000}, timeout=10)
+    await client.disconnect()
+    await until(lambda: server.counters["memory_trims"] == 2, what="a trim after the Socket.IO client")
+    async with websockets.connect(server.urls["websocket"]) as ws:  # a small one: no trim
+        await recv(ws)
+    await still_serving(server)
+    assert server.counters["memory_trims"] == 2
