@@ -12,6 +12,7 @@ Python API that tests and the pytest plugin use::
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import logging
@@ -38,6 +39,9 @@ from harness.server.scheduler import Scheduler
 from harness.store import TapeReader, find_tapes
 
 log = logging.getLogger("harness.server")
+
+OFF_LOOP_BYTES = 64 * 1024
+"""A client message this large is validated in a worker thread (:meth:`MockServer.check_frame_async`)."""
 
 SHUTDOWN_GRACE = 0.5
 """Seconds a handler still running at shutdown (a long-lived socket an emulator did not close)
@@ -171,32 +175,59 @@ class MockServer(Served):
         violations are kept and returned. ``conn`` names the client for the report."""
         if not self.config.validate:
             return []
+        found = self._violations_in(frame, conn, self._now_or_zero())
+        for violation in found:
+            self.report(violation)
+        return found
+
+    async def check_frame_async(
+        self, frame: Frame, *, conn: str = "", size: int = 0
+    ) -> list[ServedViolation]:
+        """:meth:`check_frame` for a client's frame of ``size`` bytes: in a worker thread when it
+        is :data:`OFF_LOOP_BYTES` or more, so the other clients are served while a large message
+        is decoded and explained (the thread lets the event loop run every few milliseconds)."""
+        if not self.config.validate:
+            return []
+        if size < OFF_LOOP_BYTES:
+            return self.check_frame(frame, conn=conn)
+        found = await asyncio.to_thread(self._violations_in, frame, conn, self._now_or_zero())
+        for violation in found:
+            self.report(violation)
+        return found
+
+    def _violations_in(self, frame: Frame, conn: str, t: float) -> list[ServedViolation]:
+        """What :meth:`check_frame` finds, not yet kept (safe in a worker thread: the validator is
+        thread-safe, the family tracker's state is per connection)."""
+        validator, tracker = self._checkers()
+        found = []
+        for api, family, message, prefix in tracker.classify(frame):
+            source = "client" if _from_client(frame, prefix) else "server"
+            violations = validator.classified(message, api, family)
+            quoted = excerpt(message) if violations else ""  # once per message, however many
+            for v in violations:
+                found.append(
+                    ServedViolation(
+                        api=v.api,
+                        family=v.family,
+                        pointer=prefix + v.pointer,
+                        rule=v.rule,
+                        message=v.message,
+                        source=source,
+                        conn=conn or frame.conn,
+                        t=t,
+                        excerpt=quoted,
+                    )
+                )
+        return found
+
+    def _checkers(self) -> tuple[Any, Any]:
         if self._validator is None:
             from harness.core.families import FamilyTracker
             from harness.validation import default_validator
 
             self._validator = default_validator()
             self._tracker = FamilyTracker()
-        found = []
-        for api, family, message, prefix in self._tracker.classify(frame):
-            source = "client" if _from_client(frame, prefix) else "server"
-            violations = self._validator.classified(message, api, family)
-            quoted = excerpt(message) if violations else ""  # once per message, however many
-            for v in violations:
-                violation = ServedViolation(
-                    api=v.api,
-                    family=v.family,
-                    pointer=prefix + v.pointer,
-                    rule=v.rule,
-                    message=v.message,
-                    source=source,
-                    conn=conn or frame.conn,
-                    t=self._now_or_zero(),
-                    excerpt=quoted,
-                )
-                self.report(violation)
-                found.append(violation)
-        return found
+        return self._validator, self._tracker
 
     def _now_or_zero(self) -> float:
         try:

@@ -116,6 +116,12 @@ class ServerContext(Protocol):
         tape's frames are: direction, protocol, path or event). Violations are kept and returned.
         Emulators build the frame of what they sent or received and pass it here."""
 
+    async def check_frame_async(
+        self, frame: Frame, *, conn: str = "", size: int = 0
+    ) -> list[ServedViolation]:
+        """:meth:`check_frame` for what a client sent (``size`` bytes), off the event loop when
+        it is large, so other clients do not wait for it."""
+
     @property
     def tapes(self) -> LoadedTapes: ...
 

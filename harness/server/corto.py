@@ -270,7 +270,8 @@ class CortoEmulator:
                 if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
                     client.received += len(msg.data)
                 if msg.type == WSMsgType.TEXT:
-                    self.server.check_frame(WsText(now, client.conn, C2S, msg.data), conn=client.conn)
+                    frame = WsText(now, client.conn, C2S, msg.data)
+                    await self.server.check_frame_async(frame, conn=client.conn, size=len(msg.data))
                     outputs = client.session.receive_text(msg.data, now)
                 elif msg.type == WSMsgType.BINARY:
                     # CONTRACTS.md 3.1: JSON text frames only

@@ -54,7 +54,7 @@ from harness.core.pumpdata.rules import (
     unavailable,
     unknown_event,
 )
-from harness.server.sio_server import ACK_REQUESTED, NAMESPACE, Outbox, SioServer
+from harness.server.sio_server import ACK_REQUESTED, NAMESPACE, PACKET_SIZE, Outbox, SioServer
 
 if TYPE_CHECKING:
     from harness.server.app import MockServer
@@ -278,7 +278,7 @@ class PumpdataEmulator:
                 await self.outbox.evict(sid)
                 return None
             self.server.touch()
-            failure = self._check_client(sid, event, args)
+            failure = await self._check_client(sid, event, args)
             outcome = failure or await self._handle(sid, event, args[0] if args else None)
             self.server.wake()
             return await self._answer(sid, outcome)
@@ -289,7 +289,7 @@ class PumpdataEmulator:
         if self.outbox.is_full(sid):
             await self.outbox.evict(sid)
             return None
-        failure = self._check_client(sid, event, args)
+        failure = await self._check_client(sid, event, args)
         return await self._answer(sid, failure or unknown_event(event))
 
     async def _reserved(self, sid: str, event: str, args: tuple[Any, ...]) -> Any:
@@ -302,12 +302,13 @@ class PumpdataEmulator:
         self.server.client_violation("pumpdata", "", "/name", "family", why, sid)
         return await self._answer(sid, reserved_event(event))
 
-    def _check_client(self, sid: str, event: str, args: tuple[Any, ...]) -> Failure | None:
+    async def _check_client(self, sid: str, event: str, args: tuple[Any, ...]) -> Failure | None:
         """Validate what a client sent (violations are kept); a binary attachment is refused."""
         binary = find_binary(list(args))
         if binary is None:
             ack_id = 0 if ACK_REQUESTED.get() else None
-            self.server.check_frame(SioEvent(self.server.now(), sid, C2S, event, args, ack_id), conn=sid)
+            frame = SioEvent(self.server.now(), sid, C2S, event, args, ack_id)
+            await self.server.check_frame_async(frame, conn=sid, size=PACKET_SIZE.get())
             return None
         pointer = f"/args{binary}"
         family = event if event in CLIENT_EVENTS else ""

@@ -40,6 +40,8 @@ from typing import Any
 import socketio
 
 ACK_REQUESTED: contextvars.ContextVar[bool] = contextvars.ContextVar("ack_requested", default=False)
+PACKET_SIZE: contextvars.ContextVar[int] = contextvars.ContextVar("packet_size", default=0)
+"""The size of the Engine.IO packet whose event a handler is running for."""
 
 MAX_ATTACHMENTS = 8
 """Binary attachments one packet may announce before its client's connection is closed."""
@@ -111,6 +113,7 @@ class SioServer(socketio.AsyncServer):  # type: ignore[misc]
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
         if isinstance(data, str | bytes):
             self._received[eio_sid] += len(data)
+            PACKET_SIZE.set(len(data))  # the handler's task copies this context
         sock = self.eio.sockets.get(eio_sid)
         if sock is None or sock.closed or sock.closing:
             return  # what a refused client sent after the packet that closed it
