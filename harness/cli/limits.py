@@ -22,21 +22,27 @@ def _mib(value: int) -> str:
     return f"{value >> 20} MiB" if value % (1 << 20) == 0 else f"{value:,} bytes"
 
 
+def _add(group: argparse._ArgumentGroup, options: list[tuple[str, int, str]]) -> None:
+    """``(flag, default, help)`` each: a count or a size N, whose default the help ends with."""
+    for flag, default, text in options:
+        group.add_argument(flag, type=int, default=default, metavar="N", help=text)
+
+
 def add_tape_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("tape limits")
-    group.add_argument(
-        "--tape-line-bytes",
-        type=int,
-        default=_TAPE.line_bytes,
-        metavar="N",
-        help=f"longest tape line read (default {_mib(_TAPE.line_bytes)}, at most {_mib(LINE_LIMIT)})",
-    )
-    group.add_argument(
-        "--tape-line-values",
-        type=int,
-        default=_TAPE.line_values,
-        metavar="N",
-        help=f"most JSON values one tape line may hold (default {_TAPE.line_values:,})",
+    _add(
+        parser.add_argument_group("tape limits"),
+        [
+            (
+                "--tape-line-bytes",
+                _TAPE.line_bytes,
+                f"longest tape line read (default {_mib(_TAPE.line_bytes)}, at most {_mib(LINE_LIMIT)})",
+            ),
+            (
+                "--tape-line-values",
+                _TAPE.line_values,
+                f"most JSON values one tape line may hold (default {_TAPE.line_values:,})",
+            ),
+        ],
     )
 
 
@@ -50,36 +56,33 @@ def tape_limits(args: argparse.Namespace) -> TapeLimits:
 
 
 def add_cli_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("input limits")
-    group.add_argument(
-        "--max-violations",
-        type=int,
-        default=_DEFAULT.max_violations,
-        metavar="N",
-        help=f"violations kept; later ones are counted as dropped (default {_DEFAULT.max_violations:,})",
-    )
-    group.add_argument(
-        "--violation-bytes",
-        type=int,
-        default=_DEFAULT.violation_bytes,
-        metavar="N",
-        help=f"bytes the kept violations may hold (default {_mib(_DEFAULT.violation_bytes)})",
-    )
-    group.add_argument(
-        "--ws-message-bytes",
-        type=int,
-        default=_DEFAULT.ws_message_bytes,
-        metavar="N",
-        help="largest message a Data Stream client may send; past it the connection is closed 1009"
-        f" (default {_mib(_DEFAULT.ws_message_bytes)})",
-    )
-    group.add_argument(
-        "--queue-bytes",
-        type=int,
-        default=_DEFAULT.queue_bytes,
-        metavar="N",
-        help="bytes queued for a Data Stream or Socket.IO client before --ws-overflow / --sio-overflow"
-        f" applies (default {_mib(_DEFAULT.queue_bytes)})",
+    d = _DEFAULT
+    _add(
+        parser.add_argument_group("input limits"),
+        [
+            (
+                "--max-violations",
+                d.max_violations,
+                f"violations kept; later ones are counted as dropped (default {d.max_violations:,})",
+            ),
+            (
+                "--violation-bytes",
+                d.violation_bytes,
+                f"bytes the kept violations may hold (default {_mib(d.violation_bytes)})",
+            ),
+            (
+                "--ws-message-bytes",
+                d.ws_message_bytes,
+                "largest message a Data Stream client may send; past it the connection is closed 1009"
+                f" (default {_mib(d.ws_message_bytes)})",
+            ),
+            (
+                "--queue-bytes",
+                d.queue_bytes,
+                "bytes queued for a Data Stream or Socket.IO client before --ws-overflow / --sio-overflow"
+                f" applies (default {_mib(d.queue_bytes)})",
+            ),
+        ],
     )
     add_tape_options(parser)
 
