@@ -56,8 +56,11 @@ MAX_EXPLAINED = 100
 """Schema errors ``jsonschema`` explains per message: past them, the rest are counted by the
 compiled engine, so a message naming thousands of bad items costs little more than its decoding."""
 GROUP_OVER = LISTED_ITEMS
-"""More violations of one rule than this at sibling places (items of one array, keys of one
-object) are one violation that counts them and lists the first (README "Input limits")."""
+"""More violations of one rule than this at items of one array are one violation that counts
+them and lists the first (docs "Input limits")."""
+GROUP_KEYS_OVER = 100
+"""The same for keys of one object that it does not allow: up to this many are each named (a full
+create checked as ``create.min`` has 74 keys too many, each worth seeing)."""
 
 
 Reference: type[protocols.Validator] = extend(  # type: ignore[no-untyped-call]
@@ -176,7 +179,8 @@ def _grouped(violations: list[Violation], counts: dict[tuple[str, str], int]) ->
     out: list[Violation] = []
     for key, members in groups.items():
         total = counts.get(key, len(members))
-        if len(members) <= GROUP_OVER and key not in counts:
+        over = GROUP_KEYS_OVER if key[0] in ("additionalProperties", "propertyNames") else GROUP_OVER
+        if len(members) <= over and key not in counts:
             out.extend(members)
             continue
         first = members[0]
