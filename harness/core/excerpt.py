@@ -8,7 +8,6 @@ input: a value is encoded lazily and the encoding stops once the limit is passed
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -22,9 +21,6 @@ CLOSE_REASON_BYTES = 123
 
 CUT = "… (cut)"
 """How an excerpt whose full size was not measured ends."""
-
-_LAZY = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=repr, check_circular=False)
-"""Without ``indent``, ``iterencode`` is the pure-Python encoder, which yields as it goes."""
 
 
 def clip(text: str, limit: int = EXCERPT_CHARS) -> str:
@@ -43,23 +39,41 @@ def quote(value: Any, limit: int = EXCERPT_CHARS) -> str:
 
 
 def encode(value: Any, limit: int = EXCERPT_CHARS) -> str:
-    """Compact JSON of ``value`` cut to ``limit`` characters, at a cost bounded by ``limit``: a
-    long value says it was cut but not its size, which would take encoding all of it."""
+    """Compact JSON of ``value`` cut to ``limit`` characters, at a cost bounded by ``limit``: only
+    the first ``limit`` values and characters of it are looked at, so a long value says it was cut
+    but not its size, which would take encoding all of it."""
     try:
-        chunks = _LAZY.iterencode(value)
-        taken: list[str] = []
-        size = 0
-        for chunk in itertools.islice(chunks, 4 * limit):
-            taken.append(chunk)
-            size += len(chunk)
-            if size > limit:
-                break
-        else:
-            if size <= limit and next(chunks, None) is None:
-                return "".join(taken)
+        text = json.dumps(
+            _trimmed(value, [limit], limit), ensure_ascii=False, separators=(",", ":"), default=repr
+        )
     except (ValueError, RecursionError):  # never fail an error message
-        return clip(repr(value)[: limit + 1], limit)
-    return "".join(taken)[:limit] + CUT
+        text = repr(value)[: limit + 1]
+    return text if len(text) <= limit else text[:limit] + CUT
+
+
+def _trimmed(value: Any, budget: list[int], limit: int) -> Any:
+    """``value`` with what lies past its first ``limit`` characters or values left out (strings
+    cut, lists and objects shortened): whatever is left out, the encoding is longer than ``limit``."""
+    budget[0] -= 1
+    if isinstance(value, str):
+        return value if len(value) <= limit else value[: limit + 1]
+    if isinstance(value, list | tuple):
+        items: list[Any] = []
+        for item in value:
+            if budget[0] <= 0:
+                items.append(None)  # one more, so the encoding runs past the limit
+                break
+            items.append(_trimmed(item, budget, limit))
+        return items
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if budget[0] <= 0:
+                out["…"] = None
+                break
+            out[str(key)[: limit + 1]] = _trimmed(item, budget, limit)
+        return out
+    return value
 
 
 def echo(value: Any, limit: int = EXCERPT_CHARS) -> Any:
