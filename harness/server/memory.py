@@ -3,7 +3,7 @@
 What a client cost is freed when it leaves (its frames, its queue, its violations are bounded and
 dropped), but glibc's allocator keeps freed heap pages for reuse: 40 WebSocket messages of 4 MB
 leave the process about 100 MB larger for good, though Python holds none of it. ``malloc_trim(0)``
-hands those pages back, after a collection of the reference cycles that may still hold a client's
+hands those pages back, after a collection of the young reference cycles that may still hold a client's
 frames (an exception's traceback, a finished task). :class:`Trimmer` asks for it once a client
 that sent at least :data:`TRIM_AFTER_BYTES` has gone, at most once per :data:`TRIM_INTERVAL`
 seconds (it walks the heap: a few milliseconds). Where there is no glibc (macOS, musl), nothing
@@ -58,7 +58,9 @@ class Trimmer:
         self._pending = None
         self._last = time.monotonic()
         if self._trim is not None:
-            gc.collect()  # a client's frames may hang in reference cycles (a traceback, a task)
+            # a client's frames may hang in young reference cycles (a traceback, a task); the
+            # oldest generation, which holds the loaded tapes, is not walked
+            gc.collect(1)
             self._trim(0)
             self.counters["memory_trims"] += 1
 
