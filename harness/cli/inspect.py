@@ -34,20 +34,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="text",
         help="text tables (default) or JSON for machines",
     )
+    from harness.cli.limits import add_tape_options
+
+    add_tape_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    from harness.cli.limits import tape_limits
+    from harness.cli.main import UsageError
     from harness.cli.progress import Progress
     from harness.core.redact import Redactor
     from harness.core.summary import TapeSummary
     from harness.store import TapeReader, find_tapes
 
+    try:
+        limits = tape_limits(args)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     reports = []
     for path in find_tapes(args.tapes):
         summary = TapeSummary()
         classify = _classifier()
         scan = Redactor.masking()  # counts what the current rules would replace; prints nothing of it
-        with TapeReader(path) as reader, Progress(f"reading {path.name}", reader.size) as bar:
+        with TapeReader(path, limits) as reader, Progress(f"reading {path.name}", reader.size) as bar:
             scan.recorded(reader.header.recorded)
             for frame in reader:
                 summary.add(frame, classify)

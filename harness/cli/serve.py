@@ -34,10 +34,15 @@ a tape that does not exist, else replays it; new_episodes replays the tape and r
 not hold into <tape>.episodes/; all records the tape anew (replacing it when stopped with Ctrl-C).
 """
 
-API_MODULES = {"harness.server.corto": "corto", "harness.server.pumpdata": "pumpdata"}
-"""Emulator modules that add their own options (``add_cli_options``, ``config_from_args``), and the
-:class:`~harness.server.config.ServerConfig` field their config goes to."""
-API_MODULES["harness.cli.pumpportal_options"] = "pumpportal"
+API_MODULES = {
+    "harness.server.corto": "corto",
+    "harness.server.pumpdata": "pumpdata",
+    "harness.cli.pumpportal_options": "pumpportal",
+    "harness.cli.limits": "limits",
+}
+"""Modules that add their own options (``add_cli_options``, ``config_from_args``): the emulators'
+and the input limits', and the :class:`~harness.server.config.ServerConfig` field their config
+goes to."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -63,9 +63,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--list", action="store_true", help="print the families per API and exit")
     parser.add_argument("--max", type=int, default=200, metavar="N", help="print at most N violations (text)")
+    from harness.cli.limits import add_tape_options
+
+    add_tape_options(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    from harness.cli.limits import tape_limits
     from harness.cli.main import UsageError
     from harness.validation import Tally, UnknownFamily, families, require_known
 
@@ -82,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--max must be 0 or more, got {args.max}")
     try:
         require_known(args.api, args.family)
-    except UnknownFamily as exc:
+        args.limits = tape_limits(args)
+    except (UnknownFamily, ValueError) as exc:
         raise UsageError(str(exc)) from None
     tally = Tally()
     paths = _inputs(args.paths)
@@ -113,7 +118,7 @@ def _check_tape(path: Path, args: argparse.Namespace, tally: Tally, report: _Rep
 
         try:
             for violation in validate_tape(
-                path, api=args.api, family=args.family, progress=progress, tally=tally
+                path, api=args.api, family=args.family, progress=progress, tally=tally, limits=args.limits
             ):
                 report.add(violation)
         finally:
@@ -174,12 +179,16 @@ def _check_json_lines(path: Path, args: argparse.Namespace, tally: Tally, report
         report.bar = bar
         try:
             number = 0
-            while line := f.readline(LINE_LIMIT + 1):
+            cap = min(LINE_LIMIT, args.limits.line_bytes)
+            while line := f.readline(cap + 1):
                 number += 1
                 if number == 1:
                     line = line.removeprefix(BOM)
-                if len(line) > LINE_LIMIT:
-                    raise UsageError(f"{path}:{number}: a line over {_size(LINE_LIMIT)}")
+                if len(line) > cap:
+                    raise UsageError(f"{path}:{number}: a line over {_size(cap)}")
+                too_many = args.limits.too_many_values(line)
+                if too_many is not None:
+                    raise UsageError(f"{path}:{number}: {too_many}: not read")
                 _check_line(path, number, line, args, tally, report)
                 if not number % 1000:
                     bar.update(raw.tell(), plural(report.total, "violation") if report.total else "")

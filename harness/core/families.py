@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from harness.core.corto.detail import KEYS, Detail
+from harness.core.excerpt import quote
 from harness.core.frames import (
     C2S,
     Frame,
@@ -110,13 +111,14 @@ def create_detail(event: Mapping[str, Any]) -> str:
 def corto_family(message: Any) -> str | None:
     if not isinstance(message, dict):
         return None
+    # any JSON value may stand where a name is expected: a list or an object is no name
     kind = message.get("type")
     if kind == "service":
         name = message.get("name")
-        return name if name in CORTO_SERVICES else None
+        return name if isinstance(name, str) and name in CORTO_SERVICES else None
     if kind == "pong":
         return "pong"
-    if kind in CORTO_REQUESTS:
+    if isinstance(kind, str) and kind in CORTO_REQUESTS:
         return f"request.{kind}"
     if kind is not None:
         return None
@@ -246,14 +248,14 @@ def why_unclassified(message: Any, api: str | None = None) -> tuple[str, str] | 
         names = ", ".join(sorted(CORTO_SERVICES))
         if "name" not in message:
             return "/name", f"a corto service message has a name ({names})"
-        return "/name", f"{message['name']!r} is not a documented corto service message ({names})"
+        return "/name", f"{quote(message['name'])} is not a documented corto service message ({names})"
     if kind is not None:
         kinds = ", ".join([*sorted(CORTO_REQUESTS), "pong", "service"])
-        return "/type", f"{kind!r} is not a documented corto message type ({kinds})"
+        return "/type", f"{quote(kind)} is not a documented corto message type ({kinds})"
     documented = {"txType": ["create", *CORTO_TXTYPES], "schemaVersion": ["create_event_v1", *CORTO_SCHEMAS]}
     for key, known in documented.items():
         if key in message:
-            return f"/{key}", f"{message[key]!r} is not a documented corto {key} ({', '.join(known)})"
+            return f"/{key}", f"{quote(message[key])} is not a documented corto {key} ({', '.join(known)})"
     if api == "corto":
         return "", "a corto message has a type (requests, service messages) or a txType (events)"
     return None

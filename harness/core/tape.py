@@ -22,6 +22,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -67,6 +68,24 @@ class TapeFormatError(ValueError):
 
 
 # --- header ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TapeLimits:
+    """What one tape line may cost before it is decoded (README "Input limits"): its size, and
+    an upper bound of the JSON values it holds (its ``[``, ``{`` and ``,`` bytes, counted in one
+    pass), so a line of millions of tiny values is refused before it takes gigabytes."""
+
+    line_bytes: int = 64 << 20
+    line_values: int = 1_000_000
+
+    def too_many_values(self, line: bytes) -> str | None:
+        """Why ``line`` is refused before it is decoded for the values it may hold, or None."""
+        if len(line) > self.line_values:
+            values = line.count(b",") + line.count(b"[") + line.count(b"{")
+            if values > self.line_values:
+                return f"a line of more than {self.line_values:,} JSON values (--tape-line-values)"
+        return None
 
 
 def utc_timestamp(moment: datetime) -> str:
@@ -397,10 +416,10 @@ _DECODERS: dict[type[Frame], Callable[[Record], Frame]] = {
 }
 
 
-def decode_line(line: str | bytes) -> Record:
+def decode_line(line: str | bytes, decode: Callable[[str], Any] | None = None) -> Record:
     """Parse one tape line into a record; a line that is not a JSON object raises."""
     try:
-        obj = _decode(line.decode("utf-8") if isinstance(line, bytes) else line)
+        obj = (decode or _decode)(line.decode("utf-8") if isinstance(line, bytes) else line)
     except (ValueError, UnicodeDecodeError) as exc:
         raise TapeFormatError(f"not JSON: {exc}") from None
     except RecursionError:
@@ -408,6 +427,68 @@ def decode_line(line: str | bytes) -> Record:
     if not isinstance(obj, dict):
         raise TapeFormatError(f"a tape line must be a JSON object, got {type(obj).__name__}")
     return obj
+
+
+_NONFINITE = (b"NaN", b"Infinity")
+
+
+def decode_line_checked(line: bytes) -> tuple[Record, str]:
+    """:func:`decode_line`, with every NaN and Infinity (tokens JSON does not have, RFC 8259 6)
+    read as null, both among the line's values and in the JSON text it carries (a WebSocket
+    text frame, a body); the second item says where there were some (empty: none). Checked only
+    in lines that hold such a token's letters, so other lines cost one byte search."""
+    if not any(token in line for token in _NONFINITE):
+        return decode_line(line), ""
+    seen: list[str] = []
+
+    def constant(name: str) -> None:
+        seen.append(name)
+
+    record = decode_line(line, json.JSONDecoder(parse_constant=constant).decode)
+    where = ["its values"] if seen else []
+    for place, holder, key in _carried_texts(record):
+        text = holder[key]
+        if not any(token in text for token in ("NaN", "Infinity")):
+            continue
+        fixed = _null_nonfinite(text)
+        if fixed is not None:
+            holder[key] = fixed
+            where.append(place)
+    if not where:
+        return record, ""
+    return record, " and ".join(where)
+
+
+def _carried_texts(record: Record) -> list[tuple[str, Record, str]]:
+    """``(what, holder, key)`` of the JSON texts a frame record carries as strings."""
+    out: list[tuple[str, Record, str]] = []
+    if isinstance(record.get("data"), str) and record.get("kind") == "text":
+        out.append(("the text frame", record, "data"))
+    for side in ("request", "response"):
+        part = record.get(side)
+        if isinstance(part, dict) and isinstance(part.get("body"), str):
+            out.append((f"the {side} body", part, "body"))
+    return out
+
+
+def _null_nonfinite(text: str) -> str | None:
+    """``text`` re-encoded with null for NaN and Infinity, when it is JSON but for them."""
+    try:
+        json.loads(text, parse_constant=_refuse)
+        return None  # strict JSON already (the letters were inside a string)
+    except ValueError:
+        pass
+    except RecursionError:
+        return None
+    try:
+        value = json.loads(text, parse_constant=lambda name: None)
+    except (ValueError, RecursionError):
+        return None  # not JSON at all: reported as such where it is checked
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _refuse(name: str) -> None:
+    raise ValueError(name)
 
 
 # --- helpers -----------------------------------------------------------------------------------

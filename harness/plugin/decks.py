@@ -563,7 +563,9 @@ class HarnessServer:
         if not self._violations_allowed:
             found = self.violations
             if found:
-                parts.append(violation_report(found, self.test))
+                server = self.server
+                dropped = 0 if server is None else self._running.call(lambda: server.violations_dropped)
+                parts.append(violation_report(found, self.test, dropped))
                 if self.session_report is not None:
                     parts.append(
                         f"Report of the session: {self.session_report.html}"
@@ -578,9 +580,12 @@ class HarnessServer:
         return "\n\n".join(parts)
 
 
-def violation_report(violations: list[ServedViolation], test: str) -> str:
-    """The teardown report: one entry per violation with side, connection, message and rule."""
+def violation_report(violations: list[ServedViolation], test: str, dropped: int = 0) -> str:
+    """The teardown report: one entry per violation with side, connection, message and rule;
+    ``dropped``: how many more were seen but not kept (docs "Input limits")."""
     lines = [f"harness: {len(violations)} contract violation(s) seen by the server during {test}:"]
+    if dropped:
+        lines[0] += f" (and {dropped} more not kept: --max-violations / --violation-bytes)"
     for number, v in enumerate(violations[:REPORT_LINES], start=1):
         side = (
             f"client {v.conn} sent" if v.source == "client" else f"the server (its tape) sent {v.conn}"

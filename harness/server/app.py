@@ -24,12 +24,14 @@ from pathlib import Path
 from typing import Any, Self
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from harness.core.frames import C2S, Frame, HttpExchange, WsOpen
 from harness.core.fuzz import FuzzPlan
 from harness.core.misses import Miss
 from harness.core.pumpportal.families import is_pumpportal_url
 from harness.core.redact import shown
+from harness.core.tape import TapeLimits
 from harness.resources import DEMO_TAPES
 from harness.server.config import ClockStart, ServerConfig
 from harness.server.connections import ConnectionGuard
@@ -37,27 +39,32 @@ from harness.server.context import Emulator, LoadedTapes, ServedViolation, excer
 from harness.server.drop import ConnectionTable, check_apis
 from harness.server.fuzz import Fuzzer
 from harness.server.listening import Served, listen, service_urls
+from harness.server.memory import Trimmer
 from harness.server.scheduler import Scheduler
 from harness.store import TapeReader, find_tapes
 
 log = logging.getLogger("harness.server")
 
-MAX_VIOLATIONS = 10_000
-"""Violations kept per server (older ones are counted, not kept), so memory stays bounded."""
+MAX_MISSES = 10_000
+"""Misses kept per server (later ones are counted, not kept), so memory stays bounded."""
+OFF_LOOP_BYTES = 64 * 1024
+"""A client message this large is validated in a worker thread (:meth:`MockServer.check_frame_async`)."""
 
 SHUTDOWN_GRACE = 0.5
 """Seconds a handler still running at shutdown (a long-lived socket an emulator did not close)
 gets to finish before it is cancelled; aiohttp's default would keep a stopping server up a minute."""
 
 
-def load_tapes(paths: Sequence[Path | str]) -> LoadedTapes:
-    """Read tapes (files or directories) and split their frames by protocol, in time order."""
+def load_tapes(paths: Sequence[Path | str], limits: TapeLimits | None = None) -> LoadedTapes:
+    """Read tapes (files or directories) and split their frames by protocol, in time order.
+    What the readers tolerated (a torn last line, NaN read as null) is logged as a warning and
+    kept in ``problems``."""
     loaded = LoadedTapes()
     buckets: dict[str, list[Frame]] = {"http": loaded.http, "ws": loaded.ws, "sio": loaded.sio}
     files = find_tapes([Path(p) for p in paths])
     portal: set[str] = set()  # connections to PumpPortal's /api/data: its emulator's frames
     for index, path in enumerate(files, start=1):
-        with TapeReader(path) as reader:
+        with TapeReader(path, limits) as reader:
             loaded.headers.append((str(path), reader.header))
             for frame in reader:
                 # Every tape starts at t=0; connection ids are made unique across tapes.
@@ -67,6 +74,9 @@ def load_tapes(paths: Sequence[Path | str]) -> LoadedTapes:
                     portal.add(frame.conn)
                 bucket = loaded.pumpportal if frame.conn in portal else buckets[frame.protocol.value]
                 bucket.append(frame)
+            for problem in reader.problems:
+                loaded.problems.append(f"{path}:{problem.line}: {problem.message}")
+                log.warning("%s:%s: %s", path, problem.line, problem.message)
     for frames in [*buckets.values(), loaded.pumpportal]:
         frames.sort(key=lambda f: f.t)
     return loaded
@@ -94,10 +104,12 @@ class MockServer(Served):
             options["speed"] = parse_speed(options["speed"])
         self.config = dataclasses.replace(base, **options) if options else base
         self.tape_paths = list(tapes) if tapes else [DEMO_TAPES]
-        self.tapes = load_tapes(self.tape_paths)
+        self.tapes = load_tapes(self.tape_paths, self.config.limits.tape)
         self.scheduler = Scheduler(self.config.clock(), max_steps=self.config.max_advance_steps)
         self.counters: Counter[str] = Counter()
         self._violations: list[ServedViolation] = []
+        self._held = 0
+        """Bytes the kept violations hold (:meth:`ServedViolation.size`), at most ``violation_bytes``."""
         self._misses: list[Miss] = []
         self._runner: web.AppRunner | None = None
         self._validator: Any = None
@@ -105,11 +117,12 @@ class MockServer(Served):
         self.session_tap: Callable[[Frame], None] | None = None
         """Called (in the server's thread) with every frame of the clients' sessions the server
         sees, as it sees them (the pytest plugin writes them to a test's session tape)."""
-        self.app = web.Application()
+        self.app = web.Application(middlewares=[self._client_gone])
         self.guard = ConnectionGuard(
             head_timeout=self.config.head_timeout, max_connections=self.config.connection_cap
         )
         self.fuzz = Fuzzer(self, self.config.fuzz)
+        self.trimmer = Trimmer(self.counters)
         self.emulators: list[Emulator] = self._make_emulators()
         self.scheduler.emulators = [*self.emulators, self.fuzz]
         from harness.server.control import setup_control
@@ -131,6 +144,18 @@ class MockServer(Served):
 
         return [RestEmulator(self), CortoEmulator(self), PumpdataEmulator(self), PumpPortalEmulator(self)]
 
+    @web.middleware
+    async def _client_gone(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """A client that leaves while its request is handled (mid WebSocket upgrade, say) is
+        counted, not logged with a traceback: there is nobody left to answer."""
+        try:
+            return await handler(request)
+        except ConnectionError:
+            if request.transport is not None and not request.transport.is_closing():
+                raise
+            self.counters["clients_gone_mid_request"] += 1
+            return web.Response(status=400)  # never sent: aiohttp drops it quietly
+
     # --- ServerContext -------------------------------------------------------------------------
 
     def now(self) -> float:
@@ -142,17 +167,27 @@ class MockServer(Served):
     def wake(self) -> None:
         self.scheduler.wake()
 
+    def client_left(self, received: int) -> None:
+        """A client that sent ``received`` bytes is gone: memory it cost goes back to the system."""
+        self.trimmer.client_left(received)
+
     def report(self, violation: ServedViolation) -> None:
         self.counters["violations"] += 1
-        if len(self._violations) < MAX_VIOLATIONS:
-            # a schema's message may quote what the client sent: shown as the redaction rules allow
-            self._violations.append(dataclasses.replace(violation, message=shown(violation.message)))
+        # a schema's message may quote what the client sent: shown as the redaction rules allow
+        violation = dataclasses.replace(violation, message=shown(violation.message))
+        size = violation.size()
+        limits = self.config.limits
+        if len(self._violations) < limits.max_violations and self._held + size <= limits.violation_bytes:
+            self._violations.append(violation)
+            self._held += size
+        else:
+            self.counters["violations_dropped"] += 1
 
     def miss(self, miss: Miss) -> None:
         """Keep a request or subscription the tapes could not answer (the plugin's teardown
         report names them)."""
         self.counters["misses"] += 1
-        if len(self._misses) < MAX_VIOLATIONS:
+        if len(self._misses) < MAX_MISSES:
             self._misses.append(miss)
 
     @property
@@ -183,30 +218,59 @@ class MockServer(Served):
         self.saw(frame)
         if not self.config.validate:
             return []
+        found = self._violations_in(frame, conn, self._now_or_zero())
+        for violation in found:
+            self.report(violation)
+        return found
+
+    async def check_frame_async(
+        self, frame: Frame, *, conn: str = "", size: int = 0
+    ) -> list[ServedViolation]:
+        """:meth:`check_frame` for a client's frame of ``size`` bytes: in a worker thread when it
+        is :data:`OFF_LOOP_BYTES` or more, so the other clients are served while a large message
+        is decoded and explained (the thread lets the event loop run every few milliseconds)."""
+        if not self.config.validate:
+            return []
+        if size < OFF_LOOP_BYTES:
+            return self.check_frame(frame, conn=conn)
+        found = await asyncio.to_thread(self._violations_in, frame, conn, self._now_or_zero())
+        for violation in found:
+            self.report(violation)
+        return found
+
+    def _violations_in(self, frame: Frame, conn: str, t: float) -> list[ServedViolation]:
+        """What :meth:`check_frame` finds, not yet kept (safe in a worker thread: the validator is
+        thread-safe, the family tracker's state is per connection)."""
+        validator, tracker = self._checkers()
+        found = []
+        for api, family, message, prefix in tracker.classify(frame):
+            source = "client" if _from_client(frame, prefix) else "server"
+            violations = validator.classified(message, api, family)
+            quoted = excerpt(message) if violations else ""  # once per message, however many
+            for v in violations:
+                found.append(
+                    ServedViolation(
+                        api=v.api,
+                        family=v.family,
+                        pointer=prefix + v.pointer,
+                        rule=v.rule,
+                        message=v.message,
+                        source=source,
+                        conn=conn or frame.conn,
+                        t=t,
+                        excerpt=quoted,
+                    )
+                )
+        return found
+
+    def _checkers(self) -> tuple[Any, Any]:
         if self._validator is None:
             from harness.core.families import FamilyTracker
             from harness.validation import default_validator
 
             self._validator = default_validator()
             self._tracker = FamilyTracker()
-        found = []
-        for api, family, message, prefix in self._tracker.classify(frame):
-            source = "client" if _from_client(frame, prefix) else "server"
-            for v in self._validator.classified(message, api, family):
-                violation = ServedViolation(
-                    api=v.api,
-                    family=v.family,
-                    pointer=prefix + v.pointer,
-                    rule=v.rule,
-                    message=v.message,
-                    source=source,
-                    conn=conn or frame.conn,
-                    t=self._now_or_zero(),
-                    excerpt=excerpt(message),
-                )
-                self.report(violation)
-                found.append(violation)
-        return found
+        return self._validator, self._tracker
 
     def _now_or_zero(self) -> float:
         try:
@@ -230,8 +294,13 @@ class MockServer(Served):
     def violations(self) -> list[ServedViolation]:
         return list(self._violations)
 
+    @property
+    def violations_dropped(self) -> int:
+        """Violations seen but not kept: past ``--max-violations`` or ``--violation-bytes``."""
+        return self.counters["violations_dropped"]
+
     def clear_violations(self) -> list[ServedViolation]:
-        seen, self._violations = self._violations, []
+        seen, self._violations, self._held = self._violations, [], 0
         return seen
 
     def set_fuzz(self, plan: FuzzPlan | None) -> None:
@@ -274,6 +343,7 @@ class MockServer(Served):
         await self.scheduler.reset()
         self._violations.clear()
         self._misses.clear()
+        self._held = 0
         self.counters.clear()
 
     @property
@@ -292,11 +362,14 @@ class MockServer(Served):
                 "lateness_ms": self._lateness(),
             },
             "tapes": self.tapes.paths,
+            "tape_problems": self.tapes.problems[:100],
             "apis": {e.name: e.state() for e in self.emulators},
             "counters": dict(self.counters),
             "fuzz": self.fuzz.state(),
             "violations": len(self._violations),
             "connections": self.guard.state(),
+            "violations_dropped": self.violations_dropped,
+            "violation_bytes": self._held,
         }
 
     def _lateness(self) -> dict[str, float] | None:
@@ -321,6 +394,7 @@ class MockServer(Served):
         return self
 
     async def close(self) -> None:
+        self.trimmer.close()
         await self.scheduler.stop()
         for emulator in self.scheduler.emulators:
             await emulator.close()

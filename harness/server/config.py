@@ -17,6 +17,7 @@ from harness.core.fuzz import FuzzPlan
 from harness.core.pumpdata.config import PumpdataConfig
 from harness.core.pumpportal.config import PumpPortalConfig
 from harness.core.ratelimit import RateLimitConfig
+from harness.core.tape import TapeLimits
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -45,6 +46,30 @@ class PumpfunConfig:
     """None: calibrated from the tape's recorded headers, else :class:`RateLimitConfig` defaults."""
     require_auth: bool = False
     """401 for requests without ``Authorization: Bearer ...`` (CONTRACTS.md 1.5: auth is optional)."""
+
+
+# --- input limits (README "Input limits"; harness/cli/limits.py sets them) ------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class InputLimits:
+    """What one client's input, and the server's record of it, may cost at most."""
+
+    max_violations: int = 10_000
+    """Violations kept; later ones are counted (``violations_dropped`` in ``/_harness/state``)."""
+    violation_bytes: int = 8 << 20
+    """Bytes the kept violations may hold (each excerpt is cut to about 200 characters)."""
+    ws_message_bytes: int = 4 << 20
+    """The largest WebSocket message a Data Stream client may send: past it, close 1009."""
+    queue_bytes: int = 8 << 20
+    """Bytes queued for one stream client (Data Stream, Socket.IO) that does not read, as well as
+    ``--ws-queue`` / ``--sio-queue`` messages: past either, the client meets ``--ws-overflow`` /
+    ``--sio-overflow`` (closed by default)."""
+    tape: TapeLimits = field(default_factory=TapeLimits)
+    """What one tape line may cost before it is decoded (size, JSON values)."""
+
+
+# --- end of input limits -------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +113,7 @@ class ServerConfig:
     """Engine.IO sessions open at once; past it a handshake gets a 503."""
     max_advance_steps: int = DEFAULT_MAX_ADVANCE_STEPS
     """Wake-ups one ``advance`` walks through; past it the replay jumps to the target time."""
+    limits: InputLimits = field(default_factory=InputLimits)
 
     def clock(self) -> ReplayClock:
         return ReplayClock.for_speed(self.speed, manual=self.manual)

@@ -8,13 +8,13 @@ the clock runs in real time, at ``max`` speed or is stepped by a test.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from aiohttp import web
 
+from harness.core.excerpt import EXCERPT_CHARS, encode, quote, trimmed
 from harness.core.families import NotJson, UnknownEvent
 from harness.core.frames import Frame, TapeHeader
 from harness.core.misses import Miss
@@ -31,29 +31,38 @@ class LoadedTapes:
     sio: list[Frame] = field(default_factory=list)
     pumpportal: list[Frame] = field(default_factory=list)
     """The WebSocket frames of connections to PumpPortal's ``/api/data`` (not in ``ws``)."""
+    problems: list[str] = field(default_factory=list)
+    """``file:line: what`` for each defect the readers tolerated (a torn last line, NaN as null)."""
 
     @property
     def paths(self) -> list[str]:
         return [path for path, _ in self.headers]
 
 
-EXCERPT_CHARS = 300
 _SHOWN = Redactor.masking()
-"""What a report shows of a client's message passes the redaction rules (README "Redaction")."""
+"""What a report shows of a client's message passes the redaction rules (docs/reference/redaction.md)."""
+VIOLATION_OVERHEAD = 512
+"""Bytes a kept violation costs beyond its text (the object, its strings' headers)."""
 
 
 def excerpt(message: Any) -> str:
-    """A violation's message for a report: compact JSON (the text of what was not JSON), cut short."""
+    """A violation's message for a report: compact JSON (the text of what was not JSON), cut to
+    :data:`~harness.core.excerpt.EXCERPT_CHARS` at a cost bounded by that, not by the message."""
     if isinstance(message, NotJson):
-        text = _SHOWN.text(message.text)
-    elif isinstance(message, UnknownEvent):
-        text = f"event {_SHOWN.text(message.name)!r}"
-    else:
-        try:
-            text = json.dumps(_SHOWN.json(message), ensure_ascii=False, separators=(",", ":"), default=repr)
-        except ValueError:  # a circular structure cannot come off the wire, but never fail a report
-            text = repr(message)
-    return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "…"
+        return _shown_text(message.text)
+    if isinstance(message, UnknownEvent):
+        return f"event {quote(_shown_text(message.name))}"
+    # the redaction rules see the part of the message an excerpt can show, so their cost is bounded too
+    return encode(_SHOWN.json(trimmed(message)))
+
+
+def _shown_text(text: str) -> str:
+    """``text`` cut as :func:`~harness.core.excerpt.clip` cuts it, redacted: the rules see twice
+    what is shown, so a secret cut at the edge of the excerpt is still found."""
+    head = _SHOWN.text(text[: 2 * EXCERPT_CHARS])
+    if len(text) <= 2 * EXCERPT_CHARS and len(head) <= EXCERPT_CHARS:
+        return head
+    return f"{head[:EXCERPT_CHARS]}… ({len(text)} chars)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +82,12 @@ class ServedViolation:
     conn: str = ""
     t: float = 0.0
     excerpt: str = ""
-    """The offending message, as JSON, cut to :data:`EXCERPT_CHARS` (empty when unknown)."""
+    """The offending message, as JSON, cut to about 200 characters (empty when unknown)."""
+
+    def size(self) -> int:
+        """About what it holds in memory, in bytes (its strings and the object around them)."""
+        texts = (self.api, self.family, self.pointer, self.rule, self.message, self.source, self.conn)
+        return VIOLATION_OVERHEAD + len(self.excerpt) + sum(map(len, texts))
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -105,6 +119,8 @@ class ServerContext(Protocol):
 
     def report(self, violation: ServedViolation) -> None: ...
 
+    def client_left(self, received: int) -> None:
+        """A client that sent ``received`` bytes is gone (what it cost goes back to the system)."""
     def miss(self, miss: Miss) -> None:
         """Keep a request or subscription the tapes hold no recording of."""
 
@@ -121,6 +137,12 @@ class ServerContext(Protocol):
         """Validate every message ``frame`` carries against the contract (classified as a
         tape's frames are: direction, protocol, path or event). Violations are kept and returned.
         Emulators build the frame of what they sent or received and pass it here."""
+
+    async def check_frame_async(
+        self, frame: Frame, *, conn: str = "", size: int = 0
+    ) -> list[ServedViolation]:
+        """:meth:`check_frame` for what a client sent (``size`` bytes), off the event loop when
+        it is large, so other clients do not wait for it."""
 
     @property
     def tapes(self) -> LoadedTapes: ...

@@ -37,6 +37,7 @@ from harness.core.corto.session import (
     overflow_close,
     projected,
 )
+from harness.core.excerpt import reason
 from harness.core.feed import Feed
 from harness.core.frames import C2S, S2C, WsClose, WsOpen, WsText
 from harness.server.listening import WS_PATH
@@ -107,6 +108,10 @@ class Client:
     sender: asyncio.Task[None] | None = None
     evicting: asyncio.Task[None] | None = None
     low_water: asyncio.Event = field(default_factory=asyncio.Event)
+    queued_bytes: int = 0
+    received: int = 0
+    """Characters (or bytes) of what it sent."""
+    """Characters of the texts in ``queue`` (bounded by ``--queue-bytes``)."""
     behind: bool = False
     """max mode: it did not drain within a wait, so batches no longer wait for it (until it does)."""
     closing: bool = False
@@ -213,6 +218,7 @@ class CortoEmulator:
                     "remote": c.remote,
                     "filter": c.session.filter.effective(c.session.vocabulary, c.session.grace_active),
                     "queued": c.queue.qsize(),
+                    "queued_bytes": c.queued_bytes,
                 }
                 for c in self.clients
             ],
@@ -238,7 +244,8 @@ class CortoEmulator:
     # --- connections ---------------------------------------------------------------------------
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse(max_msg_size=4 * 1024 * 1024, compress=False)
+        # past the limit aiohttp closes the connection with 1009 (RFC 6455 7.4.1: message too big)
+        ws = web.WebSocketResponse(max_msg_size=self.server.config.limits.ws_message_bytes, compress=False)
         await ws.prepare(request)
         self.server.touch()
         self._next_conn += 1
@@ -256,7 +263,7 @@ class CortoEmulator:
         )
         if close is not None:
             self.counters["refused_second_connection"] += 1
-            await ws.close(code=close.code, message=close.reason.encode())
+            await ws.close(code=close.code, message=reason(close.reason).encode())
             return ws
         self.clients.add(client)
         self.server.saw(WsOpen(self.server.now(), client.conn, request.path_qs))
@@ -266,8 +273,11 @@ class CortoEmulator:
         try:
             async for msg in ws:
                 now = self.server.now()
+                if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                    client.received += len(msg.data)
                 if msg.type == WSMsgType.TEXT:
-                    self.server.check_frame(WsText(now, client.conn, C2S, msg.data), conn=client.conn)
+                    frame = WsText(now, client.conn, C2S, msg.data)
+                    await self.server.check_frame_async(frame, conn=client.conn, size=len(msg.data))
                     outputs = client.session.receive_text(msg.data, now)
                 elif msg.type == WSMsgType.BINARY:
                     # CONTRACTS.md 3.1: JSON text frames only
@@ -280,6 +290,7 @@ class CortoEmulator:
                 self.server.wake()
         finally:
             await self._close(client, None)
+            self.server.client_left(client.received)
         return ws
 
     def _send(self, client: Client, outputs: list[Output]) -> None:
@@ -299,8 +310,14 @@ class CortoEmulator:
     def _enqueue(self, client: Client, item: str | Close, *, force: bool = False) -> None:
         if client.closing and not force:
             return
+        size = len(item) if isinstance(item, str) else 0
+        limit = self.server.config.limits.queue_bytes
+        full_in_bytes = bool(size) and client.queued_bytes + size > limit and not force
         try:
+            if full_in_bytes:
+                raise asyncio.QueueFull  # bounded in bytes as well as in messages
             client.queue.put_nowait(item)
+            client.queued_bytes += size
         except asyncio.QueueFull:
             if self.config.overflow is Overflow.DROP and not force:
                 self.counters["dropped_for_slow_clients"] += 1
@@ -310,7 +327,9 @@ class CortoEmulator:
             client.closing = True
             while not client.queue.empty():
                 client.queue.get_nowait()
-            client.evicting = asyncio.create_task(self._evict(client, overflow_close(self.config)))
+            client.queued_bytes = 0
+            close = overflow_close(self.config, limit if full_in_bytes else None)
+            client.evicting = asyncio.create_task(self._evict(client, close))
 
     async def _evict(self, client: Client, close: Close) -> None:
         """Close a stalled client with ``close``; if even the close frame cannot get through within
@@ -319,7 +338,9 @@ class CortoEmulator:
         if client.sender is not None:
             client.sender.cancel()
         try:
-            await asyncio.wait_for(client.ws.close(code=close.code, message=close.reason.encode()), 1.0)
+            await asyncio.wait_for(
+                client.ws.close(code=close.code, message=reason(close.reason).encode()), 1.0
+            )
         except (TimeoutError, ConnectionError, RuntimeError):
             if client.transport is not None:
                 client.transport.abort()
@@ -334,8 +355,9 @@ class CortoEmulator:
                         if item.code == ABNORMAL_CLOSE and client.transport is not None:
                             client.transport.close()  # RFC 6455 7.1.5: 1006 is no close frame
                             return
-                        await ws.close(code=item.code, message=item.reason.encode())
+                        await ws.close(code=item.code, message=reason(item.reason).encode())
                         return
+                    client.queued_bytes -= len(item)
                     await ws.send_str(item)
                     if queue.qsize() <= LOW_WATER:
                         client.low_water.set()
@@ -356,7 +378,7 @@ class CortoEmulator:
         client.closing = True
         if close is not None and not client.ws.closed:
             with contextlib.suppress(ConnectionError, RuntimeError):
-                await client.ws.close(code=close.code, message=close.reason.encode())
+                await client.ws.close(code=close.code, message=reason(close.reason).encode())
         if client.sender is not None and client.sender is not asyncio.current_task():
             client.sender.cancel()
             with contextlib.suppress(asyncio.CancelledError, ConnectionError, RuntimeError):

@@ -52,11 +52,13 @@ from harness.core.pumpdata.rules import (
     find_binary,
     parse_limit,
     parse_target,
+    reserved_event,
     room,
+    shown,
     unavailable,
     unknown_event,
 )
-from harness.server.sio_server import ACK_REQUESTED, NAMESPACE, Outbox, SioServer
+from harness.server.sio_server import ACK_REQUESTED, NAMESPACE, PACKET_SIZE, Outbox, SioServer
 
 if TYPE_CHECKING:
     from harness.server.app import MockServer
@@ -90,9 +92,11 @@ class PumpdataEmulator:
             engineio_logger=False,
         )
         self.sio.on_malformed = self._malformed
+        self.sio.on_reserved = self._reserved
+        self.sio.on_left = server.client_left
         self.subs: dict[str, Subscriptions] = {}
         self.delivered: Counter[str] = Counter()
-        self.outbox = Outbox(self.sio, self.config.queue_size)
+        self.outbox = Outbox(self.sio, self.config.queue_size, server.config.limits.queue_bytes)
         self._rng = random.Random(server.config.seed)
         self._epoch = server.epoch
         self._pass = 0
@@ -241,6 +245,10 @@ class PumpdataEmulator:
                 sid: self.outbox.queued(self.sio.manager.eio_sid_from_sid(sid, NAMESPACE) or "")
                 for sid in self.subs
             },
+            "queued_bytes": {
+                sid: self.outbox.queued_bytes(self.sio.manager.eio_sid_from_sid(sid, NAMESPACE) or "")
+                for sid in self.subs
+            },
             "counters": dict(self.counters),
             "max_subscriptions": self.config.max_subscriptions,
             "queue_size": self.config.queue_size,
@@ -300,7 +308,7 @@ class PumpdataEmulator:
                 await self.outbox.evict(sid)
                 return None
             self.server.touch()
-            failure = self._check_client(sid, event, args)
+            failure = await self._check_client(sid, event, args)
             outcome = failure or await self._handle(sid, event, args[0] if args else None)
             self.server.wake()
             return await self._answer(sid, outcome)
@@ -311,15 +319,26 @@ class PumpdataEmulator:
         if self.outbox.is_full(sid):
             await self.outbox.evict(sid)
             return None
-        failure = self._check_client(sid, event, args)
+        failure = await self._check_client(sid, event, args)
         return await self._answer(sid, failure or unknown_event(event))
 
-    def _check_client(self, sid: str, event: str, args: tuple[Any, ...]) -> Failure | None:
+    async def _reserved(self, sid: str, event: str, args: tuple[Any, ...]) -> Any:
+        """A client emitted an event Socket.IO keeps for itself (``connect``, ``*`` ...): refused
+        as an unknown event is, kept as a violation, and no session state changes."""
+        if self.outbox.is_full(sid):
+            await self.outbox.evict(sid)
+            return None
+        why = f"{shown(event)!r} is a name Socket.IO keeps for itself: a client cannot emit it"
+        self.server.client_violation("pumpdata", "", "/name", "family", why, sid)
+        return await self._answer(sid, reserved_event(event))
+
+    async def _check_client(self, sid: str, event: str, args: tuple[Any, ...]) -> Failure | None:
         """Validate what a client sent (violations are kept); a binary attachment is refused."""
         binary = find_binary(list(args))
         if binary is None:
             ack_id = 0 if ACK_REQUESTED.get() else None
-            self.server.check_frame(SioEvent(self.server.now(), sid, C2S, event, args, ack_id), conn=sid)
+            frame = SioEvent(self.server.now(), sid, C2S, event, args, ack_id)
+            await self.server.check_frame_async(frame, conn=sid, size=PACKET_SIZE.get())
             return None
         pointer = f"/args{binary}"
         family = event if event in CLIENT_EVENTS else ""

@@ -40,16 +40,24 @@ import contextlib
 import contextvars
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import engineio
 import socketio
 
 ACK_REQUESTED: contextvars.ContextVar[bool] = contextvars.ContextVar("ack_requested", default=False)
+PACKET_SIZE: contextvars.ContextVar[int] = contextvars.ContextVar("packet_size", default=0)
+"""The size of the Engine.IO packet whose event a handler is running for."""
 
 MAX_ATTACHMENTS = 8
 """Binary attachments one packet may announce before its client's connection is closed."""
+
+RESERVED_EVENTS = frozenset(
+    {"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener", "*"}
+)
+"""Event names Socket.IO keeps for itself (and python-socketio's catch-all ``*``): a client that
+emits one would run a connection handler, or the catch-all with the wrong arguments."""
 
 ENGINEIO_TYPES = frozenset("0123456")
 """Engine.IO v4 packet types: open, close, ping, pong, message, upgrade, noop."""
@@ -85,9 +93,17 @@ class SioServer(socketio.AsyncServer):  # type: ignore[misc]
         self.counter_prefix = counter_prefix
         self.on_malformed: Callable[[str, str], None] = lambda eio_sid, why: None
         """Told ``(eio_sid, why)`` for every packet refused (the emulator keeps it as a violation)."""
+        self.on_left: Callable[[int], None] = lambda received: None
+        """Told how many bytes a client sent once its Engine.IO session has ended."""
+        self._received: Counter[str] = Counter()
+        self.on_reserved: Callable[[str, str, tuple[Any, ...]], Awaitable[Any]] | None = None
+        """When set, a client event of a :data:`RESERVED_EVENTS` name goes to it as ``(sid, name,
+        args)`` instead of to a handler, and what it returns is the ack (when one was asked for);
+        unset (the recording proxy), such an event is handled as any other."""
         self._closing: set[asyncio.Task[None]] = set()
         self._websockets: dict[str, asyncio.Transport] = {}
         """The TCP connection of each Engine.IO session's WebSocket, while it is open."""
+        self.eio.create_queue = SizedQueue  # each client's outgoing queue, measured in bytes too
         drivers = self.eio._async
         self.eio._async = {  # this server's, not the module's
             **drivers,
@@ -107,7 +123,16 @@ class SioServer(socketio.AsyncServer):  # type: ignore[misc]
         finally:
             ACK_REQUESTED.reset(token)
 
+    async def _handle_eio_disconnect(self, eio_sid: str, *args: Any) -> None:
+        try:
+            await super()._handle_eio_disconnect(eio_sid, *args)
+        finally:
+            self.on_left(self._received.pop(eio_sid, 0))
+
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        if isinstance(data, str | bytes):
+            self._received[eio_sid] += len(data)
+            PACKET_SIZE.set(len(data))  # the handler's task copies this context
         sock = self.eio.sockets.get(eio_sid)
         if sock is None or sock.closed or sock.closing:
             return  # what a refused client sent after the packet that closed it
@@ -128,7 +153,27 @@ class SioServer(socketio.AsyncServer):  # type: ignore[misc]
         # fails in a task of its own (the client never hears back) when it is not.
         if not isinstance(data, list) or not data or not isinstance(data[0], str):
             raise ValueError(f"an event is a list that starts with its name, got {str(data)[:40]}")
+        if self.on_reserved is not None and data[0] in RESERVED_EVENTS:
+            await self._reserved(eio_sid, namespace or NAMESPACE, id, data)
+            return
         await super()._handle_event(eio_sid, namespace, id, data)
+
+    async def _reserved(self, eio_sid: str, namespace: str, id: int | None, data: list[Any]) -> None:
+        """A client event of a reserved name: never a handler's; its answer from :attr:`on_reserved`."""
+        sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+        if sid is None or not self.manager.is_connected(sid, namespace) or self.on_reserved is None:
+            return
+        self.counters[self.counter_prefix + "reserved_events"] += 1
+        token = ACK_REQUESTED.set(id is not None)
+        try:
+            answer = await self.on_reserved(sid, data[0], tuple(data[1:]))
+        finally:
+            ACK_REQUESTED.reset(token)
+        if id is not None:
+            packet = self.packet_class(
+                socketio.packet.ACK, namespace=namespace, id=id, data=[] if answer is None else [answer]
+            )
+            await self._send_packet(eio_sid, packet)
 
     async def _refuse(self, eio_sid: str, counter: str, why: str) -> None:
         self.counters[self.counter_prefix + counter] += 1
@@ -276,7 +321,7 @@ class _CheckedBody:
         # packets refused. The whole body, then; none if the client goes away before it is in.
         try:
             data: bytes = await (self.content.readexactly if length > 0 else self.content.read)(length)
-        except asyncio.IncompleteReadError:
+        except (asyncio.IncompleteReadError, ConnectionError):  # it closed before its body was in
             return b""
         try:
             packets = data.decode("utf-8").split("\x1e")
@@ -293,12 +338,37 @@ class _CheckedBody:
         return b""
 
 
+class SizedQueue(asyncio.Queue[Any]):
+    """An Engine.IO client's outgoing queue that keeps the size of the packets it holds."""
+
+    def __init__(self, maxsize: int = 0) -> None:
+        super().__init__(maxsize)
+        self.bytes = 0
+        """Characters (or bytes) of the packets' data in the queue."""
+
+    @staticmethod
+    def _size(item: Any) -> int:
+        data = getattr(item, "data", None)
+        return len(data) if isinstance(data, str | bytes) else 0
+
+    def _put(self, item: Any) -> None:
+        self.bytes += self._size(item)
+        super()._put(item)
+
+    def _get(self) -> Any:
+        item = super()._get()
+        self.bytes -= self._size(item)
+        return item
+
+
 class Outbox:
     """Every client's outgoing Engine.IO queue: sizes, the bound, eviction, draining."""
 
-    def __init__(self, sio: SioServer, queue_size: int) -> None:
+    def __init__(self, sio: SioServer, queue_size: int, queue_bytes: int | None = None) -> None:
+        """A client's queue is full at ``queue_size`` packets or ``queue_bytes`` bytes of them."""
         self.sio = sio
         self.queue_size = queue_size
+        self.queue_bytes = queue_bytes
         self.counters = sio.counters
         self._behind: set[str] = set()
 
@@ -307,15 +377,27 @@ class Outbox:
         queue = getattr(self.sio.eio.sockets.get(eio_sid), "queue", None)
         return queue.qsize() if queue is not None else 0
 
+    def queued_bytes(self, eio_sid: str) -> int:
+        """Bytes of the packets waiting in a client's queue (0 when it is gone)."""
+        queue = getattr(self.sio.eio.sockets.get(eio_sid), "queue", None)
+        return queue.bytes if isinstance(queue, SizedQueue) else 0
+
+    def _over_bytes(self, eio_sid: str) -> bool:
+        return self.queue_bytes is not None and self.queued_bytes(eio_sid) >= self.queue_bytes
+
     def full(self, members: Iterable[tuple[str, str]], pending: Mapping[str, int]) -> list[str]:
         """The sids, of ``(sid, eio_sid)`` pairs, whose queue with the ``pending`` packets about
-        to join it (by sid) is at the bound."""
+        to join it (by sid) is at the bound (in packets or in bytes)."""
         bound = self.queue_size
-        return [sid for sid, eio_sid in members if self.queued(eio_sid) + pending.get(sid, 0) >= bound]
+        return [
+            sid
+            for sid, eio_sid in members
+            if self.queued(eio_sid) + pending.get(sid, 0) >= bound or self._over_bytes(eio_sid)
+        ]
 
     def is_full(self, sid: str) -> bool:
         eio_sid = self.sio.manager.eio_sid_from_sid(sid, NAMESPACE)
-        return eio_sid is not None and self.queued(eio_sid) >= self.queue_size
+        return eio_sid is not None and (self.queued(eio_sid) >= self.queue_size or self._over_bytes(eio_sid))
 
     async def evict(self, sid: str) -> None:
         """Disconnect a client that stopped reading: its queue is emptied (the memory is freed at

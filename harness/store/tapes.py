@@ -26,9 +26,11 @@ from harness.core.frames import Frame, TapeHeader
 from harness.core.tape import (
     FORMAT_VERSION,
     TapeFormatError,
+    TapeLimits,
     decode_frame,
     decode_header,
     decode_line,
+    decode_line_checked,
     encode_frame,
     encode_header,
     header_version,
@@ -110,8 +112,13 @@ class TapeReader:
     ...     tape.problems                                       # a torn last line, if any
     """
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, limits: TapeLimits | None = None, *, nonfinite: bool = True) -> None:
+        """``limits``: what one line may cost (:class:`TapeLimits` defaults). ``nonfinite``: read
+        NaN and Infinity as null, each line with some noted in :attr:`problems` (False: keep them,
+        for a validator that reports them where they are)."""
         self.path = Path(path)
+        self.limits = limits or TapeLimits()
+        self.nonfinite = nonfinite
         self.problems: list[TapeProblem] = []
         self.bytes_read = 0
         if self.path.is_dir():
@@ -190,15 +197,25 @@ class TapeReader:
 
     def records(self) -> Iterator[tuple[int, Frame]]:
         """Yield ``(line number, frame)`` for every frame, in file order."""
-        while (line := self._next_line(LINE_LIMIT + 1)) is not None:
+        cap = min(self.limits.line_bytes, LINE_LIMIT)
+        while (line := self._next_line(cap + 1)) is not None:
             line_no = self._line_no
-            if len(line) > LINE_LIMIT:
-                raise TapeError(self.path, line_no, f"a line longer than {LINE_LIMIT >> 20} MiB: not a frame")
+            if len(line) > cap:
+                raise TapeError(self.path, line_no, f"a line longer than {cap:,} bytes: not a frame")
+            too_many = self.limits.too_many_values(line)
+            if too_many is not None:
+                raise TapeError(self.path, line_no, f"{too_many}: not read")
             if not line.strip():
                 continue
             torn = not line.endswith(b"\n")
             try:
-                record = decode_line(line)
+                record, nonfinite = decode_line_checked(line) if self.nonfinite else (decode_line(line), "")
+                if nonfinite:
+                    # RFC 8259 6: no NaN or Infinity in JSON; never sent as bare tokens
+                    message = (
+                        f"NaN or Infinity in {nonfinite} (JSON has no such numbers): read and served as null"
+                    )
+                    self.problems.append(TapeProblem(line_no, message))
                 if is_header_record(record):
                     raise TapeFormatError("a second tape header: one file holds one tape (concatenated?)")
                 if self._version != FORMAT_VERSION:
@@ -214,7 +231,7 @@ class TapeReader:
             yield line_no, frame
 
     def _at_end(self) -> bool:
-        nxt = self._next_line(LINE_LIMIT + 1)
+        nxt = self._next_line(min(self.limits.line_bytes, LINE_LIMIT) + 1)
         if nxt is None:
             return True
         self._pending = nxt

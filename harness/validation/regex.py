@@ -16,8 +16,14 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import jsonschema_rs
 from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
+
+from harness.core.excerpt import quote
+
+MAX_QUOTE = 80
+"""Characters of a string a ``pattern`` violation quotes."""
 
 
 @functools.cache
@@ -49,9 +55,30 @@ def ecma_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(out))
 
 
+LONG = 10_000
+"""Strings longer than this are matched by the compiled engine's regex (linear time), not by
+``re``, whose backtracking makes a pattern over a client's 4 MB string cost half a second."""
+
+
+@functools.cache
+def compiled(pattern: str) -> Any:
+    """``pattern`` as the compiled engine matches it (ECMA-262, linear time): ``.is_valid(s)``."""
+    return jsonschema_rs.validator_for({"type": "string", "pattern": pattern})
+
+
+def matches(pattern: str, text: str) -> bool:
+    """Whether ``pattern`` matches somewhere in ``text``, as ECMA-262 says."""
+    if len(text) > LONG:
+        try:
+            return bool(compiled(pattern).is_valid(text))
+        except UnicodeEncodeError:  # a lone surrogate: re judges it, as for the whole message
+            pass
+    return ecma_regex(pattern).search(text) is not None
+
+
 def pattern(
     validator: Validator, patrn: str, instance: Any, schema: dict[str, Any]
 ) -> Iterator[ValidationError]:
     """The ``pattern`` keyword (JSON Schema 2020-12, 6.3.3), matched as ECMA-262 matches."""
-    if validator.is_type(instance, "string") and not ecma_regex(patrn).search(instance):
-        yield ValidationError(f"{instance!r} does not match {patrn!r}")
+    if validator.is_type(instance, "string") and not matches(patrn, instance):
+        yield ValidationError(f"{quote(instance, MAX_QUOTE)} does not match {patrn!r}")

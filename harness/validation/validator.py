@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import itertools
 import json
 import math
 import threading
@@ -29,6 +30,7 @@ from jsonschema.validators import extend
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from harness.core.excerpt import LISTED_ITEMS
 from harness.core.families import (
     FAMILIES,
     PUMPDATA_CLIENT_EVENTS,
@@ -41,6 +43,7 @@ from harness.core.families import (
     family_of,
     why_unclassified,
 )
+from harness.core.tape import TapeLimits
 from harness.resources import SCHEMAS_DIR
 from harness.validation import regex
 
@@ -49,6 +52,15 @@ MAX_VALUE = 80
 """A violation message quotes the offending value; a longer quote is cut in the middle."""
 MAX_MESSAGE = 400
 """Violation messages longer than this (a long enum, say) are cut in the middle."""
+MAX_EXPLAINED = 100
+"""Schema errors ``jsonschema`` explains per message: past them, the rest are counted by the
+compiled engine, so a message naming thousands of bad items costs little more than its decoding."""
+GROUP_OVER = LISTED_ITEMS
+"""More violations of one rule than this at items of one array are one violation that counts
+them and lists the first (docs "Input limits")."""
+GROUP_KEYS_OVER = 100
+"""The same for keys of one object that it does not allow: up to this many are each named (a full
+create checked as ``create.min`` has 74 keys too many, each worth seeing)."""
 
 
 Reference: type[protocols.Validator] = extend(  # type: ignore[no-untyped-call]
@@ -137,6 +149,46 @@ def _message(error: ValidationError) -> str:
     return _cut(text, MAX_MESSAGE)
 
 
+def _in_order(pointer: str) -> tuple[tuple[int, int, str], ...]:
+    """A pointer's sort key: array items in index order (``/2`` before ``/10``)."""
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pointer.split("/"))
+
+
+def _group_key(violation: Violation) -> tuple[str, str]:
+    """Violations with one key are of one rule at sibling places whose number the input decides:
+    items of one array, or keys of one object that it does not allow (not ``required``: how many
+    keys are missing is bounded by the schema)."""
+    parts = violation.pointer.split("/")
+    shape = ["*" if part.isdigit() else part for part in parts]
+    if violation.rule in ("additionalProperties", "propertyNames") and len(shape) > 1:
+        shape[-1] = "*"
+    if violation.rule == "required":
+        return violation.rule, violation.pointer
+    return violation.rule, "/".join(shape)
+
+
+def _grouped(violations: list[Violation], counts: dict[tuple[str, str], int]) -> list[Violation]:
+    """``violations`` with every group of more than :data:`GROUP_OVER` siblings (one
+    :func:`_group_key`) made one violation that counts them and lists the first few. ``counts``:
+    the full count of a group of which only the first were explained (-1: not counted)."""
+    groups: dict[tuple[str, str], list[Violation]] = {}
+    for v in violations:
+        groups.setdefault(_group_key(v), []).append(v)
+    out: list[Violation] = []
+    for key, members in groups.items():
+        total = counts.get(key, len(members))
+        over = GROUP_KEYS_OVER if key[0] in ("additionalProperties", "propertyNames") else GROUP_OVER
+        if len(members) <= over and key not in counts:
+            out.extend(members)
+            continue
+        first = members[0]
+        where = ", ".join(v.pointer for v in members[:GROUP_OVER])
+        many = f"at least {len(members)}" if total < 0 else f"{max(total, len(members))}"
+        message = _cut(f"{many} places break this rule ({where}, …); the first: {first.message}", MAX_MESSAGE)
+        out.append(dataclasses.replace(first, message=message))
+    return out
+
+
 def _not_json(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
     """Pointers of the values in ``value`` that JSON has no words for, each with why: NaN and
     infinite floats (RFC 8259 6), and Python objects that are not JSON values at all (bytes, sets,
@@ -174,6 +226,8 @@ class Validator:
             (uri, DRAFT202012.create_resource(schema)) for uri, schema in self._bare.items()
         )
         rs_registry = jsonschema_rs.Registry(resources)
+        self._rs_registry = rs_registry
+        self._item_checks: dict[int, Callable[[Any], bool]] = {}
         self._fast: dict[tuple[str, str], Callable[[Any], bool]] = {}
         self._reference: dict[tuple[str, str], protocols.Validator] = {}
         self._lock = threading.Lock()
@@ -226,9 +280,45 @@ class Validator:
             level = create_detail(message)
             return [dataclasses.replace(v, family=family) for v in self.explain(message, api, level)]
         out: list[Violation] = []
-        for error in self.reference(api, family).iter_errors(message):
-            out.extend(self._violations(error, api, family))
-        return sorted(set(out), key=lambda v: (v.pointer, v.rule, v.message))
+        errors = self.reference(api, family).iter_errors(message)
+        firsts: dict[tuple[str, str], ValidationError] = {}
+        for error in itertools.islice(errors, MAX_EXPLAINED):
+            found = self._violations(error, api, family)
+            out.extend(found)
+            for v in found:
+                firsts.setdefault(_group_key(v), error)
+        counts: dict[tuple[str, str], int] = {}
+        if next(errors, None) is not None:
+            # Many more: counted where cheap (the items of an array against the schema that
+            # refused the first of them, by the compiled engine), else "at least".
+            for key, error in firsts.items():
+                counted = self._count_items(error, message)
+                if counted is not None:
+                    counts[key] = counted
+                else:
+                    counts[key] = -1
+        return _grouped(sorted(set(out), key=lambda v: (_in_order(v.pointer), v.rule, v.message)), counts)
+
+    def _count_items(self, error: ValidationError, message: Any) -> int | None:
+        """How many items of the array holding ``error``'s instance the schema that refused it
+        refuses too, or None when its instance is no array item."""
+        path = list(error.absolute_path)
+        if not path or not isinstance(path[-1], int):
+            return None
+        parent = message
+        for part in path[:-1]:
+            parent = parent[part]
+        if not isinstance(parent, list) or not isinstance(error.schema, dict):
+            return None
+        key = id(error.schema)
+        check = self._item_checks.get(key)
+        if check is None:
+            check = jsonschema_rs.validator_for(error.schema, registry=self._rs_registry).is_valid
+            self._item_checks[key] = check
+        try:
+            return sum(1 for item in parent if not check(item))
+        except ValueError:
+            return None
 
     def _violations(self, error: ValidationError, api: str, family: str) -> list[Violation]:
         if error.context:
@@ -386,6 +476,7 @@ def validate_tape(
     family: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     tally: Tally | None = None,
+    limits: TapeLimits | None = None,
 ) -> Iterator[Violation]:
     """Stream the violations of every message of every frame of a tape, both directions.
 
@@ -393,14 +484,16 @@ def validate_tape(
     ``api`` are skipped; with ``family`` only that family is checked, and a create of any level
     is checked as the ``create*`` family given (``create.min``: are the creates min?).
     ``tally`` counts what was checked and collects the defects the reader skipped (a torn last
-    line). An unknown ``api`` or ``family`` raises :class:`UnknownFamily`.
+    line). ``limits``: what one tape line may cost before it is decoded. An unknown ``api`` or
+    ``family`` raises :class:`UnknownFamily`.
     """
     from harness.store import TapeReader
 
     require_known(api, family)
     validator = default_validator()
     tracker = FamilyTracker()
-    with TapeReader(path) as reader:
+    # NaN and Infinity are kept, so they are reported where they are, as violations
+    with TapeReader(path, limits, nonfinite=False) as reader:
         total = reader.size
         for count, (line, frame) in enumerate(reader.records()):
             if progress is not None and count % 1000 == 0:

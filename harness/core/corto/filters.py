@@ -15,6 +15,7 @@ from typing import Any
 
 from harness.core.corto.config import SubscribeMerge
 from harness.core.corto.detail import Detail
+from harness.core.excerpt import LISTED_ITEMS, clip, echo, listed
 
 DEFAULT_POOLS: tuple[str, ...] = (
     "bags.fm", "pump.fun", "pump.swap", "raydium.amm", "raydium.cpmm", "meteora.dlmm",
@@ -197,6 +198,14 @@ def _string_list(message: Mapping[str, Any], name: str) -> tuple[str, ...] | Fil
     return tuple(value)
 
 
+def _invalid(name: str, unknown: list[str]) -> dict[str, Any]:
+    """``{name: the first few, name + "Count": how many}`` when there are more than a few
+    (README "Input limits"), else ``{name: all of them}`` as the service words it."""
+    if len(unknown) <= LISTED_ITEMS:
+        return {name: [clip(item, 64) for item in unknown]}
+    return {name: listed(unknown), f"{name}Count": len(unknown)}
+
+
 def parse_request(message: Any, vocabulary: Vocabulary, *, answer_ping: bool = True) -> Request | FilterError:
     """A decoded client message as a request, or the error the service answers it with."""
     if not isinstance(message, dict):
@@ -211,7 +220,7 @@ def parse_request(message: Any, vocabulary: Vocabulary, *, answer_ping: bool = T
         return CurrentState()
     if kind not in ("subscribe", "unsubscribe"):
         return FilterError(
-            "Unknown message type.", {"type": kind, "supportedMessages": list(vocabulary.messages)}
+            "Unknown message type.", {"type": echo(kind), "supportedMessages": list(vocabulary.messages)}
         )
     events = _string_list(message, "events")
     pools = _string_list(message, "pools")
@@ -220,23 +229,28 @@ def parse_request(message: Any, vocabulary: Vocabulary, *, answer_ping: bool = T
             return value
     assert not isinstance(events, FilterError) and not isinstance(pools, FilterError)
     if events is not None:
-        unknown = [e for e in events if e not in vocabulary.events]
+        known = frozenset(vocabulary.events)
+        unknown = [e for e in events if e not in known]
         if unknown:
+            # the first few by name and how many: an answer's size does not grow with the request
             return FilterError(
-                "Unknown event.", {"invalidEvents": unknown, "supportedEvents": list(vocabulary.events)}
+                "Unknown event.",
+                {**_invalid("invalidEvents", unknown), "supportedEvents": list(vocabulary.events)},
             )
     if pools is not None:
-        unknown = [p for p in pools if p not in vocabulary.pools]
+        known = frozenset(vocabulary.pools)
+        unknown = [p for p in pools if p not in known]
         if unknown:
             return FilterError(
-                "Unknown pool.", {"invalidPools": unknown, "supportedPools": list(vocabulary.pools)}
+                "Unknown pool.",
+                {**_invalid("invalidPools", unknown), "supportedPools": list(vocabulary.pools)},
             )
     if kind == "unsubscribe":
         if "mode" in message:
             # Ignoring it would make this a bare unsubscribe, which clears everything.
             return FilterError(
                 "Unsubscribe takes events and/or pools, not mode.",
-                {"mode": message["mode"], "supportedFields": ["events", "pools"]},
+                {"mode": echo(message["mode"]), "supportedFields": ["events", "pools"]},
             )
         return Unsubscribe(events, pools)
     mode = message.get("mode")
@@ -245,7 +259,7 @@ def parse_request(message: Any, vocabulary: Vocabulary, *, answer_ping: bool = T
             return FilterError("Do not combine mode with events or pools in the same subscription message.")
         if not isinstance(mode, str) or mode not in vocabulary.modes:
             return FilterError(
-                "Unknown subscription mode.", {"mode": mode, "supportedModes": list(vocabulary.modes)}
+                "Unknown subscription mode.", {"mode": echo(mode), "supportedModes": list(vocabulary.modes)}
             )
     detail: Detail | None = None
     if "create" in message:
@@ -261,7 +275,7 @@ def parse_request(message: Any, vocabulary: Vocabulary, *, answer_ping: bool = T
                 # seed 004: the "wide" example, word for word
                 return FilterError(
                     "Unknown create detail level.",
-                    {"invalidCreateDetail": raw, "supportedCreateDetails": list(DETAILS)},
+                    {"invalidCreateDetail": echo(raw), "supportedCreateDetails": list(DETAILS)},
                 )
             detail = Detail(raw)
     return Subscribe(mode, events, pools, detail)

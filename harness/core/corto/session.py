@@ -80,8 +80,11 @@ def connection_refusal(
     return None
 
 
-def overflow_close(config: CortoConfig) -> Close:
-    """How a client whose queue is full is closed (:attr:`Overflow.CLOSE`): it stopped reading."""
+def overflow_close(config: CortoConfig, queue_bytes: int | None = None) -> Close:
+    """How a client whose queue is full is closed (:attr:`Overflow.CLOSE`): it stopped reading.
+    ``queue_bytes``: it was full in bytes (this many), not in messages."""
+    if queue_bytes is not None:
+        return Close(SLOW_CLIENT_CODE, f"client too slow: {queue_bytes} bytes queued")
     return Close(SLOW_CLIENT_CODE, f"client too slow: {config.queue_size} messages queued")
 
 

@@ -113,9 +113,16 @@ def unknown_event(event: str) -> Failure:
     return Failure(Code.INVALID_REQUEST, f"unknown event {shown(event)!r}")
 
 
+def reserved_event(event: str) -> Failure:
+    """An event whose name Socket.IO keeps for itself (``connect``, ``disconnect`` ...)."""
+    return Failure(Code.INVALID_REQUEST, f"event name {shown(event)!r} is reserved by Socket.IO")
+
+
 def binary_attachment(pointer: str) -> Failure:
     """A binary attachment at ``pointer`` (:func:`find_binary`): PumpData events carry JSON (2.2)."""
-    return Failure(Code.INVALID_REQUEST, f"binary attachment at {pointer}: PumpData events carry JSON")
+    return Failure(
+        Code.INVALID_REQUEST, f"binary attachment at {shown(pointer, 200)}: PumpData events carry JSON"
+    )
 
 
 def ack(joined: Sequence[str] = (), **extra: Any) -> dict[str, Any]:
@@ -186,7 +193,8 @@ def parse_protocols(payload: Any, *, default: tuple[str, ...] = ()) -> tuple[str
         return Failure(Code.INVALID_REQUEST, f"protocols must be a non-empty list of {', '.join(PROTOCOLS)}")
     unknown = [p for p in protocols if p not in PROTOCOLS]
     if unknown:
-        listed = ", ".join(shown(p, 16) for p in unknown[:5]) + (", ..." if len(unknown) > 5 else "")
+        listed = ", ".join(shown(p, 16) for p in unknown[:5])
+        listed += f", ... ({len(unknown)} in all)" if len(unknown) > 5 else ""
         return Failure(Code.INVALID_REQUEST, f"unknown protocols {listed} (known: {', '.join(PROTOCOLS)})")
     return tuple(dict.fromkeys(protocols))
 

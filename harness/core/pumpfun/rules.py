@@ -19,6 +19,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from harness.core.excerpt import clip, quote
 from harness.core.pumpfun.timeline import JSON, QueryError, encode_json, parse_trades_query
 
 NUMERIC_PARAMS = ("limit", "offset", "minimumSize")
@@ -78,7 +79,7 @@ def check_query(query: Mapping[str, str]) -> QueryError | None:
             return parsed
     for name in BOOLEAN_PARAMS:
         if name in query and query[name] not in BOOLEAN_VALUES:
-            return QueryError(name, f"{name} must be true or false, got {query[name]!r}")
+            return QueryError(name, f"{name} must be true or false, got {quote(query[name])}")
     return None
 
 
@@ -131,12 +132,13 @@ def bad_query(problem: QueryError) -> ErrorAnswer:
 def not_found(path: str, closest: Sequence[str]) -> ErrorAnswer:
     """404 for a path the tape has no recording of, naming the closest recorded paths."""
     hint = f"; closest recorded: {', '.join(closest)}" if closest else ""
-    return ErrorAnswer(404, f"no recorded path {path}{hint}", extra=(("closest", list(closest)),))
+    return ErrorAnswer(404, f"no recorded path {clip(path)}{hint}", extra=(("closest", list(closest)),))
 
 
 def method_not_allowed(method: str, path: str, allowed: Sequence[str]) -> ErrorAnswer:
     """405 with the ``Allow`` list RFC 9110 15.5.6 requires."""
-    return ErrorAnswer(405, f"method {method} not allowed on {path}", (("Allow", ", ".join(allowed)),))
+    answer = f"method {clip(method, 40)} not allowed on {clip(path)}"
+    return ErrorAnswer(405, answer, (("Allow", ", ".join(allowed)),))
 
 
 def injected(status: int, source: str) -> ErrorAnswer:
