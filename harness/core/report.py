@@ -37,6 +37,7 @@ from harness.core.frames import (
     WsText,
 )
 from harness.core.ohlcv import CandleBook, candle_of, to_ms
+from harness.core.pumpportal.families import is_pumpportal_url
 
 MAX_BUCKETS = 720
 """Time buckets per chart: a longer tape gets wider buckets (1 s, 2 s, 4 s ...)."""
@@ -220,7 +221,10 @@ class TapeReport:
                     self.more_connections += 1
                 return
             proto = frame.protocol.value
-            entry = Connection(frame.conn, proto, API_OF_PROTOCOL.get(proto, proto), frame.t)
+            api = API_OF_PROTOCOL.get(proto, proto)
+            if isinstance(frame, WsOpen) and is_pumpportal_url(frame.url):
+                api = "pumpportal"  # a WebSocket to /api/data is PumpPortal's feed, not the Data Stream
+            entry = Connection(frame.conn, proto, api, frame.t)
             self.connections[frame.conn] = entry
         entry.frames += 1
         entry.last = max(entry.last, frame.t)

@@ -20,7 +20,7 @@ def test_a_report_of_the_demo_tapes_is_one_self_contained_file(tmp_path: Path) -
     out = tmp_path / "sub" / "demo.html"
     done = run_cli("report", str(DEMO), "--out", str(out), "--title", "the demo")
     assert done.returncode == 0, done.stderr
-    assert re.fullmatch(rf"{re.escape(str(out))}  [\d,]+ bytes  \(3 tapes\)\n", done.stdout)
+    assert re.fullmatch(rf"{re.escape(str(out))}  [\d,]+ bytes  \(4 tapes\)\n", done.stdout)
     page = out.read_text()
     assert "<title>the demo</title>" in page and "plotly.js v" in page
     assert not re.search(r"<(script|link|img)[^>]+(src|href)=", page), "nothing is loaded from elsewhere"

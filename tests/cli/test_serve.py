@@ -134,4 +134,4 @@ def test_no_tape_serves_the_demo_and_stops_promptly_with_stream_clients_connecte
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     assert "harness serve: bad request from 127.0.0.1 answered 400: Got more than 8190 bytes" in err
-    assert "harness serve: 3 tape(s)" in out, "the three demo tapes"
+    assert "harness serve: 4 tape(s)" in out, "the four demo tapes"

@@ -42,7 +42,7 @@ PATHS = ("/coins/latest", "/trades/latest", "/sol-price")
 
 
 def compressed_demo(out: Path) -> tuple[Path, list[Frame]]:
-    """Tape X: the three demo tapes, time divided by :data:`FACTOR`."""
+    """Tape X: the demo tapes, time divided by :data:`FACTOR`."""
     frames: list[Frame] = []
     header = None
     for name in ("pumpfun", "pumpdata", "corto"):

@@ -63,16 +63,23 @@ def test_the_demo_tapes(chromium: Any, tmp_path: Path) -> None:
     path = report(tmp_path, ROOT / "fixtures" / "demo")
     seen = visit(chromium, path)
     drawn = check_loaded(seen, path)
-    for chart in ("rates-0-corto", "conns-0-corto", "rates-1-pumpdata", "rest-2-0", "budget-2"):
+    for chart in (
+        "rates-0-corto",
+        "conns-0-corto",
+        "rates-1-pumpdata",
+        "rest-2-0",
+        "budget-2",
+        "rates-3-pumpportal",
+    ):
         assert chart in drawn
     kinds = {c.split("-")[0] for c in drawn}
     assert kinds == {"rates", "conns", "rest", "budget", "candles"}
     # a candlestick chart draws its boxes
     assert seen.page.locator("#candles-1-pumpdata-0 g.trace.boxes path").count() > 0
     assert seen.page.locator("tr.violation").count() == 0
-    assert seen.page.get_by_text("No message of this tape breaks the contract.").count() == 3
+    assert seen.page.get_by_text("No message of this tape breaks the contract.").count() == 4
     assert "(synthetic: secrets are placeholders)" not in seen.page.content()  # shown as a cell
-    assert seen.page.locator("table.kv td", has_text="synthetic: secrets are placeholders").count() == 3
+    assert seen.page.locator("table.kv td", has_text="synthetic: secrets are placeholders").count() == 4
 
 
 def violating_tape(tmp_path: Path) -> Path:
