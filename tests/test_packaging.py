@@ -50,7 +50,12 @@ def test_the_wheel_holds_the_package_its_data_and_its_entry_points(installed: Pa
     schemas = {p.relative_to(ROOT / "schemas") for p in (ROOT / "schemas").rglob("*.json")}
     assert {p.relative_to(installed / "harness/_data/schemas") for p in installed.rglob("*.json")} == schemas
     demo = installed / "harness" / "_data" / "fixtures" / "demo"
-    assert sorted(p.name for p in demo.iterdir()) == ["corto.jsonl", "pumpdata.jsonl", "pumpfun.jsonl"]
+    assert sorted(p.name for p in demo.iterdir()) == [
+        "corto.jsonl",
+        "pumpdata.jsonl",
+        "pumpfun.jsonl",
+        "pumpportal.jsonl",
+    ]
     (dist_info,) = installed.glob("memecoin_harness-*.dist-info")
     entry_points = configparser.ConfigParser()
     entry_points.read(dist_info / "entry_points.txt")
