@@ -51,7 +51,7 @@ from harness.core.frames import (
     WsOpen,
     WsText,
 )
-from harness.core.keypair import BASE58_RUN, BYTE_ARRAY, array_keypair, base58_keypair
+from harness.core.keypair import BYTE_ARRAY, array_keypair, replace_base58_keypairs
 
 _SEPARATORS = str.maketrans("", "", "-_. ")
 
@@ -239,8 +239,6 @@ class RedactionRules:
         return tuple(out)
 
 
-_JSON_BASE58 = re.compile(r'"([1-9A-HJ-NP-Za-km-z]{64,88})"')
-"""A JSON string as long as a base58 keypair can be."""
 _ENDINGS = (
     *(f'{end}"' for end in ("word", "wd", "phrase", "secret", "token", "key", "auth", "ization")),
     *(f'{end}"' for end in ("cookie", "credentials", "mnemonic")),
@@ -289,11 +287,10 @@ class Redactor:
         digest = hmac.new(self._key, secret.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
         return f"REDACTED-{digest[:16]}"
 
-    def text(self, value: str, *, words: bool = True) -> str:
+    def text(self, value: str) -> str:
         """A free-form string with its secrets replaced: JWTs, credentials and secret query
-        parameters in URLs, Solana keypairs, and the user's patterns (placeholders intact).
-        ``words``: look for base58 keypairs inside the text too (:meth:`json_text` finds them as
-        whole JSON strings itself, faster)."""
+        parameters in URLs, Solana keypairs (alone or among other words), and the user's patterns
+        (placeholders intact)."""
         if not value:
             return value
         rules = self.rules
@@ -304,12 +301,7 @@ class Redactor:
         if "=" in value and rules.query_params:
             value = _PARAM.sub(self._param, value)
         if len(value) >= 64:
-            if len(value) <= 88:
-                data = base58_keypair(value)
-                if data is not None:
-                    return self.placeholder(data.hex(), KEYPAIR_RULE)
-            elif words:
-                value = BASE58_RUN.sub(self._base58, value)
+            value = replace_base58_keypairs(value, self._keypair)
             if "[" in value:
                 value = BYTE_ARRAY.sub(self._byte_array, value)
         if not self._patterns:
@@ -360,9 +352,8 @@ class Redactor:
         hidden = self.placeholder(unquote_plus(stripped), f"query:{norm}")
         return f"{match['pre']}{name}={hidden}{value[len(stripped) :]}"
 
-    def _base58(self, match: re.Match[str]) -> str:
-        data = base58_keypair(match.group(0))
-        return match.group(0) if data is None else self.placeholder(data.hex(), KEYPAIR_RULE)
+    def _keypair(self, data: bytes) -> str:
+        return self.placeholder(data.hex(), KEYPAIR_RULE)
 
     def _byte_array(self, match: re.Match[str]) -> str:
         values: list[object] = [int(v) for v in match.group(0).strip("[] \t\r\n").split(",")]
@@ -502,12 +493,7 @@ class Redactor:
             redacted = self.json(decoded)
             if redacted != decoded:
                 return json.dumps(redacted, ensure_ascii=False, separators=(",", ":"))
-        if len(text) >= 66 and '"' in text:
-            for value in _JSON_BASE58.findall(text):
-                data = base58_keypair(value)
-                if data is not None:
-                    text = text.replace(f'"{value}"', f'"{self.placeholder(data.hex(), KEYPAIR_RULE)}"')
-        return self.text(text, words=False)
+        return self.text(text)
 
     def form(self, text: str) -> str | None:
         """A form-encoded text (``a=1&password=x``) with its secret fields replaced (the JSON key

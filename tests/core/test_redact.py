@@ -353,6 +353,45 @@ def test_keypairs_always_redacted_signatures_never(seed: bytes, message: bytes) 
         )
 
 
+@given(st.binary(min_size=32, max_size=32), st.binary(max_size=64))
+@settings(max_examples=30, deadline=None)
+def test_a_keypair_among_other_words_is_redacted_in_every_kind_of_text(seed: bytes, message: bytes) -> None:
+    """Not only a keypair that is a whole JSON string: one in a sentence, at the start or end of a
+    text, in a WebSocket message or an HTTP body, as a user pastes it; a signature there stays."""
+    redactor = Redactor(RedactionRules(), b"k")
+    keypair = base58.encode(keypair_bytes(seed))
+    signature = base58.encode(signature_bytes(seed, message))
+    texts = (
+        '{{"note":"my wallet {} thanks","mint":"' + MINT + '"}}',
+        "{} is the key I use, and here is some more text after it",
+        "the key I use is {}",
+        "[{}]",
+    )
+    for template in texts:
+        for value in (keypair, signature):
+            text = template.format(value)
+            outs = (
+                redactor.json_text(text),
+                redactor.text(text),
+                redactor.body(text.encode()).decode(),
+            )
+            frame = redactor.frame(ws(text))
+            assert isinstance(frame, WsText)
+            for out in (*outs, frame.data):
+                assert (value in out) is (value == signature), (template, out)
+
+
+def test_a_keypair_is_found_as_a_word_of_its_own_only() -> None:
+    """Next to any character that is not base58 (Unicode too) a keypair is a word and goes; glued to
+    base58 characters it is part of a longer word, which is no keypair."""
+    keypair = base58.encode(keypair_bytes(b"\x07" * 32))
+    for text in (f"é{keypair}…", f"0{keypair}0", f"{keypair} {keypair}", f"日本:{keypair}"):
+        out = R.text(text)
+        assert keypair not in out and out.count("REDACTED-") == text.count(keypair), text
+    for text in (f"a{keypair}", f"{keypair}{keypair}", f"{keypair}z"):
+        assert R.text(text) == text
+
+
 def test_every_default_is_kept_by_name_but_the_keypair() -> None:
     def kept(*names: str) -> Redactor:
         return Redactor(RedactionRules.with_extra(keep=names), b"k")
