@@ -375,14 +375,13 @@ class Redactor:
         if query:
             pairs = parse_qsl(query, keep_blank_values=True)
             secret = self.rules.query_params
-            if any(normalize(k) in secret for k, _ in pairs):
-                query = "&".join(
-                    f"{quote(k, safe='')}="
-                    + quote(
-                        self.placeholder(v, f"query:{normalize(k)}") if normalize(k) in secret else v, safe=""
-                    )
-                    for k, v in pairs
-                )
+            # the values decoded: a secret written percent-encoded ("key%3A<keypair>") is found too
+            hidden = [
+                (k, self.placeholder(v, f"query:{normalize(k)}") if normalize(k) in secret else self.text(v))
+                for k, v in pairs
+            ]
+            if hidden != pairs:
+                query = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in hidden)
         return self.text(urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment)))
 
     def headers(self, headers: Headers) -> Headers:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 
 import pytest
 from hypothesis import given, settings
@@ -315,6 +316,11 @@ def test_url_credentials_wherever_a_url_is_written() -> None:
     assert shown(text) == "upstream http://user:REDACTED@127.0.0.1:9/?api_key=REDACTED: refused"
 
 
+def test_a_jwt_percent_encoded_in_a_query_value_is_redacted() -> None:
+    out = R.url(f"/x?note=Bearer%20{JWT}&limit=5")
+    assert JWT not in out and out.startswith("/x?note=Bearer%20REDACTED-") and out.endswith("&limit=5")
+
+
 def test_solana_keypairs_as_arrays_and_base58_are_always_redacted() -> None:
     secret = keypair_bytes(bytes(range(32)))
     array_text = json.dumps({"wallet": WALLET, "keypair": list(secret)})
@@ -357,7 +363,7 @@ def test_keypairs_always_redacted_signatures_never(seed: bytes, message: bytes) 
 @settings(max_examples=30, deadline=None)
 def test_a_keypair_among_other_words_is_redacted_in_every_kind_of_text(seed: bytes, message: bytes) -> None:
     """Not only a keypair that is a whole JSON string: one in a sentence, at the start or end of a
-    text, in a WebSocket message or an HTTP body, as a user pastes it; a signature there stays."""
+    text, in a WebSocket message, an HTTP body or a URL's query (percent-encoded), as a user pastes it; a signature there stays."""
     redactor = Redactor(RedactionRules(), b"k")
     keypair = base58.encode(keypair_bytes(seed))
     signature = base58.encode(signature_bytes(seed, message))
@@ -374,6 +380,7 @@ def test_a_keypair_among_other_words_is_redacted_in_every_kind_of_text(seed: byt
                 redactor.json_text(text),
                 redactor.text(text),
                 redactor.body(text.encode()).decode(),
+                redactor.url(f"/wallets?note={quote(text)}"),
             )
             frame = redactor.frame(ws(text))
             assert isinstance(frame, WsText)
