@@ -102,6 +102,11 @@ PUBLIC_HEADERS = frozenset({"www-authenticate", "proxy-authenticate"})
 KEYPAIR_RULE = "solana-keypair"
 PLACEHOLDER = re.compile(r"REDACTED-[0-9a-f]{16}")
 MASK = "REDACTED"
+DEPTH_RULE = "json-too-deep"
+JSON_DEPTH = 100
+"""How deep :meth:`Redactor.json` looks into a value (objects and arrays): a value nested deeper
+is replaced whole, under ``json-too-deep``, so a hostile message costs a bounded walk, never hits
+Python's recursion limit, and cannot hide a secret below the depth looked at."""
 _AUTH_SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9._~+/-]*)\s+(?P<credentials>\S.*)$")
 # Each pattern starts where a word starts (a lookbehind), so a long run of letters is scanned once,
 # not once per position: the cost stays linear in the text whatever a client sends.
@@ -458,12 +463,17 @@ class Redactor:
             self._public_keys |= unknown
         return False
 
-    def json(self, value: JsonValue, *, secret: str = "") -> JsonValue:
+    def json(self, value: JsonValue, *, secret: str = "", depth: int = 0) -> JsonValue:
         """Redact a decoded JSON value: every scalar under a secret key (``secret``: the rule that
-        made it so), keypairs, and the text rules in strings."""
+        made it so), keypairs, the text rules in strings, and what is nested deeper than
+        :data:`JSON_DEPTH`."""
+        if isinstance(value, dict | list | tuple) and depth >= JSON_DEPTH:
+            return self.placeholder(f"a value nested deeper than {JSON_DEPTH}", DEPTH_RULE)
         if isinstance(value, dict):
             return {
-                k: self.json(v, secret=secret or (self._secret_key(k) if isinstance(k, str) else ""))
+                k: self.json(
+                    v, secret=secret or (self._secret_key(k) if isinstance(k, str) else ""), depth=depth + 1
+                )
                 for k, v in value.items()
             }
         if isinstance(value, list | tuple):
@@ -471,7 +481,7 @@ class Redactor:
                 data = array_keypair(list(value))
                 if data is not None:
                     return self.placeholder(data.hex(), KEYPAIR_RULE)
-            return [self.json(v, secret=secret) for v in value]
+            return [self.json(v, secret=secret, depth=depth + 1) for v in value]
         if secret and value is not None and not isinstance(value, bool):
             return self.placeholder(str(value), secret)
         if isinstance(value, str):
@@ -487,6 +497,8 @@ class Redactor:
         if self.rules.json_keys and self._has_secret_key(text):
             try:
                 decoded = json.loads(text)
+            except RecursionError:  # deeper than the parser goes: it cannot be searched, so it goes
+                return self.placeholder(text, DEPTH_RULE)
             except ValueError:
                 return self.text(text)
             redacted = self.json(decoded)

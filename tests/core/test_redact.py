@@ -321,6 +321,22 @@ def test_a_jwt_percent_encoded_in_a_query_value_is_redacted() -> None:
     assert JWT not in out and out.startswith("/x?note=Bearer%20REDACTED-") and out.endswith("&limit=5")
 
 
+@pytest.mark.parametrize("depth", [150, 5_000, 100_000])
+def test_a_message_nested_deeper_than_is_searched_is_redacted_not_a_crash(depth: int) -> None:
+    """A hostile client's deep nesting costs a bounded walk and no RecursionError; the secret next
+    to it is redacted, and what is nested too deep goes whole (it was not searched)."""
+    text = '{"password":"pw-Deep-1","a":' + "[" * depth + '"pw-Deep-2"' + "]" * depth + "}"
+    redactor = Redactor(RedactionRules(), b"k")
+    for out in (redactor.json_text(text), redactor.body(text.encode()).decode()):
+        assert "pw-Deep" not in out
+    deep: object = "pw-Deep-3"
+    for _ in range(depth if depth < 50_000 else 5_000):
+        deep = [deep]
+    frame = redactor.frame(SioEvent(t=0, conn="s", direction=C2S, name="e", args=({"token": "t"}, deep)))
+    assert "pw-Deep" not in str(frame) and redactor.counts["json-too-deep"] >= 3
+    assert redactor.frame(frame) == frame
+
+
 def test_solana_keypairs_as_arrays_and_base58_are_always_redacted() -> None:
     secret = keypair_bytes(bytes(range(32)))
     array_text = json.dumps({"wallet": WALLET, "keypair": list(secret)})
