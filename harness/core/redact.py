@@ -360,10 +360,17 @@ class Redactor:
     def _keypair(self, data: bytes) -> str:
         return self.placeholder(data.hex(), KEYPAIR_RULE)
 
+    @staticmethod
+    def _array_keypair(match: re.Match[str]) -> bytes | None:
+        return array_keypair([int(v) for v in match.group(0).strip("[] \t\r\n").split(",")])
+
     def _byte_array(self, match: re.Match[str]) -> str:
-        values: list[object] = [int(v) for v in match.group(0).strip("[] \t\r\n").split(",")]
-        data = array_keypair(values)
-        return match.group(0) if data is None else f'"{self.placeholder(data.hex(), KEYPAIR_RULE)}"'
+        data = self._array_keypair(match)
+        return match.group(0) if data is None else self.placeholder(data.hex(), KEYPAIR_RULE)
+
+    def _has_keypair_array(self, text: str) -> bool:
+        """Whether raw text holds a keypair as an array of 64 numbers (129 characters at least)."""
+        return len(text) >= 129 and "[" in text and any(map(self._array_keypair, BYTE_ARRAY.finditer(text)))
 
     def url(self, url: str) -> str:
         """``url`` with the values of secret query parameters and its credentials replaced."""
@@ -492,9 +499,11 @@ class Redactor:
         """Redact secret JSON keys and the text rules in a text that may be JSON.
 
         The text is kept byte for byte unless a secret JSON key is present in it, so replay stays
-        faithful to the recorded number formats.
+        faithful to the recorded number formats. A keypair written as an array is replaced in the
+        decoded message too (a JSON string in its place, or a placeholder inside the string that
+        held it), so the message stays JSON.
         """
-        if self.rules.json_keys and self._has_secret_key(text):
+        if (self.rules.json_keys and self._has_secret_key(text)) or self._has_keypair_array(text):
             try:
                 decoded = json.loads(text)
             except RecursionError:  # deeper than the parser goes: it cannot be searched, so it goes

@@ -355,6 +355,21 @@ def test_solana_keypairs_as_arrays_and_base58_are_always_redacted() -> None:
         RedactionRules.with_extra(keep=["solana-keypair"])
 
 
+def test_a_keypair_array_inside_a_json_string_leaves_the_message_json() -> None:
+    secret = keypair_bytes(b"\x03" * 32)
+    array = json.dumps(list(secret))
+    for message in (
+        {"note": f"my key {array}", "n": 1.50},
+        {"keypair": list(secret)},
+        [[1, 2], list(secret)],
+    ):
+        text = json.dumps(message)
+        for out in (R.json_text(text), R.body(text.encode()).decode(), redacted_text(text)):
+            assert array[1:40] not in out and "REDACTED-" in out
+            json.loads(out)  # still JSON: a replay sends what a client can parse
+    assert R.text(f"key {array}.").startswith("key REDACTED-")
+
+
 def test_a_signature_of_the_same_length_is_kept() -> None:
     signature = base58.encode(signature_bytes(bytes(range(32)), b"a transaction"))
     text = json.dumps({"signature": signature, "list": list(signature_bytes(b"\x01" * 32, b"m"))})
