@@ -36,10 +36,14 @@ def run(args: argparse.Namespace) -> int:
     from harness.report import MissingPlotly, write_report
     from harness.report import Progress as Callback
     from harness.store import find_tapes
+    from harness.store.tapes import TAPE_SUFFIXES
 
     tapes = find_tapes(args.tapes)
     if not tapes:
         raise UsageError("no tapes found in " + ", ".join(map(str, args.tapes)))
+    out_path: Path = args.out
+    if out_path.name.endswith(TAPE_SUFFIXES) or out_path.resolve() in {t.resolve() for t in tapes}:
+        raise UsageError(f"--out {out_path} would write the HTML report over a tape; give --out NAME.html")
     with Progress("reading", 0) as bar:
 
         def progress(path: Path) -> Callback:
