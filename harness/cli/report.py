@@ -14,7 +14,7 @@ connections and their lifecycles (open, subscriptions, close codes), each REST p
 built from trades), the contract violations each linked to its tape line and rule, and the tape's
 header, redaction rules and age. Tapes of any size are streamed: rates are counted in time
 buckets and tables are capped (the page says so). plotly.js is inlined from the installed plotly
-package (pip install 'harness[report]'): the page opens offline and fetches nothing.
+package (pip install 'memecoin-harness[report]'): the page opens offline and fetches nothing.
 
 examples:
   harness report fixtures/demo --out /tmp/demo-report.html

@@ -67,7 +67,7 @@ def test_without_plotly_js_it_says_what_to_install(tmp_path: Path) -> None:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 2
-    assert "pip install 'harness[report]'" in done.stderr and not (tmp_path / "r.html").exists()
+    assert "pip install 'memecoin-harness[report]'" in done.stderr and not (tmp_path / "r.html").exists()
 
 
 def test_out_never_writes_over_a_tape(tmp_path: Path) -> None:
