@@ -61,7 +61,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot create {out}: {exc.strerror or exc}") from None
     for name, document in documents(args.api):
         path = out / name
-        path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        try:
+            path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
         if "openapi" in document:
             what = f"OpenAPI {document['openapi']}: {plural(len(document['paths']), 'path')}"
         else:

@@ -14,7 +14,7 @@ connections and their lifecycles (open, subscriptions, close codes), each REST p
 built from trades), the contract violations each linked to its tape line and rule, and the tape's
 header, redaction rules and age. Tapes of any size are streamed: rates are counted in time
 buckets and tables are capped (the page says so). plotly.js is inlined from the installed plotly
-package (pip install 'harness[report]'): the page opens offline and fetches nothing.
+package (pip install 'memecoin-harness[report]'): the page opens offline and fetches nothing.
 
 examples:
   harness report fixtures/demo --out /tmp/demo-report.html
@@ -36,10 +36,14 @@ def run(args: argparse.Namespace) -> int:
     from harness.report import MissingPlotly, write_report
     from harness.report import Progress as Callback
     from harness.store import find_tapes
+    from harness.store.tapes import TAPE_SUFFIXES
 
     tapes = find_tapes(args.tapes)
     if not tapes:
         raise UsageError("no tapes found in " + ", ".join(map(str, args.tapes)))
+    out_path: Path = args.out
+    if out_path.name.endswith(TAPE_SUFFIXES) or out_path.resolve() in {t.resolve() for t in tapes}:
+        raise UsageError(f"--out {out_path} would write the HTML report over a tape; give --out NAME.html")
     with Progress("reading", 0) as bar:
 
         def progress(path: Path) -> Callback:

@@ -51,7 +51,7 @@ from harness.core.frames import (
     WsOpen,
     WsText,
 )
-from harness.core.keypair import BASE58_RUN, BYTE_ARRAY, array_keypair, base58_keypair
+from harness.core.keypair import BYTE_ARRAY, array_keypair, replace_base58_keypairs
 
 _SEPARATORS = str.maketrans("", "", "-_. ")
 
@@ -102,6 +102,11 @@ PUBLIC_HEADERS = frozenset({"www-authenticate", "proxy-authenticate"})
 KEYPAIR_RULE = "solana-keypair"
 PLACEHOLDER = re.compile(r"REDACTED-[0-9a-f]{16}")
 MASK = "REDACTED"
+DEPTH_RULE = "json-too-deep"
+JSON_DEPTH = 100
+"""How deep :meth:`Redactor.json` looks into a value (objects and arrays): a value nested deeper
+is replaced whole, under ``json-too-deep``, so a hostile message costs a bounded walk, never hits
+Python's recursion limit, and cannot hide a secret below the depth looked at."""
 _AUTH_SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9._~+/-]*)\s+(?P<credentials>\S.*)$")
 # Each pattern starts where a word starts (a lookbehind), so a long run of letters is scanned once,
 # not once per position: the cost stays linear in the text whatever a client sends.
@@ -239,8 +244,6 @@ class RedactionRules:
         return tuple(out)
 
 
-_JSON_BASE58 = re.compile(r'"([1-9A-HJ-NP-Za-km-z]{64,88})"')
-"""A JSON string as long as a base58 keypair can be."""
 _ENDINGS = (
     *(f'{end}"' for end in ("word", "wd", "phrase", "secret", "token", "key", "auth", "ization")),
     *(f'{end}"' for end in ("cookie", "credentials", "mnemonic")),
@@ -289,11 +292,10 @@ class Redactor:
         digest = hmac.new(self._key, secret.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
         return f"REDACTED-{digest[:16]}"
 
-    def text(self, value: str, *, words: bool = True) -> str:
+    def text(self, value: str) -> str:
         """A free-form string with its secrets replaced: JWTs, credentials and secret query
-        parameters in URLs, Solana keypairs, and the user's patterns (placeholders intact).
-        ``words``: look for base58 keypairs inside the text too (:meth:`json_text` finds them as
-        whole JSON strings itself, faster)."""
+        parameters in URLs, Solana keypairs (alone or among other words), and the user's patterns
+        (placeholders intact)."""
         if not value:
             return value
         rules = self.rules
@@ -304,12 +306,7 @@ class Redactor:
         if "=" in value and rules.query_params:
             value = _PARAM.sub(self._param, value)
         if len(value) >= 64:
-            if len(value) <= 88:
-                data = base58_keypair(value)
-                if data is not None:
-                    return self.placeholder(data.hex(), KEYPAIR_RULE)
-            elif words:
-                value = BASE58_RUN.sub(self._base58, value)
+            value = replace_base58_keypairs(value, self._keypair)
             if "[" in value:
                 value = BYTE_ARRAY.sub(self._byte_array, value)
         if not self._patterns:
@@ -360,14 +357,20 @@ class Redactor:
         hidden = self.placeholder(unquote_plus(stripped), f"query:{norm}")
         return f"{match['pre']}{name}={hidden}{value[len(stripped) :]}"
 
-    def _base58(self, match: re.Match[str]) -> str:
-        data = base58_keypair(match.group(0))
-        return match.group(0) if data is None else self.placeholder(data.hex(), KEYPAIR_RULE)
+    def _keypair(self, data: bytes) -> str:
+        return self.placeholder(data.hex(), KEYPAIR_RULE)
+
+    @staticmethod
+    def _array_keypair(match: re.Match[str]) -> bytes | None:
+        return array_keypair([int(v) for v in match.group(0).strip("[] \t\r\n").split(",")])
 
     def _byte_array(self, match: re.Match[str]) -> str:
-        values: list[object] = [int(v) for v in match.group(0).strip("[] \t\r\n").split(",")]
-        data = array_keypair(values)
-        return match.group(0) if data is None else f'"{self.placeholder(data.hex(), KEYPAIR_RULE)}"'
+        data = self._array_keypair(match)
+        return match.group(0) if data is None else self.placeholder(data.hex(), KEYPAIR_RULE)
+
+    def _has_keypair_array(self, text: str) -> bool:
+        """Whether raw text holds a keypair as an array of 64 numbers (129 characters at least)."""
+        return len(text) >= 129 and "[" in text and any(map(self._array_keypair, BYTE_ARRAY.finditer(text)))
 
     def url(self, url: str) -> str:
         """``url`` with the values of secret query parameters and its credentials replaced."""
@@ -384,14 +387,13 @@ class Redactor:
         if query:
             pairs = parse_qsl(query, keep_blank_values=True)
             secret = self.rules.query_params
-            if any(normalize(k) in secret for k, _ in pairs):
-                query = "&".join(
-                    f"{quote(k, safe='')}="
-                    + quote(
-                        self.placeholder(v, f"query:{normalize(k)}") if normalize(k) in secret else v, safe=""
-                    )
-                    for k, v in pairs
-                )
+            # the values decoded: a secret written percent-encoded ("key%3A<keypair>") is found too
+            hidden = [
+                (k, self.placeholder(v, f"query:{normalize(k)}") if normalize(k) in secret else self.text(v))
+                for k, v in pairs
+            ]
+            if hidden != pairs:
+                query = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in hidden)
         return self.text(urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment)))
 
     def headers(self, headers: Headers) -> Headers:
@@ -468,12 +470,17 @@ class Redactor:
             self._public_keys |= unknown
         return False
 
-    def json(self, value: JsonValue, *, secret: str = "") -> JsonValue:
+    def json(self, value: JsonValue, *, secret: str = "", depth: int = 0) -> JsonValue:
         """Redact a decoded JSON value: every scalar under a secret key (``secret``: the rule that
-        made it so), keypairs, and the text rules in strings."""
+        made it so), keypairs, the text rules in strings, and what is nested deeper than
+        :data:`JSON_DEPTH`."""
+        if isinstance(value, dict | list | tuple) and depth >= JSON_DEPTH:
+            return self.placeholder(f"a value nested deeper than {JSON_DEPTH}", DEPTH_RULE)
         if isinstance(value, dict):
             return {
-                k: self.json(v, secret=secret or (self._secret_key(k) if isinstance(k, str) else ""))
+                k: self.json(
+                    v, secret=secret or (self._secret_key(k) if isinstance(k, str) else ""), depth=depth + 1
+                )
                 for k, v in value.items()
             }
         if isinstance(value, list | tuple):
@@ -481,7 +488,7 @@ class Redactor:
                 data = array_keypair(list(value))
                 if data is not None:
                     return self.placeholder(data.hex(), KEYPAIR_RULE)
-            return [self.json(v, secret=secret) for v in value]
+            return [self.json(v, secret=secret, depth=depth + 1) for v in value]
         if secret and value is not None and not isinstance(value, bool):
             return self.placeholder(str(value), secret)
         if isinstance(value, str):
@@ -492,22 +499,21 @@ class Redactor:
         """Redact secret JSON keys and the text rules in a text that may be JSON.
 
         The text is kept byte for byte unless a secret JSON key is present in it, so replay stays
-        faithful to the recorded number formats.
+        faithful to the recorded number formats. A keypair written as an array is replaced in the
+        decoded message too (a JSON string in its place, or a placeholder inside the string that
+        held it), so the message stays JSON.
         """
-        if self.rules.json_keys and self._has_secret_key(text):
+        if (self.rules.json_keys and self._has_secret_key(text)) or self._has_keypair_array(text):
             try:
                 decoded = json.loads(text)
+            except RecursionError:  # deeper than the parser goes: it cannot be searched, so it goes
+                return self.placeholder(text, DEPTH_RULE)
             except ValueError:
                 return self.text(text)
             redacted = self.json(decoded)
             if redacted != decoded:
                 return json.dumps(redacted, ensure_ascii=False, separators=(",", ":"))
-        if len(text) >= 66 and '"' in text:
-            for value in _JSON_BASE58.findall(text):
-                data = base58_keypair(value)
-                if data is not None:
-                    text = text.replace(f'"{value}"', f'"{self.placeholder(data.hex(), KEYPAIR_RULE)}"')
-        return self.text(text, words=False)
+        return self.text(text)
 
     def form(self, text: str) -> str | None:
         """A form-encoded text (``a=1&password=x``) with its secret fields replaced (the JSON key

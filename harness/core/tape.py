@@ -133,11 +133,11 @@ def header_version(obj: Mapping[str, Any]) -> int:
     """The format version a header record declares; raises for anything that is not our header."""
     if obj.get("format") != FORMAT_NAME:
         raise TapeFormatError(
-            f"not a harness tape header (format is {obj.get('format')!r}, expected {FORMAT_NAME!r})"
+            f"not a harness tape header (format is {_shown(obj.get('format'))}, expected {FORMAT_NAME!r})"
         )
     version = obj.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise TapeFormatError(f"header has no valid format version (got {version!r})")
+        raise TapeFormatError(f"header has no valid format version (got {_shown(version)})")
     if version > FORMAT_VERSION:
         raise TapeFormatError(
             f"tape format version {version} is newer than this harness understands "
@@ -256,13 +256,14 @@ def decode_frame(obj: object) -> Frame:
     except KeyError:
         raise TapeFormatError("frame lacks required field 'proto'") from None
     except ValueError:
-        raise TapeFormatError(f"unknown protocol {obj['proto']!r} (expected one of http, ws, sio)") from None
+        shown = _shown(obj["proto"])
+        raise TapeFormatError(f"unknown protocol {shown} (expected one of http, ws, sio)") from None
     kind = obj.get("kind")
     cls = FRAME_TYPE_BY_KEY.get((proto, kind)) if isinstance(kind, str) else None
     if cls is None:
         known = sorted(k for p, k in FRAME_TYPE_BY_KEY if p is proto)
         raise TapeFormatError(
-            f"unknown frame kind {kind!r} for protocol {proto.value!r} (known: {', '.join(known)})"
+            f"unknown frame kind {_shown(kind)} for protocol {proto.value!r} (known: {', '.join(known)})"
         )
     try:
         frame = _DECODERS[cls](obj)
@@ -274,7 +275,7 @@ def decode_frame(obj: object) -> Frame:
         # An exchange, a WebSocket open and a Socket.IO connect come from the client; a
         # connect_error from the server (the schema pins their "dir").
         raise TapeFormatError(
-            f"a {proto.value} {kind} frame is always {frame.direction.value}, got dir {obj['dir']!r}"
+            f"a {proto.value} {kind} frame is always {frame.direction.value}, got dir {_shown(obj['dir'])}"
         )
     return frame
 
@@ -283,7 +284,7 @@ def _common(obj: Record) -> tuple[float, str]:
     t = _seconds(obj["t"], "t")
     conn = obj["conn"]
     if not isinstance(conn, str):
-        raise TypeError(f"'conn' must be a string, got {conn!r}")
+        raise TypeError(f"'conn' must be a string, got {type(conn).__name__}")
     return t, conn
 
 
@@ -503,7 +504,7 @@ def _direction(obj: Record) -> Direction:
     value = obj["dir"]
     direction = _DIRECTIONS.get(value) if isinstance(value, str) else None
     if direction is None:
-        raise ValueError(f"'dir' must be c2s or s2c, got {value!r}")
+        raise ValueError(f"'dir' must be c2s or s2c, got {_shown(value)}")
     return direction
 
 
@@ -522,6 +523,13 @@ def _round(value: float) -> float:
     return round(float(value), 6)
 
 
+def _shown(value: object) -> str:
+    """A wrong value as an error shows it: short names in full, anything longer cut (an error about
+    a tape line must not print a secret or a megabyte that the line held)."""
+    text = repr(value)
+    return text if len(text) <= 24 else f"a {type(value).__name__} of {len(text)} characters"
+
+
 def _headers_out(headers: Headers) -> list[list[str]]:
     return [[k, v] for k, v in headers]
 
@@ -530,9 +538,9 @@ def _headers_in(raw: JsonValue) -> Headers:
     if not isinstance(raw, list):
         raise TypeError("headers must be a list of [name, value] pairs")
     out: list[tuple[str, str]] = []
-    for pair in raw:
+    for i, pair in enumerate(raw):
         if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
-            raise TypeError(f"header {pair!r} is not a [name, value] pair of strings")
+            raise TypeError(f"header {i} is not a [name, value] pair of strings")
         out.append((pair[0], pair[1]))
     return tuple(out)
 
@@ -559,7 +567,7 @@ def _args(raw: JsonValue) -> tuple[JsonValue, ...]:
 def _seconds(value: JsonValue, name: str) -> float:
     """A time or duration: a finite, non-negative number of seconds."""
     if not isinstance(value, int | float) or isinstance(value, bool):
-        raise TypeError(f"{name!r} must be a number, got {value!r}")
+        raise TypeError(f"{name!r} must be a number, got {type(value).__name__}")
     seconds = float(value)
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"{name!r} must be a finite number of seconds >= 0, got {value!r}")
@@ -574,17 +582,17 @@ def _object(value: JsonValue, name: str) -> Record:
 
 def _strings(value: JsonValue, name: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise TypeError(f"{name!r} must be a list of strings, got {value!r}")
+        raise TypeError(f"{name!r} must be a list of strings, got {type(value).__name__}")
     return tuple(value)
 
 
 def _str(value: JsonValue, name: str) -> str:
     if not isinstance(value, str):
-        raise TypeError(f"{name!r} must be a string, got {value!r}")
+        raise TypeError(f"{name!r} must be a string, got {type(value).__name__}")
     return value
 
 
 def _int(value: JsonValue, name: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{name!r} must be an integer, got {value!r}")
+        raise TypeError(f"{name!r} must be an integer, got {type(value).__name__}")
     return value

@@ -1,7 +1,7 @@
 """Reports of test sessions (``--harness-report DIR``, ``HarnessConfig.report_dir``).
 
 Owns the session tape of one test: every frame the test's server sees (opens, messages both
-ways, closes) is written, as the server sees it, to ``DIR/<test>.jsonl``; at teardown the tape
+ways, closes) is written, redacted by the default rules, to ``DIR/<test>.jsonl``; at teardown the tape
 becomes ``DIR/<test>.html``, the report ``harness report`` makes of a tape, whose violations are
 linked to lines of that tape. Nothing is written for a test whose server records (no replay).
 """
@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
 from harness import __version__
 from harness.core.frames import Frame, Recorded, TapeHeader
+from harness.core.redact import RedactionRules, Redactor
 from harness.core.tape import utc_timestamp
 from harness.store import TapeWriter
 
@@ -44,15 +46,18 @@ class SessionReport:
             created=utc_timestamp(datetime.now(UTC)),
             harness_version=__version__,
             recorded=Recorded(apis=("pumpfun", "pumpdata", "corto"), label=test, source="pytest session"),
-            redaction=("a test's session against the replaying server: nothing redacted",),
+            redaction=RedactionRules().describe(),
         )
+        # the client under test may send real credentials: the session tape (and its report, a CI
+        # artifact) is redacted like a recording, with the default rules
+        self._redactor = Redactor(RedactionRules(), secrets.token_bytes(32))
         self.tape.unlink(missing_ok=True)
         self._writer: TapeWriter | None = TapeWriter(self.tape, header)
 
     def write(self, frame: Frame) -> None:
         """Called in the server's thread for each frame it sees."""
         if self._writer is not None:
-            self._writer.write(frame)
+            self._writer.write(self._redactor.frame(frame))
 
     def finish(self) -> Path:
         """Close the tape and write the report; returns the report's path."""

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-PLOTLY_HINT = "harness report needs plotly.js from the plotly package: pip install 'harness[report]'"
+PLOTLY_HINT = "harness report needs plotly.js from the plotly package: pip install 'memecoin-harness[report]'"
 CHARTED_PATHS = 8
 """REST paths charted one by one; the others are in the table only."""
 CHARTED_CONNECTIONS = 80

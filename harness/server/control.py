@@ -132,7 +132,7 @@ async def _seconds(request: web.Request) -> float | web.Response:
     if raw is None and request.can_read_body:
         try:
             body = await request.json()
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # not JSON, not UTF-8, nested past the parser's depth
             return _error('body must be JSON like {"seconds": 1.5}')
         raw = body.get("seconds") if isinstance(body, dict) else None
     if isinstance(raw, str):

@@ -174,3 +174,37 @@ def test_a_tape_with_nothing_to_redact_gets_the_rules_in_its_header_once(tmp_pat
     data = tape.read_bytes()
     assert run_cli("redact", str(tape)).stdout.strip() == f"{tape}: nothing to redact (1 frame)"
     assert tape.read_bytes() == data
+
+
+@pytest.mark.parametrize(
+    ("field", "shown"),
+    [
+        ('"headers":[["Authorization","Bearer {secret}",1]]', "header 0 is not a [name, value] pair"),
+        ('"headers":[],"method":{{"apiKey":"{secret}"}}', "'method' must be a string, got dict"),
+    ],
+)
+def test_a_malformed_line_is_refused_without_printing_what_it_holds(
+    tmp_path: Path, field: str, shown: str
+) -> None:
+    """The error that names a broken frame says what is wrong with it, never the values in it: the
+    tool that cleans tapes must not print the secret of the line it cannot read."""
+    secret = "sk-Malformed-Line-" + "x" * 200
+    request = '{"body":"",' + field.format(secret=secret) + ("" if "method" in field else ',"method":"GET"')
+    tape = tmp_path / "broken.jsonl"
+    header = (
+        '{"format":"harness-tape","version":1,"created":"2026-01-01T00:00:00Z","harness":"0","recorded":{}}'
+    )
+    frame = (
+        '{"t":0,"conn":"http-1","dir":"c2s","kind":"exchange","latency":0.1,"proto":"http","request":'
+        + request
+        + ',"url":"/x"},"response":{"body":"","headers":[],"status":200}}'
+    )
+    tape.write_text(f"{header}\n{frame}\n" + frame.replace('"t":0', '"t":1') + "\n")
+    for command in ("redact", "inspect", "report"):
+        out = run_cli(
+            command, str(tape), *(["--out", str(tmp_path / "r.html")] if command == "report" else [])
+        )
+        assert out.returncode != 0, command
+        assert shown in out.stderr, (command, out.stderr)
+        assert "Malformed-Line" not in out.stdout + out.stderr, command
+        assert "Traceback" not in out.stderr

@@ -67,4 +67,15 @@ def test_without_plotly_js_it_says_what_to_install(tmp_path: Path) -> None:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 2
-    assert "pip install 'harness[report]'" in done.stderr and not (tmp_path / "r.html").exists()
+    assert "pip install 'memecoin-harness[report]'" in done.stderr and not (tmp_path / "r.html").exists()
+
+
+def test_out_never_writes_over_a_tape(tmp_path: Path) -> None:
+    """A slip of --out (the tape itself, another tape) must not turn a recording into HTML."""
+    tape = tmp_path / "corto.jsonl"
+    tape.write_bytes((DEMO / "corto.jsonl").read_bytes())
+    for out in (tape, tmp_path / "other.jsonl.gz"):
+        done = run_cli("report", str(tape), "--out", str(out))
+        assert done.returncode == 2 and "would write the HTML report over a tape" in done.stderr
+    assert tape.read_bytes() == (DEMO / "corto.jsonl").read_bytes()
+    assert not (tmp_path / "other.jsonl.gz").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 
 import pytest
 from hypothesis import given, settings
@@ -315,6 +316,27 @@ def test_url_credentials_wherever_a_url_is_written() -> None:
     assert shown(text) == "upstream http://user:REDACTED@127.0.0.1:9/?api_key=REDACTED: refused"
 
 
+def test_a_jwt_percent_encoded_in_a_query_value_is_redacted() -> None:
+    out = R.url(f"/x?note=Bearer%20{JWT}&limit=5")
+    assert JWT not in out and out.startswith("/x?note=Bearer%20REDACTED-") and out.endswith("&limit=5")
+
+
+@pytest.mark.parametrize("depth", [150, 5_000, 100_000])
+def test_a_message_nested_deeper_than_is_searched_is_redacted_not_a_crash(depth: int) -> None:
+    """A hostile client's deep nesting costs a bounded walk and no RecursionError; the secret next
+    to it is redacted, and what is nested too deep goes whole (it was not searched)."""
+    text = '{"password":"pw-Deep-1","a":' + "[" * depth + '"pw-Deep-2"' + "]" * depth + "}"
+    redactor = Redactor(RedactionRules(), b"k")
+    for out in (redactor.json_text(text), redactor.body(text.encode()).decode()):
+        assert "pw-Deep" not in out
+    deep: object = "pw-Deep-3"
+    for _ in range(depth if depth < 50_000 else 5_000):
+        deep = [deep]
+    frame = redactor.frame(SioEvent(t=0, conn="s", direction=C2S, name="e", args=({"token": "t"}, deep)))
+    assert "pw-Deep" not in str(frame) and redactor.counts["json-too-deep"] >= 3
+    assert redactor.frame(frame) == frame
+
+
 def test_solana_keypairs_as_arrays_and_base58_are_always_redacted() -> None:
     secret = keypair_bytes(bytes(range(32)))
     array_text = json.dumps({"wallet": WALLET, "keypair": list(secret)})
@@ -331,6 +353,21 @@ def test_solana_keypairs_as_arrays_and_base58_are_always_redacted() -> None:
     assert frame.args[0] == frame.args[1]
     with pytest.raises(ValueError, match="always redacted"):
         RedactionRules.with_extra(keep=["solana-keypair"])
+
+
+def test_a_keypair_array_inside_a_json_string_leaves_the_message_json() -> None:
+    secret = keypair_bytes(b"\x03" * 32)
+    array = json.dumps(list(secret))
+    for message in (
+        {"note": f"my key {array}", "n": 1.50},
+        {"keypair": list(secret)},
+        [[1, 2], list(secret)],
+    ):
+        text = json.dumps(message)
+        for out in (R.json_text(text), R.body(text.encode()).decode(), redacted_text(text)):
+            assert array[1:40] not in out and "REDACTED-" in out
+            json.loads(out)  # still JSON: a replay sends what a client can parse
+    assert R.text(f"key {array}.").startswith("key REDACTED-")
 
 
 def test_a_signature_of_the_same_length_is_kept() -> None:
@@ -351,6 +388,46 @@ def test_keypairs_always_redacted_signatures_never(seed: bytes, message: bytes) 
         assert redactor.json(list(data)) == (
             list(data) if data is signature else redactor.json(list(keypair))
         )
+
+
+@given(st.binary(min_size=32, max_size=32), st.binary(max_size=64))
+@settings(max_examples=30, deadline=None)
+def test_a_keypair_among_other_words_is_redacted_in_every_kind_of_text(seed: bytes, message: bytes) -> None:
+    """Not only a keypair that is a whole JSON string: one in a sentence, at the start or end of a
+    text, in a WebSocket message, an HTTP body or a URL's query (percent-encoded), as a user pastes it; a signature there stays."""
+    redactor = Redactor(RedactionRules(), b"k")
+    keypair = base58.encode(keypair_bytes(seed))
+    signature = base58.encode(signature_bytes(seed, message))
+    texts = (
+        '{{"note":"my wallet {} thanks","mint":"' + MINT + '"}}',
+        "{} is the key I use, and here is some more text after it",
+        "the key I use is {}",
+        "[{}]",
+    )
+    for template in texts:
+        for value in (keypair, signature):
+            text = template.format(value)
+            outs = (
+                redactor.json_text(text),
+                redactor.text(text),
+                redactor.body(text.encode()).decode(),
+                redactor.url(f"/wallets?note={quote(text)}"),
+            )
+            frame = redactor.frame(ws(text))
+            assert isinstance(frame, WsText)
+            for out in (*outs, frame.data):
+                assert (value in out) is (value == signature), (template, out)
+
+
+def test_a_keypair_is_found_as_a_word_of_its_own_only() -> None:
+    """Next to any character that is not base58 (Unicode too) a keypair is a word and goes; glued to
+    base58 characters it is part of a longer word, which is no keypair."""
+    keypair = base58.encode(keypair_bytes(b"\x07" * 32))
+    for text in (f"é{keypair}…", f"0{keypair}0", f"{keypair} {keypair}", f"日本:{keypair}"):
+        out = R.text(text)
+        assert keypair not in out and out.count("REDACTED-") == text.count(keypair), text
+    for text in (f"a{keypair}", f"{keypair}{keypair}", f"{keypair}z"):
+        assert R.text(text) == text
 
 
 def test_every_default_is_kept_by_name_but_the_keypair() -> None:

@@ -20,6 +20,14 @@ def test_reported(harness_server):
     send_wide(harness_server)
 
 
+@pytest.mark.harness(allow_violations=True)
+def test_with_secrets(harness_server):
+    ws = websocket.create_connection(harness_server.urls["websocket"], timeout=5)
+    assert json.loads(ws.recv())["name"] == "handshake"
+    ws.send(json.dumps({"action": "login", "apiKey": "sk-Session-Secret"}))
+    ws.close()
+
+
 def test_clean(harness_server):
     ws = websocket.create_connection(harness_server.urls["websocket"], timeout=5)
     assert json.loads(ws.recv())["name"] == "handshake"
@@ -31,7 +39,7 @@ def test_clean(harness_server):
 def test_each_session_gets_a_report_and_the_failure_names_it(pytester: pytest.Pytester) -> None:
     project(pytester, test_client=TESTS)
     result = pytester.runpytest("-p", "no:randomly", "--harness-report", "reports")
-    result.assert_outcomes(passed=2, errors=1)
+    result.assert_outcomes(passed=3, errors=1)
     reports = pytester.path / "reports"
     html = reports / "test_client.py-test_reported.html"
     result.stdout.fnmatch_lines(
@@ -49,6 +57,12 @@ def test_each_session_gets_a_report_and_the_failure_names_it(pytester: pytest.Py
     assert "Violations: 1" in page and "/create/detail" in page
     assert (reports / "test_client.py-test_clean.html").is_file()
     assert "Violations: 0" in (reports / "test_client.py-test_clean.html").read_text()
+    # what the client under test sent is redacted like a recording, on the tape and in its report
+    secret_tape = reports / "test_client.py-test_with_secrets.jsonl"
+    for path in (secret_tape, secret_tape.with_suffix(".html")):
+        assert "Session-Secret" not in path.read_text()
+    assert '\\"apiKey\\":\\"REDACTED-' in secret_tape.read_text()
+    assert "json-key:apikey" in read_tape(secret_tape)[0].redaction
 
 
 def test_the_config_field_writes_reports_next_to_the_tests(pytester: pytest.Pytester) -> None:

@@ -58,6 +58,8 @@ async def test_advance_state_reset(server: MockServer) -> None:
         ({"json": {"seconds": True}}, "got true"),
         ({"json": {"seconds": [1]}}, "got [1]"),
         ({"json": {"seconds": 10**400}}, "finite number >= 0"),
+        ({"data": b"[" * 100_000}, "body must be JSON"),
+        ({"data": b'{"seconds": ' + b"[" * 100_000}, "body must be JSON"),
         ({"json": [1.5]}, "give the seconds"),
     ],
 )

@@ -298,3 +298,13 @@ def test_an_api_added_to_the_registry_is_exported_without_more_code(
     assert doc["operations"]["receive.create"]["action"] == "receive"
     assert copy.deepcopy(doc["components"]["schemas"]["defs.pubkey"]) == _file_schema(_uri("defs.pubkey"))
     assert document_name("toy") == "toy.asyncapi.json"
+
+
+def test_a_path_that_cannot_be_written_is_a_clear_error(tmp_path: Path) -> None:
+    from tests.helpers import run_cli
+
+    (tmp_path / "pumpfun.openapi.json").mkdir()
+    out = run_cli("contract", "export", "--api", "pumpfun", "--out", str(tmp_path))
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.strip().endswith(f"cannot write {tmp_path / 'pumpfun.openapi.json'}: Is a directory")
+    assert "Traceback" not in out.stderr
