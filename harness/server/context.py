@@ -121,6 +121,7 @@ class ServerContext(Protocol):
 
     def client_left(self, received: int) -> None:
         """A client that sent ``received`` bytes is gone (what it cost goes back to the system)."""
+
     def miss(self, miss: Miss) -> None:
         """Keep a request or subscription the tapes hold no recording of."""
 
