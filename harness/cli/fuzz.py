@@ -28,7 +28,7 @@ a saved one exactly. Faults are named by API and message ordinal: corto#3 is the
 the corto stream delivers, pumpfun#3 the fourth REST request. Each fault applied is counted in
 /_harness/state ("fuzz" and the fuzz.<api>.<kind> counters). In pytest the same schedules come
 from harness_server.fuzz(PLAN_OR_SEED) or @pytest.mark.harness(fuzz=SEED), and under Hypothesis a
-failing client test shrinks to the fewest faults that break it (README "pytest plugin").
+failing client test shrinks to the fewest faults that break it (docs/guides/pytest-plugin.md).
 
 fault kinds: malformed, duplicate, reorder, delay, drop, close, disconnect, suberror, oversized,
 429, 5xx (or all)

@@ -50,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _common(proxy)
     poll = sub.add_parser(
         "poll",
-        help="poll REST endpoints like seed 000's ETag poller, recording 200s and 304s",
+        help="poll REST endpoints like the Pump.fun polling guide's ETag poller, recording 200s and 304s",
         description=(
             "GET each URL every --interval seconds for --duration seconds and record every answer "
             "(200s, 304s, 429s and 5xx alike) with its latency and rate-limit headers; with --etag, "

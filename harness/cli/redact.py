@@ -10,7 +10,7 @@ from typing import Any
 NAME = "redact"
 HELP = "rewrite tapes with the current redaction rules (--check: only say whether any secret is left)"
 DESCRIPTION = """\
-Rewrite each tape with the current redaction rules (README "Redaction"): frames are streamed, so
+Rewrite each tape with the current redaction rules (docs/reference/redaction.md): frames are streamed, so
 memory stays flat for any size, plain or gzip; the new tape is written beside the old one, synced
 and renamed over it, so an interrupted run leaves the old tape whole. The header lists the rules
 applied. Prints what was redacted per rule (counts, never the values). A tape already redacted

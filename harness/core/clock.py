@@ -1,4 +1,4 @@
-"""Replay time: clock arithmetic for real, stepped (``max``) and manual modes (DESIGN.md "Time").
+"""Replay time: clock arithmetic for real, stepped (``max``) and manual modes (docs/architecture.md "Time").
 
 Owns the mapping between the host's monotonic clock and replay time (seconds since the tape
 started). Pure: the host time is always an argument, so grace periods, candle buckets and

@@ -1,5 +1,5 @@
 """What a tape already holds: the matching behind record mode ``new_episodes``
-(README "Record modes").
+(docs/guides/record.md "Record modes").
 
 A *new episode* is traffic the tape cannot answer, relayed to the live service and recorded:
 
@@ -84,11 +84,11 @@ def subscription_request(frame: Frame) -> tuple[str, str] | None:
         return None
     if isinstance(frame, WsText):
         message = decode_json(frame.data)
-        # CONTRACTS.md 3.2: a filter is chosen by {"type": "subscribe", ...}
+        # contract §3.2: a filter is chosen by {"type": "subscribe", ...}
         if isinstance(message, dict) and message.get("type") == "subscribe":
             return ("corto", _canonical(message))
         return None
-    # CONTRACTS.md 2.2: the emits that choose what a PumpData connection receives
+    # contract §2.2: the emits that choose what a PumpData connection receives
     if isinstance(frame, SioEvent) and frame.name in PUMPDATA_SUBSCRIPTIONS:
         return ("pumpdata", _canonical([frame.name, *frame.args]))
     return None

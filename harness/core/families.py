@@ -1,7 +1,7 @@
 """Message families: which documented message a frame or a lone message is.
 
 Owns the classification the validators, ``harness inspect`` and the server share: corto service
-messages by ``type``/``name``, corto events by ``txType``/``schemaVersion`` (CONTRACTS.md 3.5:
+messages by ``type``/``name``, corto events by ``txType``/``schemaVersion`` (contract §3.5:
 events have no envelope), Socket.IO messages by event name (acks by the event that asked for
 them), REST bodies and query strings by path. The family names are part of the interface
 (``harness validate --family``). Pure: nothing here raises on odd input; what matches no family
@@ -68,7 +68,7 @@ PUMPDATA_CLIENT_EVENTS = frozenset(
 PUMPDATA_SERVER_EVENTS = frozenset(
     {"ohlcv", "trade", "token_update", "new_token", "migration", "sol_price", "billing_error"}
 )
-# CONTRACTS.md 3.5: txType values of event payloads, and schemaVersion as a fallback
+# contract §3.5: txType values of event payloads, and schemaVersion as a fallback
 CORTO_TXTYPES = {
     "buy": "trade",
     "sell": "trade",
@@ -96,7 +96,7 @@ def apis_of(family: str) -> list[str]:
 def create_detail(event: Mapping[str, Any]) -> str:
     """``create.min`` / ``create.mid`` / ``create.full`` of a lone create, from its keys.
 
-    CONTRACTS.md 3.6: min is exactly its 13 keys and full all 87 (extra keys allowed); mid has no
+    contract §3.6: min is exactly its 13 keys and full all 87 (extra keys allowed); mid has no
     public example, only "a superset of min and a subset of full", so a create between the two
     is mid, whichever of the full keys it carries.
     """
@@ -160,7 +160,7 @@ def pumpdata_family(message: Any) -> str | None:
 
 
 _PUMPFUN_TRADE_KEYS = frozenset({"signature", "sol_amount", "token_amount", "is_buy", "tx_index"})
-"""Keys a Pump.fun trade has and a coin has not (CONTRACTS.md 1.4)."""
+"""Keys a Pump.fun trade has and a coin has not (contract §1.4)."""
 PUMPFUN_COIN_KEYS = frozenset(
     {
         "mint", "name", "symbol", "description", "image_uri", "metadata_uri", "twitter", "telegram",
@@ -175,7 +175,7 @@ PUMPFUN_COIN_KEYS = frozenset(
         "program", "platform", "token_program", "mayhem_state", "thumbnail", "rec_id",
     }
 )  # fmt: skip
-"""The keys of a coin object (CONTRACTS.md 1.3; the coin schema's properties, a test checks)."""
+"""The keys of a coin object (contract §1.3; the coin schema's properties, a test checks)."""
 
 
 def _pumpfun_item(item: Any) -> str | None:
@@ -196,7 +196,7 @@ def _pumpfun_item(item: Any) -> str | None:
 def pumpfun_family(message: Any) -> str | None:
     """The family of a lone Pump.fun body, guessed from its shape. A list is a trade list when
     all its items are trades, a coin list when all are coins (:func:`_pumpfun_item`); an empty
-    list is a trade list (valid as either, CONTRACTS.md 1.2; on a tape its path tells); a list
+    list is a trade list (valid as either, contract §1.2; on a tape its path tells); a list
     of anything else is a list of messages, not one."""
     if isinstance(message, list):
         kinds = set()
@@ -238,7 +238,7 @@ def family_of(message: Any, api: str | None = None) -> tuple[str, str] | None:
 
 def why_unclassified(message: Any, api: str | None = None) -> tuple[str, str] | None:
     """``(pointer, reason)`` when ``message`` is a corto message (``api`` says so, or it has a
-    ``type``, ``txType`` or ``schemaVersion``) of no documented kind (CONTRACTS.md 3.2, 3.3, 3.5)."""
+    ``type``, ``txType`` or ``schemaVersion``) of no documented kind (contract §3.2, 3.3, 3.5)."""
     if not isinstance(message, dict):
         if api != "corto":
             return None
@@ -266,7 +266,7 @@ def _json_type(value: Any) -> str:
     return "null" if value is None else names.get(type(value), type(value).__name__)
 
 
-# CONTRACTS.md 1.2: the {mint} of a path is a base58 key, so /coins/currently-live,
+# contract §1.2: the {mint} of a path is a base58 key, so /coins/currently-live,
 # /coins/for-you or /coins/search (lists, out of scope) are not mistaken for /coins/{mint}.
 _MINT_PATH = re.compile(r"^/(coins|trades/all|trades/count)/[1-9A-HJ-NP-Za-km-z]{32,44}$")
 
@@ -283,7 +283,7 @@ def pumpfun_body_family(path: str, status: int) -> str | None:
         return "trade"
     if path.startswith("/trades/all/") and _MINT_PATH.match(path):
         return "trade_list"
-    if path == "/coins":  # CONTRACTS.md 1.2: CoinsController_getAll, an array of Coin
+    if path == "/coins":  # contract §1.2: CoinsController_getAll, an array of Coin
         return "coin_list"
     if path == "/sol-price":
         return "sol_price"
@@ -314,7 +314,7 @@ class NotJson:
 
 @dataclass(frozen=True, slots=True)
 class UnknownEvent:
-    """A Socket.IO event whose name no documented family has (CONTRACTS.md 2.2 lists them)."""
+    """A Socket.IO event whose name no documented family has (contract §2.2 lists them)."""
 
     name: str
     client: bool
@@ -370,7 +370,7 @@ class FamilyTracker:
                 return
             yield ("corto", self._corto(frame.conn, message), message, "")
         elif isinstance(frame, WsBinary):
-            # CONTRACTS.md 3.1: "Plain WebSocket with JSON text frames"
+            # contract §3.1: "Plain WebSocket with JSON text frames"
             reason = f"a binary frame of {len(frame.data)} bytes: the Data Stream sends JSON text frames"
             yield ("corto", None, NotJson("", reason), "")
         elif isinstance(frame, SioEvent):
@@ -390,7 +390,7 @@ class FamilyTracker:
 
     def _corto(self, conn: str, message: Any) -> str | None:
         """The family of a corto message; a create is held to the detail level its connection
-        asked for (CONTRACTS.md 3.2: ``create.detail``, default full, echoed as
+        asked for (contract §3.2: ``create.detail``, default full, echoed as
         ``effectiveFilter.createDetail``), and judged by its keys when nothing was asked."""
         family = corto_family(message)
         if family is None:

@@ -1,7 +1,7 @@
 """A replay feed: tape items in time order, with a cursor and optional looping.
 
 Owns "what is due by replay time T" for one stream of items shared by every client of an API
-(DESIGN.md "Time"). With ``loop`` the feed restarts at its end: pass ``k`` starts at
+(docs/architecture.md "Time"). With ``loop`` the feed restarts at its end: pass ``k`` starts at
 ``k * period`` (``period`` = the last item's time plus a gap), so replay time keeps growing.
 Pure: replay time is an argument.
 """

@@ -1,6 +1,6 @@
 """The frame model: one value per thing that crossed the wire.
 
-This module owns the in-memory shape of a tape's frames (DESIGN.md "Tape format"): HTTP exchanges,
+This module owns the in-memory shape of a tape's frames (docs/architecture.md "Tape format"): HTTP exchanges,
 WebSocket open / text / binary / close, and Socket.IO connect / event / ack / connect_error /
 disconnect. Frames are frozen, slotted dataclasses; they know nothing about files or sockets.
 The JSON encoding lives in :mod:`harness.core.tape`.

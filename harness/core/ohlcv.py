@@ -1,4 +1,4 @@
-"""PumpData OHLCV: 1-second candles from trades, and when to emit them (CONTRACTS.md 2.2, 2.4).
+"""PumpData OHLCV: 1-second candles from trades, and when to emit them (contract §2.2, 2.4).
 
 A candle is ``[t_ms, open, high, low, close, volume]``: ``t`` is the bucket start in ms, volume is
 quote (SOL) volume [inferred, 2.4(c)]. Candles are keyed by ``t`` and upserted, so a late trade
@@ -147,7 +147,7 @@ def candle_of(row: Any) -> Candle | None:
 class Candles:
     """Every pool's candles (module docstring). ``recorded``: the pools whose ``ohlcv`` the tape
     holds, which keep those candles and make none of their own from trades; ``window_ms``: how
-    much history ``ohlcv_history`` serves (CONTRACTS.md 2.2: about two minutes); ``flat``: fill
+    much history ``ohlcv_history`` serves (contract §2.2: about two minutes); ``flat``: fill
     silent seconds (6.6)."""
 
     window_ms: int
@@ -186,7 +186,7 @@ class Candles:
 
     def add_trade(self, pool: str, trade: Any, at_ms: int | None = None) -> None:
         """A PumpData ``trade`` event: its ``price`` and its ``quote_amount`` (volume is quote, SOL:
-        CONTRACTS.md 2.4(c)) at its ``timestamp`` (s) go into the pool's candle, unless the tape
+        contract §2.4(c)) at its ``timestamp`` (s) go into the pool's candle, unless the tape
         recorded this pool's candles; a trade without those numbers makes none."""
         if pool in self.recorded or not isinstance(trade, Mapping):
             return
@@ -243,7 +243,7 @@ class Candles:
 
     def history(self, pool: str, until_ms: int, limit: int) -> list[Row]:
         """``ohlcv_history``'s ``data``: the pool's candles in the window up to ``until_ms``, oldest
-        first, the last ``limit`` (CONTRACTS.md 2.2); ``until_ms`` is moved by :attr:`skew_ms`, so
+        first, the last ``limit`` (contract §2.2); ``until_ms`` is moved by :attr:`skew_ms`, so
         history follows the candles' own times."""
         book = self.books.get(pool)
         until = until_ms + self.skew_ms

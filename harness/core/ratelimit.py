@@ -1,6 +1,6 @@
 """Rate-limit budgets: a fixed window per client, and the ``x-ratelimit-*`` headers it implies.
 
-CONTRACTS.md 1.5: ``x-ratelimit-limit``, ``x-ratelimit-remaining``, ``x-ratelimit-reset`` and 429
+contract §1.5: ``x-ratelimit-limit``, ``x-ratelimit-remaining``, ``x-ratelimit-reset`` and 429
 when limited; the unit of ``reset`` is undocumented (6.10), so it is a choice: ``delta`` (seconds
 until the window resets, the default) or ``epoch`` (unix seconds of the reset). A tape's recorded
 headers calibrate limit, window and unit (:func:`calibrate`). :class:`Budgets` keeps every

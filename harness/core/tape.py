@@ -1,7 +1,7 @@
 """The tape format: canonical JSON Lines encoding of a header and frames, and its migrations.
 
 Owns the mapping between :mod:`harness.core.frames` values and the dicts that are one tape line
-each (DESIGN.md "Tape format"; the JSON Schema is ``schemas/tape/tape.json``). Pure: strings and
+each (docs/architecture.md "Tape format"; the JSON Schema is ``schemas/tape/tape.json``). Pure: strings and
 dicts in, values out. Reading and writing files is :mod:`harness.store`'s job.
 
 Canonical encoding: keys sorted, no insignificant white space, UTF-8 kept as is (``\\u``

@@ -66,7 +66,7 @@ MARKER_USAGE = (
     " allow_hosts=(), ...):"
     " serve this test a replayed (or recorded) feed (tape None: its own, tapes/<module>/<test>.jsonl,"
     " once recorded), fuzz=PLAN_OR_SEED with faults mixed in; every"
-    " HarnessConfig and ServerConfig field is a keyword (README 'pytest plugin')"
+    " HarnessConfig and ServerConfig field is a keyword (docs/guides/pytest-plugin.md)"
 )
 GUARD_HINT = (
     "Point the client at harness_server.urls, or let it out:"

@@ -430,7 +430,7 @@ class HarnessServer:
         faults: str | Iterable[str | FuzzKind] = "all",
         rate: float = 0.05,
     ) -> FuzzRun:
-        """Apply fault schedule ``plan`` to what the server sends from now on (README "Fuzzing"):
+        """Apply fault schedule ``plan`` to what the server sends from now on (docs/guides/fuzz.md):
         a :class:`~harness.core.fuzz.FuzzPlan` (``harness.strategies.fault_plans`` draws them),
         a seed (drawn over the tapes as ``harness fuzz --seed SEED --faults FAULTS --rate RATE``
         draws it), or None for no faults. Each API's message and request ordinals count from 0
@@ -547,7 +547,7 @@ class HarnessServer:
     # --- teardown ------------------------------------------------------------------------------
 
     def report(self) -> str:
-        """What went wrong on the server's side during the test, or "" (README "pytest plugin")."""
+        """What went wrong on the server's side during the test, or "" (docs/guides/pytest-plugin.md)."""
         parts = []
         if self.blocked:
             hosts = ", ".join(dict.fromkeys(self.blocked))

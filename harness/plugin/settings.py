@@ -55,7 +55,7 @@ class HarnessConfig:
     faults: Sequence[str | FaultRule] = ()
     """REST fault rules, as ``harness serve --fault`` takes them: ``"/trades/*:status=503,p=0.3"``."""
     fuzz: FuzzPlan | int | None = None
-    """A fault schedule for the test (README "Fuzzing"): a :class:`~harness.core.fuzz.FuzzPlan`,
+    """A fault schedule for the test (docs/guides/fuzz.md): a :class:`~harness.core.fuzz.FuzzPlan`,
     or a seed, drawn over the test's tapes as ``harness fuzz --seed`` draws it."""
     fuzz_faults: str | Sequence[str | FuzzKind] = "all"
     """Fault kinds a seeded schedule draws (``harness fuzz --faults``)."""
@@ -76,7 +76,7 @@ class HarnessConfig:
     sio_upstream: str = DEFAULT_UPSTREAMS["sio"]
     ws_upstream: str = DEFAULT_UPSTREAMS["ws"]
     redaction: RedactionRules | None = None
-    """Redaction rules of recordings (None: the default rules, README "Redaction");
+    """Redaction rules of recordings (None: the default rules, docs/reference/redaction.md);
     ``RedactionRules.with_extra(json_keys=[...], keep=["session"])`` adds rules and keeps defaults
     by name, as ``harness record --keep-secret`` does."""
     report_dir: str | os.PathLike[str] | None = None

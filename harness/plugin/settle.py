@@ -1,6 +1,6 @@
 """Letting a test's own event loop run until its clients and the harness server are quiet.
 
-Owns what ``await harness_clock.advance(s)`` waits for in an async test (README "pytest plugin"):
+Owns what ``await harness_clock.advance(s)`` waits for in an async test (docs/guides/pytest-plugin.md):
 the server runs in its own thread, the test's clients on the test's loop, and a client that is
 reading has read what the server wrote only once the test's loop has run. :func:`settle` runs
 rounds; each round lets the server's loop finish what it has ready (a round trip into its thread,

@@ -1,7 +1,7 @@
 """Direct capture: record an API without a client of your own.
 
 ``stream_ws`` records a WebSocket (corto.fun Data Stream) after sending the given subscriptions.
-``poll`` polls REST endpoints like seed 000's ETag poller: every ``interval`` seconds, with
+``poll`` polls REST endpoints like the Pump.fun polling guide's ETag poller: every ``interval`` seconds, with
 ``If-None-Match`` once it holds an ETag (``etag=True``), recording every exchange (200s, 304s,
 errors) with its latency, and backing off as ``Retry-After`` says on a 429. Adapter code: the
 session redacts and writes.
@@ -103,7 +103,7 @@ async def _poll_one(
                 if response.status == 200 and response.headers.get("ETag"):
                     held = response.headers["ETag"]
                 if response.status == 429:
-                    # seed 000: back off; the server says how long
+                    # the Pump.fun polling guide: back off; the server says how long
                     with contextlib.suppress(ValueError):
                         wait = max(interval, float(response.headers.get("Retry-After", interval)))
         except (aiohttp.ClientError, TimeoutError) as exc:

@@ -189,7 +189,7 @@ class SioBridge(SioRelay):
         except Refused:
             # The client is already connected (to the replay): the proxy's refusal (its upstream
             # cannot be reached, or refused the connect) ends its socket as PumpData ends one it
-            # will not serve (CONTRACTS.md 2.1, billing: a server disconnect).
+            # will not serve (contract §2.1, billing: a server disconnect).
             counts["sio episodes refused"] += 1
             link.end(SERVER_DISCONNECT)
             return False

@@ -3,7 +3,7 @@
 Owns the classification of a library exception (aiohttp, websockets, python-socketio, the OS)
 into a :class:`FailureKind`, the :class:`UpstreamFailure` value the proxy keeps, and the text of
 the failure part of the proxy's report. It decides nothing about what the client is told; the
-relays do (README "Recording", "Upstream failures").
+relays do (docs/guides/record.md "Recording", "Upstream failures").
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Record modes, with vcrpy's names: what a test run (or ``harness serve``) does with a tape.
 
 Owns the choice between replaying, recording and recording new episodes, where a tape's new
-episodes live, and the upstreams recorded from by default (README "Record modes"):
+episodes live, and the upstreams recorded from by default (docs/guides/record.md "Record modes"):
 
 * ``none``: replay only. The tape must exist; nothing ever goes upstream.
 * ``once``: replay a tape that exists; record one that does not (next run replays it).
@@ -30,7 +30,7 @@ DEFAULT_UPSTREAMS = {
     "sio": "https://api.pumpdata.fun",
     "ws": "wss://corto.fun/data-stream",
 }
-"""The live services a recording goes to unless told otherwise (CONTRACTS.md 1, 2, 3)."""
+"""The live services a recording goes to unless told otherwise (contract §1, 2, 3)."""
 
 EPISODES_SUFFIX = ".episodes"
 

@@ -5,7 +5,7 @@ ones, body); the answer comes back unchanged (status, reason, headers with ETag 
 body bytes as sent, so a compressed body stays compressed, 304s, redirects not followed). The tape
 gets the exchange with its latency and the body decoded (gzip and deflate; the headers as sent).
 
-Upstream failures, as the client sees them and as the tape records them (README "Recording"):
+Upstream failures, as the client sees them and as the tape records them (docs/guides/record.md "Recording"):
 no connection (refused, TLS, DNS) is a ``502 Bad Gateway``, no answer in time a
 ``504 Gateway Timeout``, both with a plain-text body that says what happened and an
 ``X-Harness-Upstream-Error`` header naming the kind; a 5xx is passed through as it came; an

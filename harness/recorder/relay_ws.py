@@ -5,7 +5,7 @@ offered subprotocols, so an upstream that refuses the upgrade gets the client th
 (status, headers, body). Then text and binary messages go both ways in order, and close frames
 are relayed with their code and reason. Protocol-level pings are answered on each hop.
 
-Upstream failures, as the client sees them (README "Recording"): no connection (refused, TLS,
+Upstream failures, as the client sees them (docs/guides/record.md "Recording"): no connection (refused, TLS,
 DNS) is a ``502`` answer to the upgrade, no answer in time a ``504``; an upstream that drops the
 connection without a close frame gets the client's connection dropped too (the client sees an
 abnormal closure, 1006).

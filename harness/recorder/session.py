@@ -1,6 +1,6 @@
 """A recording session: one tape, redacted frames, connection ids and counters.
 
-Owns what every recorder shares (DESIGN.md "Record"): the tape's name
+Owns what every recorder shares (docs/architecture.md "Record"): the tape's name
 (``<out>/<UTC YYYYMMDDTHHMMSSZ>-<label>.jsonl[.gz]``), its header, the redaction of every frame
 before it is written (a fresh random HMAC key per session unless one is given, so placeholders are
 stable within a tape and reveal nothing), ``t`` as seconds since the session started on the

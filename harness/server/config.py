@@ -45,7 +45,7 @@ class PumpfunConfig:
     rate_limit: RateLimitConfig | None = None
     """None: calibrated from the tape's recorded headers, else :class:`RateLimitConfig` defaults."""
     require_auth: bool = False
-    """401 for requests without ``Authorization: Bearer ...`` (CONTRACTS.md 1.5: auth is optional)."""
+    """401 for requests without ``Authorization: Bearer ...`` (contract §1.5: auth is optional)."""
 
 
 # --- input limits (README "Input limits"; harness/cli/limits.py sets them) ------------------------
@@ -88,7 +88,7 @@ class ServerConfig:
     """Seed of every random choice (faults), so a run is reproducible."""
     faults: tuple[FaultRule, ...] = ()
     fuzz: FuzzPlan | None = None
-    """A fault schedule applied to what the server sends (``harness fuzz``; README "Fuzzing")."""
+    """A fault schedule applied to what the server sends (``harness fuzz``; docs/guides/fuzz.md)."""
     pumpfun: PumpfunConfig = field(default_factory=PumpfunConfig)
     corto: CortoConfig = field(default_factory=CortoConfig)
     pumpdata: PumpdataConfig = field(default_factory=PumpdataConfig)

@@ -280,7 +280,7 @@ class CortoEmulator:
                     await self.server.check_frame_async(frame, conn=client.conn, size=len(msg.data))
                     outputs = client.session.receive_text(msg.data, now)
                 elif msg.type == WSMsgType.BINARY:
-                    # CONTRACTS.md 3.1: JSON text frames only
+                    # contract §3.1: JSON text frames only
                     why = f"binary frame of {len(msg.data)} bytes, not JSON text"
                     self.server.client_violation("corto", "", "", "json", why, client.conn)
                     outputs = client.session.receive_binary(msg.data, now)

@@ -24,7 +24,7 @@ from harness.server.config import DEFAULT_HEAD_TIMEOUT, default_connection_cap
 from harness.server.connections import ConnectionGuard, quiet_accept_errors
 
 WS_PATH = "/data-stream"
-"""The corto.fun Data Stream's path (CONTRACTS.md 3: ``wss://corto.fun/data-stream``)."""
+"""The corto.fun Data Stream's path (contract §3: ``wss://corto.fun/data-stream``)."""
 CONTROL_PATH = "/_harness"
 
 

@@ -8,7 +8,7 @@ to per-subscription rooms.
 What python-socketio leaves open (which event asked for an ack, packets it cannot decode, outgoing
 queues that grow while a client does not read) is :mod:`harness.server.sio_server`'s.
 
-Ack or ``subscription_error`` (CONTRACTS.md 2.3): a failure goes into the ack when the client asked
+Ack or ``subscription_error`` (contract §2.3): a failure goes into the ack when the client asked
 for one, else out as a ``subscription_error`` event.
 """
 
@@ -202,7 +202,7 @@ class PumpdataEmulator:
             for sid in recipients:
                 self.delivered[sid] += 1
                 if self.delivered[sid] == self.config.billing_error_after:
-                    # CONTRACTS.md 2.1: billing_error, then a disconnect
+                    # contract §2.1: billing_error, then a disconnect
                     self.counters["billing_errors"] += 1
                     await self._flush()
                     await self.sio.emit("billing_error", BILLING_ERROR, to=sid)
@@ -292,7 +292,7 @@ class PumpdataEmulator:
 
         @sio.event  # type: ignore[untyped-decorator]
         async def disconnect(sid: str, reason: Any = None) -> None:
-            # Rooms are per connection: a disconnect drops them all (CONTRACTS.md 2.1 [inferred]).
+            # Rooms are per connection: a disconnect drops them all (contract §2.1 [inferred]).
             if self.subs.pop(sid, None) is not None:
                 self.server.saw(SioDisconnect(self.server.now(), sid, C2S, reason=str(reason or "")))
             self.delivered.pop(sid, None)
@@ -356,7 +356,7 @@ class PumpdataEmulator:
         self.counters[f"errors.{outcome.code.value}"] += 1
         if ACK_REQUESTED.get():
             return outcome.payload()
-        # CONTRACTS.md 2.3: "Without an ack callback, the same payload is emitted as the
+        # contract §2.3: "Without an ack callback, the same payload is emitted as the
         # subscription_error event."
         await self.sio.emit("subscription_error", outcome.payload(), to=sid)
         return None
@@ -432,7 +432,7 @@ class PumpdataEmulator:
             return failure
         await self.sio.enter_room(sid, name)
         if self.sol_price is not None:
-            # CONTRACTS.md 2.2: "the snapshot is also sent immediately on subscribe"
+            # contract §2.2: "the snapshot is also sent immediately on subscribe"
             await self.sio.emit("sol_price", self.sol_price, to=sid)
         return ack(snapshot=self.sol_price)
 

@@ -1,6 +1,6 @@
 """The replay clock driver: wakes emulators at the replay times they asked for.
 
-Owns the one replay clock of a server (DESIGN.md "Time"). Every emulator reports its next
+Owns the one replay clock of a server (docs/architecture.md "Time"). Every emulator reports its next
 wake-up; the scheduler moves the clock to each wake-up in turn and ticks the emulators there, so
 a manual ``advance(10)`` passes through every second boundary, grace deadline and feed item on the
 way, exactly as ten seconds of real time would.

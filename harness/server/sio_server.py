@@ -5,7 +5,7 @@ server, :mod:`harness.recorder.relay_sio`, refuses what a client sends with it t
 of PumpData's rules:
 
 * whether the client asked for an ack: a handler cannot see it, so :class:`SioServer` notes it
-  (the packet's id) in a context variable before the handler runs (CONTRACTS.md 2.3: without an
+  (the packet's id) in a context variable before the handler runs (contract §2.3: without an
   ack callback, a failure goes out as ``subscription_error``);
 * packets it cannot take: python-socketio logs a traceback for a packet it cannot decode (bad
   JSON, an event that is not a list starting with its name) and the client waits for an answer

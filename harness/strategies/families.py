@@ -1,6 +1,6 @@
 """Valid, realistic messages of every family ``harness validate --list`` names.
 
-Built by hand from the contract (CONTRACTS.md 1-3), with the schemas as the check: a property
+Built by hand from the contract (contract §1-3), with the schemas as the check: a property
 test validates every family's messages. Events come from :mod:`harness.strategies.market`'s
 curve through :mod:`harness.synth`'s projections (the shapes ``harness synth`` writes), so
 lamports and SOL, raw and UI token amounts, prices, market caps and reserves agree; service
@@ -48,7 +48,7 @@ def _rng(draw: st.DrawFn) -> random.Random:
     return random.Random(draw(st.integers(0, 2**32 - 1)))
 
 
-# --- corto.fun Data Stream (CONTRACTS.md 3) ------------------------------------------------------
+# --- corto.fun Data Stream (contract §3) ------------------------------------------------------
 
 
 @st.composite
@@ -160,7 +160,7 @@ def _corto() -> dict[str, Strategy]:
     }
 
 
-# --- PumpData Socket.IO (CONTRACTS.md 2) ---------------------------------------------------------
+# --- PumpData Socket.IO (contract §2) ---------------------------------------------------------
 
 
 def targets() -> Strategy:
@@ -261,7 +261,7 @@ def _pumpdata() -> dict[str, Strategy]:
     }
 
 
-# --- Pump.fun REST (CONTRACTS.md 1) --------------------------------------------------------------
+# --- Pump.fun REST (contract §1) --------------------------------------------------------------
 
 
 def _leave_out(draw: st.DrawFn, found: list[dict[str, Any]], most: int) -> list[dict[str, Any]]:
@@ -353,7 +353,7 @@ def _pumpfun() -> dict[str, Strategy]:
                     (500, "Internal server error", "Internal Server Error"),
                 ]
             ).map(lambda e: {"statusCode": e[0], "message": e[1], "error": e[2]}),
-            # CONTRACTS.md 1.5: the one captured error body, PostgREST-shaped
+            # contract §1.5: the one captured error body, PostgREST-shaped
             st.just(
                 {
                     "code": "22P02",

@@ -285,7 +285,7 @@ def mutations(message: Any, node: Node, path: Path = ()) -> Iterator[Mutation]:
 
 def _extra_mutations(api: str, family: str, message: Any) -> Iterator[Mutation]:
     if (api, family) == ("corto", "request.subscribe"):
-        # CONTRACTS.md 3.2: combining mode with events or pools is an error
+        # contract §3.2: combining mode with events or pools is an error
         if "mode" in message:
             yield Mutation((), "set", {**message, "events": ["create"]}, "not", "mode combined with events")
         elif {"events", "pools"} & message.keys():

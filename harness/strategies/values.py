@@ -1,4 +1,4 @@
-"""Hypothesis strategies for the values the three APIs share (CONTRACTS.md 5, the unit cheat-sheet).
+"""Hypothesis strategies for the values the three APIs share (contract §5, the unit cheat-sheet).
 
 Keys and signatures are real base58 encodings of 32 and 64 bytes (so they decode, and shrink
 towards the all-ones key); pump.fun mints end in ``pump`` like the vanity mints it issues; times
@@ -16,7 +16,7 @@ from harness.synth.market import EPOCH_S, FAMILIES
 PUMP_SUFFIX = {"pump-fun": "pump", "letsbonk-fun": "bonk"}
 """Vanity endings of the mints a launchpad issues."""
 DOTTED_POOLS: tuple[str, ...] = DEFAULT_POOLS
-"""Pool families as filters and ``availablePools`` name them (CONTRACTS.md 3.5)."""
+"""Pool families as filters and ``availablePools`` name them (contract §3.5)."""
 LAUNCHPADS: tuple[str, ...] = tuple(FAMILIES)
 """Event pools a token launches on (``pump-fun``, ``letsbonk-fun``, ``meteora-dbc``)."""
 SPAN_S = 86_400 * 30

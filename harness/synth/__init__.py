@@ -4,7 +4,7 @@
 "pumpportal": ...}``;
 the same seed always gives the same bytes (the header's creation time is fixed too).
 ``write(out_dir, ...)`` writes them as ``DIR/<api>.jsonl``. The field sets, units and nullability
-follow CONTRACTS.md; see :mod:`harness.synth.market` for the market model.
+follow the contract reference; see :mod:`harness.synth.market` for the market model.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The corto.fun Data Stream projection of a simulated market (CONTRACTS.md 3, seed 004).
+"""The corto.fun Data Stream projection of a simulated market (contract §3, the corto.fun contract page).
 
 A client connects to ``/data-stream``, gets the seed's handshake, subscribes in quick mode ``all``
 half a second later, and receives every event: creates at full detail (87 keys, ``block`` but no
@@ -40,12 +40,12 @@ AVAILABLE_EVENTS = [
 ]  # fmt: skip
 MODES = ["all", "mints", "trades", "migrations", "pools"]
 MESSAGES = ["subscribe", "unsubscribe", "current_state"]
-# CONTRACTS.md 3.6: trade transport per pool family
+# contract §3.6: trade transport per pool family
 SOURCES = {"pump-fun": "logs_only", "letsbonk-fun": "transaction_stream", "meteora-dbc": "parsed_tx"}
 
 
 def service(name: str, mode: str, detail: str, grace: bool, **extra: Any) -> dict[str, Any]:
-    """A service envelope as seed 004 shows it."""
+    """A service envelope as the corto.fun contract page shows it."""
     state: dict[str, Any] = {}
     if name == "handshake":
         state["status"] = "connected"
@@ -85,7 +85,7 @@ def create_event(launch: Launch, rng: random.Random) -> dict[str, Any]:
     price_after = buy.price_after if buy else tok.price
     price_before = buy.price_before if buy else tok.price
     event: dict[str, Any] = {
-        # CONTRACTS.md 3.6 create min (13 keys)
+        # contract §3.6 create min (13 keys)
         "schemaVersion": "create_event_v1",
         "signature": launch.signature,
         "mint": tok.mint,
@@ -202,7 +202,7 @@ def trade_event(trade: Trade) -> dict[str, Any]:
         "mint": tok.mint,
         "txType": "buy" if trade.is_buy else "sell",
         "pool": tok.family,
-        "poolId": None if logs_only else tok.curve,  # CONTRACTS.md 3.6: null on logs_only
+        "poolId": None if logs_only else tok.curve,  # contract §3.6: null on logs_only
         "price": trade.price_after,
         "source": SOURCES[tok.family],
         "slot": trade.slot,

@@ -2,7 +2,7 @@
 
 One seeded market is projected into the three APIs' tapes (``pumpfun``, ``pumpdata``, ``corto``),
 so they share mints, wallets, prices and times. Amounts follow pump.fun's constant-product curve
-(CONTRACTS.md 4: a fresh curve holds 30 SOL / 1,073,000,000 tokens virtually; supply 1e9 tokens,
+(contract §4: a fresh curve holds 30 SOL / 1,073,000,000 tokens virtually; supply 1e9 tokens,
 6 decimals; market cap in SOL = virtual SOL / virtual tokens x supply). Pure: a
 ``random.Random(seed)`` makes every choice; time is seconds since the tape start.
 """
@@ -173,7 +173,7 @@ def launch(market: Market, t: float) -> Launch:
     name = rng.choice(NAMES) + ("" if rng.random() < 0.5 else f" {rng.randint(2, 99)}")
     symbol = "".join(w[0] for w in name.split() if w[0].isalpha()).upper()[:6] or "MEME"
     if rng.random() < 0.05:
-        symbol = "⎊"  # CONTRACTS.md 1.3: symbols may be non-ASCII
+        symbol = "⎊"  # contract §1.3: symbols may be non-ASCII
     mint = key(rng, "pump" if family == "pump-fun" else ("bonk" if family == "letsbonk-fun" else ""))
     cid = base58.encode(rng.randbytes(34))[:46]
     token = Token(

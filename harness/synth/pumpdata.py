@@ -1,4 +1,4 @@
-"""The PumpData Socket.IO projection of a simulated market (CONTRACTS.md 2, seed 003).
+"""The PumpData Socket.IO projection of a simulated market (contract §2, the PumpData subscribe_ohlcv page).
 
 A client connects with ``auth.api_key`` (already redacted), subscribes with acks to the SOL
 price, new tokens, migrations, and for two pools to 1-second OHLCV candles, trades and token
@@ -59,7 +59,7 @@ def trade_event(trade: Trade) -> dict[str, Any]:
 
 
 def token_update(trade: Trade, sol_usd: float | None) -> dict[str, Any]:
-    """CONTRACTS.md 2.2: ``priceUSD`` and ``mcapUSD`` are 0 until the first SOL/USD tick."""
+    """Contract §2.2: ``priceUSD`` and ``mcapUSD`` are 0 until the first SOL/USD tick."""
     event = trade_event(trade)
     return {
         "pool": trade.token.curve,
@@ -83,7 +83,7 @@ def new_token(launch: Launch) -> dict[str, Any]:
         "supply": SUPPLY_RAW / TOKEN_UNIT,
         "timestamp": _s(launch.t),
     }
-    if tok.has_metadata:  # CONTRACTS.md 2.2: absent, not null, when the create lacks them
+    if tok.has_metadata:  # contract §2.2: absent, not null, when the create lacks them
         new.update(name=tok.name, symbol=tok.symbol, creator=tok.creator, uri=tok.uri)
     return new
 

@@ -1,4 +1,4 @@
-"""The Pump.fun REST projection of a simulated market: a client polling as seed 000 does.
+"""The Pump.fun REST projection of a simulated market: a client polling as the Pump.fun polling guide does.
 
 ``/coins/latest`` and ``/trades/latest`` every 5 s, ``/coins/{mint}`` for two mints every 8 s,
 ``/trades/all/{mint}?limit=20&offset=0&minimumSize=0`` every 5 s, ``/sol-price`` every 10 s, and
@@ -7,7 +7,7 @@ every 10 s,
 with ``If-None-Match`` once the client holds an ETag: the server answers 304 (ETag, no body) when
 the body is unchanged, so ETags change only when the data does. Every answer carries
 ``x-ratelimit-*`` headers of a fixed 120-per-60 s window, reset as seconds until the window ends.
-Coins and trades follow CONTRACTS.md 1.3 and 1.4 (lamports, raw token units, ms vs s), and vary
+Coins and trades follow contract §1.3 and 1.4 (lamports, raw token units, ms vs s), and vary
 as real captures do: a third of the coins come in the 44-key shape of a ``/coins/latest`` body of
 September 2025 (no ``usd_market_cap``, ``username`` or ``profile_image``, and a never-traded one's
 ``last_trade_timestamp`` null rather than absent).
@@ -47,7 +47,7 @@ def _body(value: Any) -> bytes:
 
 
 def coin(token: Token, last: Trade | None, t: float, sol_usd: float, variant: int) -> dict[str, Any]:
-    """A coin object as ``/coins/{mint}`` returns it, at replay time ``t`` (CONTRACTS.md 1.3)."""
+    """A coin object as ``/coins/{mint}`` returns it, at replay time ``t`` (contract §1.3)."""
     vsol = last.vsol_after if last else 30 * LAMPORTS
     vtok = last.vtokens_after if last else 1_073_000_000 * TOKEN_UNIT
     real_sol = last.real_sol_after if last else 0
@@ -55,7 +55,7 @@ def coin(token: Token, last: Trade | None, t: float, sol_usd: float, variant: in
     mcap = (vsol / LAMPORTS) / (vtok / TOKEN_UNIT) * (SUPPLY_RAW / TOKEN_UNIT)
     complete = token.migrated_t is not None and token.migrated_t <= t
     created_ms = (EPOCH_S + token.created_t) * 1000
-    empty: str | None = "" if variant % 2 else None  # CONTRACTS.md 1.3: null or "" both seen
+    empty: str | None = "" if variant % 2 else None  # contract §1.3: null or "" both seen
     body: dict[str, Any] = {
         "mint": token.mint,
         "name": token.name,
@@ -114,7 +114,7 @@ def coin(token: Token, last: Trade | None, t: float, sol_usd: float, variant: in
 
 
 def trade_item(trade: Trade, *, latest: bool) -> dict[str, Any]:
-    """A trade of ``/trades/all/{mint}`` (or, ``latest``, of ``/trades/latest``: CONTRACTS.md 1.4)."""
+    """A trade of ``/trades/all/{mint}`` (or, ``latest``, of ``/trades/latest``: contract §1.4)."""
     item: dict[str, Any] = {
         "signature": trade.signature,
         "mint": trade.token.mint,

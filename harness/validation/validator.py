@@ -275,7 +275,7 @@ class Validator:
     def explain(self, message: Any, api: str, family: str) -> list[Violation]:
         """Every violation ``jsonschema`` finds, one per missing or unexpected key."""
         if (api, family) == ("corto", "create") and isinstance(message, dict):
-            # A create of any level is explained as the level its keys make it (CONTRACTS.md
+            # A create of any level is explained as the level its keys make it (the contract reference
             # 3.6), not by whichever of the three branches jsonschema finds most relevant.
             level = create_detail(message)
             return [dataclasses.replace(v, family=family) for v in self.explain(message, api, level)]
@@ -424,7 +424,7 @@ class Validator:
 
 def _unreadable(message: NotJson | UnknownEvent, api: str, family: str) -> list[Violation]:
     """The violation of a message that cannot be checked: not JSON, or a Socket.IO event of an
-    undocumented name (CONTRACTS.md 2.2 lists them)."""
+    undocumented name (contract §2.2 lists them)."""
     if isinstance(message, NotJson):
         why = f" ({message.reason})" if message.reason else ""
         quote = f": {message.text[:80]!r}" if message.text else ""

@@ -109,7 +109,7 @@ def test_lists_with_and_without_family(tmp_path: Path) -> None:
 
 
 def test_a_coins_page_is_a_coin_list_on_a_tape_and_in_a_json_file(tmp_path: Path) -> None:
-    """CONTRACTS.md 1.2: GET /coins answers an array of Coin; a broken item is named by its index."""
+    """Contract §1.2: GET /coins answers an array of Coin; a broken item is named by its index."""
     coin = {"mint": "CxLHsqvjfisgPAGwcZJsTn6nzZXJLxmVYM7v9pump", "name": "Cat", "symbol": "CAT"}
     page = [coin, coin, coin, {**coin, "mint": "0OIl"}]
     body = json.dumps(page).encode()

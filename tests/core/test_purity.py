@@ -1,6 +1,6 @@
 """The core is pure: no event loop, no sockets, no network libraries, no files, no clock.
 
-Two checks (DESIGN.md "Layers"): a static one reads the source of every core module (its imports,
+Two checks (docs/architecture.md "Layers"): a static one reads the source of every core module (its imports,
 and the calls that would open a file or read a clock), and a dynamic one imports the whole core in
 a fresh interpreter and looks at what came along, so a forbidden module reached through another
 module is caught too. Both are also run against offending code, so a check that stopped catching

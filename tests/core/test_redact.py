@@ -156,7 +156,7 @@ def test_recorded_upstreams_label_and_extra_are_redacted() -> None:
     assert rec.extra[0][1]["interval"] == 5 and PLACEHOLDER.fullmatch(rec.extra[0][1]["auth"])
 
 
-# --- safe by default: every secret kind of README "Redaction" ---------------------------------
+# --- safe by default: every secret kind of docs/reference/redaction.md ---------------------------------
 
 JWT = (
     "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"

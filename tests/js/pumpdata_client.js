@@ -1,4 +1,4 @@
-// A real socket.io-client (the JavaScript tab of seed 003) against the harness's PumpData emulation.
+// A real socket.io-client (the JavaScript tab of the PumpData subscribe_ohlcv page) against the harness's PumpData emulation.
 // Usage: node pumpdata_client.js URL POOL [TRANSPORTS]. Prints one JSON line per step; the test
 // drives the clock (and asks on stdin, see the end). TRANSPORTS: comma-separated Engine.IO transports (default websocket).
 const { io } = require("socket.io-client");

@@ -4,7 +4,7 @@ order, each projected to its detail level (through a real server and a real clie
 Hypothesis draws the tape (every ``txType`` on every pool family, the unlisted ``meteora-dbc``
 included), the subscription merge policy, and a sequence of subscribes and unsubscribes with
 replay time passing between them; the model below says, independently of the core, what each
-filter selects (CONTRACTS.md 3.2, 3.5; README "corto.fun Data Stream" for the choices).
+filter selects (contract §3.2, 3.5; docs/guides/replay.md "corto.fun Data Stream" for the choices).
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ MODES = {
     "migrations": ["migration"],
     "pools": ["createPool", "addLiquidity", "removeLiquidity", "burn"],
 }
-# CONTRACTS.md 3.5, written out again: txType -> subscription event, filter pool -> event pool
+# contract §3.5, written out again: txType -> subscription event, filter pool -> event pool
 EVENT_OF = {
     "create": "create",
     "buy": "buy",
@@ -80,7 +80,7 @@ EVENT_POOLS = [
     "meteora-damm-v2",
     "meteora-dbc",  # an event pool no filter pool names: only "all pools" selects it
 ]
-# CONTRACTS.md 3.6: create detail levels; min is exactly these 13 keys
+# contract §3.6: create detail levels; min is exactly these 13 keys
 MIN = {
     "schemaVersion",
     "signature",
@@ -181,7 +181,7 @@ class Model:
 
 def cut(got: dict[str, Any], event: dict[str, Any], detail: str) -> bool:
     """``got`` is ``event`` at ``detail``: min exactly the 13 keys, full all of them, mid a superset
-    of min and a subset of full, values as recorded (CONTRACTS.md 3.6: test only that for mid)."""
+    of min and a subset of full, values as recorded (contract §3.6: test only that for mid)."""
     if detail == "min":
         return got == {k: v for k, v in event.items() if k in MIN}
     if detail == "mid":

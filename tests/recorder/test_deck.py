@@ -1,5 +1,5 @@
 """Record modes end to end: a MockServer on port 0 is the "live" upstream, real clients talk to the
-deck, and what lands on disk is read back (README "Record modes")."""
+deck, and what lands on disk is read back (docs/guides/record.md "Record modes")."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Record modes for PumpData (Socket.IO): a MockServer on port 0 is the "live" upstream, real
 python-socketio and socket.io-client sockets talk to the deck over every Engine.IO transport, and
-what lands on disk is read back (README "Record modes")."""
+what lands on disk is read back (docs/guides/record.md "Record modes")."""
 
 from __future__ import annotations
 
@@ -223,7 +223,7 @@ async def test_a_pumpdata_episode_the_proxy_cannot_open_is_a_server_disconnect(
 async def test_a_javascript_client_moves_to_the_live_service_with_its_acks(
     tmp_path: Path, upstream: MockServer, transports: str
 ) -> None:
-    """socket.io-client from npm (seed 003's JavaScript tab) through new_episodes, on
+    """socket.io-client from npm (the PumpData subscribe_ohlcv page's JavaScript tab) through new_episodes, on
     each transport: every ack it asked for reaches its callback, and the error it did not ask an ack
     for comes as ``subscription_error``, from the live service."""
     from tests.server.test_pumpdata_js import JsClient

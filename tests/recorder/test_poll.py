@@ -311,7 +311,7 @@ async def test_validate_reports_provider_drift(tmp_path: Path) -> None:
 
     drifted = b'{"solPrice": "244.2"}'  # a string where the contract has a number
     coin = {"mint": pumpfun_tape.MINT, "name": "Cat", "symbol": "CAT"}
-    page = json.dumps([coin, coin, coin, {**coin, "mint": "0OIl"}]).encode()  # CONTRACTS.md 1.2
+    page = json.dumps([coin, coin, coin, {**coin, "mint": "0OIl"}]).encode()  # contract §1.2
     frames = [
         HttpExchange(0, "h", HttpRequest("GET", "/sol-price"), HttpResponse(200, (), drifted)),
         HttpExchange(0, "h", HttpRequest("GET", "/coins"), HttpResponse(200, (), page)),

@@ -230,7 +230,7 @@ async def test_an_upstream_answering_5xx_to_the_handshake_is_reported_as_such(tm
 
 
 async def test_a_javascript_client_records_through_the_proxy(tmp_path: Path) -> None:
-    """socket.io-client from npm (seed 003's JavaScript tab) through the proxy to the
+    """socket.io-client from npm (the PumpData subscribe_ohlcv page's JavaScript tab) through the proxy to the
     PumpData emulation: acks where it asked for them, ``subscription_error`` where it did not."""
     from tests.server.test_pumpdata import DEMO, trade_pools
     from tests.server.test_pumpdata_js import JsClient

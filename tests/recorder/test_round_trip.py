@@ -84,7 +84,7 @@ async def sio_client(url: str, seen: Seen, stop: asyncio.Event) -> None:
 
 
 def rest_poll(base: str, seen: Seen, stop: asyncio.Event, interval: float) -> None:
-    """Seed 000's ETag poller: 200s and 304s, the body of every 200 kept."""
+    """The Pump.fun polling guide's ETag poller: 200s and 304s, the body of every 200 kept."""
     etags: dict[str, str] = {}
     with requests.Session() as http:
         while not stop.is_set():

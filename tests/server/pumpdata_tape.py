@@ -27,7 +27,7 @@ def signature(n: int) -> str:
 def trade(
     n: int, pool: str, mint: str, t: float, price: float, amount: float, **extra: Any
 ) -> dict[str, Any]:
-    """A ``trade`` payload at replay time ``t`` (its ``timestamp`` in unix s, CONTRACTS.md 2.2)."""
+    """A ``trade`` payload at replay time ``t`` (its ``timestamp`` in unix s, contract §2.2)."""
     return {
         "protocol": "PUMPFUN",
         "pool": pool,

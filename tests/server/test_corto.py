@@ -349,7 +349,7 @@ SUB_TO_TX = {
 
 
 def oracle(request: dict[str, Any], event: dict[str, Any]) -> bool:
-    """What CONTRACTS.md 3.2/3.5 say a filter selects, written independently of the core."""
+    """What contract §3.2/3.5 say a filter selects, written independently of the core."""
     if "mode" in request:
         wanted = QUICK[request["mode"]]
         return wanted is None or event["txType"] in wanted

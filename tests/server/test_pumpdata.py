@@ -451,7 +451,7 @@ async def test_a_disconnect_drops_every_subscription(server: MockServer) -> None
     await rec.client.disconnect()
     await until(lambda: server.state()["apis"]["pumpdata"]["clients"] == {})
     assert emulator_of(server).sio.manager.rooms.get("/", {}).keys() <= {None}, "no room keeps it"
-    async with Recorder(server) as again:  # CONTRACTS.md 6.9: a new connection starts with nothing
+    async with Recorder(server) as again:  # contract §6.9: a new connection starts with nothing
         await server.advance(60)
         await settle()
         assert again.events == []

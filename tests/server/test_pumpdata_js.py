@@ -26,7 +26,7 @@ def _require_node() -> str:
 
 
 class JsClient:
-    """``pumpdata_client.js`` (seed 003's JavaScript tab) run by node against
+    """``pumpdata_client.js`` (the PumpData subscribe_ohlcv page's JavaScript tab) run by node against
     ``url``: it subscribes to ``pool`` with acks, then prints what it saw when told it is done."""
 
     def __init__(self, proc: asyncio.subprocess.Process) -> None:

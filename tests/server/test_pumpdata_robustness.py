@@ -56,7 +56,7 @@ async def answers(ws: Any, count: int = 1) -> list[str]:
 
 async def test_the_handshake_shows_the_engine_io_settings_of_the_service(server: MockServer) -> None:
     async with raw_client(server) as ws:
-        # CONTRACTS.md 2.1: pingInterval 25000, pingTimeout 20000, maxPayload 1000000
+        # contract §2.1: pingInterval 25000, pingTimeout 20000, maxPayload 1000000
         assert {k: ws.opened[k] for k in ("pingInterval", "pingTimeout", "maxPayload")} == {
             "pingInterval": 25000,
             "pingTimeout": 20000,

@@ -1,4 +1,4 @@
-"""Seed 003's own examples, Python and JavaScript, run unchanged but for the URL, the
+"""The PumpData subscribe_ohlcv page's own examples, Python and JavaScript, run unchanged but for the URL, the
 key and the pool (the page's placeholders), against the PumpData emulation.
 
 The page lost the Python example's indentation: :data:`PYTHON_EXAMPLE` restores it, and a test

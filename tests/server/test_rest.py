@@ -1,4 +1,4 @@
-"""Pump.fun REST replay, observed by real clients (requests and aiohttp) as seed 000's
+"""Pump.fun REST replay, observed by real clients (requests and aiohttp) as the Pump.fun polling guide's
 pollers do.
 
 Every test runs the server with the manual clock: replay time moves only by ``server.advance``.
@@ -34,7 +34,7 @@ async def server(pumpfun_tape_path: Path) -> AsyncIterator[MockServer]:
 
 
 async def get(url: str, **headers: str) -> requests.Response:
-    """A blocking ``requests`` call, as seed 000's pollers make, off the server's event
+    """A blocking ``requests`` call, as the Pump.fun polling guide's pollers make, off the server's event
     loop."""
     return await asyncio.to_thread(requests.get, url, headers=headers, timeout=5)
 
@@ -338,7 +338,7 @@ async def test_reset_restores_clock_and_budgets(server: MockServer) -> None:
 
 
 async def test_a_served_coins_page_is_checked_item_by_item(tmp_path: Path) -> None:
-    # CONTRACTS.md 1.2: GET /coins answers an array of Coin; a tape whose page breaks the coin
+    # contract §1.2: GET /coins answers an array of Coin; a tape whose page breaks the coin
     # schema is served as recorded and the broken item is reported by its index.
     page = [coin("a", 1.0), coin("b", 2.0), coin("c", 3.0), {**coin("d", 4.0), "mint": "0OIl"}]
     tape = dump_tape(tmp_path / "coins.jsonl", header(), [exchange(0.0, "/coins?limit=4&offset=0", page)])

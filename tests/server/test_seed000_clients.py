@@ -1,4 +1,4 @@
-"""Seed 000's client patterns, written as the page writes them, against the replayed
+"""The Pump.fun polling guide's client patterns, written as the page writes them, against the replayed
 Pump.fun API.
 
 Each pattern runs twice, with ``requests`` (as the seed does) and with ``aiohttp``, on the manual

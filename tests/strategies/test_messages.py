@@ -33,7 +33,7 @@ def _decoded_size(text: str) -> int:
 @settings(max_examples=50, deadline=None)
 @given(messages("corto", "trade"))
 def test_corto_trades_agree_with_their_curve(trade: dict[str, Any]) -> None:
-    # CONTRACTS.md 3.6: UI amounts and their *Raw integers; price = virtual SOL / virtual tokens
+    # contract §3.6: UI amounts and their *Raw integers; price = virtual SOL / virtual tokens
     assert trade["solAmount"] == trade["solAmountRaw"] / 1e9
     assert trade["tokenAmount"] == trade["tokenAmountRaw"] / 1e6
     assert trade["price"] == pytest.approx(trade["vSolInBondingCurve"] / trade["vTokensInBondingCurve"])
@@ -45,7 +45,7 @@ def test_corto_trades_agree_with_their_curve(trade: dict[str, Any]) -> None:
 @settings(max_examples=50, deadline=None)
 @given(messages("pumpfun", "trade"), messages("pumpdata", "trade"))
 def test_units_per_api(rest: dict[str, Any], sio: dict[str, Any]) -> None:
-    # CONTRACTS.md 5: pump.fun in lamports and raw units, s; PumpData in UI units, s
+    # contract §5: pump.fun in lamports and raw units, s; PumpData in UI units, s
     assert isinstance(rest["sol_amount"], int) and isinstance(rest["token_amount"], int)
     assert 10**9 <= rest["timestamp"] < 10**10
     assert isinstance(sio["quote_amount"], float) and 10**9 <= sio["timestamp"] < 10**10

@@ -206,7 +206,7 @@ def test_corto_pools_are_dotted_in_filters_and_hyphenated_in_events(
     assert all("." in pool for pool in available)
     events = [m for m in messages if "txType" in m]
     assert all("." not in str(e["pool"]) and "-" in str(e["pool"]) for e in events)
-    # CONTRACTS.md 3.5: the filter name of an event's pool is its first hyphen made a dot.
+    # contract §3.5: the filter name of an event's pool is its first hyphen made a dot.
     assert {dotted_pool(str(e["pool"])) for e in events} & set(available) >= {"pump.fun", "pump.swap"}
 
 

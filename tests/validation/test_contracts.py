@@ -1,4 +1,4 @@
-"""Every example CONTRACTS.md documents, and the seed and repository-copy pages show, validates
+"""Every example the contract reference documents, and the seed and repository-copy pages show, validates
 under its family, as a lone message and inside a tape (found by path, event name or type)."""
 
 from __future__ import annotations
@@ -28,15 +28,15 @@ from harness.store import dump_tape
 from harness.validation import Tally, validate, validate_tape
 from tests.helpers import SEEDS, header
 
-MINT = "CxLHsqvjfisgPAGwcZJsTn6nzZXJLxmVYM7v9pump"  # seed 000
+MINT = "CxLHsqvjfisgPAGwcZJsTn6nzZXJLxmVYM7v9pump"  # the Pump.fun polling guide
 WSOL = "So11111111111111111111111111111111111111112"
 POOL = "F2MFtsSeEdNFS5wsKSEbRdx5vrR6vZ5DvvtSiWoSzL5Z"
 USER = "6nqTtnfb26VdupoMfK8GUCRMcfvqrXGUKwvrS6hJ4Sv6"
 SIGNATURE = "5GL8LJGm6gcRFRRCd6ss5eyHLV1yipJnovh6zQWUASJTdUJVE2ZKRmJ2KpDxRwTdPmCUeZGzCmd11WwjeqfbHv8V"
-# seed 003
+# the PumpData subscribe_ohlcv page
 CANDLE = [1779812627000, 0.000000033, 0.000000034, 0.000000033, 0.000000034, 5.12]
 
-# CONTRACTS.md 1.3: the union of the captured coin samples, with the values the table quotes.
+# contract §1.3: the union of the captured coin samples, with the values the table quotes.
 COIN = {
     "mint": MINT,
     "name": "Example",
@@ -94,7 +94,7 @@ COIN = {
     "rec_id": "r-1",
 }
 COIN_TRUNCATED = {k: COIN[k] for k in list(COIN)[:10]}  # the /coins/latest scrape: 10 keys shown
-LATEST_TRADE = {  # CONTRACTS.md 1.4, /trades/latest (real, 2025-09): no tx_index
+LATEST_TRADE = {  # contract §1.4, /trades/latest (real, 2025-09): no tx_index
     "signature": SIGNATURE,
     "mint": MINT,
     "sol_amount": 159998377,
@@ -106,7 +106,7 @@ LATEST_TRADE = {  # CONTRACTS.md 1.4, /trades/latest (real, 2025-09): no tx_inde
     "image_uri": "https://ipfs.io/ipfs/QmExample",
     "slot": 409019833,
 }
-TRADE_ITEM = {  # CONTRACTS.md 1.4, /trades/all/{mint} items per the client models
+TRADE_ITEM = {  # contract §1.4, /trades/all/{mint} items per the client models
     **{k: LATEST_TRADE[k] for k in ("signature", "mint", "sol_amount", "token_amount", "is_buy", "user")},
     "timestamp": 1762115164,
     "tx_index": 3,
@@ -175,7 +175,7 @@ PUMPDATA: list[tuple[str, str, Any]] = [
     ("2.2", "subscribe", {"mint": MINT}),
     ("2.2", "subscribe", {"pool": POOL}),
     ("2.2", "unsubscribe", {"pool": POOL}),
-    ("2.2", "subscribe_ohlcv", {"pool": "4mBL…"}),  # seed 003, verbatim
+    ("2.2", "subscribe_ohlcv", {"pool": "4mBL…"}),  # the PumpData subscribe_ohlcv page, verbatim
     ("2.2", "unsubscribe_ohlcv", {"pool": "4mBL…"}),
     ("2.2", "ohlcv_history", {"mint": MINT, "limit": 500}),
     ("2.2", "ohlcv_history", {"pool": POOL}),
@@ -194,7 +194,7 @@ PUMPDATA: list[tuple[str, str, Any]] = [
     ("2.2", "ack", {"ok": True}),
     ("2.2", "ack", {"ok": True, "snapshot": None}),
     ("2.2", "ack", {"ok": True, "snapshot": {"price": 180.5, "time": 1779812627}}),
-    # seed 003
+    # the PumpData subscribe_ohlcv page
     ("2.3", "ack_error", {"error": "not_found", "message": "pool not found"}),
     ("2.3", "ack_error", {"error": "invalid_request", "message": "mint or pool is required"}),
     ("2.3", "ack_error", {"error": "unavailable", "message": "try again"}),
@@ -273,9 +273,9 @@ CORTO: list[tuple[str, str, Any]] = [
 
 @pytest.mark.parametrize(
     ("section", "api", "family", "message"),
-    [("CONTRACTS.md " + s, "pumpfun", f, m) for s, f, m in PUMPFUN]
-    + [("CONTRACTS.md " + s, "pumpdata", f, m) for s, f, m in PUMPDATA]
-    + [("CONTRACTS.md " + s, "corto", f, m) for s, f, m in CORTO],
+    [("contract §" + s, "pumpfun", f, m) for s, f, m in PUMPFUN]
+    + [("contract §" + s, "pumpdata", f, m) for s, f, m in PUMPDATA]
+    + [("contract §" + s, "corto", f, m) for s, f, m in CORTO],
     ids=lambda x: x if isinstance(x, str) and len(x) < 30 else "",
 )
 def test_contracts_examples_validate(section: str, api: str, family: str, message: Any) -> None:
@@ -283,25 +283,25 @@ def test_contracts_examples_validate(section: str, api: str, family: str, messag
 
 
 def test_units_the_contract_names_are_held_to() -> None:
-    # CONTRACTS.md 1.3: updated_at is unix s, the *_timestamp fields unix ms.
+    # contract §1.3: updated_at is unix s, the *_timestamp fields unix ms.
     found = validate({**COIN, "updated_at": 1762115164000, "created_timestamp": 1762115100}, api="pumpfun")
     assert {(v.pointer, v.rule) for v in found} == {
         ("/updated_at", "maximum"),
         ("/created_timestamp", "minimum"),
     }
-    # CONTRACTS.md 2.4: ohlcv t is ms, sol_price time s.
+    # contract §2.4: ohlcv t is ms, sol_price time s.
     assert validate([[1779812627, *CANDLE[1:]]], api="pumpdata", family="ohlcv")[0].pointer == "/0/0"
     assert (
         validate({"price": 1, "time": 1779812627000}, api="pumpdata", family="sol_price")[0].pointer
         == "/time"
     )
-    # CONTRACTS.md 2.2: new_token's optional keys are absent, never null or empty.
+    # contract §2.2: new_token's optional keys are absent, never null or empty.
     found = validate({**NEW_TOKEN, "name": "", "symbol": None}, api="pumpdata", family="new_token")
     assert {(v.pointer, v.rule) for v in found} == {("/name", "minLength"), ("/symbol", "type")}
 
 
 def test_numbers_as_published_exponents_and_integers_for_floats() -> None:
-    # CONTRACTS.md 3.7: 4e-9 and 2.88e-8 as the provider writes them, baseAmount int or float.
+    # contract §3.7: 4e-9 and 2.88e-8 as the provider writes them, baseAmount int or float.
     repo = _repo_examples()
     liquidity = next(e["message"] for e in repo if e["family"] == "liquidity")
     text = json.dumps(liquidity).replace('"solInPool": 4e-09', '"solInPool": 4e-9')
@@ -326,7 +326,7 @@ def _repo_examples() -> list[dict[str, Any]]:
 
 
 def test_repository_copy_examples_validate_and_classify() -> None:
-    # CONTRACTS.md 3.7: where the site (seed 004) and repository copies disagree, both pass.
+    # contract §3.7: where the site (the corto.fun contract page) and repository copies disagree, both pass.
     for example in _repo_examples():
         message = example["message"]
         assert validate(message, api="corto", family=example["family"]) == [], example["page"]
@@ -336,7 +336,7 @@ def test_repository_copy_examples_validate_and_classify() -> None:
 
 
 def test_repository_burn_template_has_the_keys_and_types_of_burn() -> None:
-    # CONTRACTS.md 3.6: burn is a reserved template; its placeholder values ("string", 0) are not
+    # contract §3.6: burn is a reserved template; its placeholder values ("string", 0) are not
     # real keys or times, but nothing is missing and every type matches.
     template = json.loads((SEEDS / "corto_repo_examples.json").read_text())["burn_template"]
     found = validate(template["message"], api="corto", family="burn")
@@ -344,7 +344,7 @@ def test_repository_burn_template_has_the_keys_and_types_of_burn() -> None:
 
 
 def test_seed_000_rest_examples_validate_in_a_tape(tmp_path: Path) -> None:
-    """Seed 000's pollers: every URL with the params it sends, answered as CONTRACTS.md 1.2
+    """The Pump.fun polling guide's pollers: every URL with the params it sends, answered as contract §1.2
     says."""
     text = (SEEDS / "000_d54aad61bf260926.txt").read_text()
     found = re.findall(r'"(https://frontend-api-v3\.pump\.fun/[^"]+)"', text)
@@ -405,7 +405,7 @@ def test_seed_000_rest_examples_validate_in_a_tape(tmp_path: Path) -> None:
 
 
 def test_pumpdata_examples_in_a_tape_are_found_by_event_name(tmp_path: Path) -> None:
-    """CONTRACTS.md 2.2/2.3: client emits with acks, server events, subscription_error."""
+    """Contract §2.2/2.3: client emits with acks, server events, subscription_error."""
     emits = [
         (f, m) for _, f, m in PUMPDATA if f.startswith(("subscribe", "unsubscribe")) or f == "ohlcv_history"
     ]
@@ -445,12 +445,13 @@ def test_every_family_has_one_schema_citing_its_section() -> None:
         schema = json.loads((SCHEMAS_DIR / name).read_text())
         assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema", name
         assert schema["$id"] == f"https://harness.local/schemas/{name}", name
-        cites = r"DESIGN\.md 'Tape format'" if name.startswith("tape/") else r"CONTRACTS\.md \d|contract §\d"
+        tape = name.startswith("tape/")
+        cites = r"docs/architecture\.md 'Tape format'" if tape else r"contract §\d"
         assert re.search(cites, schema["description"]), f"{name} cites no section"
 
 
 def test_seed_000_params_validate_as_the_client_holds_them() -> None:
-    """Seed 000's pollers pass params = {"limit": 10, "offset": 0, "minimumSize": 0} to
+    """The Pump.fun polling guide's pollers pass params = {"limit": 10, "offset": 0, "minimumSize": 0} to
     requests: the same parameters validate before encoding (numbers) as after (strings), and break alike."""
     text = (SEEDS / "000_d54aad61bf260926.txt").read_text()
     params = [ast.literal_eval(p) for p in re.findall(r"params = (\{[^}]*\})", text)]
@@ -468,7 +469,7 @@ def test_seed_000_params_validate_as_the_client_holds_them() -> None:
 
 
 def test_coin_keys_of_the_newest_samples_are_typed() -> None:
-    # CONTRACTS.md 1.3: the counters are integers when present; the Nov 2025 keys seen only as
+    # contract §1.3: the counters are integers when present; the Nov 2025 keys seen only as
     # null (platform, token_program, mayhem_state) take any value.
     for key in ("num_participants", "downrank_score", "livestream_ban_expiry", "thumbnail_updated_at"):
         found = validate({**COIN, key: "3"}, api="pumpfun", family="coin")
@@ -478,7 +479,7 @@ def test_coin_keys_of_the_newest_samples_are_typed() -> None:
 
 
 def test_candle_times_are_unix_ms_both_ways() -> None:
-    # CONTRACTS.md 2.4: t is ms; seconds are too small and microseconds too big.
+    # contract §2.4: t is ms; seconds are too small and microseconds too big.
     for t in (1779812627, 1779812627000000):
         (violation,) = validate([[t, *CANDLE[1:]]], api="pumpdata", family="ohlcv")
         assert violation.pointer == "/0/0", t
@@ -487,7 +488,7 @@ def test_candle_times_are_unix_ms_both_ways() -> None:
 def test_family_names_are_the_interface_issue_3_names() -> None:
     """`--family` takes these names and `harness validate --list` prints them: renaming one
     breaks users' commands, so the list is pinned here (issue 3, "Families"), plus the two
-    unsubscribe emits CONTRACTS.md 2.2 also lists and the `/coins` array of 1.2 (`coin_list`)."""
+    unsubscribe emits contract §2.2 also lists and the `/coins` array of 1.2 (`coin_list`)."""
     from harness.validation import families
 
     assert families() == {
@@ -518,7 +519,7 @@ def test_family_names_are_the_interface_issue_3_names() -> None:
 
 
 def test_the_schemas_and_the_emulation_share_the_corto_vocabulary() -> None:
-    """CONTRACTS.md 3.2, 3.5: the events, modes and detail levels the schemas close are the ones
+    """Contract §3.2, 3.5: the events, modes and detail levels the schemas close are the ones
     the core's filters expand and the served handshake advertises."""
     from harness.core.corto.filters import DEFAULT_EVENTS, DETAILS, MESSAGES, MODES
     from harness.validation import SCHEMAS_DIR, default_validator

@@ -48,8 +48,8 @@ def _mutations(message: Any, depth: int = 0) -> Iterator[Any]:
 
 
 def _documented() -> Iterator[tuple[str, str, Any]]:
-    """Every family's documented examples (seed 004, the repository copy,
-    CONTRACTS.md), a few messages of each family a synthetic feed carries, and the create
+    """Every family's documented examples (the corto.fun contract page, the repository copy,
+    the contract reference), a few messages of each family a synthetic feed carries, and the create
     levels projected."""
     from harness.core.corto.detail import Detail, project
     from tests.helpers import SEEDS, seed_json_blocks

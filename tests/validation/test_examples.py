@@ -39,7 +39,7 @@ def test_seed_004_examples_verbatim() -> None:
 
 
 def test_seed_003_examples_verbatim() -> None:
-    """Every message seed 003 prints: the Python client's emits, the ohlcv emission,
+    """Every message the PumpData subscribe_ohlcv page prints: the Python client's emits, the ohlcv emission,
     the error payload (the ack's, or subscription_error's), and the { ok: true } ack it stands in for."""
     text = (SEEDS / "003_e7db900a1bcc193d.txt").read_text()
     emits = [
@@ -84,7 +84,7 @@ def test_seed_004_observed_signatures() -> None:
 
 
 def test_corto_service_shapes_contracts_md_lists() -> None:
-    """CONTRACTS.md 3.3: acks for unsubscribe too; error details {mode, supportedModes} or none;
+    """Contract §3.3: acks for unsubscribe too; error details {mode, supportedModes} or none;
     an error without graceActive (app.js) or createDetail (the repository copy)."""
     handshake, ack, _, error = seed_json_blocks("004_3ab254ca4706ad7f.txt")[5:]
     assert validate({**ack, "action": "unsubscribe"}) == []
@@ -104,7 +104,7 @@ def test_corto_service_shapes_contracts_md_lists() -> None:
 
 
 def test_repo_copy_drift_is_accepted() -> None:
-    # CONTRACTS.md 3.7: the repository copy lacks createDetail and graceActive, and pump.fun.
+    # contract §3.7: the repository copy lacks createDetail and graceActive, and pump.fun.
     blocks = seed_json_blocks("004_3ab254ca4706ad7f.txt")
     handshake = copy.deepcopy(blocks[5])
     del handshake["state"]["effectiveFilter"]["createDetail"]

@@ -36,7 +36,7 @@ MIN = project(FULL, Detail.MIN)
 def test_a_lone_create_is_judged_by_its_keys() -> None:
     assert family_of(MIN) == ("corto", "create.min")
     assert family_of(project(FULL, Detail.MID)) == ("corto", "create.mid")
-    # CONTRACTS.md 3.6: mid is only "a superset of min and a subset of full": any such key set is
+    # contract §3.6: mid is only "a superset of min and a subset of full": any such key set is
     # mid, not a full create missing seventy keys.
     between = {**MIN, "reserveSolBefore": 30000000000, "routeProgramId": FULL["routeProgramId"]}
     assert family_of(between) == ("corto", "create.mid") and validate(between) == []
@@ -129,7 +129,7 @@ def test_rest_bodies_by_path_and_only_documented_paths(tmp_path: Path) -> None:
 
 
 def test_a_coins_page_is_a_coin_list_and_each_item_is_held_to_the_coin_schema(tmp_path: Path) -> None:
-    # CONTRACTS.md 1.2: GET /coins answers an array of Coin; 1.3: its items vary in their keys.
+    # contract §1.2: GET /coins answers an array of Coin; 1.3: its items vary in their keys.
     coins = [
         {"mint": MINT, "name": "a", "symbol": "A", "bonding_curve": MINT},
         {"mint": MINT, "name": "b", "symbol": "B", "created_timestamp": 1779812627000},
@@ -159,7 +159,7 @@ def test_a_list_is_a_trade_list_only_when_its_items_are_trades() -> None:
 
 def test_socketio_events_are_known_by_name(tmp_path: Path) -> None:
     frames = [
-        SioEvent(0, "sio-1", C2S, "unsubscribe_sol_price"),  # CONTRACTS.md 2.2, no arguments
+        SioEvent(0, "sio-1", C2S, "unsubscribe_sol_price"),  # contract §2.2, no arguments
         SioEvent(1, "sio-1", C2S, "unsubscribe_new_tokens", ({"protocols": ["PUMPFUN"]},)),
         # guessing from keys would take this for subscribe_new_tokens and pass it
         SioEvent(2, "sio-1", C2S, "subscribe_everything", ({"protocols": ["PUMPFUN"]},)),
@@ -304,7 +304,7 @@ def test_a_broken_coin_in_a_list_is_named_by_its_index() -> None:
 
 
 def test_the_coin_keys_that_tell_a_coin_are_the_coin_schema_s() -> None:
-    # CONTRACTS.md 1.3: platform, token_program and mayhem_state, null in every sample, are untyped
+    # contract §1.3: platform, token_program and mayhem_state, null in every sample, are untyped
     from harness.core.families import PUMPFUN_COIN_KEYS
     from harness.validation import default_validator
 
@@ -342,7 +342,7 @@ def test_tape_creates_are_held_to_the_create_family_given(tmp_path: Path) -> Non
 
 
 def test_a_binary_websocket_frame_is_a_violation(tmp_path: Path) -> None:
-    # CONTRACTS.md 3.1: the Data Stream is JSON text frames, as the server tells a client that
+    # contract §3.1: the Data Stream is JSON text frames, as the server tells a client that
     # sends binary; a recording of one is reported the same way.
     from harness.core.frames import WsBinary
 

@@ -1,7 +1,7 @@
 """One-rule mutations of every family's messages fail with the right pointer and rule.
 
 The messages come from a synthetic feed (every family the simulator produces) and from the
-repository copy's published examples. Which values may be null is stated here from CONTRACTS.md,
+repository copy's published examples. Which values may be null is stated here from the contract reference,
 independently of the schemas, so a schema that lets null into a reliable field fails a test.
 """
 
@@ -19,7 +19,7 @@ from harness.validation import default_validator, validate
 from tests.helpers import SEEDS
 
 NULLABLE: dict[tuple[str, str], frozenset[str]] = {
-    # CONTRACTS.md 3.6 (N) marks; the quote-aware rule (SOL-side values of a non-SOL create);
+    # contract §3.6 (N) marks; the quote-aware rule (SOL-side values of a non-SOL create);
     # poolId as on logs_only trades; metadata that may be missing.
     ("corto", "create.full"): FULL_NULLABLE
     | {"price", "initialBuy", "solAmount", "solInPool", "vSolInBondingCurve", "marketCapSol"}
@@ -62,7 +62,7 @@ def _examples() -> dict[tuple[str, str], list[dict[str, Any]]]:
     repo = json.loads((SEEDS / "corto_repo_examples.json").read_text())["examples"]
     for example in repo:
         out.setdefault(("corto", example["family"]), []).append(example["message"])
-    # CONTRACTS.md 3.6: burn is reserved (its template holds placeholders); its keys are
+    # contract §3.6: burn is reserved (its template holds placeholders); its keys are
     # liquidity's plus burnScope, so a burn is the published liquidity example as a burn.
     liquidity = out[("corto", "liquidity")][-1]
     out[("corto", "burn")] = [
@@ -213,7 +213,7 @@ def test_a_min_create_with_an_extra_key_is_named() -> None:
 
 
 def test_pools_are_hyphenated_in_events_and_keys_base58() -> None:
-    # CONTRACTS.md 3.5: events name pools pump-fun, filters pump.fun; keys are base58 (no 0OIl).
+    # contract §3.5: events name pools pump-fun, filters pump.fun; keys are base58 (no 0OIl).
     trade = EXAMPLES[("corto", "trade")][0]
     assert _pointers({**trade, "pool": "pump.fun"}, "corto", "trade") == {("/pool", "pattern")}
     assert _pointers({**trade, "mint": "0OIl" + trade["mint"][4:]}, "corto", "trade") == {
@@ -226,7 +226,7 @@ def test_pools_are_hyphenated_in_events_and_keys_base58() -> None:
 
 
 def test_subscriptions_map_documented_events_to_dotted_pools() -> None:
-    # CONTRACTS.md 3.3, 3.5: effectiveFilter.subscriptions maps an event (filter vocabulary) to pools.
+    # contract §3.3, 3.5: effectiveFilter.subscriptions maps an event (filter vocabulary) to pools.
     ack = json.loads(json.dumps(EXAMPLES[("corto", "subscription_ack")][0]))
     ack["state"]["effectiveFilter"]["subscriptions"] = {"create": ["pump.fun"], "migrate": ["pump.fun"]}
     assert _pointers(ack, "corto", "subscription_ack") == {
@@ -239,7 +239,7 @@ def test_subscriptions_map_documented_events_to_dotted_pools() -> None:
 
 
 def test_pool_side_events_carry_base58_keys_and_hyphenated_source_families() -> None:
-    # CONTRACTS.md 3.5, 3.6: poolCreatedBy is the source family, named as events name pools.
+    # contract §3.5, 3.6: poolCreatedBy is the source family, named as events name pools.
     for family in ("createPool", "liquidity", "burn", "migration"):
         event = EXAMPLES[("corto", family)][-1]
         assert _pointers({**event, "poolCreatedBy": "pump.fun"}, "corto", family) == {
@@ -247,7 +247,7 @@ def test_pool_side_events_carry_base58_keys_and_hyphenated_source_families() -> 
         }, family
         for key in ("poolId", "poolProgramId", "txSigner"):
             assert _pointers({**event, key: "pump-pool-test"}, "corto", family) == {(f"/{key}", "pattern")}
-    # the one documented exception: a migration signature can be a test string (seed 004)
+    # the one documented exception: a migration signature can be a test string (the corto.fun contract page)
     migration = EXAMPLES[("corto", "migration")][-1]
     assert validate({**migration, "signature": "pump-migration-test"}, api="corto", family="migration") == []
 

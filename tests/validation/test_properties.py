@@ -1,4 +1,4 @@
-"""Hypothesis-generated messages, built from CONTRACTS.md's field lists (not from the schemas):
+"""Hypothesis-generated messages, built from the contract reference's field lists (not from the schemas):
 every combination the contract allows validates, and a required key removed is named.
 
 Values are drawn in the documented units and types: base58 keys, integer or float amounts
@@ -64,7 +64,7 @@ def message(
 
 
 EVENT = {"signature": signatures, "mint": pubkeys, "pool": hyphen_pools, "slot": slots, "block": slots}
-CORTO_TRADE = message(  # CONTRACTS.md 3.6 Trade
+CORTO_TRADE = message(  # contract §3.6 Trade
     {
         **EVENT,
         "schemaVersion": st.just("buy_sell_event_v1"),
@@ -118,7 +118,7 @@ POOL_SIDE = {
 }
 CORTO_EVENTS: dict[str, Strategy] = {
     "trade": CORTO_TRADES,
-    "migration": message(  # CONTRACTS.md 3.6 Migration: every listed key; a test-string signature
+    "migration": message(  # contract §3.6 Migration: every listed key; a test-string signature
         {
             **EVENT,
             "signature": signatures | st.just("pump-migration-test"),
@@ -143,7 +143,7 @@ CORTO_EVENTS: dict[str, Strategy] = {
         },
         nullable=frozenset({"poolCreatedBy"}),
     ),
-    "createPool": message(  # CONTRACTS.md 3.6 CreatePool
+    "createPool": message(  # contract §3.6 CreatePool
         {**POOL_SIDE, "schemaVersion": st.just("create_pool_event_v1"), "txType": st.just("createPool")},
         {
             "poolCreatedBy": hyphen_pools,
@@ -159,7 +159,7 @@ CORTO_EVENTS: dict[str, Strategy] = {
         frozenset({"poolCreatedBy", "price", "lpMint", "baseAmount", "quoteAmount"})
         | {"initialLiquidityTokenAmount", "initialLiquidityQuoteAmount"},
     ),
-    "liquidity": message(  # CONTRACTS.md 3.6 Liquidity
+    "liquidity": message(  # contract §3.6 Liquidity
         {
             **POOL_SIDE,
             "schemaVersion": st.just("liquidity_event_v1"),
@@ -173,7 +173,7 @@ CORTO_EVENTS: dict[str, Strategy] = {
         frozenset({"poolCreatedBy", "lpMint", "lpAmount", "price"}),
     ),
 }
-PUMPDATA_EVENTS: dict[str, Strategy] = {  # CONTRACTS.md 2.2
+PUMPDATA_EVENTS: dict[str, Strategy] = {  # contract §2.2
     "token_update": message(
         {
             "pool": pubkeys,
@@ -238,7 +238,7 @@ PUMPDATA_EVENTS: dict[str, Strategy] = {  # CONTRACTS.md 2.2
         }
     ),
 }
-PUMPFUN_TRADE = message(  # CONTRACTS.md 1.4: /trades/latest and /trades/all items
+PUMPFUN_TRADE = message(  # contract §1.4: /trades/latest and /trades/all items
     {
         "signature": signatures,
         "mint": pubkeys,
@@ -258,7 +258,7 @@ PUMPFUN_TRADE = message(  # CONTRACTS.md 1.4: /trades/latest and /trades/all ite
     },
     frozenset({"username", "profile_image"}),
 )
-PUMPFUN_COIN = message(  # CONTRACTS.md 1.3: most keys optional, null where captured null
+PUMPFUN_COIN = message(  # contract §1.3: most keys optional, null where captured null
     {"mint": pubkeys, "name": texts, "symbol": texts},
     {
         "description": texts,
@@ -283,7 +283,7 @@ PUMPFUN_BODIES: dict[str, Strategy] = {
     "trade": PUMPFUN_TRADE,
     "trade_list": st.lists(PUMPFUN_TRADE, max_size=3),
     "coin": PUMPFUN_COIN,
-    "coin_list": st.lists(PUMPFUN_COIN, max_size=3),  # CONTRACTS.md 1.2: /coins
+    "coin_list": st.lists(PUMPFUN_COIN, max_size=3),  # contract §1.2: /coins
 }
 TARGETS = (
     [("corto", f, s) for f, s in CORTO_EVENTS.items()]
@@ -291,7 +291,7 @@ TARGETS = (
     + [("pumpfun", f, s) for f, s in PUMPFUN_BODIES.items()]
 )
 
-# CONTRACTS.md 3.2, 3.3, 3.5: the corto vocabulary, dotted pools in filters and service state.
+# contract §3.2, 3.3, 3.5: the corto vocabulary, dotted pools in filters and service state.
 EVENTS, MODES, DETAILS = list(DEFAULT_EVENTS), list(FILTER_MODES), list(DETAIL_LEVELS)
 dotted_pools = st.sampled_from(["pump.fun", "letsbonk.fun", "meteora.damm-v2", "bags.fm"]) | st.from_regex(
     r"\A[a-z0-9-]{1,8}(\.[a-z0-9-]{1,8}){1,2}\Z"
@@ -357,12 +357,12 @@ CORTO_REQUESTS_AND_SERVICE: dict[str, Strategy] = {
 }
 mint_or_pool = st.one_of(
     st.fixed_dictionaries({"mint": pubkeys}),
-    # seed 003: "4mBL…"
+    # the PumpData subscribe_ohlcv page: "4mBL…"
     st.fixed_dictionaries({"pool": st.text(min_size=1, max_size=44)}),
     st.fixed_dictionaries({"mint": pubkeys, "pool": pubkeys}),
 )
 candles = st.tuples(unix_ms, amounts, amounts, amounts, amounts, amounts).map(list)
-PUMPDATA_CLIENT_AND_ACKS: dict[str, Strategy] = {  # CONTRACTS.md 2.2, 2.3
+PUMPDATA_CLIENT_AND_ACKS: dict[str, Strategy] = {  # contract §2.2, 2.3
     **{
         name: mint_or_pool
         for name in ("subscribe", "unsubscribe", "subscribe_ohlcv", "unsubscribe_ohlcv", "subscribe_trades")
@@ -380,7 +380,7 @@ PUMPDATA_CLIENT_AND_ACKS: dict[str, Strategy] = {  # CONTRACTS.md 2.2, 2.3
     ),
 }
 counts = st.integers(0, 10**6)
-# CONTRACTS.md 1.2, seed 000: strings, or a client's params
+# contract §1.2, the Pump.fun polling guide: strings, or a client's params
 PUMPFUN_QUERIES: dict[str, Strategy] = {
     "query.trades_all": st.fixed_dictionaries(
         {},
@@ -438,7 +438,7 @@ def test_a_removed_required_key_is_named(data: st.DataObject) -> None:
 @settings(max_examples=100, deadline=None)
 @given(st.sets(st.sampled_from([k for k in FULL_KEYS if k not in MIN_KEYS])))
 def test_any_create_between_min_and_full_is_mid(keys: set[str]) -> None:
-    # CONTRACTS.md 3.6: mid is a superset of min and a subset of full (no example exists).
+    # contract §3.6: mid is a superset of min and a subset of full (no example exists).
     create = {k: v for k, v in FULL.items() if k in MIN_KEYS or k in keys}
     assert validate(create, api="corto", family="create.mid") == []
     assert validate(create, api="corto", family="create") == []

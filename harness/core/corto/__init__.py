@@ -1,1 +1,1 @@
-"""corto.fun Data Stream contract rules (CONTRACTS.md section 3)."""
+"""corto.fun Data Stream contract rules (contract §3)."""

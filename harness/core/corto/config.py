@@ -1,7 +1,7 @@
 """The corto.fun emulation's choices where the contract is silent
-(CONTRACTS.md 6.1, 6.2, 6.4).
+(contract §6.1, 6.2, 6.4).
 
-Each field is documented in the README's "corto.fun Data Stream" section with its
+Each field is documented in the "corto.fun Data Stream" section of docs/guides/replay.md with its
 default; a tape that shows the service's behaviour (a recorded handshake, grace
 outcome) wins over these.
 """
@@ -22,7 +22,7 @@ class GraceOutcome(StrEnum):
 
 
 class SubscribeMerge(StrEnum):
-    """Whether a second subscribe adds to the filter or replaces it (CONTRACTS.md 6.4)."""
+    """Whether a second subscribe adds to the filter or replaces it (contract §6.4)."""
 
     REPLACE = "replace"
     MERGE = "merge"
@@ -44,9 +44,9 @@ class CortoConfig:
     grace_outcome: GraceOutcome = GraceOutcome.IDLE
     subscribe_merge: SubscribeMerge = SubscribeMerge.REPLACE
     one_connection_per_ip: bool = False
-    """Emulate "one IP can keep one active connection open at a time" (CONTRACTS.md 3.1)."""
+    """Emulate "one IP can keep one active connection open at a time" (contract §3.1)."""
     queue_size: int = 10_000
     """Messages queued per client before ``overflow`` applies."""
     overflow: Overflow = Overflow.CLOSE
     answer_ping: bool = True
-    """Answer ``{"type":"ping"}`` with ``{"type":"pong"}`` (CONTRACTS.md 6.2) instead of an error."""
+    """Answer ``{"type":"ping"}`` with ``{"type":"pong"}`` (contract §6.2) instead of an error."""

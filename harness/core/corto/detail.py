@@ -1,4 +1,4 @@
-"""corto.fun create detail levels: which keys ``min``, ``mid`` and ``full`` keep (CONTRACTS.md 3.6).
+"""corto.fun create detail levels: which keys ``min``, ``mid`` and ``full`` keep (contract §3.6).
 
 ``min`` is exactly the 13 keys of the site's contract; ``full`` the 87 keys of the repository's
 "observed" create; ``mid`` has no public example, so its set is the documented description ("min
@@ -76,13 +76,13 @@ FULL_NULLABLE: frozenset[str] = frozenset(
         "cashbackEnabled", "mintAuthority", "freezeAuthority", "bondingCurveProgress",
     }
 )  # fmt: skip
-"""Create keys whose value may be null (CONTRACTS.md 3.6 marks them N)."""
+"""Create keys whose value may be null (contract §3.6 marks them N)."""
 
 
 def project(event: Mapping[str, Any], detail: Detail) -> dict[str, Any]:
     """A create event cut down to ``detail``, keys in the event's own order.
 
-    CONTRACTS.md 3.2: "create.detail affects only create events"; ``full`` keeps the event as
+    contract §3.2: "create.detail affects only create events"; ``full`` keeps the event as
     recorded (extra keys the provider added included), ``min`` and ``mid`` keep their key sets.
     """
     if detail is Detail.FULL:

@@ -1,6 +1,6 @@
 """corto.fun filters: the subscription vocabulary, request parsing, and what a filter selects.
 
-Owns CONTRACTS.md 3.2 and 3.5: quick modes and their expansion, focused filters, the ``trade``
+Owns contract §3.2 and 3.5: quick modes and their expansion, focused filters, the ``trade``
 alias, subscription event names vs ``txType`` values, dotted filter pools vs hyphenated event
 pools, ``create.detail``, unsubscribe, and the ``effectiveFilter`` the service echoes. Requests
 that break these rules become :class:`FilterError` values carrying the documented error message
@@ -21,7 +21,7 @@ DEFAULT_POOLS: tuple[str, ...] = (
     "bags.fm", "pump.fun", "pump.swap", "raydium.amm", "raydium.cpmm", "meteora.dlmm",
     "letsbonk.fun", "meteora.damm-v1", "meteora.damm-v2",
 )  # fmt: skip
-"""The site's pool list (seed 004). A recorded handshake's list wins: never hard-code it
+"""The site's pool list (the corto.fun contract page). A recorded handshake's list wins: never hard-code it
 (3.3)."""
 DEFAULT_EVENTS: tuple[str, ...] = (
     "create", "trade", "buy", "sell", "migration", "createPool", "addLiquidity", "removeLiquidity", "burn",
@@ -31,7 +31,7 @@ MESSAGES: tuple[str, ...] = ("subscribe", "unsubscribe", "current_state")
 DETAILS: tuple[str, ...] = ("min", "mid", "full")
 
 DELIVERABLE = ("create", "buy", "sell", "migration", "createPool", "addLiquidity", "removeLiquidity", "burn")
-# CONTRACTS.md 3.2: quick-mode expansion used by the reference client
+# contract §3.2: quick-mode expansion used by the reference client
 QUICK = {
     "all": DELIVERABLE,
     "mints": ("create",),
@@ -39,7 +39,7 @@ QUICK = {
     "migrations": ("migration",),
     "pools": ("createPool", "addLiquidity", "removeLiquidity", "burn"),
 }
-# CONTRACTS.md 3.5: subscription event <- txType of the event payload
+# contract §3.5: subscription event <- txType of the event payload
 EVENT_OF_TXTYPE = {
     "create": "create",
     "buy": "buy",
@@ -55,13 +55,13 @@ ERROR_CODE = "invalid_subscription"
 
 
 def dotted_pool(event_pool: str) -> str:
-    """CONTRACTS.md 3.5: events name pools hyphenated (``pump-fun``, ``meteora-damm-v2``), filters
+    """Contract §3.5: events name pools hyphenated (``pump-fun``, ``meteora-damm-v2``), filters
     dotted (``pump.fun``, ``meteora.damm-v2``): the first hyphen is the dot."""
     return event_pool.replace("-", ".", 1)
 
 
 def expand_events(events: Iterable[str]) -> list[str]:
-    """CONTRACTS.md 3.2: "trade" expands to buy+sell. Order kept, duplicates dropped."""
+    """Contract §3.2: "trade" expands to buy+sell. Order kept, duplicates dropped."""
     out: list[str] = []
     for event in events:
         for name in ("buy", "sell") if event == "trade" else (event,):
@@ -100,7 +100,7 @@ class Filter:
         return pools is None or dotted in pools
 
     def effective(self, vocabulary: Vocabulary, grace_active: bool) -> dict[str, Any]:
-        """``effectiveFilter`` as the service shows it (seed 004): subscriptions ``{}`` in
+        """``effectiveFilter`` as the service shows it (the corto.fun contract page): subscriptions ``{}`` in
         quick modes."""
         subs: dict[str, list[str]] = {}
         if self.mode == "custom":
@@ -190,7 +190,7 @@ def _string_list(message: Mapping[str, Any], name: str) -> tuple[str, ...] | Fil
                 {"field": name, "expected": "array of strings", "received": f"{json_type(item)} at {index}"},
             )
     if not value:
-        # Omitting the field means all (CONTRACTS.md 3.2); an empty list would select nothing.
+        # Omitting the field means all (contract §3.2); an empty list would select nothing.
         return FilterError(
             f"Field {name} must not be empty; omit it to mean all.",
             {"field": name, "expected": "non-empty array of strings", "received": "empty array"},
@@ -272,7 +272,7 @@ def parse_request(message: Any, vocabulary: Vocabulary, *, answer_ping: bool = T
         if "detail" in create:
             raw = create["detail"]
             if raw not in DETAILS:
-                # seed 004: the "wide" example, word for word
+                # the corto.fun contract page: the "wide" example, word for word
                 return FilterError(
                     "Unknown create detail level.",
                     {"invalidCreateDetail": echo(raw), "supportedCreateDetails": list(DETAILS)},
@@ -290,7 +290,7 @@ def filter_of(request: Subscribe) -> Filter:
     detail = request.detail or Detail.FULL
     if request.mode is not None:
         return Filter(request.mode, {event: None for event in QUICK[request.mode]}, detail)
-    # CONTRACTS.md 3.2: omitted events mean all deliverable events, omitted pools all pools
+    # contract §3.2: omitted events mean all deliverable events, omitted pools all pools
     events = expand_events(request.events) if request.events is not None else list(DELIVERABLE)
     pools = _pools_set(request.pools)
     return Filter("custom", {event: pools for event in events}, detail)

@@ -1,10 +1,10 @@
 """What a corto.fun tape shows of the service, winning over the emulation's defaults.
 
-DESIGN.md "Conventions": where the contract is silent, a recording's observed behaviour wins.
+docs/architecture.md "Conventions": where the contract is silent, a recording's observed behaviour wins.
 Owns reading that behaviour from a tape's WebSocket frames: the recorded handshake (pools,
 events, modes, messages, ``subscriptionGraceMs`` and which optional keys the service shows,
-CONTRACTS.md 3.3 and 3.7), what the service did when a connection's grace period ended
-without a valid subscribe (CONTRACTS.md 3.4, 6.1: a close, or nothing), whether it answered
+contract §3.3 and 3.7), what the service did when a connection's grace period ended
+without a valid subscribe (contract §3.4, 6.1: a close, or nothing), whether it answered
 ``{"type":"ping"}`` with a pong or an error (6.2), and how it closed a second connection while
 another was open (3.1, 6.2). Pure: frames in, an :class:`Observed` out; the frames' events are
 the server's business.
@@ -44,7 +44,7 @@ class Observed:
     """The handshake's ``state.status`` (None: the recorded handshake had none)."""
     filter_keys: tuple[str, ...] = FILTER_KEYS
     """The ``effectiveFilter`` keys the service shows: the repository copy of the contract omits
-    ``createDetail`` (CONTRACTS.md 3.3, 3.7), so a recording without it replays without it."""
+    ``createDetail`` (contract §3.3, 3.7), so a recording without it replays without it."""
     answers_ping: bool | None = None
     """A recorded ``ping`` answered by ``pong`` (True) or by an ``error`` (False)."""
     refusal: tuple[int, str] | None = None

@@ -4,7 +4,7 @@ In the style of the websockets library's protocol objects: the adapter feeds wha
 (:meth:`Session.receive_text`, :meth:`Session.receive_binary`) and the replay time
 (:meth:`Session.on_time`), and sends what comes back (:class:`SendJson`, :class:`Close`). Owns
 the handshake, every answer (subscription_ack, current_state, error, pong), the grace period
-(CONTRACTS.md 3.3, 3.4; README "corto.fun Data Stream" for the choices), and every close a client
+(contract §3.3, 3.4; docs/guides/replay.md "corto.fun Data Stream" for the choices), and every close a client
 sees: a second connection from one address (3.1), a client too slow to read, a reset, a shutdown,
 a fuzz fault. Pure.
 """
@@ -62,7 +62,7 @@ INJECTED_ERROR = FilterError("Subscription could not be applied.", {"harness": "
 
 
 def refusal(observed: Observed) -> Close:
-    """How a second connection from one IP is closed (CONTRACTS.md 3.1; the code is an open
+    """How a second connection from one IP is closed (contract §3.1; the code is an open
     question, 6.2): as the tape shows it, else 1008 (policy violation)."""
     if observed.refusal is not None:
         return Close(*observed.refusal)
@@ -74,7 +74,7 @@ def connection_refusal(
 ) -> Close | None:
     """How a new connection from ``remote`` is closed at once, given the addresses of the
     connections already active, else None (it is served)."""
-    # CONTRACTS.md 3.1: "One IP can keep one active connection open at a time."
+    # contract §3.1: "One IP can keep one active connection open at a time."
     if config.one_connection_per_ip and remote in active:
         return refusal(observed)
     return None
@@ -123,7 +123,7 @@ class Session:
             availableEvents=list(self.vocabulary.events),
             supportedModes=list(self.vocabulary.modes),
             supportedMessages=list(self.vocabulary.messages),
-            # the optional keys the recorded service shows (CONTRACTS.md 3.3, 3.7)
+            # the optional keys the recorded service shows (contract §3.3, 3.7)
             effectiveFilter={k: shown[k] for k in self.observed.filter_keys},
         )
         if handshake:
@@ -146,15 +146,15 @@ class Session:
         return self._service("error", error=error.body())
 
     def _error(self, error: FilterError) -> list[Output]:
-        # After an error the connection stays open and the filter is unchanged (seed 004's
-        # example: an invalid subscribe does not end the grace period, CONTRACTS.md 3.4).
+        # After an error the connection stays open and the filter is unchanged (the corto.fun contract page's
+        # example: an invalid subscribe does not end the grace period, contract §3.4).
         return [SendJson(self.error(error))]
 
     def receive_text(self, text: str, now: float) -> list[Output]:
         message = decode_json(text)
         if isinstance(message, NotJson):  # NaN or nesting too deep included: strict JSON only
             return self._error(FilterError("Malformed JSON.", {"error": message.reason}))
-        # CONTRACTS.md 6.2: pong or an error, as the tape shows it, else as configured
+        # contract §6.2: pong or an error, as the tape shows it, else as configured
         answer_ping = self.observed.answers_ping
         if answer_ping is None:
             answer_ping = self.config.answer_ping
@@ -207,5 +207,5 @@ class Session:
 
 
 def projected(event: Mapping[str, Any], detail: Detail) -> Mapping[str, Any]:
-    """CONTRACTS.md 3.2: create.detail affects only create events."""
+    """Contract §3.2: create.detail affects only create events."""
     return project(event, detail) if event.get("txType") == "create" else event

@@ -1,1 +1,1 @@
-"""PumpData Socket.IO contract rules (CONTRACTS.md section 2)."""
+"""PumpData Socket.IO contract rules (contract §2)."""

@@ -1,7 +1,7 @@
-"""The PumpData emulation's choices where the contract is silent (CONTRACTS.md 6.6-6.9), and its
+"""The PumpData emulation's choices where the contract is silent (contract §6.6-6.9), and its
 faults and limits.
 
-Each field is documented in the README's "PumpData Socket.IO" section with its default.
+Each field is documented in the "PumpData Socket.IO" section of docs/guides/replay.md with its default.
 """
 
 from __future__ import annotations

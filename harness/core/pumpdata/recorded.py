@@ -1,7 +1,7 @@
 """What a PumpData tape holds for the emulation: the server's events with their rooms, the pools
 and mints it knows, and the candle history it recorded.
 
-Owns reading a tape's Socket.IO frames (CONTRACTS.md 2.2): every recorded server event once,
+Owns reading a tape's Socket.IO frames (contract §2.2): every recorded server event once,
 however many connections recorded it, with the room a subscriber of it joins (``trades:POOL``,
 ``token:POOL``, ``ohlcv:POOL``, ``new_tokens:PROTOCOL``, ``migrations:PROTOCOL``, ``sol_price``);
 which pool each mint traded in from when (trades, creates, migrations and acks to requests by

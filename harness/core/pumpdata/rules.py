@@ -1,6 +1,6 @@
 """PumpData contract rules: client requests, acks and error payloads, subscriptions and their limit.
 
-Owns CONTRACTS.md 2.1-2.3: every client event takes ``mint`` or ``pool`` (a mint resolves to
+Owns contract §2.1-2.3: every client event takes ``mint`` or ``pool`` (a mint resolves to
 its pool), ``ohlcv_history`` a ``limit`` of 1-500 (default 200), ``subscribe_new_tokens`` and
 ``subscribe_migrations`` a list of protocols; an ack is ``{ok: true, ...}``; failures are
 ``{error, message}`` with the codes ``invalid_request``, ``not_found``, ``unavailable`` (also a
@@ -35,12 +35,12 @@ class Failure:
     message: str
 
     def payload(self) -> dict[str, str]:
-        """CONTRACTS.md 2.3: the ack (or ``subscription_error``) gets ``{error, message}``."""
+        """Contract §2.3: the ack (or ``subscription_error``) gets ``{error, message}``."""
         return {"error": self.code.value, "message": self.message}
 
 
 UNAVAILABLE = Failure(Code.UNAVAILABLE, "transient backend error; safe to retry")
-"""CONTRACTS.md 2.3: ``unavailable`` is transient (the server already retried) and safe to retry."""
+"""Contract §2.3: ``unavailable`` is transient (the server already retried) and safe to retry."""
 NOT_CONNECTED = Failure(Code.INVALID_REQUEST, "not connected")
 
 
@@ -68,15 +68,15 @@ SUBSCRIPTIONS = frozenset(
     for event, (_, joining) in table.items()
     if joining
 ) | {"ohlcv_history"}
-"""The calls that ask the backend for data (CONTRACTS.md 2.2): every ``subscribe*`` and
+"""The calls that ask the backend for data (contract §2.2): every ``subscribe*`` and
 ``ohlcv_history``; what chooses what a connection receives (``new_episodes`` matches on them)
 and what may fail ``unavailable`` (2.3). The ``unsubscribe*`` calls only leave rooms."""
 DEFAULT_PROTOCOLS = {"subscribe_migrations": ("PUMPFUN",)}
 """Protocols of a ``subscribe_*`` call that names none: the documented example's for migrations
-(CONTRACTS.md 2.2); the others must name them. An ``unsubscribe_*`` that names none leaves all."""
+(contract §2.2); the others must name them. An ``unsubscribe_*`` that names none leaves all."""
 API_KEY_HINT = 'connect with auth {"api_key": "pd_..."}'
 BILLING_ERROR = {"error": "insufficient_balance", "message": "wallet balance is exhausted; top up to resume"}
-"""The ``billing_error`` payload (undocumented, CONTRACTS.md 6.8: a choice)."""
+"""The ``billing_error`` payload (undocumented, contract §6.8: a choice)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +92,7 @@ def shown(value: str, limit: int = 64) -> str:
 
 def find_binary(value: Any, pointer: str = "") -> str | None:
     """The JSON pointer of the first binary attachment in a client's payload, if any: PumpData
-    events carry JSON (CONTRACTS.md 2.2), so bytes where a string belongs are invalid."""
+    events carry JSON (contract §2.2), so bytes where a string belongs are invalid."""
     if isinstance(value, bytes | bytearray):
         return pointer or "/"
     if isinstance(value, dict):
@@ -127,7 +127,7 @@ def binary_attachment(pointer: str) -> Failure:
 
 def ack(joined: Sequence[str] = (), **extra: Any) -> dict[str, Any]:
     """A call's ack: ``{ok: true}`` with ``extra`` (``pool``, ``protocols``, ``data``,
-    ``snapshot``), and the room when the call joined exactly one (CONTRACTS.md 2.2: ``subscribe``
+    ``snapshot``), and the room when the call joined exactly one (contract §2.2: ``subscribe``
     acks ``{ok: true, pool, room}``)."""
     answer: dict[str, Any] = {"ok": True, **extra}
     if len(joined) == 1:
@@ -145,7 +145,7 @@ def unavailable(event: str, rate: float, draw: Callable[[], float]) -> Failure |
 
 
 def parse_target(payload: Any) -> Target | Failure:
-    """``{mint}`` or ``{pool}``: CONTRACTS.md 2.3, neither is ``invalid_request``."""
+    """``{mint}`` or ``{pool}``: contract §2.3, neither is ``invalid_request``."""
     if not isinstance(payload, dict):
         return Failure(Code.INVALID_REQUEST, "payload must be an object with mint or pool")
     mint, pool = payload.get("mint"), payload.get("pool")
@@ -158,7 +158,7 @@ def parse_target(payload: Any) -> Target | Failure:
 
 
 def parse_limit(payload: Mapping[str, Any]) -> int | Failure:
-    """``ohlcv_history``'s ``limit``: 1-500, default 200 (CONTRACTS.md 2.2)."""
+    """``ohlcv_history``'s ``limit``: 1-500, default 200 (contract §2.2)."""
     limit = payload.get("limit", HISTORY_DEFAULT)
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= HISTORY_MAX:
         got = shown(repr(limit), 32)
@@ -167,7 +167,7 @@ def parse_limit(payload: Mapping[str, Any]) -> int | Failure:
 
 
 def connect_refusal(auth: Any) -> str | None:
-    """Why a connect without a usable ``auth.api_key`` is refused (CONTRACTS.md 2.1), else None."""
+    """Why a connect without a usable ``auth.api_key`` is refused (contract §2.1), else None."""
     if not isinstance(auth, dict) or "api_key" not in auth:
         return f"api_key is required: {API_KEY_HINT}"
     key = auth["api_key"]
@@ -252,7 +252,7 @@ class PoolIndex:
 
 @dataclass(slots=True)
 class Subscriptions:
-    """One connection's rooms, at most ``limit`` of them (CONTRACTS.md 2.3 ``limit_exceeded``)."""
+    """One connection's rooms, at most ``limit`` of them (contract §2.3 ``limit_exceeded``)."""
 
     limit: int
     rooms: set[str] = field(default_factory=set)

@@ -1,1 +1,1 @@
-"""Pump.fun frontend REST contract rules (CONTRACTS.md section 1)."""
+"""Pump.fun frontend REST contract rules (contract §1)."""

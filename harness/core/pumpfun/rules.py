@@ -1,13 +1,13 @@
 """Pump.fun REST contract rules around the timeline: who a client is, what its query may hold, and
 how a refused request is answered.
 
-Owns what the emulation decides about a request before the timeline answers it (CONTRACTS.md 1.5):
+Owns what the emulation decides about a request before the timeline answers it (contract §1.5):
 * the client a rate budget belongs to: its bearer token, hashed (the key shows in
   ``/_harness/state``, a credential must not), else its remote address;
 * the documented numeric and boolean query parameters: a malformed value is a 400;
 * every error answer: its status, its message, the header RFC 9110 asks of it (``WWW-Authenticate``
   on 401, ``Allow`` on 405; ``Retry-After`` on 429) and its body, NestJS-style
-  ``{statusCode, message, error, ...}`` (CONTRACTS.md 1.5 and 6.11: likely, unverified [inferred]).
+  ``{statusCode, message, error, ...}`` (contract §1.5 and 6.11: likely, unverified [inferred]).
 Pure: header values, query mappings and addresses in; statuses, headers and bytes out. The order in
 which the refusals are tried, and turning aiohttp requests into these inputs, are the adapter's
 (:mod:`harness.server.rest`).
@@ -103,7 +103,7 @@ class ErrorAnswer:
         return REASONS.get(self.status, "Error")
 
     def body(self) -> bytes:
-        # CONTRACTS.md 1.5/6.11: a NestJS-style error body, the likely shape for 4xx [inferred].
+        # contract §1.5/6.11: a NestJS-style error body, the likely shape for 4xx [inferred].
         return encode_json(
             {"statusCode": self.status, "message": self.message, "error": self.error, **dict(self.extra)}
         )
@@ -114,7 +114,7 @@ class ErrorAnswer:
 
 
 def too_many_requests(retry_after: int) -> ErrorAnswer:
-    """429 (CONTRACTS.md 1.5) with ``Retry-After`` in whole seconds (RFC 9110 10.2.3)."""
+    """429 (contract §1.5) with ``Retry-After`` in whole seconds (RFC 9110 10.2.3)."""
     return ErrorAnswer(429, TOO_MANY_REQUESTS, (("Retry-After", str(retry_after)),))
 
 

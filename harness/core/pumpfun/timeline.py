@@ -104,7 +104,7 @@ class TradesQuery:
     limit: int = DEFAULT_TRADES_LIMIT
     offset: int = 0
     minimum_size: float = 0.0
-    """Minimum ``sol_amount`` in lamports [inferred: CONTRACTS.md 6.12 leaves the unit open]."""
+    """Minimum ``sol_amount`` in lamports [inferred: contract §6.12 leaves the unit open]."""
 
 
 Query = tuple[tuple[str, str], ...]

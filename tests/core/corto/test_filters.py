@@ -1,4 +1,4 @@
-"""corto filter rules as pure functions (CONTRACTS.md 3.2, 3.5)."""
+"""corto filter rules as pure functions (contract §3.2, 3.5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What a corto tape shows of the service wins over the defaults (CONTRACTS.md 3.3, 3.4, 6.1)."""
+"""What a corto tape shows of the service wins over the defaults (contract §3.3, 3.4, 6.1)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from harness.core.corto.recorded import FILTER_KEYS, Observed, Recording
 from harness.core.corto.session import Close, SendJson, Session, refusal
 from harness.core.frames import C2S, S2C, Frame, WsClose, WsOpen, WsText
 
-# The repository copy of the contract: 8 pools (no pump.fun), no createDetail (CONTRACTS.md 3.3)
+# The repository copy of the contract: 8 pools (no pump.fun), no createDetail (contract §3.3)
 REPO_POOLS = [p for p in DEFAULT_POOLS if p != "pump.fun"]
 REPO_HANDSHAKE = {
     "type": "service",

@@ -25,7 +25,7 @@ ONE_PER_IP = CortoConfig(one_connection_per_ip=True)
 
 
 def test_a_second_connection_from_one_address_is_refused_with_1008() -> None:
-    # CONTRACTS.md 3.1: "One IP can keep one active connection open at a time."
+    # contract §3.1: "One IP can keep one active connection open at a time."
     refused = connection_refusal(ONE_PER_IP, Observed(), "10.0.0.1", ["10.0.0.2", "10.0.0.1"])
     assert refused == Close(1008, "one active connection per IP")
 

@@ -74,7 +74,7 @@ def test_protocols_a_call_names_or_defaults_to() -> None:
 
 
 def test_the_calls_that_ask_the_backend() -> None:
-    # CONTRACTS.md 2.2 lists no way to leave migrations: the emulation answers one (and reports
+    # contract §2.2 lists no way to leave migrations: the emulation answers one (and reports
     # it as an undocumented event); every other call is one the schemas know
     extra = CLIENT_EVENTS - PUMPDATA_CLIENT_EVENTS
     assert extra == {"unsubscribe_migrations"}
@@ -144,7 +144,7 @@ def test_a_mint_trading_on_in_its_pool_is_kept_once() -> None:
 
 
 def test_acks() -> None:
-    # CONTRACTS.md 2.2: subscribe acks {ok: true, pool, room}; history {ok: true, pool, data}
+    # contract §2.2: subscribe acks {ok: true, pool, room}; history {ok: true, pool, data}
     assert ack(["trades:P"], pool="P") == {"ok": True, "pool": "P", "room": "trades:P"}
     assert list(ack(["trades:P"], pool="P")) == ["ok", "pool", "room"], "members in this order"
     assert ack(pool="P") == {"ok": True, "pool": "P"}, "leaving names no room"
@@ -160,7 +160,7 @@ def test_acks() -> None:
 
 
 def test_error_payloads() -> None:
-    # CONTRACTS.md 2.3: {error, message}
+    # contract §2.3: {error, message}
     assert UNAVAILABLE.payload() == {
         "error": "unavailable",
         "message": "transient backend error; safe to retry",
@@ -172,7 +172,7 @@ def test_error_payloads() -> None:
         "error": "invalid_request",
         "message": "binary attachment at /args/0/pool: PumpData events carry JSON",
     }
-    # CONTRACTS.md 6.8: billing_error's payload is undocumented; this is the harness's
+    # contract §6.8: billing_error's payload is undocumented; this is the harness's
     assert BILLING_ERROR == {
         "error": "insufficient_balance",
         "message": "wallet balance is exhausted; top up to resume",
