@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any, Self
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from harness.core.frames import C2S, Frame, HttpExchange, WsOpen
 from harness.core.fuzz import FuzzPlan
@@ -117,7 +116,7 @@ class MockServer(Served):
         self.session_tap: Callable[[Frame], None] | None = None
         """Called (in the server's thread) with every frame of the clients' sessions the server
         sees, as it sees them (the pytest plugin writes them to a test's session tape)."""
-        self.app = web.Application(middlewares=[self._client_gone])
+        self.app = web.Application()
         self.guard = ConnectionGuard(
             head_timeout=self.config.head_timeout, max_connections=self.config.connection_cap
         )
@@ -145,17 +144,6 @@ class MockServer(Served):
         return [RestEmulator(self), CortoEmulator(self), PumpdataEmulator(self), PumpPortalEmulator(self)]
 
     @web.middleware
-    async def _client_gone(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        """A client that leaves while its request is handled (mid WebSocket upgrade, say) is
-        counted, not logged with a traceback: there is nobody left to answer."""
-        try:
-            return await handler(request)
-        except ConnectionError:
-            if request.transport is not None and not request.transport.is_closing():
-                raise
-            self.counters["clients_gone_mid_request"] += 1
-            return web.Response(status=400)  # never sent: aiohttp drops it quietly
-
     # --- ServerContext -------------------------------------------------------------------------
 
     def now(self) -> float:

@@ -89,7 +89,7 @@ class ConnectionGuard:
         self.head_timeout = head_timeout
         self.max_connections = max_connections
         self.counters: Counter[str] = Counter()
-        """``connections_refused``, ``head_timeouts``."""
+        """``connections_refused``, ``head_timeouts``, ``clients_gone_mid_request``."""
         self.accepted = 0
         """Connections accepted and not yet lost (counted when accepted: asyncio accepts a batch
         before it tells the first one's protocol, so the transports below lag behind)."""
@@ -124,15 +124,24 @@ class ConnectionGuard:
     async def middleware(
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
-        """Marks a connection busy while one of its requests is handled (no head timeout then)."""
-        conn = self.open.get(request.transport) if request.transport is not None else None
-        if conn is None:
-            return await handler(request)
-        conn.begin()
+        """Marks a connection busy while one of its requests is handled (no head timeout then).
+        A client that leaves while its request is handled (mid WebSocket upgrade, say) is counted
+        as ``clients_gone_mid_request``, not logged with a traceback: nobody is left to answer.
+        One middleware for both, as each costs every request a call."""
+        transport = request.transport
+        conn = self.open.get(transport) if transport is not None else None
+        if conn is not None:
+            conn.begin()
         try:
             return await handler(request)
+        except ConnectionError:
+            if transport is not None and not transport.is_closing():
+                raise
+            self.counters["clients_gone_mid_request"] += 1
+            return web.Response(status=400)  # never sent: aiohttp drops it quietly
         finally:
-            conn.end()
+            if conn is not None:
+                conn.end()
 
     async def cleanup(self, _app: web.Application) -> None:
         """The server stops: refused connections still lingering are closed now."""
