@@ -450,8 +450,9 @@ async def test_at_speed_max_a_stalled_client_costs_the_others_one_wait(
             assert all(b == (a + 1) % count for a, b in itertools.pairwise(got)), "every event, in order"
             counters = server.state()["apis"]["pumpdata"]["counters"]
             # Each wait for the stalled client would cost the reader a second (the max-mode drain
-            # timeout); once it is known to be behind, batches go on at the reader's pace.
-            assert counters["slow_client_waits"] == 1, counters
+            # timeout); once it is known to be behind, batches go on at the reader's pace. Its queue's
+            # byte bound may also close it before the first wait (no wait at all), as scheduling falls.
+            assert counters.get("slow_client_waits", 0) <= 1, counters
         finally:
             stalled.close()
             await reader.disconnect()
