@@ -61,8 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="harness",
         description=(
-            "Record, replay and validate the Pump.fun REST, PumpData Socket.IO and "
-            "corto.fun Data Stream APIs."
+            "Record, replay and validate the Pump.fun REST, PumpData Socket.IO, "
+            "corto.fun Data Stream and PumpPortal data WebSocket APIs."
         ),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -1,4 +1,4 @@
-"""``MockServer``: one aiohttp application on one port serving all three APIs from tapes.
+"""``MockServer``: one aiohttp application on one port serving every API from tapes.
 
 Owns the server's lifecycle (listen, serve, shut down), the composition of the emulators around
 one :class:`~harness.server.scheduler.Scheduler`, the collection of contract violations, and the
@@ -88,7 +88,7 @@ def _from_client(frame: Frame, prefix: str) -> bool:
 
 
 class MockServer(Served):
-    """The three services replayed from tapes on one port. See the module docstring."""
+    """Every service replayed from tapes on one port. See the module docstring."""
 
     def __init__(
         self,
