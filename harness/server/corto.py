@@ -166,14 +166,19 @@ class CortoEmulator:
                     if validate and detail not in event.checked:
                         self._check_event(event, detail)
                     targets.append((client, event.text_for(detail)))
-            if fuzzed:
-                await self.server.fuzz.deliver(self.name, targets, self)
-            else:  # the hot path of --speed max: no coroutine per message
-                for client, text in targets:
-                    self._enqueue(client, text)
-            sent += len(targets)
+            sent += await self._deliver(targets, fuzzed)
         if sent:
             self.counters["events_sent"] += sent
+
+    async def _deliver(self, targets: list[tuple[Client, str]], fuzzed: bool) -> int:
+        """Send one feed event's ``(client, text)`` pairs, through the fuzzer when it is on;
+        how many were sent."""
+        if fuzzed:
+            await self.server.fuzz.deliver(self.name, targets, self)
+        else:  # the hot path of --speed max: no coroutine per message
+            for client, text in targets:
+                self._enqueue(client, text)
+        return len(targets)
 
     def skip(self, now: float) -> int:
         skipped = self.feed.seek(now)

@@ -90,12 +90,7 @@ class PumpPortalEmulator(CortoEmulator):
                     self.server.check_frame(WsOpen(now, FEED_CONN, PATH), conn=FEED_CONN)
                 self._checked.add(id(event))
                 self.server.check_frame(WsText(now, FEED_CONN, S2C, text), conn=FEED_CONN)
-            if fuzzed:
-                await self.server.fuzz.deliver(self.name, targets, self)
-            else:  # the hot path of --speed max: no coroutine per message
-                for client, text in targets:
-                    self._enqueue(client, text)
-            sent += len(targets)
+            sent += await self._deliver(targets, fuzzed)
         if sent:
             self.counters["events_sent"] += sent
 
