@@ -51,10 +51,16 @@ def encode(value: Any, limit: int = EXCERPT_CHARS) -> str:
     return text if len(text) <= limit else text[:limit] + CUT
 
 
-def trimmed(value: Any, limit: int = EXCERPT_CHARS) -> Any:
-    """``value`` with what lies past its first ``limit`` characters or values left out, at a cost
-    bounded by ``limit``: what an excerpt can show of it, for a rule (redaction) to see first."""
-    return _trimmed(value, [limit], limit)
+SEEN_CHARS = 4096
+"""Characters of one string a rule applied before cutting (redaction) sees: a secret longer than
+an excerpt (a JWT of a few hundred characters) is still recognised whole, so no part of it shows."""
+
+
+def trimmed(value: Any, limit: int = EXCERPT_CHARS, chars: int = SEEN_CHARS) -> Any:
+    """``value`` with its values past the first ``limit`` left out and its strings cut to
+    ``chars``, at a cost bounded by both: what an excerpt can show of it, for a rule (redaction)
+    to see before :func:`encode` cuts it."""
+    return _trimmed(value, [limit], chars)
 
 
 def _trimmed(value: Any, budget: list[int], limit: int) -> Any:

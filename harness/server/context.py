@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from harness.core.excerpt import EXCERPT_CHARS, encode, quote, trimmed
+from harness.core.excerpt import EXCERPT_CHARS, SEEN_CHARS, encode, quote, trimmed
 from harness.core.families import NotJson, UnknownEvent
 from harness.core.frames import Frame, TapeHeader
 from harness.core.misses import Miss
@@ -57,10 +57,11 @@ def excerpt(message: Any) -> str:
 
 
 def _shown_text(text: str) -> str:
-    """``text`` cut as :func:`~harness.core.excerpt.clip` cuts it, redacted: the rules see twice
-    what is shown, so a secret cut at the edge of the excerpt is still found."""
-    head = _SHOWN.text(text[: 2 * EXCERPT_CHARS])
-    if len(text) <= 2 * EXCERPT_CHARS and len(head) <= EXCERPT_CHARS:
+    """``text`` cut as :func:`~harness.core.excerpt.clip` cuts it, redacted: the rules see
+    :data:`~harness.core.excerpt.SEEN_CHARS` of it, so a secret longer than the excerpt, or cut at
+    its edge, is still found whole."""
+    head = _SHOWN.text(text[:SEEN_CHARS])
+    if len(text) <= SEEN_CHARS and len(head) <= EXCERPT_CHARS:
         return head
     return f"{head[:EXCERPT_CHARS]}… ({len(text)} chars)"
 
